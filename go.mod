@@ -1,0 +1,3 @@
+module onboard
+
+go 1.26.8

@@ -1,0 +1,236 @@
+// Package plan holds the plan: plain data listing every step of an
+// onboarding, its dependencies and what it will change. Apply consumes only
+// a plan; a plan can be printed as text or JSON and saved for later.
+package plan
+
+import (
+	"fmt"
+	"time"
+)
+
+// Action is what a step will do, as far as the plan can tell.
+type Action string
+
+const (
+	// ActionUnknown: the step has not been checked (a static plan).
+	ActionUnknown Action = ""
+	// ActionNone: the step is already in the desired state.
+	ActionNone Action = "none"
+	// ActionCreate: the thing does not exist and will be made.
+	ActionCreate Action = "create"
+	// ActionUpdate: the thing exists but differs and will be changed.
+	ActionUpdate Action = "update"
+	// ActionCannotTell: the check could not run (host unreachable, or it
+	// depends on a step that has not been applied yet).
+	ActionCannotTell Action = "cannot-tell"
+)
+
+func (a Action) String() string {
+	if a == ActionUnknown {
+		return "unchecked"
+	}
+	return string(a)
+}
+
+// Step kinds known to the engine. Later kinds (directory accounts, domain
+// join, Windows steps) add their own constants and specs.
+const (
+	KindPackage = "package"
+	KindPrinter = "printer"
+	KindCommand = "command"
+	KindFile    = "file"
+	KindCheck   = "check"
+)
+
+// Plan is everything apply needs, and nothing secret: credentials appear
+// only as references, resolved at apply time.
+type Plan struct {
+	Version int       `json:"version"`
+	Created time.Time `json:"created"`
+	// Sources are the playbook files the plan was made from.
+	Sources []string         `json:"sources"`
+	Hires   []Hire           `json:"hires"`
+	Hosts   map[string]*Host `json:"hosts"`
+	Steps   []*Step          `json:"steps"`
+}
+
+// Hire is the merged view of one playbook: what the plan will set up for
+// one person, after the role profile was applied.
+type Hire struct {
+	ID         string   `json:"id"` // employee id
+	Source     string   `json:"source"`
+	Name       string   `json:"name"` // display name
+	Username   string   `json:"username"`
+	Email      string   `json:"email,omitempty"`
+	Title      string   `json:"title,omitempty"`
+	Department string   `json:"department,omitempty"`
+	Manager    string   `json:"manager,omitempty"`
+	StartDate  string   `json:"start_date,omitempty"`
+	Profile    string   `json:"profile,omitempty"`
+	Host       string   `json:"host,omitempty"`
+	Groups     []string `json:"groups,omitempty"`
+	Software   []string `json:"software,omitempty"`
+	Printers   []string `json:"printers,omitempty"`
+	Handover   Handover `json:"handover"`
+	Manual     []string `json:"manual,omitempty"` // left to do by hand
+	Provenance []Origin `json:"provenance,omitempty"`
+}
+
+// Origin says where a merged item came from (profile or playbook), so the
+// plan can show the merge.
+type Origin struct {
+	Item string `json:"item"` // e.g. "software: htop"
+	From string `json:"from"` // "profile engineering", "playbook", "omitted by playbook"
+}
+
+// Handover holds what the handover report should contain and where it goes.
+type Handover struct {
+	Contact string   `json:"contact,omitempty"`
+	Notes   string   `json:"notes,omitempty"`
+	Reports []string `json:"reports,omitempty"` // paths to write (.md, .html, .xml)
+}
+
+// Host is how to reach one machine. Secrets are references only.
+type Host struct {
+	Name       string `json:"name"`
+	Address    string `json:"address"`
+	Port       int    `json:"port,omitempty"`
+	OS         string `json:"os"`        // linux, windows, macos
+	Transport  string `json:"transport"` // ssh (winrm later)
+	User       string `json:"user"`
+	Credential string `json:"credential,omitempty"` // reference: env:, file:, cmd:
+	// Auth is key, password or agent.
+	Auth           string   `json:"auth,omitempty"`
+	KnownHosts     []string `json:"known_hosts,omitempty"` // files
+	HostKeys       []string `json:"host_keys,omitempty"`   // authorized_keys-format lines
+	Become         string   `json:"become,omitempty"`      // sudo or none
+	BecomePassword string   `json:"become_password,omitempty"`
+	PackageManager string   `json:"package_manager,omitempty"` // apt
+	// Source is the inventory file or playbook that described the host.
+	Source string `json:"source,omitempty"`
+}
+
+// Step is one unit of work with check, apply and verify.
+type Step struct {
+	ID        string   `json:"id"` // unique in the plan, stable across runs
+	Kind      string   `json:"kind"`
+	Hire      string   `json:"hire"` // employee id
+	Host      string   `json:"host,omitempty"`
+	Title     string   `json:"title"`
+	DependsOn []string `json:"depends_on,omitempty"`
+	// Timeout bounds one attempt of the step (check, apply and verify).
+	Timeout Duration `json:"timeout,omitempty"`
+
+	// Set by the check pass of `onboard plan`.
+	Action Action `json:"action,omitempty"`
+	Reason string `json:"reason,omitempty"`
+
+	Package *PackageSpec `json:"package,omitempty"`
+	Printer *PrinterSpec `json:"printer,omitempty"`
+	Command *CommandSpec `json:"command,omitempty"`
+	File    *FileSpec    `json:"file,omitempty"`
+	Check   *CheckSpec   `json:"check,omitempty"`
+}
+
+// PackageSpec installs one piece of software from the catalogue.
+type PackageSpec struct {
+	Name    string `json:"name"`    // catalogue name
+	Manager string `json:"manager"` // apt, or command
+	Package string `json:"package"` // the OS package name
+	Version string `json:"version,omitempty"`
+	// For manager "command": shell commands from the catalogue.
+	Install      string `json:"install,omitempty"`
+	IsInstalled  string `json:"is_installed,omitempty"`
+	VersionQuery string `json:"version_query,omitempty"`
+}
+
+// PrinterSpec maps one printer queue through CUPS.
+type PrinterSpec struct {
+	Name        string `json:"name"` // queue name
+	URI         string `json:"uri"`
+	Model       string `json:"model"` // "everywhere" for driverless IPP
+	Location    string `json:"location,omitempty"`
+	Description string `json:"description,omitempty"`
+	Default     bool   `json:"default,omitempty"`
+}
+
+// CommandSpec runs a command; Creates or Unless make it idempotent.
+type CommandSpec struct {
+	Run        string `json:"run"`
+	Creates    string `json:"creates,omitempty"` // a path the command makes
+	Unless     string `json:"unless,omitempty"`  // skip when this exits 0
+	Privileged bool   `json:"privileged,omitempty"`
+}
+
+// FileSpec writes a file with content, owner and mode.
+type FileSpec struct {
+	Path    string `json:"path"`
+	Content string `json:"content"`
+	Owner   string `json:"owner,omitempty"`
+	Group   string `json:"group,omitempty"`
+	Mode    string `json:"mode,omitempty"` // octal, e.g. "0644"
+}
+
+// CheckSpec is a declarative check (goss style). Exactly one target is set.
+type CheckSpec struct {
+	Name    string        `json:"name"`
+	Command *CommandCheck `json:"command,omitempty"`
+	File    *FileCheck    `json:"file,omitempty"`
+	Package *PackageCheck `json:"package,omitempty"`
+	Printer *PrinterCheck `json:"printer,omitempty"`
+}
+
+// CommandCheck runs a command and compares its exit status and output.
+type CommandCheck struct {
+	Run        string   `json:"run"`
+	ExitStatus int      `json:"exit_status"`
+	Stdout     []string `json:"stdout,omitempty"` // substrings, or /regexp/
+	Privileged bool     `json:"privileged,omitempty"`
+}
+
+// FileCheck tests a path.
+type FileCheck struct {
+	Path     string   `json:"path"`
+	Exists   bool     `json:"exists"`
+	Mode     string   `json:"mode,omitempty"`
+	Owner    string   `json:"owner,omitempty"`
+	Contains []string `json:"contains,omitempty"`
+}
+
+// PackageCheck tests an OS package.
+type PackageCheck struct {
+	Name      string `json:"name"`
+	Installed bool   `json:"installed"`
+	Version   string `json:"version,omitempty"`
+}
+
+// PrinterCheck tests a CUPS queue.
+type PrinterCheck struct {
+	Name    string `json:"name"`
+	Exists  bool   `json:"exists"`
+	Default bool   `json:"default,omitempty"`
+}
+
+// Step returns the step with the given id, or nil.
+func (p *Plan) Step(id string) *Step {
+	for _, s := range p.Steps {
+		if s.ID == id {
+			return s
+		}
+	}
+	return nil
+}
+
+// Duration is a time.Duration that reads and writes as "90s" in JSON.
+type Duration time.Duration
+
+func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
+
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return fmt.Errorf("duration %q: %w", b, err)
+	}
+	*d = Duration(v)
+	return nil
+}

@@ -1,0 +1,134 @@
+// Package result holds what a run did: the outcome of every step and the
+// events of a run as they happen. The engine writes these; reports, the
+// progress view and (later) the journal read them.
+package result
+
+import (
+	"time"
+)
+
+// Outcome is how a step ended.
+type Outcome string
+
+const (
+	OK          Outcome = "ok"           // already in place
+	Changed     Outcome = "changed"      // applied and verified
+	Failed      Outcome = "failed"       // check, apply or verify failed
+	Skipped     Outcome = "skipped"      // a dependency failed
+	WouldChange Outcome = "would-change" // dry run: apply would change it
+	CannotTell  Outcome = "cannot-tell"  // dry run: the check could not decide
+)
+
+// Done reports whether the outcome leaves the step in its desired state.
+func (o Outcome) Done() bool { return o == OK || o == Changed }
+
+// Failure describes why a step failed, with what a technician needs to act.
+type Failure struct {
+	Host     string `json:"host,omitempty"`
+	Step     string `json:"step"`
+	Phase    string `json:"phase"` // check, apply, verify, connect
+	Command  string `json:"command,omitempty"`
+	ExitCode int    `json:"exit_code,omitempty"`
+	Output   string `json:"output,omitempty"` // tail of stdout+stderr
+	Message  string `json:"message"`
+}
+
+// Step is the result of one plan step.
+type Step struct {
+	ID       string        `json:"id"`
+	Kind     string        `json:"kind"`
+	Hire     string        `json:"hire"`
+	Host     string        `json:"host,omitempty"`
+	Title    string        `json:"title"`
+	Outcome  Outcome       `json:"outcome"`
+	Changed  string        `json:"changed,omitempty"` // what changed, in words
+	Reason   string        `json:"reason,omitempty"`  // why skipped, would-change or cannot-tell
+	Failure  *Failure      `json:"failure,omitempty"`
+	Started  time.Time     `json:"started"`
+	Duration time.Duration `json:"duration_ns"`
+	// Remote is the time spent waiting on remote commands, so the engine's
+	// own overhead can be measured.
+	Remote   time.Duration `json:"remote_ns"`
+	Attempts int           `json:"attempts,omitempty"`
+}
+
+// Hire summarises one new hire in a run.
+type Hire struct {
+	ID       string   `json:"id"`
+	Name     string   `json:"name"`
+	Username string   `json:"username"`
+	Host     string   `json:"host,omitempty"`
+	Profile  string   `json:"profile,omitempty"`
+	Source   string   `json:"source"`
+	Manual   []string `json:"manual,omitempty"` // left to do by hand
+	Contact  string   `json:"contact,omitempty"`
+	Notes    string   `json:"notes,omitempty"`
+}
+
+// Run is the whole result of one invocation.
+type Run struct {
+	ID       string    `json:"id"`
+	Operator string    `json:"operator"`
+	DryRun   bool      `json:"dry_run"`
+	Started  time.Time `json:"started"`
+	Finished time.Time `json:"finished"`
+	Hires    []Hire    `json:"hires"`
+	Steps    []Step    `json:"steps"`
+	// Handover holds the final re-check of every step after apply; empty on
+	// a dry run or when apply failed before it.
+	Handover []Step `json:"handover,omitempty"`
+	// Unreachable lists hosts that could not be reached.
+	Unreachable []string `json:"unreachable,omitempty"`
+}
+
+// Counts tallies outcomes.
+func Counts(steps []Step) map[Outcome]int {
+	c := map[Outcome]int{}
+	for _, s := range steps {
+		c[s.Outcome]++
+	}
+	return c
+}
+
+// Ready reports whether the hire with the given id may be handed over: every
+// step and every handover re-check of that hire is done.
+func (r *Run) Ready(hire string) bool {
+	if r.DryRun || len(r.Handover) == 0 {
+		return false
+	}
+	for _, list := range [][]Step{r.Steps, r.Handover} {
+		for _, s := range list {
+			if s.Hire == hire && !s.Outcome.Done() {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// EventType names what happened.
+type EventType string
+
+const (
+	RunStarted      EventType = "run-started"
+	StepStarted     EventType = "step-started"
+	StepFinished    EventType = "step-finished"
+	HandoverStarted EventType = "handover-started"
+	RunFinished     EventType = "run-finished"
+)
+
+// Event is one thing that happened during a run, in order. Observers
+// (progress view, JSON lines output, journal) receive every event.
+type Event struct {
+	Time  time.Time `json:"time"`
+	Type  EventType `json:"type"`
+	RunID string    `json:"run_id"`
+	Step  *Step     `json:"step,omitempty"`
+	Run   *Run      `json:"run,omitempty"` // on run-finished
+	Total int       `json:"total,omitempty"`
+}
+
+// Observer receives events. Implementations must be safe for concurrent use.
+type Observer interface {
+	Event(Event)
+}

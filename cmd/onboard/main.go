@@ -1,0 +1,63 @@
+// Command onboard sets up a new hire's account and workstation from a YAML
+// playbook: it plans, applies, verifies and reports.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// Exit codes, documented in README.md.
+const (
+	exitOK          = 0
+	exitFailed      = 1 // one or more steps failed
+	exitInvalid     = 2 // invalid playbook, inventory or usage
+	exitUnreachable = 3 // one or more hosts could not be reached
+	exitChanges     = 4 // plan --detailed-exitcode: changes are pending
+	exitInternal    = 70
+)
+
+// exitError carries an exit code through cobra.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string {
+	if e.err == nil {
+		return fmt.Sprintf("exit %d", e.code)
+	}
+	return e.err.Error()
+}
+func (e *exitError) Unwrap() error { return e.err }
+
+// run is main without the process: testable end to end.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	root := newRoot(stdin, stdout, stderr)
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return exitOK
+	}
+	var ee *exitError
+	if asExit(err, &ee) {
+		if ee.err != nil {
+			fmt.Fprintln(stderr, "onboard:", ee.err)
+		}
+		return ee.code
+	}
+	// Cobra's own errors: unknown command or flag.
+	fmt.Fprintln(stderr, "onboard:", err)
+	return exitInvalid
+}

@@ -1,0 +1,435 @@
+// Package inventory reads what onboard knows about the estate: hosts and
+// host groups, the printer catalogue and the software catalogue, from one
+// YAML file or a directory of them.
+package inventory
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+
+	"github.com/hashicorp/go-multierror"
+
+	"onboard/internal/plan"
+	"onboard/internal/secret"
+	"onboard/internal/strictyaml"
+)
+
+// File is the shape of one inventory file; every section is optional.
+type File struct {
+	Groups   map[string]Group    `yaml:"groups"`
+	Hosts    map[string]Host     `yaml:"hosts"`
+	Printers map[string]Printer  `yaml:"printers"`
+	Software map[string]Software `yaml:"software"`
+}
+
+// HostFields are the connection settings a host or a group's defaults set.
+type HostFields struct {
+	Address        string   `yaml:"address"`
+	Port           int      `yaml:"port"`
+	OS             string   `yaml:"os"`
+	Transport      string   `yaml:"transport"`
+	User           string   `yaml:"user"`
+	Credential     string   `yaml:"credential"`
+	Auth           string   `yaml:"auth"`
+	KnownHosts     []string `yaml:"known_hosts"`
+	HostKey        []string `yaml:"host_key"`
+	Become         string   `yaml:"become"`
+	BecomePassword string   `yaml:"become_password"`
+	PackageManager string   `yaml:"package_manager"`
+}
+
+// Group gives defaults to its member hosts. The group "all" applies to
+// every host; other groups apply in the order a host lists them.
+type Group struct {
+	Description string     `yaml:"description"`
+	Defaults    HostFields `yaml:"defaults"`
+}
+
+// Host is one machine.
+type Host struct {
+	HostFields `yaml:",inline"`
+	Groups     []string `yaml:"groups"`
+}
+
+// Printer is one entry of the printer catalogue.
+type Printer struct {
+	Queue       string `yaml:"queue"` // CUPS queue name; defaults to the key
+	URI         string `yaml:"uri" onboard:"required"`
+	Model       string `yaml:"model"` // default "everywhere" (driverless IPP)
+	Location    string `yaml:"location"`
+	Description string `yaml:"description"`
+}
+
+// Software is one entry of the software catalogue, per OS.
+type Software struct {
+	Description string   `yaml:"description"`
+	Linux       *Install `yaml:"linux"`
+	MacOS       *Install `yaml:"macos"`
+	Windows     *Install `yaml:"windows"`
+}
+
+// Install says how to install, check and query one piece of software.
+type Install struct {
+	Manager      string `yaml:"manager"` // apt (default on linux), brew, command
+	Package      string `yaml:"package"`
+	Version      string `yaml:"version"`
+	Install      string `yaml:"install"`       // for manager command
+	IsInstalled  string `yaml:"is_installed"`  // for manager command: exits 0 when installed
+	VersionQuery string `yaml:"version_query"` // for manager command: prints the version
+}
+
+// Inventory is the merged inventory with positions for errors.
+type Inventory struct {
+	Groups   map[string]Group
+	Hosts    map[string]Host
+	Printers map[string]Printer
+	Software map[string]Software
+
+	// where each entry was defined: "hosts.ws1" -> doc
+	docs map[string]*strictyaml.Doc
+	dirs map[string]string // entry -> directory of its file
+}
+
+// Load reads inventory files and directories (every *.yaml and *.yml
+// inside, recursively, in name order). All errors are returned together.
+func Load(paths ...string) (*Inventory, error) {
+	inv := &Inventory{
+		Groups: map[string]Group{}, Hosts: map[string]Host{}, Printers: map[string]Printer{}, Software: map[string]Software{},
+		docs: map[string]*strictyaml.Doc{}, dirs: map[string]string{},
+	}
+	var errs *multierror.Error
+	var files []string
+	for _, p := range paths {
+		st, err := os.Stat(p)
+		if err != nil {
+			errs = multierror.Append(errs, fmt.Errorf("inventory: %w", err))
+			continue
+		}
+		if !st.IsDir() {
+			files = append(files, p)
+			continue
+		}
+		err = filepath.WalkDir(p, func(f string, de os.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if !de.IsDir() && (strings.HasSuffix(f, ".yaml") || strings.HasSuffix(f, ".yml")) {
+				files = append(files, f)
+			}
+			return nil
+		})
+		if err != nil {
+			errs = multierror.Append(errs, fmt.Errorf("inventory: %w", err))
+		}
+	}
+	sort.Strings(files)
+	for _, f := range files {
+		errs = multierror.Append(errs, inv.loadFile(f))
+	}
+	if errs.ErrorOrNil() == nil {
+		errs = multierror.Append(errs, inv.check()...)
+	}
+	errs.ErrorFormat = strictyaml.ListFormat
+	return inv, errs.ErrorOrNil()
+}
+
+func (inv *Inventory) loadFile(path string) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("inventory: %w", err)
+	}
+	var f File
+	doc, err := strictyaml.Decode(path, data, &f)
+	var errs *multierror.Error
+	errs = multierror.Append(errs, err)
+	dir, _ := filepath.Abs(filepath.Dir(path))
+	add := func(section, name string, store func()) {
+		key := section + "." + name
+		if prev, ok := inv.docs[key]; ok {
+			errs = multierror.Append(errs, doc.Errorf(key, "is also defined at %s", prev.Pos(key)))
+			return
+		}
+		inv.docs[key], inv.dirs[key] = doc, dir
+		store()
+	}
+	for n, g := range f.Groups {
+		add("groups", n, func() { inv.Groups[n] = g })
+	}
+	for n, h := range f.Hosts {
+		add("hosts", n, func() { inv.Hosts[n] = h })
+	}
+	for n, p := range f.Printers {
+		add("printers", n, func() { inv.Printers[n] = p })
+	}
+	for n, s := range f.Software {
+		add("software", n, func() { inv.Software[n] = s })
+	}
+	return errs.ErrorOrNil()
+}
+
+var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
+
+// Known values of enumerated fields.
+var (
+	knownOS         = []string{"linux", "macos", "windows"}
+	knownTransports = []string{"ssh", "winrm"}
+	knownAuth       = []string{"key", "password", "agent"}
+	knownBecome     = []string{"sudo", "none"}
+	knownManagers   = []string{"apt", "brew", "command"}
+)
+
+func oneOf(v string, known []string) bool {
+	for _, k := range known {
+		if v == k {
+			return true
+		}
+	}
+	return v == ""
+}
+
+// check validates cross references and enumerations.
+func (inv *Inventory) check() []error {
+	var errs []error
+	for _, name := range sortedKeys(inv.Hosts) {
+		h := inv.Hosts[name]
+		key := "hosts." + name
+		doc := inv.docs[key]
+		if !nameRE.MatchString(name) {
+			errs = append(errs, doc.Errorf(key, "host names are letters, digits, '.', '_' or '-'"))
+		}
+		for i, g := range h.Groups {
+			if _, ok := inv.Groups[g]; !ok {
+				errs = append(errs, doc.Errorf(fmt.Sprintf("%s.groups[%d]", key, i), "unknown group %q%s", g, strictyaml.Suggest(g, sortedKeys(inv.Groups))))
+			}
+		}
+		errs = append(errs, CheckHostFields(doc, key, h.HostFields)...)
+		if r, err := inv.Host(name); err == nil {
+			if r.Address == "" {
+				errs = append(errs, doc.Errorf(key, "has no address (set address here or in a group's defaults)"))
+			}
+			if r.OS == "" {
+				errs = append(errs, doc.Errorf(key, "has no os (linux, macos or windows) here or in its groups' defaults"))
+			}
+		}
+	}
+	for _, name := range sortedKeys(inv.Groups) {
+		key := "groups." + name
+		errs = append(errs, CheckHostFields(inv.docs[key], key+".defaults", inv.Groups[name].Defaults)...)
+	}
+	for _, name := range sortedKeys(inv.Printers) {
+		p := inv.Printers[name]
+		key := "printers." + name
+		if !strings.HasPrefix(p.URI, "ipp://") && !strings.HasPrefix(p.URI, "ipps://") && !strings.HasPrefix(p.URI, "lpd://") && !strings.HasPrefix(p.URI, "socket://") {
+			errs = append(errs, inv.docs[key].Errorf(key+".uri", "must be an ipp://, ipps://, lpd:// or socket:// URI, got %q", p.URI))
+		}
+		if p.Queue != "" && !nameRE.MatchString(p.Queue) {
+			errs = append(errs, inv.docs[key].Errorf(key+".queue", "CUPS queue names are letters, digits, '.', '_' or '-', got %q", p.Queue))
+		}
+	}
+	for _, name := range sortedKeys(inv.Software) {
+		s := inv.Software[name]
+		key := "software." + name
+		doc := inv.docs[key]
+		if s.Linux == nil && s.MacOS == nil && s.Windows == nil {
+			errs = append(errs, doc.Errorf(key, "says nothing about how to install it (linux, macos or windows)"))
+		}
+		for os, in := range map[string]*Install{"linux": s.Linux, "macos": s.MacOS, "windows": s.Windows} {
+			if in == nil {
+				continue
+			}
+			p := key + "." + os
+			if !oneOf(in.Manager, knownManagers) {
+				errs = append(errs, doc.Errorf(p+".manager", "must be one of %s, got %q", strings.Join(knownManagers, ", "), in.Manager))
+			}
+			if in.Manager == "command" {
+				if in.Install == "" || in.IsInstalled == "" {
+					errs = append(errs, doc.Errorf(p, "manager command needs install and is_installed commands"))
+				}
+			} else if in.Package == "" {
+				errs = append(errs, doc.Errorf(p+".package", "is required"))
+			}
+		}
+	}
+	return errs
+}
+
+// CheckHostFields validates connection settings wherever they are written
+// (a host, a group's defaults, or an inline machine in a playbook).
+func CheckHostFields(doc *strictyaml.Doc, key string, h HostFields) []error {
+	var errs []error
+	enum := func(field, v string, known []string) {
+		if !oneOf(v, known) {
+			errs = append(errs, doc.Errorf(key+"."+field, "must be one of %s, got %q", strings.Join(known, ", "), v))
+		}
+	}
+	enum("os", h.OS, knownOS)
+	enum("transport", h.Transport, knownTransports)
+	enum("auth", h.Auth, knownAuth)
+	enum("become", h.Become, knownBecome)
+	enum("package_manager", h.PackageManager, knownManagers)
+	if h.Port < 0 || h.Port > 65535 {
+		errs = append(errs, doc.Errorf(key+".port", "must be between 1 and 65535, got %d", h.Port))
+	}
+	if h.Address != "" && net.ParseIP(h.Address) == nil && !nameRE.MatchString(h.Address) {
+		errs = append(errs, doc.Errorf(key+".address", "is neither an IP address nor a host name: %q", h.Address))
+	}
+	for _, r := range []struct{ f, v string }{{"credential", h.Credential}, {"become_password", h.BecomePassword}} {
+		if r.v != "" {
+			if err := secret.Ref(r.v).Validate(); err != nil {
+				errs = append(errs, doc.Errorf(key+"."+r.f, "%v", err))
+			}
+		}
+	}
+	return errs
+}
+
+// Host resolves a host with its groups' defaults: "all" first, then the
+// host's groups in order, then the host's own fields.
+func (inv *Inventory) Host(name string) (*plan.Host, error) {
+	h, ok := inv.Hosts[name]
+	if !ok {
+		return nil, fmt.Errorf("unknown host %q%s", name, strictyaml.Suggest(name, sortedKeys(inv.Hosts)))
+	}
+	key := "hosts." + name
+	var layers []HostFields
+	var dirs []string
+	if g, ok := inv.Groups["all"]; ok {
+		layers, dirs = append(layers, g.Defaults), append(dirs, inv.dirs["groups.all"])
+	}
+	for _, gn := range h.Groups {
+		if gn == "all" {
+			continue
+		}
+		layers, dirs = append(layers, inv.Groups[gn].Defaults), append(dirs, inv.dirs["groups."+gn])
+	}
+	layers, dirs = append(layers, h.HostFields), append(dirs, inv.dirs[key])
+	ph := Resolve(name, layers, dirs)
+	ph.Source = inv.docs[key].Pos(key).String()
+	return ph, nil
+}
+
+// Inline resolves a host described outside the inventory (in a playbook),
+// under the defaults of the group "all". dir is the describing file's folder.
+func (inv *Inventory) Inline(name string, f HostFields, dir string) *plan.Host {
+	var layers []HostFields
+	var dirs []string
+	if g, ok := inv.Groups["all"]; ok {
+		layers, dirs = append(layers, g.Defaults), append(dirs, inv.dirs["groups.all"])
+	}
+	return Resolve(name, append(layers, f), append(dirs, dir))
+}
+
+// Resolve layers host fields (later wins) into a plan host. Relative paths
+// (known_hosts, file: credentials) are made absolute against the directory
+// of the file each layer came from.
+func Resolve(name string, layers []HostFields, dirs []string) *plan.Host {
+	ph := &plan.Host{Name: name}
+	for i, l := range layers {
+		dir := dirs[i]
+		set := func(dst *string, v string) {
+			if v != "" {
+				*dst = v
+			}
+		}
+		set(&ph.Address, l.Address)
+		set(&ph.OS, l.OS)
+		set(&ph.Transport, l.Transport)
+		set(&ph.User, l.User)
+		set(&ph.Credential, absRef(l.Credential, dir))
+		set(&ph.Auth, l.Auth)
+		set(&ph.Become, l.Become)
+		set(&ph.BecomePassword, absRef(l.BecomePassword, dir))
+		set(&ph.PackageManager, l.PackageManager)
+		if l.Port != 0 {
+			ph.Port = l.Port
+		}
+		if len(l.KnownHosts) > 0 {
+			ph.KnownHosts = nil
+			for _, k := range l.KnownHosts {
+				ph.KnownHosts = append(ph.KnownHosts, secret.ExpandPath(k, dir))
+			}
+		}
+		if len(l.HostKey) > 0 {
+			ph.HostKeys = append([]string(nil), l.HostKey...)
+		}
+	}
+	defaults(ph)
+	return ph
+}
+
+func absRef(ref, dir string) string {
+	if strings.HasPrefix(ref, "file:") {
+		return "file:" + secret.ExpandPath(ref[len("file:"):], dir)
+	}
+	return ref
+}
+
+// defaults fills what a host did not say, per OS.
+func defaults(h *plan.Host) {
+	if h.Transport == "" {
+		h.Transport = "ssh"
+		if h.OS == "windows" {
+			h.Transport = "winrm"
+		}
+	}
+	if h.Port == 0 && h.Transport == "ssh" {
+		h.Port = 22
+	}
+	if h.Auth == "" {
+		h.Auth = "key"
+		if h.Credential == "" {
+			h.Auth = "agent"
+		}
+	}
+	if h.Become == "" && h.OS != "windows" {
+		h.Become = "sudo"
+	}
+	if h.PackageManager == "" {
+		switch h.OS {
+		case "linux":
+			h.PackageManager = "apt"
+		case "macos":
+			h.PackageManager = "brew"
+		}
+	}
+	if h.User == "" && h.Transport == "ssh" {
+		h.User = "root"
+	}
+}
+
+// Pos returns where an entry ("hosts.ws1", "printers.lobby") is defined.
+func (inv *Inventory) Pos(key string) strictyaml.Pos {
+	if d, ok := inv.docs[key]; ok {
+		return d.Pos(key)
+	}
+	return strictyaml.Pos{}
+}
+
+// Names returns the sorted names of a section's entries.
+func (inv *Inventory) Names(section string) []string {
+	switch section {
+	case "hosts":
+		return sortedKeys(inv.Hosts)
+	case "printers":
+		return sortedKeys(inv.Printers)
+	case "software":
+		return sortedKeys(inv.Software)
+	case "groups":
+		return sortedKeys(inv.Groups)
+	}
+	return nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
+}

@@ -1,0 +1,200 @@
+package planner
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/go-multierror"
+
+	"onboard/internal/golden"
+	"onboard/internal/inventory"
+	"onboard/internal/plan"
+	"onboard/internal/playbook"
+	"onboard/internal/strictyaml"
+)
+
+func loadInv(t *testing.T) *inventory.Inventory {
+	t.Helper()
+	inv, err := inventory.Load("testdata/inventory")
+	if err != nil {
+		t.Fatalf("inventory: %v", err)
+	}
+	return inv
+}
+
+// build loads playbooks and plans them, as the CLI does.
+func build(t *testing.T, files ...string) (*plan.Plan, error) {
+	t.Helper()
+	inv := loadInv(t)
+	var errs *multierror.Error
+	var pbs []*playbook.Playbook
+	for _, f := range files {
+		pb, err := playbook.Load(f)
+		errs = multierror.Append(errs, err)
+		if pb != nil {
+			pbs = append(pbs, pb)
+		}
+	}
+	p, err := Build(pbs, inv, Options{ProfileDirs: []string{"testdata/profiles"}, Now: time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)})
+	errs = multierror.Append(errs, err)
+	if errs.ErrorOrNil() != nil {
+		errs.ErrorFormat = strictyaml.ListFormat
+		return nil, errs
+	}
+	return p, nil
+}
+
+// The golden plans show the merge of profile and playbook, the templates
+// expanded, the hosts resolved and the steps ordered.
+func TestGoldenPlans(t *testing.T) {
+	files, _ := filepath.Glob("testdata/valid/*.yaml")
+	for _, f := range files {
+		name := strings.TrimSuffix(filepath.Base(f), ".yaml")
+		t.Run(name, func(t *testing.T) {
+			p, err := build(t, f)
+			if err != nil {
+				t.Fatalf("valid playbook rejected: %v", err)
+			}
+			b, _ := json.MarshalIndent(p, "", "  ")
+			// Absolute paths of the checkout vary: make them relative.
+			wd, _ := os.Getwd()
+			b = bytes.ReplaceAll(b, []byte(wd), []byte("$PWD"))
+			golden.Assert(t, filepath.Join("testdata", "plans", name+".json"), append(b, '\n'))
+		})
+	}
+}
+
+func TestPlanContents(t *testing.T) {
+	p, err := build(t, "testdata/valid/ada.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := p.Hires[0]
+	if h.Username != "alovelace" {
+		t.Errorf("username = %q", h.Username)
+	}
+	wantSoftware := []string{"vpn-client", "chat", "ide", "git-tools"}
+	if strings.Join(h.Software, ",") != strings.Join(wantSoftware, ",") {
+		t.Errorf("software = %v, want %v", h.Software, wantSoftware)
+	}
+	if strings.Join(h.Groups, ",") != "engineering,vpn-users,data-science" {
+		t.Errorf("groups = %v", h.Groups)
+	}
+	file := p.Step("E1042:file:/home/alovelace/.welcome")
+	if file == nil || file.File.Content != "Hello Ada, costs ${HOME}\n" {
+		t.Fatalf("file step = %+v", file)
+	}
+	lobby := p.Step("E1042:printer:lobby")
+	if lobby == nil || !lobby.Printer.Default {
+		t.Errorf("lobby should be the default printer: %+v", lobby)
+	}
+	if office := p.Step("E1042:printer:office-2f"); office == nil || office.Printer.Default {
+		t.Errorf("office-2f should be mapped but not default: %+v", office)
+	}
+	check := p.Step("E1042:check:welcome")
+	if len(check.DependsOn) != 8 {
+		t.Errorf("check depends on %d steps, want all 8 machine steps: %v", len(check.DependsOn), check.DependsOn)
+	}
+	cmd := p.Step("E1042:command:workspace")
+	for _, d := range []string{"E1042:package:ide", "E1042:file:/home/alovelace/.welcome"} {
+		if !contains(cmd.DependsOn, d) {
+			t.Errorf("command should depend on %s: %v", d, cmd.DependsOn)
+		}
+	}
+	host := p.Hosts["ws1"]
+	wd, _ := os.Getwd()
+	if host.Credential != "file:"+filepath.Join(wd, "testdata/inventory/keys/id_ed25519") {
+		t.Errorf("relative credential path not made absolute: %s", host.Credential)
+	}
+	if host.User != "onboard" || host.Become != "sudo" || host.Port != 22 || host.PackageManager != "apt" {
+		t.Errorf("group defaults not applied: %+v", host)
+	}
+}
+
+func TestDefaultUsername(t *testing.T) {
+	tests := []struct{ given, surname, want string }{
+		{"Ada", "Lovelace", "alovelace"},
+		{"José", "O'Brien-Łukasiewicz", "jobrien-lukasiewicz"},
+		{"Anne-Marie", "d'Arc", "adarc"},
+		{"Øystein", "Strøm", "ostrom"},
+		{"Björn", "Þórsson Gießen", "bthorssongiessen"},
+		{"Maximiliana", "Wolfeschlegelsteinhausenbergerdorff", "mwolfeschlegelsteinh"},
+	}
+	for _, tt := range tests {
+		got := DefaultUsername(playbook.Person{GivenName: tt.given, Surname: tt.surname})
+		if got != tt.want {
+			t.Errorf("DefaultUsername(%s %s) = %q, want %q", tt.given, tt.surname, got, tt.want)
+		}
+	}
+}
+
+// Every invalid playbook's errors are reported together, each with
+// file:line:column and the field, as the golden files show.
+func TestInvalidPlaybooks(t *testing.T) {
+	files, _ := filepath.Glob("testdata/invalid/*.yaml")
+	if len(files) == 0 {
+		t.Fatal("no invalid playbooks")
+	}
+	for _, f := range files {
+		name := strings.TrimSuffix(filepath.Base(f), ".yaml")
+		t.Run(name, func(t *testing.T) {
+			_, err := build(t, f)
+			if err == nil {
+				t.Fatal("invalid playbook accepted")
+			}
+			msg := err.Error()
+			for _, secretish := range []string{"hunter2", "Sup3rS3cretPassw0rd"} {
+				if strings.Contains(msg, secretish) {
+					t.Errorf("error echoes a credential written inline: %s", msg)
+				}
+			}
+			golden.Assert(t, filepath.Join("testdata", "invalid", name+".golden"), []byte(msg+"\n"))
+		})
+	}
+}
+
+func TestDuplicateHire(t *testing.T) {
+	_, err := build(t, "testdata/valid/ada.yaml", "testdata/valid/ada.yaml")
+	if err == nil || !strings.Contains(err.Error(), "one playbook per hire") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestExpand(t *testing.T) {
+	vars := map[string]string{"person.given_name": "José", "person.surname": "Łukasiewicz"}
+	tests := []struct{ in, want, err string }{
+		{"${person.given_name}", "José", ""},
+		{"${person.given_name|first|lower}${person.surname|ascii|lower}", "jlukasiewicz", ""},
+		{"$${person.given_name}", "${person.given_name}", ""},
+		{"no template", "no template", ""},
+		{"${person.nope}", "", "unknown name"},
+		{"${person.given_name|shout}", "", "unknown filter"},
+		{"${person.given_name", "", "not closed"},
+	}
+	for _, tt := range tests {
+		got, err := playbook.Expand(tt.in, vars)
+		if tt.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.err) {
+				t.Errorf("Expand(%q) err = %v, want %q", tt.in, err, tt.err)
+			}
+			continue
+		}
+		if err != nil || got != tt.want {
+			t.Errorf("Expand(%q) = %q, %v; want %q", tt.in, got, err, tt.want)
+		}
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,309 @@
+package playbook
+
+import (
+	"fmt"
+	"net/mail"
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/go-multierror"
+
+	"onboard/internal/secret"
+	"onboard/internal/strictyaml"
+)
+
+func reflectOf(p any) reflect.Value { return reflect.ValueOf(p).Elem() }
+
+// Load reads and checks one playbook file. Errors name file:line:column.
+func Load(path string) (*Playbook, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read playbook: %w", err)
+	}
+	return Parse(path, data)
+}
+
+// Parse decodes a playbook from data; path names the file in errors. When
+// the YAML itself is readable, the playbook is returned even with errors,
+// so the planner can report its own findings alongside them; on a syntax
+// error it is nil.
+func Parse(path string, data []byte) (*Playbook, error) {
+	pb := &Playbook{File: path}
+	doc, err := strictyaml.Decode(path, data, pb)
+	pb.Doc = doc
+	if doc == nil || !doc.Has("") {
+		return nil, err
+	}
+	var errs *multierror.Error
+	if err != nil {
+		errs = multierror.Append(errs, err)
+	}
+	if doc != nil {
+		errs = multierror.Append(errs, pb.check()...)
+	}
+	if errs != nil {
+		errs.ErrorFormat = strictyaml.ListFormat
+	}
+	return pb, errs.ErrorOrNil()
+}
+
+var (
+	dateRE     = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`)
+	modeRE     = regexp.MustCompile(`^0?[0-7]{3,4}$`)
+	employeeRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+	nameRE     = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
+)
+
+// check validates what a playbook can say about itself, without the
+// inventory: formats, exclusive fields, template syntax.
+func (pb *Playbook) check() []error {
+	var errs []error
+	d := pb.Doc
+	fail := func(path, format string, args ...any) { errs = append(errs, d.Errorf(path, format, args...)) }
+
+	p := pb.Person
+	if p.EmployeeID != "" && !employeeRE.MatchString(p.EmployeeID) {
+		fail("person.employee_id", "must be letters, digits, '.', '_' or '-' (it names steps and files), got %q", p.EmployeeID)
+	}
+	if p.StartDate != "" {
+		if _, err := time.Parse("2006-01-02", p.StartDate); err != nil || !dateRE.MatchString(p.StartDate) {
+			fail("person.start_date", "must be a date written YYYY-MM-DD, got %q", p.StartDate)
+		}
+	}
+	if p.Email != "" {
+		if a, err := mail.ParseAddress(p.Email); err != nil || a.Address != p.Email {
+			fail("person.email", "is not an email address: %q", p.Email)
+		}
+	}
+	for _, f := range []struct{ path, v string }{
+		{"person.given_name", p.GivenName}, {"person.surname", p.Surname}, {"person.preferred_name", p.PreferredName},
+	} {
+		if strings.ContainsAny(f.v, "\n\r") {
+			fail(f.path, "must be one line")
+		}
+	}
+
+	m := pb.Machine
+	if m.Host != "" && !nameRE.MatchString(m.Host) {
+		fail("machine.host", "must be a host name (letters, digits, '.', '_', '-'), got %q", m.Host)
+	}
+	if m.Address == "" {
+		for _, f := range []struct{ path, v string }{
+			{"machine.os", m.OS}, {"machine.transport", m.Transport}, {"machine.user", m.User}, {"machine.credential", m.Credential},
+		} {
+			if f.v != "" {
+				fail(f.path, "describes an inline machine, so machine.address is needed too (or describe the host in the inventory)")
+			}
+		}
+	}
+	for _, r := range []struct{ path, v string }{{"machine.credential", m.Credential}, {"machine.become_password", m.BecomePassword}} {
+		if r.v != "" {
+			if err := secret.Ref(r.v).Validate(); err != nil {
+				fail(r.path, "%v", err)
+			}
+		}
+	}
+	if (m.Host != "" || m.Address != "") && m.Host == "" {
+		fail("machine.host", "is required: name the machine (an inventory host, or a name for the inline machine)")
+	}
+	for i, f := range m.Files {
+		path := fmt.Sprintf("machine.files[%d]", i)
+		if !strings.HasPrefix(f.Path, "/") && !strings.HasPrefix(f.Path, "${") {
+			fail(path+".path", "must be an absolute path, got %q", f.Path)
+		}
+		if f.Content != "" && f.Source != "" {
+			fail(path+".source", "give content or source, not both")
+		}
+		if f.Mode != "" && !modeRE.MatchString(f.Mode) {
+			fail(path+".mode", "must be an octal mode in quotes such as \"0644\", got %q (unquoted 0644 is read as a number)", f.Mode)
+		}
+		if f.Source != "" {
+			src := filepath.Join(filepath.Dir(pb.File), f.Source)
+			if _, err := os.Stat(src); err != nil {
+				fail(path+".source", "cannot read %s: %v", src, err)
+			}
+		}
+	}
+	names := map[string]bool{}
+	for i, c := range m.Commands {
+		path := fmt.Sprintf("machine.commands[%d]", i)
+		if c.Creates == "" && c.Unless == "" {
+			fail(path, "needs creates (a path the command makes) or unless (a command that exits 0 when the work is done), so that a re-run changes nothing")
+		}
+		if names[c.Name] {
+			fail(path+".name", "%q is used by another command", c.Name)
+		}
+		names[c.Name] = true
+	}
+	errs = append(errs, checkChecks(d, "checks", pb.Checks)...)
+	errs = append(errs, pb.checkTemplates()...)
+	return errs
+}
+
+func checkChecks(d *strictyaml.Doc, base string, checks []Check) []error {
+	var errs []error
+	names := map[string]bool{}
+	for i, c := range checks {
+		path := fmt.Sprintf("%s[%d]", base, i)
+		n := 0
+		for _, set := range []bool{c.Command != nil, c.File != nil, c.Package != nil, c.Printer != nil} {
+			if set {
+				n++
+			}
+		}
+		if n != 1 {
+			errs = append(errs, d.Errorf(path, "needs exactly one of command, file, package or printer (has %d)", n))
+		}
+		if names[c.Name] {
+			errs = append(errs, d.Errorf(path+".name", "%q is used by another check", c.Name))
+		}
+		names[c.Name] = true
+		if c.File != nil && c.File.Mode != "" && !modeRE.MatchString(c.File.Mode) {
+			errs = append(errs, d.Errorf(path+".file.mode", "must be an octal mode in quotes such as \"0644\", got %q", c.File.Mode))
+		}
+		if c.Command != nil {
+			for j, s := range c.Command.Stdout {
+				if len(s) > 1 && strings.HasPrefix(s, "/") && strings.HasSuffix(s, "/") {
+					if _, err := regexp.Compile(s[1 : len(s)-1]); err != nil {
+						errs = append(errs, d.Errorf(fmt.Sprintf("%s.command.stdout[%d]", path, j), "bad regular expression: %v", err))
+					}
+				}
+			}
+		}
+	}
+	return errs
+}
+
+// TemplateVars are the names a template may use for this playbook. The
+// username and home are given by the caller once the account is known.
+func (pb *Playbook) TemplateVars(username, host string) map[string]string {
+	p := pb.Person
+	v := map[string]string{
+		"person.employee_id":    p.EmployeeID,
+		"person.given_name":     p.GivenName,
+		"person.surname":        p.Surname,
+		"person.preferred_name": p.PreferredName,
+		"person.name":           p.DisplayName(),
+		"person.title":          p.Title,
+		"person.department":     p.Department,
+		"person.manager":        p.Manager,
+		"person.start_date":     p.StartDate,
+		"person.email":          p.Email,
+		"machine.host":          host,
+	}
+	if username != "" {
+		v["account.username"] = username
+		v["account.home"] = "/home/" + username
+	}
+	for k, val := range pb.Vars {
+		v["vars."+k] = val
+	}
+	return v
+}
+
+// checkTemplates expands every templated field once with placeholder
+// values, so a syntax error or unknown name is reported at load time.
+func (pb *Playbook) checkTemplates() []error {
+	var errs []error
+	// The username cannot refer to itself: it is expanded without account.*.
+	if _, err := Expand(pb.Account.Username, pb.TemplateVars("", pb.Machine.Host)); err != nil {
+		errs = append(errs, pb.Doc.Errorf("account.username", "%v", err))
+	}
+	vars := pb.TemplateVars("username", "host")
+	try := func(path, s string) {
+		if _, err := Expand(s, vars); err != nil {
+			errs = append(errs, pb.Doc.Errorf(path, "%v", err))
+		}
+	}
+	for k, v := range pb.Account.Attributes {
+		try("account.attributes."+k, v)
+	}
+	for i, f := range pb.Machine.Files {
+		p := fmt.Sprintf("machine.files[%d]", i)
+		try(p+".path", f.Path)
+		try(p+".content", f.Content)
+		try(p+".owner", f.Owner)
+	}
+	for i, c := range pb.Machine.Commands {
+		p := fmt.Sprintf("machine.commands[%d]", i)
+		try(p+".run", c.Run)
+		try(p+".creates", c.Creates)
+		try(p+".unless", c.Unless)
+	}
+	for i, c := range pb.Checks {
+		p := fmt.Sprintf("checks[%d]", i)
+		if c.Command != nil {
+			try(p+".command.run", c.Command.Run)
+		}
+		if c.File != nil {
+			try(p+".file.path", c.File.Path)
+			for j, s := range c.File.Contains {
+				try(fmt.Sprintf("%s.file.contains[%d]", p, j), s)
+			}
+		}
+	}
+	try("handover.notes", pb.Handover.Notes)
+	return errs
+}
+
+// Profile is a role profile: what every hire of a role gets.
+type Profile struct {
+	Description    string   `yaml:"description"`
+	Groups         []string `yaml:"groups"`
+	Software       []string `yaml:"software"`
+	Printers       []string `yaml:"printers"`
+	DefaultPrinter string   `yaml:"default_printer"`
+	Checks         []Check  `yaml:"checks"`
+	Manual         []string `yaml:"manual"`
+
+	Name string          `yaml:"-"`
+	File string          `yaml:"-"`
+	Doc  *strictyaml.Doc `yaml:"-"`
+}
+
+// LoadProfile reads one profile file.
+func LoadProfile(path string) (*Profile, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read profile: %w", err)
+	}
+	pr := &Profile{File: path, Name: strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))}
+	doc, err := strictyaml.Decode(path, data, pr)
+	pr.Doc = doc
+	var errs *multierror.Error
+	errs = multierror.Append(errs, err)
+	if doc != nil {
+		errs = multierror.Append(errs, checkChecks(doc, "checks", pr.Checks)...)
+	}
+	errs.ErrorFormat = strictyaml.ListFormat
+	return pr, errs.ErrorOrNil()
+}
+
+// FindProfile looks for NAME.yaml in each directory in order.
+func FindProfile(name string, dirs []string) (string, error) {
+	if !nameRE.MatchString(name) {
+		return "", fmt.Errorf("profile name %q must be letters, digits, '.', '_' or '-'", name)
+	}
+	var tried []string
+	for _, dir := range dirs {
+		for _, ext := range []string{".yaml", ".yml"} {
+			p := filepath.Join(dir, name+ext)
+			if _, err := os.Stat(p); err == nil {
+				return p, nil
+			}
+			tried = append(tried, p)
+		}
+	}
+	return "", fmt.Errorf("unknown profile %q (looked for %s)", name, strings.Join(tried, ", "))
+}
+
+// ParseMode reads an octal mode string.
+func ParseMode(s string) (os.FileMode, error) {
+	v, err := strconv.ParseUint(s, 8, 32)
+	return os.FileMode(v), err
+}

@@ -1,0 +1,193 @@
+// Package playbook reads the YAML that describes one new hire (and the role
+// profiles playbooks name), strictly, with file:line:column in every error.
+package playbook
+
+import (
+	"fmt"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"onboard/internal/strictyaml"
+)
+
+// Playbook is one new hire's setup, as written.
+type Playbook struct {
+	Person   Person            `yaml:"person" onboard:"required"`
+	Profile  string            `yaml:"profile"`
+	Vars     map[string]string `yaml:"vars"`
+	Account  Account           `yaml:"account"`
+	Machine  Machine           `yaml:"machine"`
+	Checks   []Check           `yaml:"checks"`
+	Handover Handover          `yaml:"handover"`
+
+	// Set by Load.
+	File string          `yaml:"-"`
+	Doc  *strictyaml.Doc `yaml:"-"`
+}
+
+// Person is who is being onboarded.
+type Person struct {
+	EmployeeID    string `yaml:"employee_id" onboard:"required"`
+	GivenName     string `yaml:"given_name" onboard:"required"`
+	Surname       string `yaml:"surname" onboard:"required"`
+	PreferredName string `yaml:"preferred_name"`
+	Title         string `yaml:"title"`
+	Department    string `yaml:"department"`
+	Manager       string `yaml:"manager"`
+	StartDate     string `yaml:"start_date" onboard:"required"`
+	Email         string `yaml:"email"`
+}
+
+// DisplayName is the preferred name (or given name) and surname.
+func (p Person) DisplayName() string {
+	first := p.PreferredName
+	if first == "" {
+		first = p.GivenName
+	}
+	return first + " " + p.Surname
+}
+
+// Account is the hire's directory account.
+type Account struct {
+	Directory  string            `yaml:"directory"`
+	Username   string            `yaml:"username"`
+	Groups     List              `yaml:"groups"`
+	Attributes map[string]string `yaml:"attributes"`
+}
+
+// Machine is the hire's workstation: an inventory host, or one described
+// inline (a laptop fresh out of its box, not yet in the inventory).
+type Machine struct {
+	Host string `yaml:"host"`
+	// Inline host description; Address makes the host inline.
+	Address        string   `yaml:"address"`
+	Port           int      `yaml:"port"`
+	OS             string   `yaml:"os"`
+	Transport      string   `yaml:"transport"`
+	User           string   `yaml:"user"`
+	Credential     string   `yaml:"credential"`
+	Auth           string   `yaml:"auth"`
+	KnownHosts     []string `yaml:"known_hosts"`
+	HostKey        []string `yaml:"host_key"`
+	Become         string   `yaml:"become"`
+	BecomePassword string   `yaml:"become_password"`
+	PackageManager string   `yaml:"package_manager"`
+
+	Software       List      `yaml:"software"`
+	Printers       List      `yaml:"printers"`
+	DefaultPrinter string    `yaml:"default_printer"`
+	Files          []File    `yaml:"files"`
+	Commands       []Command `yaml:"commands"`
+}
+
+// File is a file to write on the machine.
+type File struct {
+	Path    string        `yaml:"path" onboard:"required"`
+	Content string        `yaml:"content"`
+	Source  string        `yaml:"source"` // a local file, relative to the playbook
+	Owner   string        `yaml:"owner"`
+	Group   string        `yaml:"group"`
+	Mode    string        `yaml:"mode"`
+	Timeout time.Duration `yaml:"timeout"`
+}
+
+// Command is a command to run on the machine. Creates or Unless keep it
+// idempotent: without one, a re-run would run it again.
+type Command struct {
+	Name       string        `yaml:"name" onboard:"required"`
+	Run        string        `yaml:"run" onboard:"required"`
+	Creates    string        `yaml:"creates"`
+	Unless     string        `yaml:"unless"`
+	Privileged bool          `yaml:"privileged"`
+	Timeout    time.Duration `yaml:"timeout"`
+}
+
+// Check is a declarative check run before handover (goss style): exactly
+// one of command, file, package or printer.
+type Check struct {
+	Name    string        `yaml:"name" onboard:"required"`
+	Command *CommandCheck `yaml:"command"`
+	File    *FileCheck    `yaml:"file"`
+	Package *PackageCheck `yaml:"package"`
+	Printer *PrinterCheck `yaml:"printer"`
+	Timeout time.Duration `yaml:"timeout"`
+}
+
+// CommandCheck passes when the command exits as expected and its output
+// contains every stdout entry (a /regexp/ or a substring).
+type CommandCheck struct {
+	Run        string   `yaml:"run" onboard:"required"`
+	ExitStatus *int     `yaml:"exit_status"`
+	Stdout     []string `yaml:"stdout"`
+	Privileged bool     `yaml:"privileged"`
+}
+
+// FileCheck passes when the path exists (or not) with the given properties.
+type FileCheck struct {
+	Path     string   `yaml:"path" onboard:"required"`
+	Exists   *bool    `yaml:"exists"`
+	Mode     string   `yaml:"mode"`
+	Owner    string   `yaml:"owner"`
+	Contains []string `yaml:"contains"`
+}
+
+// PackageCheck passes when an OS package is installed (or not).
+type PackageCheck struct {
+	Name      string `yaml:"name" onboard:"required"`
+	Installed *bool  `yaml:"installed"`
+	Version   string `yaml:"version"`
+}
+
+// PrinterCheck passes when a CUPS queue exists (and is the default).
+type PrinterCheck struct {
+	Name    string `yaml:"name" onboard:"required"`
+	Exists  *bool  `yaml:"exists"`
+	Default bool   `yaml:"default"`
+}
+
+// Handover says what the handover report contains and where it goes.
+type Handover struct {
+	Contact string   `yaml:"contact"`
+	Notes   string   `yaml:"notes"`
+	Reports []string `yaml:"reports"`
+	Manual  []string `yaml:"manual"`
+}
+
+// List is a list of names that a playbook either writes plainly (items
+// added to the profile's) or as a mapping with add and omit.
+type List struct {
+	Add  []string
+	Omit []string
+	// AddPaths and OmitPaths are the field paths of each item, for errors.
+	AddPaths, OmitPaths []string
+}
+
+// UnmarshalStrict accepts `[a, b]` or `{add: [a], omit: [b]}`.
+func (l *List) UnmarshalStrict(d *strictyaml.Decoder, n *yaml.Node, path string) {
+	switch n.Kind {
+	case yaml.SequenceNode, yaml.ScalarNode:
+		if n.Tag == "!!null" {
+			return
+		}
+		d.Value(n, reflectOf(&l.Add), path)
+		for i := range l.Add {
+			l.AddPaths = append(l.AddPaths, fmt.Sprintf("%s[%d]", path, i))
+		}
+	case yaml.MappingNode:
+		var m struct {
+			Add  []string `yaml:"add"`
+			Omit []string `yaml:"omit"`
+		}
+		d.Value(n, reflectOf(&m), path)
+		l.Add, l.Omit = m.Add, m.Omit
+		for i := range l.Add {
+			l.AddPaths = append(l.AddPaths, fmt.Sprintf("%s.add[%d]", path, i))
+		}
+		for i := range l.Omit {
+			l.OmitPaths = append(l.OmitPaths, fmt.Sprintf("%s.omit[%d]", path, i))
+		}
+	default:
+		d.Fail(d.PosOf(n), path, "must be a list of names, or a mapping with add and omit")
+	}
+}

@@ -1,0 +1,135 @@
+package step
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+
+	"onboard/internal/plan"
+	"onboard/internal/shell"
+)
+
+// Check is a declarative check: it has no apply, only a verdict.
+type Check struct{}
+
+// ErrCheckOnly is returned by Apply: a check that does not pass cannot be
+// made to pass by onboard.
+var ErrCheckOnly = errors.New("check failed")
+
+func (Check) Check(ctx context.Context, x *Exec, s *plan.Step) (State, error) {
+	c := s.Check
+	switch {
+	case c.Command != nil:
+		return commandCheck(ctx, x, c.Command)
+	case c.File != nil:
+		return fileCheck(ctx, x, c.File)
+	case c.Package != nil:
+		v, err := Package{}.installed(ctx, x, &plan.PackageSpec{Package: c.Package.Name})
+		if err != nil {
+			return State{}, err
+		}
+		switch {
+		case !c.Package.Installed && v != "":
+			return differs(fmt.Sprintf("%s %s is installed, want it absent", c.Package.Name, v)), nil
+		case !c.Package.Installed:
+			return inPlace(c.Package.Name + " is absent"), nil
+		case v == "":
+			return missing(c.Package.Name + " is not installed"), nil
+		case !VersionMatches(v, c.Package.Version):
+			return differs(fmt.Sprintf("%s %s is installed, want %s", c.Package.Name, v, c.Package.Version)), nil
+		}
+		return inPlace(fmt.Sprintf("%s %s is installed", c.Package.Name, v)), nil
+	case c.Printer != nil:
+		st, err := readPrinter(ctx, x, c.Printer.Name)
+		if err != nil {
+			return State{}, err
+		}
+		switch {
+		case st.exists != c.Printer.Exists:
+			return differs(fmt.Sprintf("queue %s exists: %v, want %v", c.Printer.Name, st.exists, c.Printer.Exists)), nil
+		case c.Printer.Default && !st.isDefault:
+			return differs(c.Printer.Name + " is not the default printer"), nil
+		}
+		return inPlace("queue " + c.Printer.Name + " is as wanted"), nil
+	}
+	return State{}, fmt.Errorf("check %s has nothing to check", c.Name)
+}
+
+func (Check) Apply(ctx context.Context, x *Exec, s *plan.Step) (string, error) {
+	return "", ErrCheckOnly
+}
+
+// MatchOutput tests output against each pattern: /regexp/ or a substring.
+// It returns the first pattern that does not match, or "".
+func MatchOutput(out string, patterns []string) (string, error) {
+	for _, p := range patterns {
+		if len(p) > 1 && strings.HasPrefix(p, "/") && strings.HasSuffix(p, "/") {
+			re, err := regexp.Compile(p[1 : len(p)-1])
+			if err != nil {
+				return p, err
+			}
+			if !re.MatchString(out) {
+				return p, nil
+			}
+			continue
+		}
+		if !strings.Contains(out, p) {
+			return p, nil
+		}
+	}
+	return "", nil
+}
+
+func commandCheck(ctx context.Context, x *Exec, c *plan.CommandCheck) (State, error) {
+	out, err := x.Run(ctx, c.Run, c.Privileged, "")
+	if err != nil {
+		return State{}, err
+	}
+	if out.ExitCode != c.ExitStatus {
+		return differs(fmt.Sprintf("%q exited %d, want %d: %s", c.Run, out.ExitCode, c.ExitStatus, Tail(out.Combined(), 300))), nil
+	}
+	bad, err := MatchOutput(out.Stdout, c.Stdout)
+	if err != nil {
+		return State{}, err
+	}
+	if bad != "" {
+		return differs(fmt.Sprintf("output of %q does not match %q: %s", c.Run, bad, Tail(out.Stdout, 300))), nil
+	}
+	return inPlace(fmt.Sprintf("%q exited %d", c.Run, out.ExitCode)), nil
+}
+
+func fileCheck(ctx context.Context, x *Exec, c *plan.FileCheck) (State, error) {
+	st, err := statFile(ctx, x, c.Path)
+	if err != nil {
+		return State{}, err
+	}
+	if st.exists != c.Exists {
+		return differs(fmt.Sprintf("%s exists: %v, want %v", c.Path, st.exists, c.Exists)), nil
+	}
+	if !st.exists {
+		return inPlace(c.Path + " is absent"), nil
+	}
+	if c.Mode != "" && st.mode != NormMode(c.Mode) {
+		return differs(fmt.Sprintf("%s mode is %s, want %s", c.Path, st.mode, NormMode(c.Mode))), nil
+	}
+	if c.Owner != "" && st.owner != c.Owner {
+		return differs(fmt.Sprintf("%s owner is %s, want %s", c.Path, st.owner, c.Owner)), nil
+	}
+	if len(c.Contains) > 0 {
+		// The first MiB is enough for the configuration files checks read.
+		out, err := x.Must(ctx, "read "+c.Path, shell.Cmd("head -c 1048576", c.Path), true)
+		if err != nil {
+			return State{}, err
+		}
+		bad, err := MatchOutput(out.Stdout, c.Contains)
+		if err != nil {
+			return State{}, err
+		}
+		if bad != "" {
+			return differs(fmt.Sprintf("%s does not contain %q", c.Path, bad)), nil
+		}
+	}
+	return inPlace(c.Path + " is as wanted"), nil
+}

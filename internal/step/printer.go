@@ -1,0 +1,128 @@
+package step
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"onboard/internal/plan"
+	"onboard/internal/shell"
+)
+
+// Printer maps a CUPS queue to an IPP printer (driverless "everywhere").
+type Printer struct{}
+
+// printerState is what lpstat says about one queue.
+type printerState struct {
+	exists, accepting, enabled, isDefault bool
+	uri                                   string
+	location, info                        string
+}
+
+const sep = "@@onboard@@"
+
+func readPrinter(ctx context.Context, x *Exec, queue string) (printerState, error) {
+	q := shell.Quote(queue)
+	// One round trip: the queue's device, acceptance, state, the default
+	// destination and its options, separated by markers.
+	cmd := "export LC_ALL=C; lpstat -v " + q + " 2>&1; echo " + sep + "; lpstat -a " + q + " 2>&1; echo " + sep +
+		"; lpstat -p " + q + " 2>&1; echo " + sep + "; lpstat -d 2>&1; echo " + sep + "; lpoptions -p " + q + " 2>/dev/null; true"
+	out, err := x.Run(ctx, cmd, false, "")
+	if err != nil {
+		return printerState{}, err
+	}
+	parts := strings.Split(out.Stdout, sep+"\n")
+	if len(parts) < 5 {
+		return printerState{}, &CommandError{Host: x.T.Host.Name, Out: out, Msg: "read printer " + queue}
+	}
+	if strings.Contains(parts[0], "Scheduler is not running") || strings.Contains(parts[0], "Unable to connect") {
+		return printerState{}, &CommandError{Host: x.T.Host.Name, Out: out, Msg: "CUPS is not running on the host"}
+	}
+	var st printerState
+	prefix := "device for " + queue + ": "
+	for _, line := range strings.Split(parts[0], "\n") {
+		if strings.HasPrefix(line, prefix) {
+			st.exists, st.uri = true, strings.TrimSpace(strings.TrimPrefix(line, prefix))
+		}
+	}
+	st.accepting = strings.Contains(parts[1], queue+" accepting requests")
+	st.enabled = strings.HasPrefix(strings.TrimSpace(parts[2]), "printer "+queue+" ") && !strings.Contains(parts[2], "disabled")
+	st.isDefault = strings.TrimSpace(parts[3]) == "system default destination: "+queue
+	st.location = lpOption(parts[4], "printer-location")
+	st.info = lpOption(parts[4], "printer-info")
+	return st, nil
+}
+
+// lpOption reads name='value' (or name=value) from lpoptions output.
+func lpOption(s, name string) string {
+	i := strings.Index(s, name+"=")
+	if i < 0 {
+		return ""
+	}
+	rest := s[i+len(name)+1:]
+	if strings.HasPrefix(rest, "'") {
+		if j := strings.Index(rest[1:], "'"); j >= 0 {
+			return rest[1 : j+1]
+		}
+	}
+	if j := strings.IndexByte(rest, ' '); j >= 0 {
+		return rest[:j]
+	}
+	return strings.TrimSpace(rest)
+}
+
+func (Printer) Check(ctx context.Context, x *Exec, s *plan.Step) (State, error) {
+	p := s.Printer
+	st, err := readPrinter(ctx, x, p.Name)
+	if err != nil {
+		return State{}, err
+	}
+	var diffs []string
+	switch {
+	case !st.exists:
+		return missing(fmt.Sprintf("queue %s does not exist", p.Name)), nil
+	case st.uri != p.URI:
+		diffs = append(diffs, fmt.Sprintf("device is %s, want %s", st.uri, p.URI))
+	}
+	if !st.enabled || !st.accepting {
+		diffs = append(diffs, "queue is disabled or not accepting jobs")
+	}
+	if p.Default && !st.isDefault {
+		diffs = append(diffs, "not the default printer")
+	}
+	if p.Location != "" && st.location != p.Location {
+		diffs = append(diffs, fmt.Sprintf("location is %q, want %q", st.location, p.Location))
+	}
+	if p.Description != "" && st.info != p.Description {
+		diffs = append(diffs, fmt.Sprintf("description is %q, want %q", st.info, p.Description))
+	}
+	if len(diffs) > 0 {
+		return differs(p.Name + ": " + strings.Join(diffs, "; ")), nil
+	}
+	return inPlace(fmt.Sprintf("queue %s prints to %s", p.Name, p.URI)), nil
+}
+
+func (Printer) Apply(ctx context.Context, x *Exec, s *plan.Step) (string, error) {
+	p := s.Printer
+	args := []string{"-p", p.Name, "-v", p.URI, "-m", p.Model, "-E"}
+	if p.Location != "" {
+		args = append(args, "-L", p.Location)
+	}
+	if p.Description != "" {
+		args = append(args, "-D", p.Description)
+	}
+	// lpadmin's -E after -p enables the queue and accepts jobs; cupsenable
+	// and cupsaccept repair a queue that exists but was disabled.
+	cmd := shell.Cmd("lpadmin", args...) + " && " + shell.Cmd("cupsenable", p.Name) + " && " + shell.Cmd("cupsaccept", p.Name)
+	if p.Default {
+		cmd += " && " + shell.Cmd("lpadmin -d", p.Name)
+	}
+	if _, err := x.Must(ctx, "map printer "+p.Name+" to "+p.URI, cmd, true); err != nil {
+		return "", err
+	}
+	what := fmt.Sprintf("queue %s → %s", p.Name, p.URI)
+	if p.Default {
+		what += ", default"
+	}
+	return what, nil
+}

@@ -1,0 +1,190 @@
+// Package step implements the step kinds: for each, how to check whether a
+// host is already in the desired state, and how to apply it. The engine
+// verifies after apply by checking again (or by a kind's own Verify).
+package step
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"onboard/internal/plan"
+	"onboard/internal/remote"
+	"onboard/internal/secret"
+)
+
+// State is what a check found.
+type State struct {
+	InPlace bool
+	// Action is what apply would do (create or update) when not in place.
+	Action plan.Action
+	// Reason says what differs ("acme-chat 3.0.0 installed, want 3.1.0").
+	Reason string
+}
+
+// Kind is one step kind.
+type Kind interface {
+	// Check reads the host and says whether the step is in place. It never
+	// changes anything.
+	Check(ctx context.Context, x *Exec, s *plan.Step) (State, error)
+	// Apply makes the change and says what it changed, in words.
+	Apply(ctx context.Context, x *Exec, s *plan.Step) (string, error)
+}
+
+// Verifier is implemented by kinds whose proof after apply is more than
+// checking again.
+type Verifier interface {
+	Verify(ctx context.Context, x *Exec, s *plan.Step) error
+}
+
+// Kinds maps plan step kinds to their implementation.
+var Kinds = map[string]Kind{
+	plan.KindPackage: Package{},
+	plan.KindPrinter: Printer{},
+	plan.KindCommand: Command{},
+	plan.KindFile:    File{},
+	plan.KindCheck:   Check{},
+}
+
+// Target is one host as steps see it: its plan entry and its connection,
+// shared by all steps of the host during a run.
+type Target struct {
+	Host *plan.Host
+	Comm remote.Communicator
+
+	once map[string]*onceResult
+	mu   sync.Mutex
+}
+
+type onceResult struct {
+	done chan struct{}
+	err  error
+}
+
+// Once runs fn at most once per run on this host under key (for example
+// refreshing the package index), and returns its error to every caller.
+func (t *Target) Once(key string, fn func() error) error {
+	t.mu.Lock()
+	if t.once == nil {
+		t.once = map[string]*onceResult{}
+	}
+	r, ok := t.once[key]
+	if !ok {
+		r = &onceResult{done: make(chan struct{})}
+		t.once[key] = r
+		t.mu.Unlock()
+		r.err = fn()
+		if r.err != nil {
+			// A failed refresh may be retried by the next step.
+			t.mu.Lock()
+			delete(t.once, key)
+			t.mu.Unlock()
+		}
+		close(r.done)
+		return r.err
+	}
+	t.mu.Unlock()
+	<-r.done
+	return r.err
+}
+
+// Exec runs commands for one attempt of one step, recording the time spent
+// remotely and the last failed command for the report.
+type Exec struct {
+	T      *Target
+	Remote time.Duration
+}
+
+// Out is a finished command.
+type Out struct {
+	Command  string
+	Stdout   string
+	Stderr   string
+	ExitCode int
+}
+
+// Combined is stdout and stderr together, trimmed.
+func (o Out) Combined() string {
+	return strings.TrimSpace(strings.TrimSpace(o.Stdout) + "\n" + strings.TrimSpace(o.Stderr))
+}
+
+// CommandError is a remote command that exited non-zero where success was
+// needed. The engine reports its host, command, exit code and output.
+type CommandError struct {
+	Host string
+	Out
+	Msg string
+}
+
+func (e *CommandError) Error() string {
+	msg := e.Msg
+	if msg == "" {
+		msg = "command failed"
+	}
+	return fmt.Sprintf("%s on %s: exit code %d: %s", msg, e.Host, e.ExitCode, Tail(e.Combined(), 400))
+}
+
+// Tail returns the last n bytes of s (on a line boundary where possible),
+// scrubbed of secrets.
+func Tail(s string, n int) string {
+	s = strings.TrimSpace(secret.Scrub(s))
+	if len(s) <= n {
+		return s
+	}
+	s = s[len(s)-n:]
+	if i := strings.IndexByte(s, '\n'); i >= 0 && i < len(s)-1 {
+		s = s[i+1:]
+	}
+	return "…" + s
+}
+
+// Run runs a command and returns its output whatever its exit code. The
+// error is only for transport failures.
+func (x *Exec) Run(ctx context.Context, cmd string, privileged bool, stdin string) (Out, error) {
+	var so, se bytes.Buffer
+	c := remote.Cmd{Command: cmd, Privileged: privileged, Stdout: &so, Stderr: &se}
+	if stdin != "" {
+		c.Stdin = strings.NewReader(stdin)
+	}
+	start := time.Now()
+	code, err := x.T.Comm.Run(ctx, c)
+	x.Remote += time.Since(start)
+	out := Out{Command: cmd, Stdout: so.String(), Stderr: se.String(), ExitCode: code}
+	if err != nil {
+		return out, fmt.Errorf("%s: run %q: %w", x.T.Host.Name, cmd, err)
+	}
+	return out, nil
+}
+
+// Must runs a command that must exit 0; otherwise it returns a
+// *CommandError with msg.
+func (x *Exec) Must(ctx context.Context, msg, cmd string, privileged bool) (Out, error) {
+	out, err := x.Run(ctx, cmd, privileged, "")
+	if err != nil {
+		return out, err
+	}
+	if out.ExitCode != 0 {
+		return out, &CommandError{Host: x.T.Host.Name, Out: out, Msg: msg}
+	}
+	return out, nil
+}
+
+// Upload writes a file on the host.
+func (x *Exec) Upload(ctx context.Context, path, content string, mode uint32, privileged bool) error {
+	start := time.Now()
+	err := x.T.Comm.Upload(ctx, path, strings.NewReader(content), fsMode(mode), privileged)
+	x.Remote += time.Since(start)
+	if err != nil {
+		return fmt.Errorf("%s: upload %s: %w", x.T.Host.Name, path, err)
+	}
+	return nil
+}
+
+func missing(reason string) State { return State{Action: plan.ActionCreate, Reason: reason} }
+func differs(reason string) State { return State{Action: plan.ActionUpdate, Reason: reason} }
+func inPlace(reason string) State {
+	return State{InPlace: true, Action: plan.ActionNone, Reason: reason}
+}

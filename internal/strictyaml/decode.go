@@ -1,0 +1,462 @@
+// Package strictyaml decodes YAML into Go structs strictly: unknown fields,
+// wrong types and missing required fields are errors, every error names
+// file:line:column and the field path, and all errors are returned together.
+package strictyaml
+
+import (
+	"fmt"
+	"reflect"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/go-multierror"
+	"gopkg.in/yaml.v3"
+)
+
+// Pos is a place in a source file.
+type Pos struct {
+	File string `json:"file"`
+	Line int    `json:"line"`
+	Col  int    `json:"column"`
+}
+
+func (p Pos) String() string {
+	if p.Line == 0 {
+		return p.File
+	}
+	return fmt.Sprintf("%s:%d:%d", p.File, p.Line, p.Col)
+}
+
+// Error is one problem at one place.
+type Error struct {
+	Pos   Pos
+	Field string // dotted path, e.g. machine.software[1]
+	Msg   string
+}
+
+func (e *Error) Error() string {
+	if e.Field == "" {
+		return fmt.Sprintf("%s: %s", e.Pos, e.Msg)
+	}
+	return fmt.Sprintf("%s: %s: %s", e.Pos, e.Field, e.Msg)
+}
+
+// Errorf makes an *Error.
+func Errorf(pos Pos, field, format string, args ...any) *Error {
+	return &Error{Pos: pos, Field: field, Msg: fmt.Sprintf(format, args...)}
+}
+
+// ListFormat prints a list of errors one per line, for multierror, in file
+// and line order so that a reader can walk the file top to bottom.
+func ListFormat(es []error) string {
+	es = append([]error(nil), es...)
+	sort.SliceStable(es, func(i, j int) bool {
+		a, aok := es[i].(*Error)
+		b, bok := es[j].(*Error)
+		if !aok || !bok {
+			return aok && !bok
+		}
+		if a.Pos.File != b.Pos.File {
+			return a.Pos.File < b.Pos.File
+		}
+		if a.Pos.Line != b.Pos.Line {
+			return a.Pos.Line < b.Pos.Line
+		}
+		return a.Pos.Col < b.Pos.Col
+	})
+	// The same finding reached by two checks is said once.
+	var lines []string
+	seen := map[string]bool{}
+	for _, e := range es {
+		if l := e.Error(); !seen[l] {
+			seen[l] = true
+			lines = append(lines, l)
+		}
+	}
+	if len(lines) == 1 {
+		return lines[0]
+	}
+	return fmt.Sprintf("%d errors:\n  %s", len(lines), strings.Join(lines, "\n  "))
+}
+
+// Doc is a decoded file: its positions by field path, for later checks
+// (unknown host, unknown profile) that must point at the right place.
+type Doc struct {
+	File string
+	pos  map[string]Pos
+}
+
+// Pos returns the position of the value at path, or of its nearest parent.
+func (d *Doc) Pos(path string) Pos {
+	for p := path; ; {
+		if pos, ok := d.pos[p]; ok {
+			return pos
+		}
+		i := strings.LastIndexAny(p, ".[")
+		if i <= 0 {
+			return Pos{File: d.File, Line: 1, Col: 1}
+		}
+		p = p[:i]
+	}
+}
+
+// Has reports whether the field at path was written in the file.
+func (d *Doc) Has(path string) bool { _, ok := d.pos[path]; return ok }
+
+// Errorf makes an error positioned at the value of path.
+func (d *Doc) Errorf(path, format string, args ...any) *Error {
+	return Errorf(d.Pos(path), path, format, args...)
+}
+
+// Unmarshaler lets a type decode itself from a node (for example a list
+// that may also be written as a mapping). It reports problems through d.
+type Unmarshaler interface {
+	UnmarshalStrict(d *Decoder, n *yaml.Node, path string)
+}
+
+// Decoder walks a yaml.Node tree into Go values, collecting errors.
+type Decoder struct {
+	doc  *Doc
+	errs *multierror.Error
+}
+
+// Decode parses data (named file in errors) into v, a pointer to a struct.
+// The error, if any, is a *multierror.Error of *Error.
+func Decode(file string, data []byte, v any) (*Doc, error) {
+	d := &Decoder{doc: &Doc{File: file, pos: map[string]Pos{}}}
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		return d.doc, d.syntaxError(err)
+	}
+	if root.Kind == 0 || len(root.Content) == 0 {
+		d.Fail(Pos{File: file, Line: 1, Col: 1}, "", "the file is empty")
+		return d.doc, d.Err()
+	}
+	d.Value(root.Content[0], reflect.ValueOf(v).Elem(), "")
+	return d.doc, d.Err()
+}
+
+// syntaxError turns yaml.v3's "yaml: line 3: ..." into a positioned error.
+func (d *Decoder) syntaxError(err error) error {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	pos := Pos{File: d.doc.File}
+	if strings.HasPrefix(msg, "line ") {
+		rest := msg[len("line "):]
+		if i := strings.Index(rest, ":"); i > 0 {
+			if n, e := strconv.Atoi(rest[:i]); e == nil {
+				pos.Line, pos.Col = n, 1
+				msg = strings.TrimSpace(rest[i+1:])
+			}
+		}
+	}
+	d.Fail(pos, "", "YAML syntax: %s", msg)
+	return d.Err()
+}
+
+// Err returns the collected errors, or nil.
+func (d *Decoder) Err() error {
+	if d.errs == nil {
+		return nil
+	}
+	d.errs.ErrorFormat = ListFormat
+	return d.errs.ErrorOrNil()
+}
+
+// Fail records an error.
+func (d *Decoder) Fail(pos Pos, field, format string, args ...any) {
+	d.errs = multierror.Append(d.errs, Errorf(pos, field, format, args...))
+}
+
+// PosOf returns the position of node n.
+func (d *Decoder) PosOf(n *yaml.Node) Pos { return Pos{File: d.doc.File, Line: n.Line, Col: n.Column} }
+
+func join(path, name string) string {
+	if path == "" {
+		return name
+	}
+	return path + "." + name
+}
+
+func kindName(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.ScalarNode:
+		if n.Tag == "!!null" {
+			return "nothing (null)"
+		}
+		return fmt.Sprintf("%q", n.Value)
+	}
+	return "an unexpected node"
+}
+
+var (
+	durationType    = reflect.TypeOf(time.Duration(0))
+	unmarshalerType = reflect.TypeOf((*Unmarshaler)(nil)).Elem()
+)
+
+// Value decodes n into v, recording the position of path.
+func (d *Decoder) Value(n *yaml.Node, v reflect.Value, path string) {
+	for n.Kind == yaml.AliasNode {
+		n = n.Alias
+	}
+	d.doc.pos[path] = d.PosOf(n)
+	if v.CanAddr() && v.Addr().Type().Implements(unmarshalerType) {
+		v.Addr().Interface().(Unmarshaler).UnmarshalStrict(d, n, path)
+		return
+	}
+	if v.Kind() == reflect.Pointer {
+		if n.Tag == "!!null" {
+			return
+		}
+		if v.IsNil() {
+			v.Set(reflect.New(v.Type().Elem()))
+		}
+		d.Value(n, v.Elem(), path)
+		return
+	}
+	if v.Type() == durationType {
+		if n.Kind != yaml.ScalarNode {
+			d.Fail(d.PosOf(n), path, "must be a duration such as 90s or 5m, got %s", kindName(n))
+			return
+		}
+		dur, err := time.ParseDuration(n.Value)
+		if err != nil || dur <= 0 {
+			d.Fail(d.PosOf(n), path, "must be a positive duration such as 90s or 5m, got %q", n.Value)
+			return
+		}
+		v.SetInt(int64(dur))
+		return
+	}
+	switch v.Kind() {
+	case reflect.Struct:
+		d.structValue(n, v, path)
+	case reflect.String:
+		if n.Kind != yaml.ScalarNode || n.Tag == "!!null" {
+			d.Fail(d.PosOf(n), path, "must be a string, got %s", kindName(n))
+			return
+		}
+		if strings.ContainsRune(n.Value, 0) {
+			d.Fail(d.PosOf(n), path, "must not contain a NUL character")
+			return
+		}
+		v.SetString(n.Value)
+	case reflect.Bool:
+		var b bool
+		if n.Kind != yaml.ScalarNode || n.Tag != "!!bool" || n.Decode(&b) != nil {
+			d.Fail(d.PosOf(n), path, "must be true or false, got %s", kindName(n))
+			return
+		}
+		v.SetBool(b)
+	case reflect.Int, reflect.Int64, reflect.Int32:
+		i, err := strconv.ParseInt(n.Value, 10, 64)
+		if n.Kind != yaml.ScalarNode || n.Tag != "!!int" || err != nil {
+			d.Fail(d.PosOf(n), path, "must be a whole number, got %s", kindName(n))
+			return
+		}
+		v.SetInt(i)
+	case reflect.Slice:
+		if n.Kind == yaml.ScalarNode && n.Tag != "!!null" && v.Type().Elem().Kind() == reflect.String && v.Type().Elem() == reflect.TypeOf("") {
+			// A single string where a list of strings is expected: accept it
+			// as a list of one, as Ansible users expect.
+			v.Set(reflect.Append(reflect.MakeSlice(v.Type(), 0, 1), reflect.ValueOf(n.Value)))
+			return
+		}
+		if n.Kind != yaml.SequenceNode {
+			if n.Tag == "!!null" {
+				return
+			}
+			d.Fail(d.PosOf(n), path, "must be a list, got %s", kindName(n))
+			return
+		}
+		s := reflect.MakeSlice(v.Type(), len(n.Content), len(n.Content))
+		for i, c := range n.Content {
+			d.Value(c, s.Index(i), fmt.Sprintf("%s[%d]", path, i))
+		}
+		v.Set(s)
+	case reflect.Map:
+		if n.Kind != yaml.MappingNode {
+			if n.Tag == "!!null" {
+				return
+			}
+			d.Fail(d.PosOf(n), path, "must be a mapping, got %s", kindName(n))
+			return
+		}
+		if v.IsNil() {
+			v.Set(reflect.MakeMap(v.Type()))
+		}
+		d.eachPair(n, path, func(k, val *yaml.Node) {
+			e := reflect.New(v.Type().Elem()).Elem()
+			d.Value(val, e, join(path, k.Value))
+			v.SetMapIndex(reflect.ValueOf(k.Value).Convert(v.Type().Key()), e)
+		})
+	default:
+		panic(fmt.Sprintf("strictyaml: unsupported field type %s at %s", v.Type(), path))
+	}
+}
+
+// eachPair calls fn for every key/value of a mapping, following merge keys
+// (<<: *anchor) and rejecting duplicate and non-string keys.
+func (d *Decoder) eachPair(n *yaml.Node, path string, fn func(k, v *yaml.Node)) {
+	seen := map[string]bool{}
+	var merged [][2]*yaml.Node
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, val := n.Content[i], n.Content[i+1]
+		if k.Tag == "!!merge" {
+			for val.Kind == yaml.AliasNode {
+				val = val.Alias
+			}
+			srcs := []*yaml.Node{val}
+			if val.Kind == yaml.SequenceNode {
+				srcs = val.Content
+			}
+			for _, s := range srcs {
+				for s.Kind == yaml.AliasNode {
+					s = s.Alias
+				}
+				if s.Kind != yaml.MappingNode {
+					d.Fail(d.PosOf(k), path, "a merge key (<<) must refer to a mapping")
+					continue
+				}
+				for j := 0; j+1 < len(s.Content); j += 2 {
+					merged = append(merged, [2]*yaml.Node{s.Content[j], s.Content[j+1]})
+				}
+			}
+			continue
+		}
+		if k.Kind != yaml.ScalarNode {
+			d.Fail(d.PosOf(k), path, "keys must be plain strings")
+			continue
+		}
+		if seen[k.Value] {
+			d.Fail(d.PosOf(k), join(path, k.Value), "is written twice")
+			continue
+		}
+		seen[k.Value] = true
+		fn(k, val)
+	}
+	// Explicit keys win over merged ones, as in YAML's merge key spec.
+	for _, kv := range merged {
+		if !seen[kv[0].Value] {
+			seen[kv[0].Value] = true
+			fn(kv[0], kv[1])
+		}
+	}
+}
+
+type fieldInfo struct {
+	index    []int
+	name     string
+	required bool
+}
+
+// fieldsOf lists the YAML fields of a struct, flattening `yaml:",inline"`
+// embedded structs.
+func fieldsOf(t reflect.Type) []fieldInfo {
+	var fs []fieldInfo
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		tag := f.Tag.Get("yaml")
+		if tag == "-" || !f.IsExported() {
+			continue
+		}
+		parts := strings.Split(tag, ",")
+		if len(parts) > 1 && parts[1] == "inline" && f.Type.Kind() == reflect.Struct {
+			for _, sub := range fieldsOf(f.Type) {
+				sub.index = append([]int{i}, sub.index...)
+				fs = append(fs, sub)
+			}
+			continue
+		}
+		name := parts[0]
+		if name == "" {
+			name = strings.ToLower(f.Name)
+		}
+		fs = append(fs, fieldInfo{index: []int{i}, name: name, required: f.Tag.Get("onboard") == "required"})
+	}
+	return fs
+}
+
+func (d *Decoder) structValue(n *yaml.Node, v reflect.Value, path string) {
+	if n.Kind != yaml.MappingNode {
+		d.Fail(d.PosOf(n), path, "must be a mapping, got %s", kindName(n))
+		return
+	}
+	fs := fieldsOf(v.Type())
+	byName := map[string]fieldInfo{}
+	for _, f := range fs {
+		byName[f.name] = f
+	}
+	set := map[string]bool{}
+	d.eachPair(n, path, func(k, val *yaml.Node) {
+		f, ok := byName[k.Value]
+		if !ok {
+			d.Fail(d.PosOf(k), join(path, k.Value), "unknown field%s", suggest(k.Value, fs))
+			return
+		}
+		set[f.name] = true
+		d.Value(val, v.FieldByIndex(f.index), join(path, f.name))
+	})
+	for _, f := range fs {
+		if f.required && !set[f.name] {
+			d.Fail(d.PosOf(n), join(path, f.name), "is required")
+		}
+	}
+}
+
+// suggest names the closest known field, or lists them.
+func suggest(name string, fs []fieldInfo) string {
+	names := make([]string, len(fs))
+	best, bestD := "", 3
+	for i, f := range fs {
+		names[i] = f.name
+		if dd := distance(name, f.name); dd < bestD {
+			best, bestD = f.name, dd
+		}
+	}
+	if best != "" {
+		return fmt.Sprintf(" (did you mean %q?)", best)
+	}
+	sort.Strings(names)
+	return " (known fields: " + strings.Join(names, ", ") + ")"
+}
+
+// Suggest returns ` (did you mean "x"?)` for the closest candidate, or "".
+func Suggest(name string, candidates []string) string {
+	best, bestD := "", 3
+	for _, c := range candidates {
+		if dd := distance(strings.ToLower(name), strings.ToLower(c)); dd < bestD {
+			best, bestD = c, dd
+		}
+	}
+	if best == "" {
+		return ""
+	}
+	return fmt.Sprintf(" (did you mean %q?)", best)
+}
+
+// distance is the Levenshtein distance.
+func distance(a, b string) int {
+	ra, rb := []rune(a), []rune(b)
+	prev := make([]int, len(rb)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(ra); i++ {
+		cur := make([]int, len(rb)+1)
+		cur[0] = i
+		for j := 1; j <= len(rb); j++ {
+			cost := 1
+			if ra[i-1] == rb[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(rb)]
+}

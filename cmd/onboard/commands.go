@@ -292,9 +292,13 @@ func (o *options) plan(ctx context.Context, args []string) error {
 
 // annotate copies the dry run's findings into the plan's steps.
 func annotate(p *plan.Plan, res *result.Run) {
-	for i, s := range p.Steps {
-		r := res.Steps[i]
-		s.Reason = r.Reason
+	byID := map[string]result.Step{}
+	for _, r := range res.Steps {
+		byID[r.ID] = r
+	}
+	for _, s := range p.Steps {
+		r := byID[s.ID]
+		s.Reason = secret.Scrub(r.Reason)
 		switch r.Outcome {
 		case result.OK:
 			s.Action = plan.ActionNone
@@ -306,7 +310,7 @@ func annotate(p *plan.Plan, res *result.Run) {
 		case result.Failed:
 			s.Action = plan.ActionCannotTell
 			if r.Failure != nil {
-				s.Reason = "check fails: " + r.Failure.Message
+				s.Reason = "check fails: " + secret.Scrub(r.Failure.Message)
 			}
 		default:
 			s.Action = plan.ActionCannotTell

@@ -108,7 +108,8 @@ func (e *Engine) Run(ctx context.Context, p *plan.Plan, mode Mode) *result.Run {
 	}
 	for _, h := range p.Hires {
 		r.res.Hires = append(r.res.Hires, result.Hire{ID: h.ID, Name: h.Name, Username: h.Username, Host: h.Host,
-			Profile: h.Profile, Source: h.Source, Manual: h.Manual, Contact: h.Handover.Contact, Notes: h.Handover.Notes})
+			Profile: h.Profile, Source: h.Source, Manual: h.Manual, Contact: h.Handover.Contact, Notes: h.Handover.Notes,
+			StartDate: h.StartDate, Manager: h.Manager, Email: h.Email})
 	}
 	for _, s := range p.Steps {
 		r.done[s.ID] = make(chan struct{})

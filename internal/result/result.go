@@ -54,15 +54,19 @@ type Step struct {
 
 // Hire summarises one new hire in a run.
 type Hire struct {
-	ID       string   `json:"id"`
-	Name     string   `json:"name"`
-	Username string   `json:"username"`
-	Host     string   `json:"host,omitempty"`
-	Profile  string   `json:"profile,omitempty"`
-	Source   string   `json:"source"`
-	Manual   []string `json:"manual,omitempty"` // left to do by hand
-	Contact  string   `json:"contact,omitempty"`
-	Notes    string   `json:"notes,omitempty"`
+	ID       string `json:"id"`
+	Name     string `json:"name"`
+	Username string `json:"username"`
+	Host     string `json:"host,omitempty"`
+	Profile  string `json:"profile,omitempty"`
+	Source   string `json:"source"`
+	// For the handover report.
+	StartDate string   `json:"start_date,omitempty"`
+	Manager   string   `json:"manager,omitempty"`
+	Email     string   `json:"email,omitempty"`
+	Manual    []string `json:"manual,omitempty"` // left to do by hand
+	Contact   string   `json:"contact,omitempty"`
+	Notes     string   `json:"notes,omitempty"`
 }
 
 // Run is the whole result of one invocation.

@@ -1,0 +1,53 @@
+# onboard: the obvious targets. `make demo` sets up a lab and onboards a
+# hire against it; `make test` runs every test (root: the lab needs it).
+GO        ?= go
+LAB_NAME  ?= lab
+LAB_DIR   ?= /var/tmp/onboard-lab/$(LAB_NAME)
+LAB_HOSTS ?= 3
+INVENTORY  = -i inventory -i $(LAB_DIR)/inventory
+
+.PHONY: all build test test-short lab-up lab-down demo bench lint fuzz schema clean
+
+all: build
+
+build:
+	$(GO) build -o bin/onboard ./cmd/onboard
+	$(GO) build -o bin/onboard-lab ./cmd/onboard-lab
+
+# Every test, integration tests against the lab included (run as root).
+test:
+	$(GO) vet ./...
+	$(GO) test -count=1 -timeout 25m ./...
+
+# Unit tests only: no lab, a few seconds.
+test-short:
+	$(GO) test -short -count=1 ./...
+
+lab-up: build
+	./bin/onboard-lab up -name $(LAB_NAME) -n $(LAB_HOSTS)
+
+lab-down: build
+	./bin/onboard-lab down -name $(LAB_NAME)
+
+# Build, start the lab, onboard examples/new-hire.yaml, print the report.
+demo: lab-up
+	./bin/onboard $(INVENTORY) validate examples/new-hire.yaml
+	./bin/onboard $(INVENTORY) examples/new-hire.yaml
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./internal/bench/
+
+lint:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
+	$(GO) vet ./...
+
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzQuote -fuzztime 30s ./internal/shell/
+
+schema: build
+	./bin/onboard schema playbook > docs/playbook.schema.json
+	./bin/onboard schema profile > docs/profile.schema.json
+	./bin/onboard schema inventory > docs/inventory.schema.json
+
+clean:
+	rm -rf bin out

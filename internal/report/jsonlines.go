@@ -1,0 +1,40 @@
+package report
+
+import (
+	"encoding/json"
+	"io"
+	"sync"
+
+	"onboard/internal/result"
+)
+
+// jsonLines writes one JSON object per event and line (--output json).
+type jsonLines struct {
+	mu  sync.Mutex
+	enc *json.Encoder
+}
+
+// NewJSONLines returns an observer that writes every event to w as one
+// line of JSON, with known secrets scrubbed. It is safe for concurrent
+// use; write errors are dropped, as an observer cannot stop a run.
+func NewJSONLines(w io.Writer) result.Observer {
+	return &jsonLines{enc: json.NewEncoder(w)}
+}
+
+func (j *jsonLines) Event(e result.Event) {
+	e = scrubEvent(e)
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	_ = j.enc.Encode(e)
+}
+
+// scrubEvent copies the step and run of e with secrets scrubbed; the
+// engine's values are never changed.
+func scrubEvent(e result.Event) result.Event {
+	if e.Step != nil {
+		s := scrubStep(*e.Step)
+		e.Step = &s
+	}
+	e.Run = scrubRun(e.Run)
+	return e
+}

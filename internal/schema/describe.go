@@ -1,0 +1,248 @@
+package schema
+
+// Descriptions and the rules onboard checks after decoding, by field
+// ("pkg.Type.field", Type being the struct that declares the field) or by
+// struct ("pkg.Type"). The tests fail when a field has no description or
+// when an entry here names no field.
+
+// Values of enumerated fields, as the inventory's checks know them.
+var (
+	osNames        = []string{"linux", "macos", "windows"}
+	transportNames = []string{"ssh", "winrm"}
+	authNames      = []string{"key", "password", "agent"}
+	becomeNames    = []string{"sudo", "none"}
+	managerNames   = []string{"apt", "brew", "command"}
+)
+
+// Patterns (RE2 and ECMA-262 alike).
+const (
+	// time.ParseDuration, positive: at least one non-zero number.
+	durationNumber  = `([0-9]+(\.[0-9]*)?|\.[0-9]+)`
+	durationNonZero = `(0*[1-9][0-9]*(\.[0-9]*)?|[0-9]*\.[0-9]*[1-9][0-9]*)`
+	durationUnit    = `(ns|us|µs|μs|ms|s|m|h)`
+	durationPattern = `^\+?(` + durationNumber + durationUnit + `)*` + durationNonZero + durationUnit + `(` + durationNumber + durationUnit + `)*$`
+
+	refPattern      = `^(env|file|cmd):\s*\S` // secret.Ref.Validate
+	datePattern     = `^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$`
+	modePattern     = `^0?[0-7]{3,4}$`
+	employeePattern = `^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`
+	namePattern     = `^[A-Za-z0-9][A-Za-z0-9._-]*$`
+	printerURI      = `^(ipp|ipps|lpd|socket)://`
+)
+
+func enum(values []string) sch { return sch{"type": "string", "enum": values} }
+
+func pattern(p, msg string) sch {
+	return sch{"type": "string", "pattern": p, "patternErrorMessage": msg}
+}
+
+var refRule = pattern(refPattern, "must be a reference to a secret, env:NAME, file:PATH or cmd:COMMAND, never the secret itself")
+
+// octal modes: quoted "0644", or unquoted 0644, which onboard reads as the
+// text it is written as (editors read it as the number 644).
+var modeRule = sch{"type": []string{"string", "integer"}, "pattern": modePattern, "minimum": 0, "maximum": 7777,
+	"patternErrorMessage": `must be an octal mode such as "0644"`}
+
+// fieldRules replace or add keywords of a field's schema.
+var fieldRules = func() map[string]sch {
+	r := map[string]sch{
+		"playbook.Person.employee_id": {"type": []string{"string", "integer"}, "minimum": 0, "pattern": employeePattern,
+			"patternErrorMessage": "must be letters, digits, '.', '_' or '-' (at most 64), starting with a letter or digit"},
+		"playbook.Person.start_date": pattern(datePattern, "must be a date written YYYY-MM-DD"),
+		"playbook.Person.email":      {"format": "email"},
+		"playbook.Playbook.profile":  pattern(namePattern, "must be a profile name: letters, digits, '.', '_' or '-'"),
+		"playbook.Machine.host":      pattern(namePattern, "must be a host name: letters, digits, '.', '_' or '-'"),
+		"playbook.File.path":         pattern(`^(/|\$\{)`, "must be an absolute path (or start with a ${...} template)"),
+		"playbook.File.mode":         modeRule,
+		"playbook.FileCheck.mode":    modeRule,
+		"inventory.File.hosts": {"propertyNames": pattern(namePattern,
+			"host names are letters, digits, '.', '_' or '-'")},
+		"inventory.Printer.uri":     pattern(printerURI, "must be an ipp://, ipps://, lpd:// or socket:// URI"),
+		"inventory.Printer.queue":   pattern(namePattern, "CUPS queue names are letters, digits, '.', '_' or '-'"),
+		"inventory.Install.manager": enum(managerNames),
+	}
+	// Connection settings, in the inventory and inline in a playbook.
+	for _, owner := range []string{"inventory.HostFields", "playbook.Machine"} {
+		r[owner+".os"] = enum(osNames)
+		r[owner+".transport"] = enum(transportNames)
+		r[owner+".auth"] = enum(authNames)
+		r[owner+".become"] = enum(becomeNames)
+		r[owner+".package_manager"] = enum(managerNames)
+		r[owner+".credential"] = refRule
+		r[owner+".become_password"] = refRule
+		r[owner+".port"] = sch{"minimum": 0, "maximum": 65535}
+	}
+	return r
+}()
+
+func required(names ...string) sch { return sch{"required": names} }
+
+// typeRules add keywords to a struct's schema: the checks between fields.
+var typeRules = map[string]sch{
+	// Idempotence: a re-run must not run the command again.
+	"playbook.Command": {"anyOf": []sch{required("creates"), required("unless")}},
+	"playbook.File":    {"not": required("content", "source")},
+	"playbook.Check": {"oneOf": []sch{
+		required("command"), required("file"), required("package"), required("printer"),
+	}},
+	"inventory.Software": {"anyOf": []sch{required("linux"), required("macos"), required("windows")}},
+	"inventory.Install": {
+		"if":   sch{"properties": props1("manager", sch{"const": "command"}), "required": []string{"manager"}},
+		"then": required("install", "is_installed"),
+		"else": required("package"),
+	},
+}
+
+func props1(name string, s sch) *props {
+	p := &props{}
+	p.add(name, s)
+	return p
+}
+
+// templateNote ends the description of templated fields.
+const templateNote = " Templated: ${person.name}, ${account.username}, ${vars.NAME}..., with filters such as ${person.surname|lower|ascii}; $${ writes ${."
+
+var descriptions = map[string]string{
+	// Playbook
+	"playbook.Playbook.person":   "Who is being onboarded.",
+	"playbook.Playbook.profile":  "Role profile to start from, by name (engineering finds profiles/engineering.yaml next to the playbook or in playbooks/profiles): its groups, software, printers, checks and manual steps are merged in.",
+	"playbook.Playbook.vars":     "Your own values for templates, NAME: value; use them as ${vars.NAME}.",
+	"playbook.Playbook.account":  "The hire's user account: username, groups and directory attributes.",
+	"playbook.Playbook.machine":  "The hire's workstation (an inventory host, or one described here) and what to install and write on it.",
+	"playbook.Playbook.checks":   "Checks run on the machine after every other step and again at handover; they come after the profile's checks. A check never changes anything.",
+	"playbook.Playbook.handover": "What the handover report says and where it is written.",
+
+	"playbook.Person.employee_id":    "Unique employee id (letters, digits, '.', '_', '-'): it names the plan's steps, and only one playbook may use it.",
+	"playbook.Person.given_name":     "Given (first) name, on one line.",
+	"playbook.Person.surname":        "Surname (family name), on one line.",
+	"playbook.Person.preferred_name": "The name the person goes by, when not the given name; ${person.name} is the preferred (or given) name and surname.",
+	"playbook.Person.title":          "Job title, for the handover report.",
+	"playbook.Person.department":     "Department, for the handover report.",
+	"playbook.Person.manager":        "The hire's manager (a name or username), for the handover report.",
+	"playbook.Person.start_date":     "First working day, written YYYY-MM-DD.",
+	"playbook.Person.email":          "Work email address, a bare address such as ada.lovelace@example.com.",
+
+	"playbook.Account.directory":  "The directory entry of the inventory the account belongs to (directory accounts come in a later version).",
+	"playbook.Account.username":   "Login name: lowercase letters, digits, '.', '_', '-', at most 32. Default: first initial and surname, lowercased, folded to ASCII, at most 20 (José Łukasiewicz: jlukasiewicz). Templated with ${person.*}, ${machine.host} and ${vars.*}: ${person.given_name|first|lower}${person.surname|lower|ascii}.",
+	"playbook.Account.groups":     "Groups the account joins: a list (added to the profile's groups), or {add: [...], omit: [...]} to also drop some of the profile's.",
+	"playbook.Account.attributes": "Extra directory attributes of the account, NAME: value; each value is a template.",
+
+	"playbook.Machine.host":            "The machine's name: an inventory host, or with address, the name of a machine described here.",
+	"playbook.Machine.address":         "IP address or DNS name of a machine described here rather than in the inventory (a laptop fresh out of its box); it makes the machine inline, and needs os.",
+	"playbook.Machine.port":            "Inline machine: port to connect to (default 22 over ssh).",
+	"playbook.Machine.os":              "Inline machine: its operating system.",
+	"playbook.Machine.transport":       "Inline machine: how onboard connects (default ssh; winrm on windows).",
+	"playbook.Machine.user":            "Inline machine: the user to log in as (default root over ssh).",
+	"playbook.Machine.credential":      "Inline machine: reference to the SSH private key (or the password with auth: password): env:NAME, file:PATH (relative to this file) or cmd:COMMAND. Never the secret itself.",
+	"playbook.Machine.auth":            "Inline machine: what the credential is, key (a private key file) or password; agent uses the SSH agent (the default without a credential).",
+	"playbook.Machine.known_hosts":     "Inline machine: known_hosts files holding its SSH host key (relative to this file); with --accept-new-host-key, a new key is added to the first.",
+	"playbook.Machine.host_key":        "Inline machine: its SSH host keys, as known_hosts lines or bare public keys (ssh-ed25519 AAAA...).",
+	"playbook.Machine.become":          "Inline machine: how privileged steps gain root when user is not root, sudo (default, except on windows) or none.",
+	"playbook.Machine.become_password": "Inline machine: reference to the sudo password, env:NAME, file:PATH or cmd:COMMAND; without it, sudo -n (passwordless sudo).",
+	"playbook.Machine.package_manager": "Inline machine: how software is installed (default apt on linux, brew on macos).",
+	"playbook.Machine.software":        "Software to install, by software catalogue name: a list (added to the profile's), or {add: [...], omit: [...]}.",
+	"playbook.Machine.printers":        "Printers to map, by printer catalogue name: a list (added to the profile's), or {add: [...], omit: [...]}.",
+	"playbook.Machine.default_printer": "Which of the hire's printers becomes the default; replaces the profile's choice.",
+	"playbook.Machine.files":           "Files to write on the machine, after the software is installed; parent folders are created and each file is written atomically.",
+	"playbook.Machine.commands":        "Commands to run on the machine, in order, after the software and files.",
+
+	"playbook.File.path":    "Absolute path of the file on the machine." + templateNote,
+	"playbook.File.content": "The file's content (use | for several lines)." + templateNote,
+	"playbook.File.source":  "A local file to copy instead of content, relative to the playbook; copied as is, not templated.",
+	"playbook.File.owner":   "User who owns the file, e.g. ${account.username}." + templateNote,
+	"playbook.File.group":   "Group that owns the file.",
+	"playbook.File.mode":    `Permissions in octal, quoted: "0644", "0600".`,
+	"playbook.File.timeout": "Time limit for one attempt (check, write and verify; default 1m), e.g. 30s.",
+
+	"playbook.Command.name":       "Short name of the command, unique in the playbook; it names the step.",
+	"playbook.Command.run":        "The shell command to run." + templateNote,
+	"playbook.Command.creates":    "A path the command creates; when it exists the command is not run again.",
+	"playbook.Command.unless":     "A shell command that exits 0 when the work is already done; then run is not run.",
+	"playbook.Command.privileged": "Run as root, through the machine's become method.",
+	"playbook.Command.timeout":    "Time limit for one attempt (check, run and verify; default 5m), e.g. 90s or 1h.",
+
+	"playbook.Check.name":    "Short name of the check, unique across the playbook and its profile.",
+	"playbook.Check.command": "Passes when a command exits as expected and prints what is expected.",
+	"playbook.Check.file":    "Passes when a file exists (or not) with the given mode, owner and content.",
+	"playbook.Check.package": "Passes when an OS package is installed (or not), at a given version.",
+	"playbook.Check.printer": "Passes when a CUPS printer queue exists (or not), and is the default.",
+	"playbook.Check.timeout": "Time limit for one attempt of the check (default 1m).",
+
+	"playbook.CommandCheck.run":         "The shell command to run." + templateNote,
+	"playbook.CommandCheck.exit_status": "The exit status expected (default 0).",
+	"playbook.CommandCheck.stdout":      "Each entry must be found in the output: a substring, or a /regular expression/ between slashes.",
+	"playbook.CommandCheck.privileged":  "Run as root.",
+
+	"playbook.FileCheck.path":     "Path to check on the machine." + templateNote,
+	"playbook.FileCheck.exists":   "Whether the path must exist (default true); false checks it is absent.",
+	"playbook.FileCheck.mode":     `Permissions expected, in octal, quoted: "0600".`,
+	"playbook.FileCheck.owner":    "User expected to own the file.",
+	"playbook.FileCheck.contains": "Text the file must contain; each entry is a template.",
+
+	"playbook.PackageCheck.name":      "OS package name (a Debian package with apt).",
+	"playbook.PackageCheck.installed": "Whether the package must be installed (default true); false checks it is absent.",
+	"playbook.PackageCheck.version":   "Exact version that must be installed (the Debian version with apt).",
+
+	"playbook.PrinterCheck.name":    "CUPS queue name.",
+	"playbook.PrinterCheck.exists":  "Whether the queue must exist (default true); false checks it is absent.",
+	"playbook.PrinterCheck.default": "The queue must also be the default printer.",
+
+	"playbook.Handover.contact": "Who the hire asks for help, shown in the handover report.",
+	"playbook.Handover.notes":   "Free text for the handover report." + templateNote,
+	"playbook.Handover.reports": "Files to write the handover report to, relative to the playbook; the extension picks the format: .html (one self-contained file), .md, .xml (JUnit) or .json.",
+	"playbook.Handover.manual":  "Tasks left to do by hand, listed in the report after the profile's.",
+
+	"playbook.List.add":  "Names added to those the role profile gives.",
+	"playbook.List.omit": "Names the role profile gives that this hire does not get.",
+
+	// Profile
+	"playbook.Profile.description":     "What the role is, for people reading the profile.",
+	"playbook.Profile.groups":          "Groups every hire of this role joins.",
+	"playbook.Profile.software":        "Software every hire of this role gets, by software catalogue name.",
+	"playbook.Profile.printers":        "Printers every hire of this role gets, by printer catalogue name.",
+	"playbook.Profile.default_printer": "Which of the printers becomes the default; a playbook may choose another.",
+	"playbook.Profile.checks":          "Checks run for every hire of this role, before the playbook's own.",
+	"playbook.Profile.manual":          "Tasks left to do by hand for every hire of this role, listed in the handover report.",
+
+	// Inventory
+	"inventory.File.groups":   "Host groups by name: connection defaults for their member hosts. The group all applies to every host.",
+	"inventory.File.hosts":    "Machines by host name (letters, digits, '.', '_', '-'); playbooks name them in machine.host.",
+	"inventory.File.printers": "The printer catalogue: the printers playbooks and profiles name, by name.",
+	"inventory.File.software": "The software catalogue: how to install each name playbooks and profiles use, per OS.",
+
+	"inventory.Group.description": "What the group is for.",
+	"inventory.Group.defaults":    "Connection settings every member host gets, unless the host (or a later group of the host) sets them.",
+
+	"inventory.Host.groups": "Groups whose defaults the host takes, in order, after those of all; the host's own fields win.",
+
+	"inventory.HostFields.address":         "IP address or DNS name; every host needs one, here or from a group.",
+	"inventory.HostFields.port":            "Port to connect to (default 22 over ssh).",
+	"inventory.HostFields.os":              "Operating system; every host needs one, here or from a group.",
+	"inventory.HostFields.transport":       "How onboard connects (default ssh; winrm on windows).",
+	"inventory.HostFields.user":            "The user to log in as (default root over ssh).",
+	"inventory.HostFields.credential":      "Reference to the SSH private key (or the password with auth: password): env:NAME, file:PATH (relative to this file) or cmd:COMMAND. Never the secret itself.",
+	"inventory.HostFields.auth":            "What the credential is, key (a private key file) or password; agent uses the SSH agent (the default without a credential).",
+	"inventory.HostFields.known_hosts":     "known_hosts files holding the host's SSH host key (relative to this file); with --accept-new-host-key, a new key is added to the first.",
+	"inventory.HostFields.host_key":        "The host's SSH host keys, as known_hosts lines or bare public keys (ssh-ed25519 AAAA...).",
+	"inventory.HostFields.become":          "How privileged steps gain root when user is not root, sudo (default, except on windows) or none.",
+	"inventory.HostFields.become_password": "Reference to the sudo password, env:NAME, file:PATH or cmd:COMMAND; without it, sudo -n (passwordless sudo).",
+	"inventory.HostFields.package_manager": "How software is installed (default apt on linux, brew on macos).",
+
+	"inventory.Printer.queue":       "CUPS queue name (default: the catalogue name).",
+	"inventory.Printer.uri":         "Device URI: ipp://, ipps://, lpd:// or socket://.",
+	"inventory.Printer.model":       "CUPS model, lpadmin -m (default everywhere: driverless IPP).",
+	"inventory.Printer.location":    "Where the printer is, shown to users.",
+	"inventory.Printer.description": "Description shown to users.",
+
+	"inventory.Software.description": "What the software is.",
+	"inventory.Software.linux":       "How to install it on Linux.",
+	"inventory.Software.macos":       "How to install it on macOS.",
+	"inventory.Software.windows":     "How to install it on Windows.",
+
+	"inventory.Install.manager":       "How to install it: apt, brew, or command (your own install and is_installed commands). Default: the host's package manager.",
+	"inventory.Install.package":       "Package name for apt or brew (needed unless manager is command).",
+	"inventory.Install.version":       "Exact version wanted (with apt, 3.1.0 matches an installed 3.1.0 or 3.1.0-2); leave it out to accept any version.",
+	"inventory.Install.install":       "Manager command: the shell command that installs it.",
+	"inventory.Install.is_installed":  "Manager command: a shell command that exits 0 when it is installed.",
+	"inventory.Install.version_query": "Manager command: a shell command that prints the installed version.",
+}

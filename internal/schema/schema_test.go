@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -58,10 +57,6 @@ func TestDocsUpToDate(t *testing.T) {
 	for _, name := range Names() {
 		path := filepath.Join("..", "..", "docs", name+".schema.json")
 		docs, err := os.ReadFile(path)
-		if errors.Is(err, os.ErrNotExist) {
-			t.Logf("%s: not written yet (make schema)", path)
-			continue
-		}
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -247,7 +242,7 @@ func TestRepositoryDocuments(t *testing.T) {
 		check("inventory", p, load("inventory", p))
 	}
 	if n == 0 {
-		t.Skip("no documents found in the repository")
+		t.Fatal("no documents found in the repository")
 	}
 }
 

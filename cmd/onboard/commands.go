@@ -355,6 +355,9 @@ func (o *options) apply(ctx context.Context, args []string) error {
 		return err
 	}
 	if o.output == "text" {
+		// Show the checked plan first, as terraform apply does: what will
+		// change and why. The checks are read-only and cheap.
+		annotate(p, o.engine(nil).Run(ctx, p, engine.DryRun))
 		if err := report.WritePlanText(o.stdout, p); err != nil {
 			return err
 		}
@@ -390,6 +393,7 @@ func (o *options) writeReports(p *plan.Plan, res *result.Run) error {
 		}
 	}
 	if err := errs.ErrorOrNil(); err != nil {
+		errs.ErrorFormat = strictyaml.ListFormat
 		return &exitError{exitFailed, fmt.Errorf("write reports: %w", err)}
 	}
 	return nil

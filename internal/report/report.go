@@ -61,6 +61,9 @@ func writeAtomic(path string, data []byte, mode os.FileMode) (err error) {
 	if dir == "" {
 		dir = "."
 	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("write report %s: %w", path, err)
+	}
 	tmp, err := os.CreateTemp(dir, "."+base+".tmp-*")
 	if err != nil {
 		return fmt.Errorf("write report %s: %w", path, err)

@@ -1,0 +1,219 @@
+package lab
+
+import (
+	"flag"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files in testdata/")
+
+func TestConfigDefaults(t *testing.T) {
+	c, err := Config{}.withDefaults()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Name != "lab" || c.Dir != "/var/tmp/onboard-lab/lab" || c.CacheDir != "/var/cache/onboard-lab" ||
+		c.Subnet != 0 || c.Workstations != 2 || !reflect.DeepEqual(c.Printers, []string{"Office-2F", "Lobby"}) ||
+		len(c.Packages) != 10 {
+		t.Errorf("defaults = %+v", c)
+	}
+}
+
+func TestConfigRejects(t *testing.T) {
+	tests := []struct {
+		name string
+		cfg  Config
+		want string
+	}{
+		{"long name", Config{Name: "toolong7"}, "lab name"},
+		{"upper-case name", Config{Name: "Lab"}, "lab name"},
+		{"subnet out of range", Config{Subnet: 256}, "subnet"},
+		{"negative workstations", Config{Workstations: -1}, "workstations"},
+		{"too many workstations", Config{Workstations: 245}, "workstations"},
+		{"queue with a space", Config{Printers: []string{"Office 2F"}}, "printer"},
+		{"queue twice", Config{Printers: []string{"Lobby", "lobby"}}, "named twice"},
+		{"comma in dir", Config{Dir: "/tmp/a,b"}, "folder"},
+		{"bad package version", Config{Packages: []Package{{Name: "acme", Version: "x1"}}}, "package"},
+		{"bad dependency", Config{Packages: []Package{{Name: "acme", Version: "1", Depends: []string{"A B"}}}}, "dependency"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := tt.cfg.withDefaults()
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error = %v, want one about %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestNetPlan(t *testing.T) {
+	c, _ := Config{Name: "abcdef", Subnet: 7, Workstations: 244}.withDefaults()
+	p := newNetPlan(c)
+	if p.bridge != "obl-abcdef" || p.bridgeAddr != "10.213.7.1" || p.svc.addr != "10.213.7.2" {
+		t.Errorf("plan = %+v", p)
+	}
+	last := p.workstations[len(p.workstations)-1]
+	if last.name != "ws244" || last.addr != "10.213.7.254" || last.veth != "obl-abcdef-w244" || last.peer != "02:6f:62:07:fe:01" {
+		t.Errorf("last workstation = %+v", last)
+	}
+	for _, h := range append(p.workstations, p.svc) {
+		if len(h.veth) > 15 {
+			t.Errorf("%s: link name %q longer than the kernel's 15", h.name, h.veth)
+		}
+	}
+}
+
+func TestMirrorFromSources(t *testing.T) {
+	tests := []struct {
+		name     string
+		deb822   string
+		oneLine  string
+		want     string
+		wantNone bool
+	}{
+		{
+			name: "deb822 with security first",
+			deb822: "Types: deb\nURIs: http://security.mirror.example/debian-security\nSuites: bookworm-security\n\n" +
+				"Types: deb\n# a comment\nURIs: http://mirror.example/debian\nSuites: bookworm bookworm-updates\nComponents: main\n",
+			want: "http://mirror.example/debian",
+		},
+		{
+			name:   "deb-src only is not used",
+			deb822: "Types: deb-src\nURIs: http://src.mirror.example/debian\nSuites: bookworm\n",
+			want:   "", wantNone: true,
+		},
+		{
+			name:    "one-line with options",
+			oneLine: "# deb http://old.example/debian bookworm main\ndeb [arch=amd64 signed-by=/k.gpg] http://mirror.example/debian bookworm main\n",
+			want:    "http://mirror.example/debian",
+		},
+		{
+			name:    "other suite, not security",
+			oneLine: "deb http://mirror.example/debian trixie main\n",
+			want:    "http://mirror.example/debian",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srcs := append(parseDeb822Sources(tt.deb822), parseOneLineSources(tt.oneLine)...)
+			got := pickMirror(srcs, "bookworm")
+			if got != tt.want {
+				t.Errorf("mirror = %q, want %q (sources %+v)", got, tt.want, srcs)
+			}
+		})
+	}
+}
+
+func TestMirrorOfThisMachine(t *testing.T) {
+	m, err := debianMirror()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(m, "http") {
+		t.Errorf("mirror = %q", m)
+	}
+}
+
+func TestInventoryGolden(t *testing.T) {
+	c, _ := Config{Name: "demo", Dir: "/srv/lab state/demo", Subnet: 3}.withDefaults()
+	l := newLab(c)
+	for _, h := range l.net.workstations {
+		l.Workstations = append(l.Workstations, Workstation{Name: h.name, Addr: h.addr, Port: 22})
+	}
+	l.Printers = []Printer{
+		{Name: "Office-2F", URI: "ipp://10.213.3.2:8631/ipp/print"},
+		{Name: "Lobby", URI: "ipp://10.213.3.2:8632/ipp/print"},
+	}
+	golden(t, "inventory.golden.yaml", l.inventory())
+}
+
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if got != string(want) {
+		t.Errorf("%s differs (go test -update rewrites it):\ngot:\n%s\nwant:\n%s", path, got, want)
+	}
+}
+
+func TestShqTable(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"", "''"},
+		{"plain/path-1.2_x", "plain/path-1.2_x"},
+		{"a b", "'a b'"},
+		{"it's", `'it'\''s'`},
+		{"$HOME", "'$HOME'"},
+		{"a\nb", "'a\nb'"},
+		{"Lab, Office-2F", "'Lab, Office-2F'"},
+	}
+	for _, tt := range tests {
+		if got := shq(tt.in); got != tt.want {
+			t.Errorf("shq(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+// FuzzShq checks that sh reads a quoted value back unchanged.
+func FuzzShq(f *testing.F) {
+	for _, s := range []string{"", "a b", "it's", `"$(rm -rf /)"`, "`x`", "a\\b", "\t\n", "--opt", "~user", "*"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if strings.ContainsRune(s, 0) {
+			t.Skip("a NUL cannot be in a shell word")
+		}
+		out, err := exec.Command("/bin/sh", "-c", "printf %s "+shq(s)).Output()
+		if err != nil {
+			t.Fatalf("sh: %v", err)
+		}
+		if string(out) != s {
+			t.Errorf("round trip of %q gave %q", s, out)
+		}
+	})
+}
+
+func TestPackagesTxt(t *testing.T) {
+	listed := controllerPackages()
+	valid := regexp.MustCompile(`^[a-z0-9][a-z0-9+.-]+$`)
+	for _, p := range listed {
+		if !valid.MatchString(p) {
+			t.Errorf("packages.txt: %q is not a package name", p)
+		}
+	}
+	for _, p := range prerequisites {
+		if !slices.Contains(listed, p.pkg) {
+			t.Errorf("packages.txt lacks %s (needed for %s%s)", p.pkg, p.command, p.file)
+		}
+	}
+}
+
+func TestImageKeyFollowsPackageList(t *testing.T) {
+	k := imageKey()
+	saved := imagePackages
+	t.Cleanup(func() { imagePackages = saved })
+	imagePackages = append(slices.Clone(saved), "adcli")
+	if imageKey() == k {
+		t.Error("adding a package to the image did not change its cache key")
+	}
+}
+
+func TestUnescapeMount(t *testing.T) {
+	if got := unescapeMount(`/srv/lab\040state/x`); got != "/srv/lab state/x" {
+		t.Errorf("got %q", got)
+	}
+}

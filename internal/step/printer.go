@@ -15,6 +15,7 @@ type Printer struct{}
 // printerState is what lpstat says about one queue.
 type printerState struct {
 	exists, accepting, enabled, isDefault bool
+	hasPPD                                bool
 	uri                                   string
 	location, info                        string
 }
@@ -26,13 +27,14 @@ func readPrinter(ctx context.Context, x *Exec, queue string) (printerState, erro
 	// One round trip: the queue's device, acceptance, state, the default
 	// destination and its options, separated by markers.
 	cmd := "export LC_ALL=C; lpstat -v " + q + " 2>&1; echo " + sep + "; lpstat -a " + q + " 2>&1; echo " + sep +
-		"; lpstat -p " + q + " 2>&1; echo " + sep + "; lpstat -d 2>&1; echo " + sep + "; lpoptions -p " + q + " 2>/dev/null; true"
+		"; lpstat -p " + q + " 2>&1; echo " + sep + "; lpstat -d 2>&1; echo " + sep + "; lpoptions -p " + q + " 2>/dev/null; echo; echo " + sep +
+		"; test -s " + shell.Quote("/etc/cups/ppd/"+queue+".ppd") + " && echo PPD; true"
 	out, err := x.Run(ctx, cmd, false, "")
 	if err != nil {
 		return printerState{}, err
 	}
 	parts := strings.Split(out.Stdout, sep+"\n")
-	if len(parts) < 5 {
+	if len(parts) < 6 {
 		return printerState{}, &CommandError{Host: x.T.Host.Name, Out: out, Msg: "read printer " + queue}
 	}
 	if strings.Contains(parts[0], "Scheduler is not running") || strings.Contains(parts[0], "Unable to connect") {
@@ -50,6 +52,7 @@ func readPrinter(ctx context.Context, x *Exec, queue string) (printerState, erro
 	st.isDefault = strings.TrimSpace(parts[3]) == "system default destination: "+queue
 	st.location = lpOption(parts[4], "printer-location")
 	st.info = lpOption(parts[4], "printer-info")
+	st.hasPPD = strings.TrimSpace(parts[5]) == "PPD"
 	return st, nil
 }
 
@@ -84,6 +87,12 @@ func (Printer) Check(ctx context.Context, x *Exec, s *plan.Step) (State, error) 
 	case st.uri != p.URI:
 		diffs = append(diffs, fmt.Sprintf("device is %s, want %s", st.uri, p.URI))
 	}
+	// A driverless queue gets its driver (a PPD made from the printer's
+	// own attributes) when it is mapped; a queue without one was mapped
+	// while the printer did not answer, and would print raw data.
+	if p.Model == "everywhere" && !st.hasPPD {
+		diffs = append(diffs, "queue has no driver (the printer did not answer when it was mapped)")
+	}
 	if !st.enabled || !st.accepting {
 		diffs = append(diffs, "queue is disabled or not accepting jobs")
 	}
@@ -104,6 +113,14 @@ func (Printer) Check(ctx context.Context, x *Exec, s *plan.Step) (State, error) 
 
 func (Printer) Apply(ctx context.Context, x *Exec, s *plan.Step) (string, error) {
 	p := s.Printer
+	if p.Model == "everywhere" && (strings.HasPrefix(p.URI, "ipp://") || strings.HasPrefix(p.URI, "ipps://")) {
+		// lpadmin makes a queue even when the printer is down (without a
+		// driver); ask the printer first so a dead printer fails clearly.
+		probe := "if command -v ipptool >/dev/null 2>&1; then " + shell.Cmd("ipptool -q -T 10", p.URI) + " get-printer-attributes.test; fi"
+		if _, err := x.Must(ctx, fmt.Sprintf("printer %s does not answer at %s", p.Name, p.URI), probe, false); err != nil {
+			return "", err
+		}
+	}
 	args := []string{"-p", p.Name, "-v", p.URI, "-m", p.Model, "-E"}
 	if p.Location != "" {
 		args = append(args, "-L", p.Location)

@@ -46,6 +46,7 @@ type options struct {
 	dialTimeout time.Duration
 	planOut     string
 	detailed    bool
+	check       bool
 
 	stdout, stderr io.Writer
 }
@@ -69,6 +70,9 @@ unreachable, 4 changes pending (plan --detailed-exitcode).`,
 			if len(args) == 0 {
 				return cmd.Help()
 			}
+			if o.check {
+				return o.plan(cmd.Context(), args)
+			}
 			return o.apply(cmd.Context(), args)
 		},
 	}
@@ -91,6 +95,8 @@ unreachable, 4 changes pending (plan --detailed-exitcode).`,
 		f.DurationVar(&o.dialTimeout, "connect-timeout", 10*time.Second, "how long to wait for a host to answer")
 	}
 	addRunFlags(root)
+	root.Flags().BoolVar(&o.check, "check", false, "dry run: show what would change and change nothing (same as `onboard plan`)")
+	root.Flags().BoolVar(&o.detailed, "detailed-exitcode", false, "with --check: exit 4 when changes are pending")
 
 	planCmd := &cobra.Command{
 		Use:     "plan PLAYBOOK...",

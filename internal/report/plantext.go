@@ -224,7 +224,13 @@ func writePlanSteps(b io.Writer, steps []*plan.Step) {
 		fmt.Fprintln(b, strings.TrimRight(line, " "))
 		indent := "    " + strings.Repeat(" ", idWidth+2)
 		if len(s.DependsOn) > 0 {
-			fmt.Fprintf(b, "%sdepends on %s\n", indent, strings.Join(s.DependsOn, ", "))
+			deps := s.DependsOn
+			more := ""
+			if len(deps) > 3 {
+				// Checks depend on every step of their machine: say how many.
+				deps, more = deps[:3], fmt.Sprintf(" and %d more", len(deps)-3)
+			}
+			fmt.Fprintf(b, "%sdepends on %s%s\n", indent, strings.Join(deps, ", "), more)
 		}
 		reason := strings.TrimSpace(clean(secret.Scrub(s.Reason)))
 		switch {

@@ -298,9 +298,14 @@ func TestWriteFile(t *testing.T) {
 	if err := WriteFile(filepath.Join(dir, "r.pdf"), sampleRun()); err == nil {
 		t.Errorf("unknown extension accepted")
 	}
-	if err := WriteFile(filepath.Join(dir, "missing", "r.md"), sampleRun()); err == nil {
-		t.Errorf("write into a missing directory succeeded")
+	// A report's folder is made for it (handover reports go to out/...).
+	if err := WriteFile(filepath.Join(dir, "new", "r.md"), sampleRun()); err != nil {
+		t.Errorf("write into a new folder: %v", err)
 	}
+	if err := os.Remove(filepath.Join(dir, "new", "r.md")); err != nil {
+		t.Errorf("report not written into the new folder: %v", err)
+	}
+	os.Remove(filepath.Join(dir, "new"))
 	entries, _ := os.ReadDir(dir)
 	for _, e := range entries {
 		if strings.Contains(e.Name(), ".tmp-") {

@@ -436,3 +436,71 @@ func TestPlanChangesNothing(t *testing.T) {
 	}
 	_ = code
 }
+
+// A machine described in the playbook itself (not in the inventory), with
+// a sudo password from the environment. The password must not appear in
+// any output, even when a command prints it.
+func TestInlineMachineAndRedaction(t *testing.T) {
+	l := needLab(t)
+	e := newEnv(t, l)
+	const pw = "S3cret-e2e-sudo-pw"
+	t.Setenv("ONBOARD_E2E_SUDO_PW", pw)
+	var ws4 lab.Workstation
+	for _, w := range l.Workstations {
+		if w.Name == "ws4" {
+			ws4 = w
+		}
+	}
+	pb := e.write("fay.yaml", fmt.Sprintf(`person:
+  employee_id: E50
+  given_name: Fay
+  surname: Wray
+  start_date: 2026-12-01
+machine:
+  host: laptop-fay
+  address: %s
+  os: linux
+  user: onboard
+  credential: file:%s
+  known_hosts: [%s]
+  become_password: env:ONBOARD_E2E_SUDO_PW
+  software: [hr-portal]
+  commands:
+    - name: leak
+      run: "echo the password is $(cat /etc/onboard-leak); exit 3"
+      unless: "false"
+handover:
+  reports: [out/fay.html, out/fay.md, out/fay.xml, out/fay.json]
+`, ws4.Addr, l.KeyFile, l.KnownHostsFile))
+	// The host holds the secret and a command prints it: remote output is
+	// where secrets leak in practice.
+	wsExec(t, l, "ws4", "echo "+pw+" > /etc/onboard-leak")
+	code, out, stderr := e.onboard("--report", filepath.Join(e.dir, "out/all.md"), pb)
+	if code != exitFailed {
+		t.Fatalf("exit %d, want %d (the leak command fails)\n%s\n%s", code, exitFailed, out, stderr)
+	}
+	if v := wsExec(t, l, "ws4", "dpkg-query -W -f='${Version}' acme-hr"); v != "4.0.0" {
+		t.Errorf("inline machine: acme-hr %q", v)
+	}
+	if !strings.Contains(out, "the password is [redacted]") {
+		t.Errorf("the failing command's output is not shown (redacted):\n%s", out)
+	}
+	outputs := map[string]string{"stdout": out, "stderr": stderr}
+	code, jsonOut, _ := e.onboard("-o", "json", pb)
+	outputs["json"] = jsonOut
+	_, planOut, _ := e.onboard("plan", "--json", pb)
+	outputs["plan"] = planOut
+	for _, f := range []string{"out/fay.html", "out/fay.md", "out/fay.xml", "out/fay.json", "out/all.md"} {
+		b, err := os.ReadFile(filepath.Join(e.dir, f))
+		if err != nil {
+			t.Fatalf("report %s: %v", f, err)
+		}
+		outputs[f] = string(b)
+	}
+	for name, s := range outputs {
+		if strings.Contains(s, pw) {
+			t.Errorf("%s shows the sudo password", name)
+		}
+	}
+	_ = code
+}

@@ -188,9 +188,15 @@ func (r *run) waitDeps(ctx context.Context, s *plan.Step) (failed *result.Step, 
 	return failed, pending
 }
 
-func (r *run) target(ctx context.Context, host string) (*step.Target, error) {
+// target returns the host's connection, dialling it on first use. waited is
+// the time this caller spent dialling (zero when another step dialled), so
+// that it counts as time spent on the host rather than engine overhead.
+func (r *run) target(ctx context.Context, host string) (t *step.Target, waited time.Duration, err error) {
 	tc := r.targets[host]
+	start := time.Now()
+	dialled := false
 	tc.once.Do(func() {
+		dialled = true
 		h := r.p.Hosts[host]
 		var comm remote.Communicator
 		var err error
@@ -214,7 +220,10 @@ func (r *run) target(ctx context.Context, host string) (*step.Target, error) {
 		}
 		tc.t = &step.Target{Host: h, Comm: comm}
 	})
-	return tc.t, tc.err
+	if dialled {
+		waited = time.Since(start)
+	}
+	return tc.t, waited, tc.err
 }
 
 func (r *run) closeAll() {
@@ -289,7 +298,8 @@ func (r *run) runStep(ctx context.Context, s *plan.Step, mode Mode) *result.Step
 		r.fail(rs, s, "check", fmt.Errorf("unknown step kind %q", s.Kind))
 		return rs
 	}
-	t, err := r.target(ctx, s.Host)
+	t, waited, err := r.target(ctx, s.Host)
+	rs.Remote += waited
 	if err != nil {
 		if mode == DryRun {
 			rs.Outcome, rs.Reason = result.CannotTell, "cannot reach the host: "+secret.Scrub(err.Error())
@@ -421,7 +431,7 @@ func (r *run) handover(ctx context.Context) {
 			rs := newResult(s)
 			out[i] = *rs
 			kind := r.kinds[s.Kind]
-			t, err := r.target(ctx, s.Host)
+			t, _, err := r.target(ctx, s.Host)
 			if err != nil {
 				r.fail(rs, s, "connect", err)
 				out[i] = *rs

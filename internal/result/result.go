@@ -46,7 +46,7 @@ type Step struct {
 	Failure  *Failure      `json:"failure,omitempty"`
 	Started  time.Time     `json:"started"`
 	Duration time.Duration `json:"duration_ns"`
-	// Remote is the time spent waiting on remote commands, so the engine's
+	// Remote is the time spent waiting on the host (connecting and remote commands), so the engine's
 	// own overhead can be measured.
 	Remote   time.Duration `json:"remote_ns"`
 	Attempts int           `json:"attempts,omitempty"`

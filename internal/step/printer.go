@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"onboard/internal/plan"
 	"onboard/internal/shell"
@@ -113,14 +114,7 @@ func (Printer) Check(ctx context.Context, x *Exec, s *plan.Step) (State, error) 
 
 func (Printer) Apply(ctx context.Context, x *Exec, s *plan.Step) (string, error) {
 	p := s.Printer
-	if p.Model == "everywhere" && (strings.HasPrefix(p.URI, "ipp://") || strings.HasPrefix(p.URI, "ipps://")) {
-		// lpadmin makes a queue even when the printer is down (without a
-		// driver); ask the printer first so a dead printer fails clearly.
-		probe := "if command -v ipptool >/dev/null 2>&1; then " + shell.Cmd("ipptool -q -T 10", p.URI) + " get-printer-attributes.test; fi"
-		if _, err := x.Must(ctx, fmt.Sprintf("printer %s does not answer at %s", p.Name, p.URI), probe, false); err != nil {
-			return "", err
-		}
-	}
+	driverless := p.Model == "everywhere" && (strings.HasPrefix(p.URI, "ipp://") || strings.HasPrefix(p.URI, "ipps://"))
 	args := []string{"-p", p.Name, "-v", p.URI, "-m", p.Model, "-E"}
 	if p.Location != "" {
 		args = append(args, "-L", p.Location)
@@ -134,8 +128,39 @@ func (Printer) Apply(ctx context.Context, x *Exec, s *plan.Step) (string, error)
 	if p.Default {
 		cmd += " && " + shell.Cmd("lpadmin -d", p.Name)
 	}
-	if _, err := x.Must(ctx, "map printer "+p.Name+" to "+p.URI, cmd, true); err != nil {
-		return "", err
+	// A busy printer can answer the probe and still time out while CUPS
+	// reads its attributes to make the driver: try a few times.
+	const tries = 3
+	for try := 1; ; try++ {
+		if driverless {
+			// lpadmin makes a queue even when the printer is down (without
+			// a driver); ask the printer first so a dead printer fails clearly.
+			probe := "if command -v ipptool >/dev/null 2>&1; then " + shell.Cmd("ipptool -q -T 10", p.URI) + " get-printer-attributes.test; fi"
+			if _, err := x.Must(ctx, fmt.Sprintf("printer %s does not answer at %s", p.Name, p.URI), probe, false); err != nil {
+				return "", err
+			}
+		}
+		if _, err := x.Must(ctx, "map printer "+p.Name+" to "+p.URI, cmd, true); err != nil {
+			return "", err
+		}
+		if !driverless {
+			break
+		}
+		st, err := readPrinter(ctx, x, p.Name)
+		if err != nil {
+			return "", err
+		}
+		if st.hasPPD {
+			break
+		}
+		if try == tries {
+			return "", fmt.Errorf("%s: printer %s at %s answered, but CUPS could not read its attributes to make a driver (%d tries)", x.T.Host.Name, p.Name, p.URI, tries)
+		}
+		select {
+		case <-time.After(time.Duration(try) * time.Second):
+		case <-ctx.Done():
+			return "", ctx.Err()
+		}
 	}
 	what := fmt.Sprintf("queue %s → %s", p.Name, p.URI)
 	if p.Default {

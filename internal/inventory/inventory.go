@@ -21,10 +21,50 @@ import (
 
 // File is the shape of one inventory file; every section is optional.
 type File struct {
-	Groups   map[string]Group    `yaml:"groups"`
-	Hosts    map[string]Host     `yaml:"hosts"`
-	Printers map[string]Printer  `yaml:"printers"`
-	Software map[string]Software `yaml:"software"`
+	Groups      map[string]Group     `yaml:"groups"`
+	Hosts       map[string]Host      `yaml:"hosts"`
+	Printers    map[string]Printer   `yaml:"printers"`
+	Software    map[string]Software  `yaml:"software"`
+	Directories map[string]Directory `yaml:"directories"`
+}
+
+// Directory is an LDAP directory where accounts are made.
+type Directory struct {
+	Kind         string   `yaml:"kind" onboard:"required"` // active-directory or openldap
+	URLs         []string `yaml:"urls" onboard:"required"` // ldaps:// or ldap:// (StartTLS); tried in order, one pinned per run
+	BaseDN       string   `yaml:"base_dn" onboard:"required"`
+	UsersOU      string   `yaml:"users_ou" onboard:"required"`
+	GroupsBase   string   `yaml:"groups_base"`
+	ComputersOU  string   `yaml:"computers_ou"`
+	Domain       string   `yaml:"domain"`
+	BindDN       string   `yaml:"bind_dn" onboard:"required"`
+	BindPassword string   `yaml:"bind_password" onboard:"required"`
+	CACert       string   `yaml:"ca_cert"`
+	Naming       Naming   `yaml:"naming"`
+	Posix        Posix    `yaml:"posix"`
+	Join         Join     `yaml:"join"`
+}
+
+// Naming is how usernames, display names and mail addresses are derived.
+type Naming struct {
+	Username    string `yaml:"username"`     // template
+	MaxLength   int    `yaml:"max_length"`   // default 20 (sAMAccountName)
+	DisplayName string `yaml:"display_name"` // template
+	Email       string `yaml:"email"`        // template
+}
+
+// Posix holds OpenLDAP posixAccount defaults.
+type Posix struct {
+	UIDMin    int    `yaml:"uid_min"`
+	GIDNumber int    `yaml:"gid_number"`
+	Home      string `yaml:"home"` // template
+	Shell     string `yaml:"shell"`
+}
+
+// Join is the account that joins machines to an Active Directory domain.
+type Join struct {
+	User     string `yaml:"user"`
+	Password string `yaml:"password"` // reference
 }
 
 // HostFields are the connection settings a host or a group's defaults set.
@@ -85,10 +125,11 @@ type Install struct {
 
 // Inventory is the merged inventory with positions for errors.
 type Inventory struct {
-	Groups   map[string]Group
-	Hosts    map[string]Host
-	Printers map[string]Printer
-	Software map[string]Software
+	Groups      map[string]Group
+	Hosts       map[string]Host
+	Printers    map[string]Printer
+	Software    map[string]Software
+	Directories map[string]Directory
 
 	// where each entry was defined: "hosts.ws1" -> doc
 	docs map[string]*strictyaml.Doc
@@ -100,7 +141,8 @@ type Inventory struct {
 func Load(paths ...string) (*Inventory, error) {
 	inv := &Inventory{
 		Groups: map[string]Group{}, Hosts: map[string]Host{}, Printers: map[string]Printer{}, Software: map[string]Software{},
-		docs: map[string]*strictyaml.Doc{}, dirs: map[string]string{},
+		Directories: map[string]Directory{},
+		docs:        map[string]*strictyaml.Doc{}, dirs: map[string]string{},
 	}
 	var errs *multierror.Error
 	var files []string
@@ -169,6 +211,9 @@ func (inv *Inventory) loadFile(path string) error {
 	for n, s := range f.Software {
 		add("software", n, func() { inv.Software[n] = s })
 	}
+	for n, d := range f.Directories {
+		add("directories", n, func() { inv.Directories[n] = d })
+	}
 	return errs.ErrorOrNil()
 }
 
@@ -230,6 +275,9 @@ func (inv *Inventory) check() []error {
 		if p.Queue != "" && !nameRE.MatchString(p.Queue) {
 			errs = append(errs, inv.docs[key].Errorf(key+".queue", "CUPS queue names are letters, digits, '.', '_' or '-', got %q", p.Queue))
 		}
+	}
+	for _, name := range sortedKeys(inv.Directories) {
+		errs = append(errs, inv.checkDirectory(name)...)
 	}
 	for _, name := range sortedKeys(inv.Software) {
 		s := inv.Software[name]
@@ -421,6 +469,8 @@ func (inv *Inventory) Names(section string) []string {
 		return sortedKeys(inv.Software)
 	case "groups":
 		return sortedKeys(inv.Groups)
+	case "directories":
+		return sortedKeys(inv.Directories)
 	}
 	return nil
 }
@@ -432,4 +482,71 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(ks)
 	return ks
+}
+
+func (inv *Inventory) checkDirectory(name string) []error {
+	d := inv.Directories[name]
+	key := "directories." + name
+	doc := inv.docs[key]
+	var errs []error
+	fail := func(field, format string, args ...any) {
+		errs = append(errs, doc.Errorf(key+field, format, args...))
+	}
+	switch d.Kind {
+	case "active-directory":
+		if d.Domain == "" {
+			fail(".domain", "is required for an Active Directory (the DNS domain, e.g. corp.example.test)")
+		}
+	case "openldap":
+	default:
+		fail(".kind", "must be active-directory or openldap, got %q", d.Kind)
+	}
+	for i, u := range d.URLs {
+		if !strings.HasPrefix(u, "ldaps://") && !strings.HasPrefix(u, "ldap://") {
+			fail(fmt.Sprintf(".urls[%d]", i), "must be an ldaps:// or ldap:// URL, got %q", u)
+		}
+	}
+	for _, r := range []struct{ f, v string }{{".bind_password", d.BindPassword}, {".join.password", d.Join.Password}} {
+		if r.v != "" {
+			if err := secret.Ref(r.v).Validate(); err != nil {
+				fail(r.f, "%v", err)
+			}
+		}
+	}
+	if d.Naming.MaxLength < 0 || d.Naming.MaxLength > 64 {
+		fail(".naming.max_length", "must be between 1 and 64, got %d", d.Naming.MaxLength)
+	}
+	return errs
+}
+
+// Directory resolves a directory for the plan. Relative paths and file:
+// references are made absolute against the defining file's folder.
+func (inv *Inventory) Directory(name string) (*plan.Directory, error) {
+	d, ok := inv.Directories[name]
+	if !ok {
+		return nil, fmt.Errorf("unknown directory %q%s", name, strictyaml.Suggest(name, sortedKeys(inv.Directories)))
+	}
+	key := "directories." + name
+	dir := inv.dirs[key]
+	pd := &plan.Directory{
+		Name: name, Kind: d.Kind, URLs: d.URLs, BaseDN: d.BaseDN, UsersOU: d.UsersOU, GroupsBase: d.GroupsBase,
+		ComputersOU: d.ComputersOU, Domain: d.Domain, BindDN: d.BindDN, BindPassword: absRef(d.BindPassword, dir),
+		JoinUser: d.Join.User, JoinPassword: absRef(d.Join.Password, dir), Source: inv.docs[key].Pos(key).String(),
+	}
+	if d.CACert != "" {
+		pd.CACert = secret.ExpandPath(d.CACert, dir)
+	}
+	if pd.GroupsBase == "" {
+		pd.GroupsBase = d.BaseDN
+	}
+	if pd.JoinUser == "" {
+		// The bind account joins machines unless another is named: its
+		// first RDN value is its name (CN=Administrator,... → Administrator).
+		first := strings.SplitN(d.BindDN, ",", 2)[0]
+		if _, v, ok := strings.Cut(first, "="); ok {
+			pd.JoinUser = v
+		}
+		pd.JoinPassword = pd.BindPassword
+	}
+	return pd, nil
 }

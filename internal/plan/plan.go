@@ -40,6 +40,14 @@ const (
 	KindCommand = "command"
 	KindFile    = "file"
 	KindCheck   = "check"
+
+	// Directory kinds: their steps run against a directory (Step.Directory);
+	// the join also runs on the host.
+	KindAccount    = "account"
+	KindMembership = "membership"
+	KindActivate   = "activate"
+	KindComputer   = "computer"
+	KindJoin       = "domain-join"
 )
 
 // Plan is everything apply needs, and nothing secret: credentials appear
@@ -51,7 +59,27 @@ type Plan struct {
 	Sources []string         `json:"sources"`
 	Hires   []Hire           `json:"hires"`
 	Hosts   map[string]*Host `json:"hosts"`
-	Steps   []*Step          `json:"steps"`
+	// Directories are the LDAP directories the plan's accounts live in.
+	Directories map[string]*Directory `json:"directories,omitempty"`
+	Steps       []*Step               `json:"steps"`
+}
+
+// Directory is how to reach one LDAP directory. Secrets are references.
+type Directory struct {
+	Name         string   `json:"name"`
+	Kind         string   `json:"kind"` // active-directory or openldap
+	URLs         []string `json:"urls"`
+	BaseDN       string   `json:"base_dn"`
+	UsersOU      string   `json:"users_ou"`
+	GroupsBase   string   `json:"groups_base,omitempty"`
+	ComputersOU  string   `json:"computers_ou,omitempty"`
+	Domain       string   `json:"domain,omitempty"`
+	BindDN       string   `json:"bind_dn"`
+	BindPassword string   `json:"bind_password"` // reference
+	CACert       string   `json:"ca_cert,omitempty"`
+	JoinUser     string   `json:"join_user,omitempty"`
+	JoinPassword string   `json:"join_password,omitempty"` // reference
+	Source       string   `json:"source,omitempty"`
 }
 
 // Hire is the merged view of one playbook: what the plan will set up for
@@ -116,6 +144,7 @@ type Step struct {
 	Kind      string   `json:"kind"`
 	Hire      string   `json:"hire"` // employee id
 	Host      string   `json:"host,omitempty"`
+	Directory string   `json:"directory,omitempty"`
 	Title     string   `json:"title"`
 	DependsOn []string `json:"depends_on,omitempty"`
 	// Timeout bounds one attempt of the step (check, apply and verify).
@@ -130,6 +159,68 @@ type Step struct {
 	Command *CommandSpec `json:"command,omitempty"`
 	File    *FileSpec    `json:"file,omitempty"`
 	Check   *CheckSpec   `json:"check,omitempty"`
+
+	Account    *AccountSpec    `json:"account,omitempty"`
+	Membership *MembershipSpec `json:"membership,omitempty"`
+	Activate   *ActivateSpec   `json:"activate,omitempty"`
+	Computer   *ComputerSpec   `json:"computer,omitempty"`
+	Join       *JoinSpec       `json:"join,omitempty"`
+}
+
+// AccountSpec is a directory account with its attributes.
+type AccountSpec struct {
+	Username    string            `json:"username"`
+	EmployeeID  string            `json:"employee_id"`
+	GivenName   string            `json:"given_name"`
+	Surname     string            `json:"surname"`
+	DisplayName string            `json:"display_name"`
+	Email       string            `json:"email,omitempty"`
+	Title       string            `json:"title,omitempty"`
+	Department  string            `json:"department,omitempty"`
+	Manager     string            `json:"manager,omitempty"` // the manager's username
+	Extra       map[string]string `json:"extra,omitempty"`
+	// Adopt takes over an existing account of this username that onboard
+	// did not make for this hire.
+	Adopt bool `json:"adopt,omitempty"`
+	// OpenLDAP posixAccount; UIDNumber 0 means allocate one.
+	UIDMin    int    `json:"uid_min,omitempty"`
+	GIDNumber int    `json:"gid_number,omitempty"`
+	Home      string `json:"home,omitempty"`
+	Shell     string `json:"shell,omitempty"`
+}
+
+// MembershipSpec puts the hire's account in one group.
+type MembershipSpec struct {
+	Username string `json:"username"`
+	Group    string `json:"group"`
+}
+
+// ActivateSpec sets the initial password and enables the account.
+type ActivateSpec struct {
+	Username           string `json:"username"`
+	MustChangePassword bool   `json:"must_change_password"`
+	Length             int    `json:"length,omitempty"`
+	// Deliver is how the password reaches the hire: "file:PATH" (mode
+	// 0600) or "terminal" (printed once). It is never in a log or report.
+	Deliver string `json:"deliver"`
+}
+
+// ComputerSpec pre-stages a computer account.
+type ComputerSpec struct {
+	Name string `json:"name"`
+	OU   string `json:"ou,omitempty"`
+}
+
+// JoinSpec joins a Linux host to an Active Directory domain with adcli.
+type JoinSpec struct {
+	Domain string `json:"domain"`
+	// Computer is the computer account name (the host name), FQDN its DNS name.
+	Computer string `json:"computer"`
+	FQDN     string `json:"fqdn"`
+	OU       string `json:"ou,omitempty"`
+	// Stale says what to do with an existing computer account of that name
+	// when the host is not joined: reuse it, or fail.
+	Stale string `json:"stale"`
 }
 
 // PackageSpec installs one piece of software from the catalogue.

@@ -27,6 +27,31 @@ type Options struct {
 	ProfileDirs []string
 	// Now stamps the plan; zero means time.Now.
 	Now time.Time
+	// Usernames picks a derived username in a directory: the account this
+	// employee already has, or the first candidate nobody holds (the
+	// collision rule). Nil takes the first candidate (no directory lookup).
+	Usernames func(d *plan.Directory, employeeID string, candidates []string) (string, error)
+}
+
+// Candidates lists usernames for the collision rule: the base, then the
+// base with 2, 3, ... appended, each within max characters.
+func Candidates(base string, max int) []string {
+	if max <= 0 {
+		max = 20
+	}
+	if len(base) > max {
+		base = base[:max]
+	}
+	c := []string{base}
+	for i := 2; i <= 99; i++ {
+		suffix := fmt.Sprint(i)
+		b := base
+		if len(b)+len(suffix) > max {
+			b = b[:max-len(suffix)]
+		}
+		c = append(c, b+suffix)
+	}
+	return c
 }
 
 // Default timeouts of one attempt of a step, by kind.
@@ -45,7 +70,7 @@ func Build(pbs []*playbook.Playbook, inv *inventory.Inventory, opt Options) (*pl
 	if now.IsZero() {
 		now = time.Now().UTC().Truncate(time.Second)
 	}
-	p := &plan.Plan{Version: 1, Created: now, Hosts: map[string]*plan.Host{}}
+	p := &plan.Plan{Version: 1, Created: now, Hosts: map[string]*plan.Host{}, Directories: map[string]*plan.Directory{}}
 	b := &builder{inv: inv, opt: opt, plan: p, profiles: map[string]*playbook.Profile{}}
 	seen := map[string]string{}
 	for _, pb := range pbs {
@@ -172,10 +197,25 @@ func (b *builder) hire(pb *playbook.Playbook) {
 	}
 	h.Manual = append(append(h.Manual, pr.Manual...), pb.Handover.Manual...)
 
-	// The username first: templates elsewhere may use it.
+	// The directory and the username first: templates elsewhere use it.
+	var dir *plan.Directory
+	var dirEntry inventory.Directory
+	if name := pb.Account.Directory; name != "" {
+		d, err := b.inv.Directory(name)
+		if err != nil {
+			b.fail(doc.Errorf("account.directory", "%v", err))
+		} else {
+			dir, dirEntry = d, b.inv.Directories[name]
+			b.plan.Directories[name] = d
+		}
+	}
 	vars := pb.TemplateVars("", pb.Machine.Host)
 	username := DefaultUsername(pb.Person)
 	templateOK := true
+	if pb.Account.Username == "" && dir != nil {
+		username = b.derivedUsername(pb, dir, dirEntry, vars)
+		templateOK = username != ""
+	}
 	if pb.Account.Username != "" {
 		u, err := playbook.Expand(pb.Account.Username, vars)
 		if err != nil {
@@ -205,10 +245,27 @@ func (b *builder) hire(pb *playbook.Playbook) {
 	printers := b.merge(pb, "printer", "machine.printers", pr.Printers, pr, pb.Machine.Printers, &h)
 	h.Printers = printers.items
 
+	prefix := id + ":"
+	var steps []*plan.Step
+	var accountIDs []string // what the machine's steps wait for
+	if dir != nil && templateOK {
+		steps, accountIDs = b.accountSteps(pb, dir, dirEntry, username, groups.items, expand)
+	} else if len(groups.items) > 0 && pb.Account.Directory == "" {
+		h.Manual = append(h.Manual, "Groups are listed but no account.directory is set: add the account to "+strings.Join(groups.items, ", ")+" by hand")
+	}
+
 	host := b.host(pb)
 	if host == nil {
-		if pb.Machine.Host == "" && len(software.items)+len(printers.items)+len(pb.Machine.Files)+len(pb.Machine.Commands) > 0 {
-			b.fail(doc.Errorf("machine.host", "is required: software, printers, files and commands need a machine"))
+		b.plan.Steps = append(b.plan.Steps, steps...)
+		if pb.Machine.Host == "" {
+			if len(pb.Machine.Software.Add)+len(pb.Machine.Printers.Add)+len(pb.Machine.Files)+len(pb.Machine.Commands) > 0 || pb.Machine.DomainJoin != nil {
+				b.fail(doc.Errorf("machine.host", "is required: software, printers, files, commands and a domain join need a machine"))
+			} else if len(software.items)+len(printers.items) > 0 {
+				// An account-only onboarding (the machine comes later): the
+				// profile's machine items are left for a later run.
+				h.Manual = append(h.Manual, "No machine in this playbook: the profile's software ("+strings.Join(software.items, ", ")+
+					") and printers ("+strings.Join(printers.items, ", ")+") are not set up; run again with machine.host")
+			}
 		}
 		b.plan.Hires = append(b.plan.Hires, h)
 		return
@@ -218,15 +275,19 @@ func (b *builder) hire(pb *playbook.Playbook) {
 	}
 	b.plan.Hosts[host.Name] = host
 
-	prefix := id + ":"
-	var steps []*plan.Step
 	newStep := func(kind, name, title string, timeout time.Duration) *plan.Step {
 		if timeout == 0 {
 			timeout = defaultTimeouts[kind]
 		}
 		s := &plan.Step{ID: prefix + kind + ":" + name, Kind: kind, Hire: id, Host: host.Name, Title: title, Timeout: plan.Duration(timeout)}
+		// The machine is set up once the account exists.
+		s.DependsOn = append(s.DependsOn, accountIDs...)
 		steps = append(steps, s)
 		return s
+	}
+
+	if j := pb.Machine.DomainJoin; j != nil {
+		b.joinSteps(pb, pr, host, j, newStep, &steps)
 	}
 
 	var pkgIDs []string
@@ -327,7 +388,7 @@ func (b *builder) hire(pb *playbook.Playbook) {
 		prev = s.ID
 	}
 
-	// Checks come last and depend on every step that makes the machine.
+	// Checks come last and depend on every step of the hire.
 	var machineIDs []string
 	for _, s := range steps {
 		machineIDs = append(machineIDs, s.ID)
@@ -421,4 +482,168 @@ func (b *builder) host(pb *playbook.Playbook) *plan.Host {
 	h := b.inv.Inline(m.Host, f, dir)
 	h.Source = doc.Pos("machine").String()
 	return h
+}
+
+// derivedUsername applies the directory's naming policy and collision rule.
+func (b *builder) derivedUsername(pb *playbook.Playbook, dir *plan.Directory, d inventory.Directory, vars map[string]string) string {
+	base := DefaultUsername(pb.Person)
+	if t := d.Naming.Username; t != "" {
+		u, err := playbook.Expand(t, vars)
+		if err != nil {
+			b.fail(fmt.Errorf("%s: directories.%s.naming.username: %w", b.inv.Pos("directories."+dir.Name), dir.Name, err))
+			return ""
+		}
+		base = usernameClean.ReplaceAllString(strings.ToLower(playbook.ASCII(u)), "")
+	}
+	max := d.Naming.MaxLength
+	if max == 0 {
+		max = 20
+	}
+	cands := Candidates(base, max)
+	if b.opt.Usernames == nil {
+		return cands[0]
+	}
+	u, err := b.opt.Usernames(dir, pb.Person.EmployeeID, cands)
+	if err != nil {
+		b.fail(pb.Doc.Errorf("account.directory", "choose a username for %s in %s: %v", pb.Person.DisplayName(), dir.Name, err))
+		return ""
+	}
+	return u
+}
+
+// accountSteps makes the directory steps of a hire: the account, its
+// groups, and its activation (password and enable) once both are in place.
+func (b *builder) accountSteps(pb *playbook.Playbook, dir *plan.Directory, d inventory.Directory, username string, groups []string,
+	expand func(string, string) string) (steps []*plan.Step, waitFor []string) {
+	p := pb.Person
+	id := p.EmployeeID
+	vars := pb.TemplateVars(username, pb.Machine.Host)
+	tmpl := func(where, t, def string) string {
+		if t == "" {
+			t = def
+		}
+		v, err := playbook.Expand(t, vars)
+		if err != nil {
+			b.fail(fmt.Errorf("%s: %s: %w", b.inv.Pos("directories."+dir.Name), where, err))
+		}
+		return v
+	}
+	email := p.Email
+	if email == "" && d.Naming.Email != "" {
+		email = tmpl("naming.email", d.Naming.Email, "")
+	}
+	extra := map[string]string{}
+	for k, v := range pb.Account.Attributes {
+		extra[k] = expand("account.attributes."+k, v)
+	}
+	if len(extra) == 0 {
+		extra = nil
+	}
+	acct := &plan.AccountSpec{
+		Username: username, EmployeeID: id, GivenName: p.GivenName, Surname: p.Surname,
+		DisplayName: tmpl("naming.display_name", d.Naming.DisplayName, "${person.name}"),
+		Email:       email, Title: p.Title, Department: p.Department, Manager: p.Manager, Extra: extra, Adopt: pb.Account.Adopt,
+	}
+	if dir.Kind == "openldap" {
+		acct.UIDMin = d.Posix.UIDMin
+		if acct.UIDMin == 0 {
+			acct.UIDMin = 10000
+		}
+		acct.GIDNumber = d.Posix.GIDNumber
+		if acct.GIDNumber == 0 {
+			acct.GIDNumber = 10000
+		}
+		acct.Home = tmpl("posix.home", d.Posix.Home, "/home/${account.username}")
+		acct.Shell = d.Posix.Shell
+		if acct.Shell == "" {
+			acct.Shell = "/bin/bash"
+		}
+	}
+	mk := func(kind, name, title string) *plan.Step {
+		s := &plan.Step{ID: id + ":" + kind + ":" + name, Kind: kind, Hire: id, Directory: dir.Name, Title: title,
+			Timeout: plan.Duration(defaultTimeouts[kind])}
+		steps = append(steps, s)
+		return s
+	}
+	a := mk(plan.KindAccount, username, fmt.Sprintf("Account %s in %s", username, dir.Name))
+	a.Account = acct
+	var before []string
+	for _, g := range groups {
+		m := mk(plan.KindMembership, g, fmt.Sprintf("Add %s to group %s", username, g))
+		m.Membership = &plan.MembershipSpec{Username: username, Group: g}
+		m.DependsOn = []string{a.ID}
+		before = append(before, m.ID)
+	}
+	must := true
+	if pb.Account.MustChangePassword != nil {
+		must = *pb.Account.MustChangePassword
+	}
+	act := mk(plan.KindActivate, username, fmt.Sprintf("Set the initial password of %s and enable it", username))
+	act.Activate = &plan.ActivateSpec{Username: username, MustChangePassword: must, Length: pb.Account.Password.Length,
+		Deliver: deliverPath(pb, pb.Account.Password.Deliver)}
+	act.DependsOn = append([]string{a.ID}, before...)
+	return steps, []string{a.ID}
+}
+
+// deliverPath makes a file: delivery path absolute against the playbook.
+func deliverPath(pb *playbook.Playbook, d string) string {
+	if p, ok := strings.CutPrefix(d, "file:"); ok && !filepath.IsAbs(p) {
+		abs, _ := filepath.Abs(filepath.Join(filepath.Dir(pb.File), p))
+		return "file:" + abs
+	}
+	return d
+}
+
+// joinSteps makes the domain join of a Linux machine, and the computer
+// account's pre-staging when asked.
+func (b *builder) joinSteps(pb *playbook.Playbook, pr *playbook.Profile, host *plan.Host, j *playbook.DomainJoin,
+	newStep func(kind, name, title string, timeout time.Duration) *plan.Step, steps *[]*plan.Step) {
+	doc := pb.Doc
+	name := j.Directory
+	if name == "" {
+		name = pb.Account.Directory
+	}
+	dir, err := b.inv.Directory(name)
+	if err != nil {
+		b.fail(doc.Errorf("machine.domain_join.directory", "%v", err))
+		return
+	}
+	if dir.Kind != "active-directory" {
+		b.fail(doc.Errorf("machine.domain_join", "directory %s is %s: machines join Active Directory domains", name, dir.Kind))
+		return
+	}
+	if host.OS != "linux" {
+		b.fail(doc.Errorf("machine.domain_join", "host %s runs %s: this version joins Linux machines (adcli over SSH)", host.Name, host.OS))
+		return
+	}
+	b.plan.Directories[name] = dir
+	computer := j.Name
+	if computer == "" {
+		computer = strings.SplitN(host.Name, ".", 2)[0]
+	}
+	if j.Name == "" && len(computer) > 15 {
+		b.fail(doc.Errorf("machine.domain_join.name", "the computer name %q is longer than 15 characters (NetBIOS): set machine.domain_join.name", computer))
+		return
+	}
+	ou := j.OU
+	if ou == "" && pr != nil {
+		ou = pr.JoinOU
+	}
+	stale := j.Stale
+	if stale == "" {
+		stale = "fail"
+	}
+	var deps []string
+	if j.Prestage {
+		c := &plan.Step{ID: pb.Person.EmployeeID + ":" + plan.KindComputer + ":" + computer, Kind: plan.KindComputer, Hire: pb.Person.EmployeeID,
+			Directory: name, Title: fmt.Sprintf("Pre-stage computer %s in %s", computer, name), Timeout: plan.Duration(defaultTimeouts[plan.KindComputer])}
+		c.Computer = &plan.ComputerSpec{Name: computer, OU: ou}
+		*steps = append(*steps, c)
+		deps = append(deps, c.ID)
+		stale = "reuse" // the pre-staged account is the one to join with
+	}
+	s := newStep(plan.KindJoin, dir.Domain, fmt.Sprintf("Join %s to %s", host.Name, dir.Domain), 0)
+	s.Directory = name
+	s.Join = &plan.JoinSpec{Domain: dir.Domain, Computer: computer, FQDN: strings.ToLower(computer) + "." + dir.Domain, OU: ou, Stale: stale}
+	s.DependsOn = append(s.DependsOn, deps...)
 }

@@ -140,6 +140,30 @@ func (pb *Playbook) check() []error {
 		}
 		names[c.Name] = true
 	}
+	a := pb.Account
+	if a.Password.Deliver != "" && a.Password.Deliver != "terminal" && !strings.HasPrefix(a.Password.Deliver, "file:") {
+		fail("account.password.deliver", "must be file:PATH or terminal, got %q", a.Password.Deliver)
+	}
+	if a.Password.Length != 0 && (a.Password.Length < 12 || a.Password.Length > 128) {
+		fail("account.password.length", "must be between 12 and 128, got %d", a.Password.Length)
+	}
+	if a.Directory != "" && a.Password.Deliver == "" {
+		fail("account.password.deliver", "is required with a directory account: say how the initial password reaches the hire (file:PATH or terminal)")
+	}
+	if a.Directory == "" && (a.Password.Deliver != "" || a.Adopt || a.MustChangePassword != nil) {
+		fail("account.directory", "is required: the account settings need a directory to make the account in")
+	}
+	if j := m.DomainJoin; j != nil {
+		if j.Stale != "" && j.Stale != "reuse" && j.Stale != "fail" {
+			fail("machine.domain_join.stale", "must be reuse or fail, got %q", j.Stale)
+		}
+		if j.Directory == "" && a.Directory == "" {
+			fail("machine.domain_join.directory", "is required: name the domain's directory (or set account.directory)")
+		}
+		if j.Name != "" && !regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9-]{0,14}$`).MatchString(j.Name) {
+			fail("machine.domain_join.name", "a computer name is letters, digits and '-', at most 15 characters (NetBIOS), got %q", j.Name)
+		}
+	}
 	errs = append(errs, checkChecks(d, "checks", pb.Checks)...)
 	errs = append(errs, pb.checkTemplates()...)
 	return errs
@@ -260,6 +284,8 @@ type Profile struct {
 	DefaultPrinter string   `yaml:"default_printer"`
 	Checks         []Check  `yaml:"checks"`
 	Manual         []string `yaml:"manual"`
+	// JoinOU is the OU that machines of this role join into.
+	JoinOU string `yaml:"join_ou"`
 
 	Name string          `yaml:"-"`
 	File string          `yaml:"-"`

@@ -54,6 +54,33 @@ type Account struct {
 	Username   string            `yaml:"username"`
 	Groups     List              `yaml:"groups"`
 	Attributes map[string]string `yaml:"attributes"`
+	// MustChangePassword: the hire must change the initial password at
+	// first logon (default true).
+	MustChangePassword *bool `yaml:"must_change_password"`
+	// Adopt takes over an existing account with this username instead of
+	// stopping with an error.
+	Adopt    bool     `yaml:"adopt"`
+	Password Password `yaml:"password"`
+}
+
+// Password says how the generated initial password reaches the hire.
+type Password struct {
+	// Deliver is file:PATH (written with mode 0600) or terminal (printed
+	// once to the technician's terminal).
+	Deliver string `yaml:"deliver"`
+	Length  int    `yaml:"length"`
+}
+
+// DomainJoin joins the machine to the account's (or another) directory.
+type DomainJoin struct {
+	Directory string `yaml:"directory"`
+	OU        string `yaml:"ou"`
+	// Stale: what to do with an existing computer account of the machine's
+	// name when the machine is not joined: reuse it, or fail (default).
+	Stale    string `yaml:"stale"`
+	Prestage bool   `yaml:"prestage"`
+	// Name is the computer account name; default: the machine's host name.
+	Name string `yaml:"name"`
 }
 
 // Machine is the hire's workstation: an inventory host, or one described
@@ -74,11 +101,12 @@ type Machine struct {
 	BecomePassword string   `yaml:"become_password"`
 	PackageManager string   `yaml:"package_manager"`
 
-	Software       List      `yaml:"software"`
-	Printers       List      `yaml:"printers"`
-	DefaultPrinter string    `yaml:"default_printer"`
-	Files          []File    `yaml:"files"`
-	Commands       []Command `yaml:"commands"`
+	DomainJoin     *DomainJoin `yaml:"domain_join"`
+	Software       List        `yaml:"software"`
+	Printers       List        `yaml:"printers"`
+	DefaultPrinter string      `yaml:"default_printer"`
+	Files          []File      `yaml:"files"`
+	Commands       []Command   `yaml:"commands"`
 }
 
 // File is a file to write on the machine.

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -70,15 +71,8 @@ func (r Ref) Validate() error {
 			return nil
 		}
 	}
-	return fmt.Errorf("credential reference %q must start with env:, file: or cmd: (credentials are never written in playbooks or inventory)", redactGuess(s))
-}
-
-// redactGuess avoids echoing something that may be a pasted password.
-func redactGuess(s string) string {
-	if len(s) > 4 && !strings.ContainsAny(s, " /:") {
-		return s[:2] + "…"
-	}
-	return s
+	// Never echo the value: it may be a pasted password or key.
+	return fmt.Errorf("a credential must be a reference starting with env:, file: or cmd:, not a value (got %d characters; credentials are never written in playbooks or inventory)", len(s))
 }
 
 // Resolver resolves references, relative to a base directory for file: and
@@ -176,10 +170,12 @@ func tail(s string, n int) string {
 	return s
 }
 
-// The registry of every secret value seen, for Scrub.
+// The registry of every secret value seen, for Scrub, longest first so
+// that a secret containing another is replaced whole.
 var (
 	regMu sync.RWMutex
 	reg   = map[string]struct{}{}
+	order []string
 )
 
 func register(s string) {
@@ -189,14 +185,24 @@ func register(s string) {
 		return
 	}
 	regMu.Lock()
-	reg[s] = struct{}{}
+	defer regMu.Unlock()
+	add := func(v string) {
+		if _, ok := reg[v]; ok {
+			return
+		}
+		reg[v] = struct{}{}
+		i := sort.Search(len(order), func(i int) bool { return len(order[i]) < len(v) })
+		order = append(order, "")
+		copy(order[i+1:], order[i:])
+		order[i] = v
+	}
+	add(s)
 	// A multi-line secret (a private key) is also scrubbed line by line.
 	for _, line := range strings.Split(s, "\n") {
 		if line = strings.TrimSpace(line); len(line) >= 16 {
-			reg[line] = struct{}{}
+			add(line)
 		}
 	}
-	regMu.Unlock()
 }
 
 // Scrub replaces every known secret value in s with Redacted. It is the
@@ -204,7 +210,7 @@ func register(s string) {
 func Scrub(s string) string {
 	regMu.RLock()
 	defer regMu.RUnlock()
-	for v := range reg {
+	for _, v := range order {
 		if strings.Contains(s, v) {
 			s = strings.ReplaceAll(s, v, Redacted)
 		}

@@ -62,6 +62,25 @@ func TestScrubAndReplaceAttr(t *testing.T) {
 	}
 }
 
+func TestScrubNestedSecrets(t *testing.T) {
+	New("Winter2026")
+	New("Winter2026!backup")
+	for i := 0; i < 50; i++ {
+		if got := Scrub("pw Winter2026!backup and Winter2026"); got != "pw [redacted] and [redacted]" {
+			t.Fatalf("Scrub = %q", got)
+		}
+	}
+}
+
+func TestValidateNeverEchoes(t *testing.T) {
+	for _, v := range []string{"correct horse battery staple", "S3cret/Pass", "-----BEGIN OPENSSH PRIVATE KEY-----\nb3Blbn", "hunter2"} {
+		err := Ref(v).Validate()
+		if err == nil || strings.Contains(err.Error(), v) || strings.Contains(err.Error(), v[:4]) {
+			t.Errorf("Validate(%q) = %v", v, err)
+		}
+	}
+}
+
 func TestResolve(t *testing.T) {
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "pw"), []byte("from-file-123\n"), 0o600); err != nil {
@@ -81,7 +100,7 @@ func TestResolve(t *testing.T) {
 		{"cmd:printf from-cmd-123", "from-cmd-123", ""},
 		{"cmd:exit 3", "", "command failed"},
 		{"cmd:true", "", "printed nothing"},
-		{"hunter2hunter2", "", "must start with env:, file: or cmd:"},
+		{"hunter2hunter2", "", "must be a reference starting with env:, file: or cmd:"},
 		{"env:", "", "names nothing"},
 	}
 	for _, tt := range tests {

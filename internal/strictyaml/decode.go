@@ -4,7 +4,9 @@
 package strictyaml
 
 import (
+	"bytes"
 	"fmt"
+	"io"
 	"reflect"
 	"sort"
 	"strconv"
@@ -127,7 +129,16 @@ type Decoder struct {
 func Decode(file string, data []byte, v any) (*Doc, error) {
 	d := &Decoder{doc: &Doc{File: file, pos: map[string]Pos{}}}
 	var root yaml.Node
-	if err := yaml.Unmarshal(data, &root); err != nil {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&root); err != nil && err != io.EOF {
+		return d.doc, d.syntaxError(err)
+	}
+	// One document per file: a second one after --- would be ignored.
+	var extra yaml.Node
+	if err := dec.Decode(&extra); err == nil {
+		d.Fail(Pos{File: file, Line: extra.Line, Col: extra.Column}, "", "a second YAML document (after ---): write one document per file")
+		return d.doc, d.Err()
+	} else if err != io.EOF {
 		return d.doc, d.syntaxError(err)
 	}
 	if root.Kind == 0 || len(root.Content) == 0 {
@@ -402,8 +413,16 @@ func (d *Decoder) structValue(n *yaml.Node, v reflect.Value, path string) {
 		d.Value(val, v.FieldByIndex(f.index), join(path, f.name))
 	})
 	for _, f := range fs {
-		if f.required && !set[f.name] {
+		if !f.required {
+			continue
+		}
+		if !set[f.name] {
 			d.Fail(d.PosOf(n), join(path, f.name), "is required")
+			continue
+		}
+		// A required field written empty is as good as missing.
+		if fv := v.FieldByIndex(f.index); fv.Kind() == reflect.String && strings.TrimSpace(fv.String()) == "" {
+			d.Fail(d.doc.pos[join(path, f.name)], join(path, f.name), "is required and must not be empty")
 		}
 	}
 }

@@ -1,0 +1,91 @@
+package strictyaml
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+// Sample is exported so that it can be embedded inline.
+type Sample = sample
+
+type sample struct {
+	Name    string            `yaml:"name" onboard:"required"`
+	Port    int               `yaml:"port"`
+	On      bool              `yaml:"on"`
+	Wait    time.Duration     `yaml:"wait"`
+	Tags    []string          `yaml:"tags"`
+	Labels  map[string]string `yaml:"labels"`
+	Nested  *sample           `yaml:"nested"`
+	Ignored string            `yaml:"-"`
+}
+
+func TestDecodeErrors(t *testing.T) {
+	tests := []struct {
+		name, in string
+		want []string // each must appear
+	}{
+		{"unknown field", "name: a\nnmae: b\n", []string{"f.yaml:2:1: nmae: unknown field (did you mean \"name\"?)"}},
+		{"missing required", "port: 1\n", []string{"f.yaml:1:1: name: is required"}},
+		{"empty required", "name: \"\"\n", []string{"f.yaml:1:7: name: is required and must not be empty"}},
+		{"wrong types", "name: a\nport: x\non: maybe\nwait: soon\ntags: {a: 1}\n", []string{
+			"f.yaml:2:7: port: must be a whole number", "f.yaml:3:5: on: must be true or false",
+			"f.yaml:4:7: wait: must be a positive duration", "f.yaml:5:7: tags: must be a list"}},
+		{"duplicate key", "name: a\nname: b\n", []string{"f.yaml:2:1: name: is written twice"}},
+		{"nested position", "name: a\nnested:\n  name: b\n  bogus: 1\n", []string{"f.yaml:4:3: nested.bogus: unknown field"}},
+		{"second document", "name: a\n---\nname: b\n", []string{"f.yaml:2:1: a second YAML document"}},
+		{"syntax", "name: [a\n", []string{"f.yaml:", "YAML syntax"}},
+		{"empty file", "", []string{"the file is empty"}},
+		{"NUL", "name: \"a\\0b\"\n", []string{"must not contain a NUL character"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var v sample
+			_, err := Decode("f.yaml", []byte(tt.in), &v)
+			if err == nil {
+				t.Fatal("accepted")
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q lacks %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+func TestDecodeValues(t *testing.T) {
+	in := `defaults: &d
+  port: 22
+  on: true
+name: web
+<<: *d
+wait: 90s
+tags: single
+labels: {a: "1"}
+nested: {name: inner, port: 0777}
+`
+	var full struct {
+		Defaults struct {
+			Port int  `yaml:"port"`
+			On   bool `yaml:"on"`
+		} `yaml:"defaults"`
+		Sample `yaml:",inline"`
+	}
+	doc, err := Decode("f.yaml", []byte(in), &full)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if full.Port != 22 || !full.On || full.Wait != 90*time.Second || len(full.Tags) != 1 || full.Tags[0] != "single" {
+		t.Errorf("decoded %+v", full.Sample)
+	}
+	if full.Nested == nil || full.Nested.Port != 777 {
+		t.Errorf("nested: %+v (0777 is read as the decimal text it is)", full.Nested)
+	}
+	if p := doc.Pos("nested.name"); p.Line != 9 || p.Col != 16 {
+		t.Errorf("position of nested.name = %v", p)
+	}
+	if p := doc.Pos("tags[3]"); p.Line != 7 {
+		t.Errorf("a missing path falls back to its parent: %v", p)
+	}
+}

@@ -93,19 +93,33 @@ func (pb *Playbook) check() []error {
 		fail("machine.host", "must be a host name (letters, digits, '.', '_', '-'), got %q", m.Host)
 	}
 	if m.Address == "" {
-		for _, f := range []struct{ path, v string }{
-			{"machine.os", m.OS}, {"machine.transport", m.Transport}, {"machine.user", m.User}, {"machine.credential", m.Credential},
+		// Connection fields only describe an inline machine; for an
+		// inventory host they would be silently ignored.
+		for _, f := range []struct {
+			path string
+			set  bool
+		}{
+			{"machine.os", m.OS != ""}, {"machine.transport", m.Transport != ""}, {"machine.user", m.User != ""},
+			{"machine.credential", m.Credential != ""}, {"machine.port", m.Port != 0}, {"machine.auth", m.Auth != ""},
+			{"machine.known_hosts", len(m.KnownHosts) > 0}, {"machine.host_key", len(m.HostKey) > 0},
+			{"machine.become", m.Become != ""}, {"machine.become_password", m.BecomePassword != ""},
+			{"machine.package_manager", m.PackageManager != ""},
 		} {
-			if f.v != "" {
-				fail(f.path, "describes an inline machine, so machine.address is needed too (or describe the host in the inventory)")
+			if f.set {
+				fail(f.path, "describes an inline machine, so machine.address is needed too (an inventory host's settings live in the inventory)")
 			}
 		}
 	}
 	for _, r := range []struct{ path, v string }{{"machine.credential", m.Credential}, {"machine.become_password", m.BecomePassword}} {
-		if r.v != "" {
-			if err := secret.Ref(r.v).Validate(); err != nil {
-				fail(r.path, "%v", err)
-			}
+		if r.v == "" {
+			continue
+		}
+		if err := secret.Ref(r.v).Validate(); err != nil {
+			fail(r.path, "%v", err)
+		} else if strings.HasPrefix(r.v, "cmd:") {
+			// A playbook may come from another system (HR): it never gets
+			// to run a command on the technician's machine.
+			fail(r.path, "cmd: references run a local command and are allowed only in the inventory; use env: or file: here, or describe the host in the inventory")
 		}
 	}
 	if (m.Host != "" || m.Address != "") && m.Host == "" {
@@ -259,8 +273,22 @@ func (pb *Playbook) checkTemplates() []error {
 		try(p+".creates", c.Creates)
 		try(p+".unless", c.Unless)
 	}
-	for i, c := range pb.Checks {
-		p := fmt.Sprintf("checks[%d]", i)
+	errs = append(errs, checkCheckTemplates(pb.Doc, "checks", pb.Checks, vars)...)
+	try("handover.notes", pb.Handover.Notes)
+	return errs
+}
+
+// checkCheckTemplates validates the templated fields of checks (of a
+// playbook or a profile) against the names a playbook offers.
+func checkCheckTemplates(doc *strictyaml.Doc, base string, checks []Check, vars map[string]string) []error {
+	var errs []error
+	try := func(path, s string) {
+		if _, err := Expand(s, vars); err != nil {
+			errs = append(errs, doc.Errorf(path, "%v", err))
+		}
+	}
+	for i, c := range checks {
+		p := fmt.Sprintf("%s[%d]", base, i)
 		if c.Command != nil {
 			try(p+".command.run", c.Command.Run)
 		}
@@ -271,7 +299,6 @@ func (pb *Playbook) checkTemplates() []error {
 			}
 		}
 	}
-	try("handover.notes", pb.Handover.Notes)
 	return errs
 }
 
@@ -305,6 +332,7 @@ func LoadProfile(path string) (*Profile, error) {
 	errs = multierror.Append(errs, err)
 	if doc != nil {
 		errs = multierror.Append(errs, checkChecks(doc, "checks", pr.Checks)...)
+		errs = multierror.Append(errs, checkCheckTemplates(doc, "checks", pr.Checks, (&Playbook{}).TemplateVars("username", "host"))...)
 	}
 	errs.ErrorFormat = strictyaml.ListFormat
 	return pr, errs.ErrorOrNil()

@@ -36,6 +36,8 @@ func pattern(p, msg string) sch {
 	return sch{"type": "string", "pattern": p, "patternErrorMessage": msg}
 }
 
+var playbookRefRule = pattern(`^(env|file):.+`, "must be a reference to a secret, env:NAME or file:PATH (cmd: only in the inventory), never the secret itself")
+
 var refRule = pattern(refPattern, "must be a reference to a secret, env:NAME, file:PATH or cmd:COMMAND, never the secret itself")
 
 // octal modes: quoted "0644", or unquoted 0644, which onboard reads as the
@@ -76,6 +78,11 @@ var fieldRules = func() map[string]sch {
 		r[owner+".credential"] = refRule
 		r[owner+".become_password"] = refRule
 		r[owner+".port"] = sch{"minimum": 0, "maximum": 65535}
+		if owner == "playbook.Machine" {
+			// Playbooks may come from other systems: no local commands.
+			r[owner+".credential"] = playbookRefRule
+			r[owner+".become_password"] = playbookRefRule
+		}
 	}
 	return r
 }()

@@ -175,6 +175,13 @@ func (d *Decoder) Err() error {
 	return d.errs.ErrorOrNil()
 }
 
+func (d *Decoder) count() int {
+	if d.errs == nil {
+		return 0
+	}
+	return len(d.errs.Errors)
+}
+
 // Fail records an error.
 func (d *Decoder) Fail(pos Pos, field, format string, args ...any) {
 	d.errs = multierror.Append(d.errs, Errorf(pos, field, format, args...))
@@ -403,6 +410,7 @@ func (d *Decoder) structValue(n *yaml.Node, v reflect.Value, path string) {
 		byName[f.name] = f
 	}
 	set := map[string]bool{}
+	bad := map[string]bool{} // fields whose value was already refused
 	d.eachPair(n, path, func(k, val *yaml.Node) {
 		f, ok := byName[k.Value]
 		if !ok {
@@ -410,7 +418,9 @@ func (d *Decoder) structValue(n *yaml.Node, v reflect.Value, path string) {
 			return
 		}
 		set[f.name] = true
+		before := d.count()
 		d.Value(val, v.FieldByIndex(f.index), join(path, f.name))
+		bad[f.name] = d.count() > before
 	})
 	for _, f := range fs {
 		if !f.required {
@@ -418,6 +428,9 @@ func (d *Decoder) structValue(n *yaml.Node, v reflect.Value, path string) {
 		}
 		if !set[f.name] {
 			d.Fail(d.PosOf(n), join(path, f.name), "is required")
+			continue
+		}
+		if bad[f.name] {
 			continue
 		}
 		// A required field written empty is as good as missing.

@@ -275,6 +275,13 @@ func (inv *Inventory) check() []error {
 		if p.Queue != "" && !nameRE.MatchString(p.Queue) {
 			errs = append(errs, inv.docs[key].Errorf(key+".queue", "CUPS queue names are letters, digits, '.', '_' or '-', got %q", p.Queue))
 		}
+		if p.Queue == "" && !nameRE.MatchString(name) {
+			errs = append(errs, inv.docs[key].Errorf(key, "the name is the CUPS queue name unless queue is set: letters, digits, '.', '_' or '-'"))
+		}
+		ipp := strings.HasPrefix(p.URI, "ipp://") || strings.HasPrefix(p.URI, "ipps://")
+		if !ipp && (p.Model == "" || p.Model == "everywhere") {
+			errs = append(errs, inv.docs[key].Errorf(key+".model", "%s printers need a driver model (lpinfo -m lists them): the driverless everywhere model needs an ipp:// or ipps:// URI", strings.SplitN(p.URI, ":", 2)[0]))
+		}
 	}
 	for _, name := range sortedKeys(inv.Directories) {
 		errs = append(errs, inv.checkDirectory(name)...)

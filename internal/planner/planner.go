@@ -82,11 +82,51 @@ func Build(pbs []*playbook.Playbook, inv *inventory.Inventory, opt Options) (*pl
 		seen[pb.Person.EmployeeID] = pb.File
 		b.hire(pb)
 	}
+	b.checkConflicts()
 	if b.errs != nil {
 		b.errs.ErrorFormat = strictyaml.ListFormat
 		return nil, b.errs
 	}
 	return p, nil
+}
+
+// checkConflicts refuses a plan whose steps cannot all hold at once: the
+// same step twice, or two hires wanting different things of one resource
+// of a host (a file's content, the default printer). Such a plan would
+// flip the host on every run and never pass its handover check.
+func (b *builder) checkConflicts() {
+	ids := map[string]bool{}
+	files := map[string]*plan.Step{}
+	defaults := map[string]*plan.Step{}
+	for _, s := range b.plan.Steps {
+		if ids[s.ID] {
+			b.fail(fmt.Errorf("%s: step %s is planned twice (two files or commands of one hire with the same path or name)", b.source(s.Hire), s.ID))
+		}
+		ids[s.ID] = true
+		if s.File != nil {
+			key := s.Host + "\x00" + s.File.Path
+			if o, ok := files[key]; ok && o.Hire != s.Hire && (o.File.Content != s.File.Content || o.File.Mode != s.File.Mode || o.File.Owner != s.File.Owner) {
+				b.fail(fmt.Errorf("%s and %s both write %s on %s, differently", b.source(o.Hire), b.source(s.Hire), s.File.Path, s.Host))
+			}
+			files[key] = s
+		}
+		if s.Printer != nil && s.Printer.Default {
+			if o, ok := defaults[s.Host]; ok && o.Printer.Name != s.Printer.Name {
+				b.fail(fmt.Errorf("%s and %s want different default printers on %s (%s, %s)", b.source(o.Hire), b.source(s.Hire), s.Host, o.Printer.Name, s.Printer.Name))
+			}
+			defaults[s.Host] = s
+		}
+	}
+}
+
+// source names the playbook of a hire, for errors about the whole plan.
+func (b *builder) source(hire string) string {
+	for _, h := range b.plan.Hires {
+		if h.ID == hire {
+			return h.Source
+		}
+	}
+	return hire
 }
 
 type builder struct {
@@ -258,8 +298,8 @@ func (b *builder) hire(pb *playbook.Playbook) {
 	if host == nil {
 		b.plan.Steps = append(b.plan.Steps, steps...)
 		if pb.Machine.Host == "" {
-			if len(pb.Machine.Software.Add)+len(pb.Machine.Printers.Add)+len(pb.Machine.Files)+len(pb.Machine.Commands) > 0 || pb.Machine.DomainJoin != nil {
-				b.fail(doc.Errorf("machine.host", "is required: software, printers, files, commands and a domain join need a machine"))
+			if len(pb.Machine.Software.Add)+len(pb.Machine.Printers.Add)+len(pb.Machine.Files)+len(pb.Machine.Commands)+len(pb.Checks) > 0 || pb.Machine.DomainJoin != nil {
+				b.fail(doc.Errorf("machine.host", "is required: software, printers, files, commands, checks and a domain join need a machine"))
 			} else if len(software.items)+len(printers.items) > 0 {
 				// An account-only onboarding (the machine comes later): the
 				// profile's machine items are left for a later run.
@@ -272,6 +312,12 @@ func (b *builder) hire(pb *playbook.Playbook) {
 	}
 	if host.Transport != "ssh" {
 		b.fail(doc.Errorf("machine.host", "host %s uses transport %s, which this version of onboard cannot drive yet (only ssh)", host.Name, host.Transport))
+	}
+	if prev, ok := b.plan.Hosts[host.Name]; ok && !sameHost(prev, host) {
+		// Two playbooks describing one name differently would send one
+		// hire's setup to the other's machine.
+		b.fail(doc.Errorf("machine.host", "host %s is described differently in %s", host.Name, prev.Source))
+		return
 	}
 	b.plan.Hosts[host.Name] = host
 
@@ -411,6 +457,12 @@ func (b *builder) hire(pb *playbook.Playbook) {
 	}
 	b.plan.Steps = append(b.plan.Steps, steps...)
 	b.plan.Hires = append(b.plan.Hires, h)
+}
+
+func sameHost(a, b *plan.Host) bool {
+	x, y := *a, *b
+	x.Source, y.Source = "", ""
+	return fmt.Sprint(x) == fmt.Sprint(y)
 }
 
 // failItem reports a problem with a merged item at the playbook field that

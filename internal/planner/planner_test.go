@@ -198,3 +198,55 @@ func contains(list []string, s string) bool {
 	}
 	return false
 }
+
+func TestConflictsAcrossPlaybooks(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	person := func(id string) string {
+		return "person: {employee_id: " + id + ", given_name: A, surname: B, start_date: 2026-12-01}\n"
+	}
+	tests := []struct {
+		name  string
+		files []string
+		want  string
+	}{
+		{"same inline name, other address", []string{
+			write("a1.yaml", person("A1")+"machine: {host: laptop, address: 192.0.2.1, os: linux}\n"),
+			write("a2.yaml", person("A2")+"machine: {host: laptop, address: 192.0.2.2, os: linux}\n"),
+		}, "host laptop is described differently"},
+		{"one file path twice", []string{
+			write("b.yaml", person("B1")+"machine:\n  host: ws1\n  files:\n    - {path: /etc/motd, content: a}\n    - {path: /etc/motd, content: b}\n"),
+		}, "is planned twice"},
+		{"two hires write one file differently", []string{
+			write("c1.yaml", person("C1")+"machine: {host: ws1, files: [{path: /etc/motd, content: a}]}\n"),
+			write("c2.yaml", person("C2")+"machine: {host: ws1, files: [{path: /etc/motd, content: b}]}\n"),
+		}, "both write /etc/motd on ws1, differently"},
+		{"two default printers on one host", []string{
+			write("d1.yaml", person("D1")+"machine: {host: ws1, printers: [lobby], default_printer: lobby}\n"),
+			write("d2.yaml", person("D2")+"machine: {host: ws1, printers: [office-2f], default_printer: office-2f}\n"),
+		}, "want different default printers on ws1"},
+		{"checks without a machine", []string{
+			write("e.yaml", person("E1")+"checks: [{name: x, command: {run: 'false'}}]\n"),
+		}, "machine.host: is required"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := build(t, tt.files...)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %v, want %q", err, tt.want)
+			}
+		})
+	}
+	// Two hires on one host wanting the same thing is fine.
+	same := write("f1.yaml", person("F1")+"machine: {host: ws1, files: [{path: /etc/motd, content: a}]}\n")
+	same2 := write("f2.yaml", person("F2")+"machine: {host: ws1, files: [{path: /etc/motd, content: a}]}\n")
+	if _, err := build(t, same, same2); err != nil {
+		t.Errorf("identical wishes refused: %v", err)
+	}
+}

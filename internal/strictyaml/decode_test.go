@@ -23,7 +23,7 @@ type sample struct {
 func TestDecodeErrors(t *testing.T) {
 	tests := []struct {
 		name, in string
-		want []string // each must appear
+		want     []string // each must appear
 	}{
 		{"unknown field", "name: a\nnmae: b\n", []string{"f.yaml:2:1: nmae: unknown field (did you mean \"name\"?)"}},
 		{"missing required", "port: 1\n", []string{"f.yaml:1:1: name: is required"}},

@@ -415,6 +415,9 @@ func (b *builder) hire(pb *playbook.Playbook) {
 			content = expand(path+".content", content)
 		}
 		fp := expand(path+".path", f.Path)
+		if !strings.HasPrefix(fp, "/") {
+			b.fail(doc.Errorf(path+".path", "must be an absolute path once expanded, got %q", fp))
+		}
 		s := newStep(plan.KindFile, fp, fmt.Sprintf("Write %s on %s", fp, host.Name), f.Timeout)
 		s.File = &plan.FileSpec{Path: fp, Content: content, Owner: expand(path+".owner", f.Owner), Group: f.Group, Mode: f.Mode}
 		s.DependsOn = append(s.DependsOn, pkgIDs...)
@@ -427,6 +430,10 @@ func (b *builder) hire(pb *playbook.Playbook) {
 		s := newStep(plan.KindCommand, c.Name, fmt.Sprintf("Run %q on %s", c.Name, host.Name), c.Timeout)
 		s.Command = &plan.CommandSpec{Run: expand(path+".run", c.Run), Creates: expand(path+".creates", c.Creates),
 			Unless: expand(path+".unless", c.Unless), Privileged: c.Privileged}
+		if cr := s.Command.Creates; cr != "" && !strings.HasPrefix(cr, "/") {
+			// It is tested literally (quoted): ~ and $HOME would never match.
+			b.fail(doc.Errorf(path+".creates", "must be an absolute path once expanded, got %q", cr))
+		}
 		s.DependsOn = append(append(s.DependsOn, pkgIDs...), fileIDs...)
 		if prev != "" {
 			s.DependsOn = append(s.DependsOn, prev)

@@ -1,8 +1,9 @@
 // Command onboard-lab starts, shows and stops the onboard test lab: Debian
-// workstations, IPP printers and an apt repository in network namespaces on
-// this machine (see package lab). It needs root.
+// workstations, IPP printers, an apt repository and, on request, an OpenLDAP
+// server and a Samba Active Directory domain controller, in network
+// namespaces on this machine (see package lab). It needs root.
 //
-//	onboard-lab up [-name lab] [-n 2] [-subnet 0] [-dir DIR] [-cache DIR]
+//	onboard-lab up [-name lab] [-n 2] [-subnet 0] [-dir DIR] [-cache DIR] [-ldap] [-ad] [-directories]
 //	onboard-lab status [-name lab] [-dir DIR]
 //	onboard-lab down [-name lab] [-dir DIR]
 //
@@ -57,9 +58,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fs.IntVar(&cfg.Workstations, "n", 2, "number of workstations")
 		fs.IntVar(&cfg.Subnet, "subnet", 0, "third octet N of the lab network 10.213.N.0/24")
 		fs.StringVar(&cfg.CacheDir, "cache", "", "base image cache (default /var/cache/onboard-lab)")
+		fs.BoolVar(&cfg.OpenLDAP, "ldap", false, "also start an OpenLDAP server (corp-ldap)")
+		fs.BoolVar(&cfg.ActiveDirectory, "ad", false, "also start a Samba Active Directory domain controller (corp-ad)")
+	}
+	var both bool
+	if verb == "up" {
+		fs.BoolVar(&both, "directories", false, "both -ldap and -ad")
 	}
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
+	}
+	if both {
+		cfg.OpenLDAP, cfg.ActiveDirectory = true, true
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("%s: unexpected arguments %q", verb, fs.Args())
@@ -127,12 +137,28 @@ func describe(w io.Writer, l *lab.Lab, check func(addr string) string) {
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s%s\n", p.Name, p.URI, p.JobLog, state(host))
 	}
+	if len(l.Directories) > 0 {
+		fmt.Fprintln(tw)
+		fmt.Fprintf(tw, "DIRECTORY\tURL\tBIND DN\tPASSWORD FILE%s\n", heading(check, "LDAPS"))
+		for _, d := range l.Directories {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s%s\n", d.Name, d.URL, d.BindDN, d.BindPasswordFile, state(net.JoinHostPort(d.Addr, "636")))
+		}
+	}
 	tw.Flush()
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "apt repository:  %s\n", l.RepoURL)
+	if len(l.Directories) > 0 {
+		fmt.Fprintf(w, "lab CA:          %s\n", l.Directories[0].CACertFile)
+	}
 	fmt.Fprintf(w, "inventory:       %s\n", l.InventoryFile)
 	fmt.Fprintf(w, "key:             %s\n", l.KeyFile)
 	fmt.Fprintf(w, "known_hosts:     %s\n", l.KnownHostsFile)
+	for _, d := range l.Directories {
+		if d.Kind == lab.KindActiveDirectory {
+			fmt.Fprintf(w, "try:             LDAPTLS_CACERT=%s ldapsearch -x -H %s -D %s -y %s -b %s '(sAMAccountName=ghopper)'\n",
+				d.CACertFile, d.URL, d.BindDN, d.BindPasswordFile, d.BaseDN)
+		}
+	}
 	if len(l.Workstations) > 0 {
 		fmt.Fprintf(w, "try:             ssh -i %s -o UserKnownHostsFile=%s -o StrictHostKeyChecking=yes %s@%s id\n",
 			l.KeyFile, l.KnownHostsFile, l.User, l.Workstations[0].Addr)

@@ -18,6 +18,8 @@ func TestRunRejectsBadArguments(t *testing.T) {
 		{"stray argument", []string{"down", "extra"}, "unexpected arguments"},
 		{"flag of another command", []string{"down", "-n", "3"}, "flag provided but not defined"},
 		{"bad lab name", []string{"status", "-name", "Not-Valid"}, "lab name"},
+		{"directories only for up", []string{"status", "-directories"}, "flag provided but not defined"},
+		{"ad only for up", []string{"down", "-ad"}, "flag provided but not defined"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

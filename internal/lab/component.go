@@ -19,6 +19,9 @@ func components() []component {
 		services{},
 		repo{},
 		printers{},
+		labCA{},
+		openLDAP{},
+		activeDirectory{},
 		workstations{},
 		inventoryFile{},
 	}

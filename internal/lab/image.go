@@ -30,9 +30,11 @@ const (
 )
 
 // imagePackages are installed into the base image. Keep it the one list:
-// later components (a domain join needs adcli and krb5-user) add to it.
+// later components add to it (adcli and krb5-user join the lab's Active
+// Directory domain).
 var imagePackages = []string{
 	"openssh-server", "sudo", "cups", "cups-client", "cups-bsd", "ca-certificates",
+	"adcli", "krb5-user",
 }
 
 // imageSetup runs in the new tree (chroot) after debootstrap. Host keys and

@@ -42,10 +42,26 @@ func (l *Lab) inventory() string {
 		fmt.Fprintf(&b, "  %s:\n    queue: %s\n    uri: %s\n    model: everywhere\n    location: %s\n",
 			strings.ToLower(p.Name), p.Name, p.URI, yamlQuoted("Lab, "+p.Name))
 	}
+	if len(l.Directories) > 0 {
+		b.WriteString("directories:\n")
+	}
+	for _, d := range l.Directories {
+		fmt.Fprintf(&b, "  %s:\n    kind: %s\n    urls: [%s]\n", d.Name, d.Kind, d.URL)
+		fmt.Fprintf(&b, "    base_dn: %s\n    users_ou: %s\n    groups_base: %s\n",
+			yamlScalar(d.BaseDN), yamlScalar(d.UsersDN), yamlScalar(d.GroupsDN))
+		if d.ComputersDN != "" {
+			fmt.Fprintf(&b, "    computers_ou: %s\n", yamlScalar(d.ComputersDN))
+		}
+		if d.Domain != "" {
+			fmt.Fprintf(&b, "    domain: %s\n", yamlScalar(d.Domain))
+		}
+		fmt.Fprintf(&b, "    bind_dn: %s\n    bind_password: %s\n    ca_cert: %s\n",
+			yamlScalar(d.BindDN), yamlScalar("file:"+d.BindPasswordFile), yamlScalar(d.CACertFile))
+	}
 	return b.String()
 }
 
-var yamlPlain = regexp.MustCompile(`^[A-Za-z0-9_/.@+-][A-Za-z0-9_/.:@+-]*$`)
+var yamlPlain = regexp.MustCompile(`^[A-Za-z0-9_/.@+-][A-Za-z0-9_/.:@+=,-]*$`)
 
 // yamlScalar writes s plain when that is unambiguous, else double-quoted.
 func yamlScalar(s string) string {

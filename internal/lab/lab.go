@@ -1,6 +1,8 @@
 // Package lab runs real test infrastructure on one Linux machine: Debian
 // workstations (sshd, cupsd) in network namespaces on a private bridge, IPP
-// printers and a local apt repository, for onboard's integration tests.
+// printers, a local apt repository and, when asked for, an OpenLDAP server
+// and a Samba Active Directory domain controller, for onboard's integration
+// tests.
 //
 // In a test:
 //
@@ -12,13 +14,15 @@
 //
 // Layout: 10.213.N.1 is the bridge (root namespace, where tests run),
 // 10.213.N.2 the services host (apt repository on port 8000, printers on
-// 8631 and up), 10.213.N.11 and up the workstations ws1, ws2, ... The
-// namespaces have no default route: lab traffic stays on the bridge.
+// 8631 and up), 10.213.N.3 the Samba AD DC dc1 and 10.213.N.4 the OpenLDAP
+// server (see Config.ActiveDirectory and Config.OpenLDAP), 10.213.N.11 and
+// up the workstations ws1, ws2, ... The namespaces have no default route: lab
+// traffic stays on the bridge.
 //
 // A lab is made of components (base image, network, services host,
-// repository, printers, workstations, inventory) started in order and torn
-// down by name, so that a half-started or crashed lab is cleaned up by the
-// next Start or Stop. Everything a lab owns is named after Config.Name:
+// repository, printers, CA, OpenLDAP, Active Directory, workstations,
+// inventory) started in order and torn down by name, so that a half-started
+// or crashed lab is cleaned up by the next Start or Stop. Everything a lab owns is named after Config.Name:
 // network namespaces "obl-NAME-*", links "obl-NAME" (the bridge) and
 // "obl-NAME-*", and the state folder Config.Dir. It needs root. Workstations
 // share the controller's kernel and run as real root: they keep tests apart,
@@ -64,6 +68,13 @@ type Config struct {
 	Packages []Package
 	// CacheDir holds the cached base image. Default /var/cache/onboard-lab.
 	CacheDir string
+	// OpenLDAP starts an OpenLDAP server, "corp-ldap" at 10.213.N.4
+	// (about half a second more).
+	OpenLDAP bool
+	// ActiveDirectory starts a Samba Active Directory domain controller,
+	// "corp-ad" (dc1 of CORP.EXAMPLE.TEST) at 10.213.N.3, provisioned afresh
+	// (about 10 s more).
+	ActiveDirectory bool
 }
 
 // Package is one package of the lab's apt repository. It installs
@@ -102,14 +113,41 @@ type Lab struct {
 	KeyFile        string // ed25519 private key that logs in as User
 	KnownHostsFile string // every workstation's host key
 	InventoryFile  string // generated onboard inventory
+	// Directories are the running directory servers, sorted by name
+	// (see Config.OpenLDAP and Config.ActiveDirectory).
+	Directories []Directory
 
 	cfg      Config
 	net      netPlan
 	runID    string // tells this Start from a later one of the same name
 	baseRoot string // unpacked base image, the workstations' lower layer
 
-	mu    sync.Mutex
-	inits map[string]int // namespace name -> PID of its init, as seen from here
+	mu      sync.Mutex
+	inits   map[string]int // namespace name -> PID of its init, as seen from here
+	timings []timing       // how long the slow steps of Start took
+}
+
+// timing is how long one step of Start took.
+type timing struct {
+	step string
+	took time.Duration
+}
+
+func (l *Lab) timing(step string, took time.Duration) {
+	l.mu.Lock()
+	l.timings = append(l.timings, timing{step, took})
+	l.mu.Unlock()
+}
+
+// timingReport lists the recorded step times, for test logs.
+func (l *Lab) timingReport() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var parts []string
+	for _, t := range l.timings {
+		parts = append(parts, fmt.Sprintf("%s %s", t.step, t.took.Round(time.Millisecond)))
+	}
+	return strings.Join(parts, ", ")
 }
 
 // Defaults.
@@ -229,7 +267,7 @@ func Start(ctx context.Context, cfg Config) (*Lab, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := checkPrerequisites(); err != nil {
+	if err := checkPrerequisites(cfg); err != nil {
 		return nil, err
 	}
 	unlock, err := lockLab(ctx, cfg)
@@ -246,7 +284,10 @@ func Start(ctx context.Context, cfg Config) (*Lab, error) {
 		return nil, fmt.Errorf("lab %s: %w", cfg.Name, err)
 	}
 	for _, c := range components() {
-		if err := c.start(ctx, l); err != nil {
+		t0 := time.Now()
+		err := c.start(ctx, l)
+		l.timing(c.name(), time.Since(t0))
+		if err != nil {
 			err = fmt.Errorf("start lab %s: %s: %w", cfg.Name, c.name(), err)
 			// A fresh context: the caller's may be what just expired.
 			stopCtx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -295,10 +336,15 @@ type state struct {
 	Workstations []Workstation
 	Printers     []Printer
 	RepoURL      string
+	Directories  []Directory // without BindPassword, which stays in its 0600 file
 }
 
 func (l *Lab) saveState() error {
 	s := state{RunID: l.runID, Config: l.cfg, Workstations: l.Workstations, Printers: l.Printers, RepoURL: l.RepoURL}
+	for _, d := range l.Directories {
+		d.BindPassword = ""
+		s.Directories = append(s.Directories, d)
+	}
 	b, err := json.MarshalIndent(s, "", "  ")
 	if err != nil {
 		return err
@@ -322,6 +368,12 @@ func Open(cfg Config) (*Lab, error) {
 	}
 	l := newLab(s.Config)
 	l.runID, l.Workstations, l.Printers, l.RepoURL = s.RunID, s.Workstations, s.Printers, s.RepoURL
+	for _, d := range s.Directories {
+		if d.BindPassword, err = readPassword(d.BindPasswordFile); err != nil {
+			return nil, fmt.Errorf("open lab %s: directory %s: %w", cfg.Name, d.Name, err)
+		}
+		l.Directories = append(l.Directories, d)
+	}
 	if !netnsExists(l.net.svc.netns) {
 		return nil, fmt.Errorf("open lab %s: state file found but namespace %s is gone; run Stop (onboard-lab down) to clean up", cfg.Name, l.net.svc.netns)
 	}
@@ -395,6 +447,7 @@ func teardown(ctx context.Context, cfg Config) error {
 var stateEntries = []string{
 	stateFile, "id_ed25519", "id_ed25519.pub", "known_hosts", "inventory",
 	"hosts", "services", "printers", "repo",
+	caCertName, caDirName, ldapDir, ldapPWFile, adDir, adPWFile,
 }
 
 func removeState(dir string) error {

@@ -27,6 +27,8 @@ const (
 	netPrefix  = "10.213"
 	bridgeHost = 1  // 10.213.N.1: the bridge, in the root namespace
 	svcHost    = 2  // 10.213.N.2: services (printers, apt repository)
+	dcHost     = 3  // 10.213.N.3: the Samba AD domain controller dc1
+	ldapHost   = 4  // 10.213.N.4: the OpenLDAP server
 	firstWS    = 11 // 10.213.N.11: ws1
 	netnsDir   = "/run/netns"
 )
@@ -47,6 +49,8 @@ type netPlan struct {
 	bridgeAddr   string
 	bridgeMAC    string
 	svc          nsHost
+	dc           dirHost // started only with Config.ActiveDirectory
+	ldap         dirHost // started only with Config.OpenLDAP
 	workstations []nsHost
 }
 
@@ -58,6 +62,8 @@ func newNetPlan(cfg Config) netPlan {
 		bridgeMAC:  labMAC(cfg.Subnet, bridgeHost, 0),
 	}
 	p.svc = p.host(cfg.Subnet, "svc", "s", svcHost)
+	p.dc = dirHost{nsHost: p.host(cfg.Subnet, "dc", "d", dcHost), hostname: adHostname, dnsName: adHostname + "." + adDomain}
+	p.ldap = dirHost{nsHost: p.host(cfg.Subnet, "ldap", "l", ldapHost), hostname: "ldap", dnsName: "ldap." + adDomain}
 	for i := 1; i <= cfg.Workstations; i++ {
 		p.workstations = append(p.workstations,
 			p.host(cfg.Subnet, fmt.Sprintf("ws%d", i), fmt.Sprintf("w%d", i), firstWS+i-1))

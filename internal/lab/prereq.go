@@ -22,6 +22,9 @@ type prerequisite struct {
 	command string // looked up in PATH (and the sbin folders)
 	file    string // or a file that must exist
 	pkg     string
+	// only names the part of the lab that needs it ("openldap",
+	// "active-directory", "directory" for either); empty: every lab.
+	only string
 }
 
 var prerequisites = []prerequisite{
@@ -42,6 +45,29 @@ var prerequisites = []prerequisite{
 	{command: "dbus-daemon", pkg: "dbus"},
 	{command: "avahi-daemon", pkg: "avahi-daemon"},
 	{file: pythonPath, pkg: "python3"},
+	{command: "openssl", pkg: "openssl", only: "directory"},
+	{command: "slapd", pkg: "slapd", only: KindOpenLDAP},
+	{command: "slapadd", pkg: "slapd", only: KindOpenLDAP},
+	{file: "/usr/lib/ldap/back_mdb.so", pkg: "slapd", only: KindOpenLDAP},
+	{file: "/etc/ldap/schema/inetorgperson.ldif", pkg: "slapd", only: KindOpenLDAP},
+	{command: "samba", pkg: "samba-ad-dc", only: KindActiveDirectory},
+	{command: "samba-tool", pkg: "samba-ad-dc", only: KindActiveDirectory},
+	{file: "/usr/share/samba/setup/provision.ldif", pkg: "samba-ad-provision", only: KindActiveDirectory},
+}
+
+// needed says whether cfg's lab needs p.
+func (p prerequisite) needed(cfg Config) bool {
+	switch p.only {
+	case "":
+		return true
+	case "directory":
+		return cfg.OpenLDAP || cfg.ActiveDirectory
+	case KindOpenLDAP:
+		return cfg.OpenLDAP
+	case KindActiveDirectory:
+		return cfg.ActiveDirectory
+	}
+	return true
 }
 
 // pythonPath is Debian's python3, which serves the apt repository. A python3
@@ -53,13 +79,16 @@ const pythonPath = "/usr/bin/python3"
 // command or file the lab needs.
 var ErrPrerequisite = errors.New("lab prerequisite missing")
 
-// checkPrerequisites fails with the first missing prerequisite, naming the
-// package to install.
-func checkPrerequisites() error {
+// checkPrerequisites fails with the first missing prerequisite of cfg's lab,
+// naming the package to install.
+func checkPrerequisites(cfg Config) error {
 	if os.Geteuid() != 0 {
 		return fmt.Errorf("%w: the lab must run as root (it makes network namespaces and mounts)", ErrPrerequisite)
 	}
 	for _, p := range prerequisites {
+		if !p.needed(cfg) {
+			continue
+		}
 		if p.command != "" && lookPath(p.command) == "" {
 			return fmt.Errorf("%w: command %q not found: install the Debian package %s (apt-get install -y %s; every package the lab needs is in internal/lab/packages.txt)",
 				ErrPrerequisite, p.command, p.pkg, p.pkg)

@@ -1,6 +1,9 @@
 package lab
 
 import (
+	"bytes"
+	"crypto/sha1"
+	"encoding/base64"
 	"flag"
 	"os"
 	"os/exec"
@@ -63,7 +66,10 @@ func TestNetPlan(t *testing.T) {
 	if last.name != "ws244" || last.addr != "10.213.7.254" || last.veth != "obl-abcdef-w244" || last.peer != "02:6f:62:07:fe:01" {
 		t.Errorf("last workstation = %+v", last)
 	}
-	for _, h := range append(p.workstations, p.svc) {
+	if p.dc.addr != "10.213.7.3" || p.dc.netns != "obl-abcdef-dc" || p.ldap.addr != "10.213.7.4" || p.ldap.netns != "obl-abcdef-ldap" {
+		t.Errorf("directory hosts = %+v, %+v", p.dc, p.ldap)
+	}
+	for _, h := range append(p.workstations, p.svc, p.dc.nsHost, p.ldap.nsHost) {
 		if len(h.veth) > 15 {
 			t.Errorf("%s: link name %q longer than the kernel's 15", h.name, h.veth)
 		}
@@ -132,6 +138,145 @@ func TestInventoryGolden(t *testing.T) {
 		{Name: "Lobby", URI: "ipp://10.213.3.2:8632/ipp/print"},
 	}
 	golden(t, "inventory.golden.yaml", l.inventory())
+}
+
+// TestInventoryGoldenDirectories is the default lab with both directories:
+// the directories section is what docs/lab.md shows.
+func TestInventoryGoldenDirectories(t *testing.T) {
+	c, _ := Config{OpenLDAP: true, ActiveDirectory: true}.withDefaults()
+	l := newLab(c)
+	for _, h := range l.net.workstations {
+		l.Workstations = append(l.Workstations, Workstation{Name: h.name, Addr: h.addr, Port: 22})
+	}
+	l.Printers = []Printer{
+		{Name: "Office-2F", URI: "ipp://10.213.0.2:8631/ipp/print"},
+		{Name: "Lobby", URI: "ipp://10.213.0.2:8632/ipp/print"},
+	}
+	// In start order (LDAP first); setDirectory keeps them sorted.
+	l.setDirectory(Directory{
+		Name: LDAPName, Kind: KindOpenLDAP, Addr: "10.213.0.4", URL: "ldaps://10.213.0.4:636",
+		BaseDN: ldapBaseDN, UsersDN: "ou=People," + ldapBaseDN, GroupsDN: "ou=Groups," + ldapBaseDN,
+		BindDN: ldapRootDN, BindPasswordFile: filepath.Join(c.Dir, ldapPWFile), CACertFile: l.CACertFile(),
+	})
+	l.setDirectory(Directory{
+		Name: ADName, Kind: KindActiveDirectory, Addr: "10.213.0.3", URL: "ldaps://10.213.0.3:636",
+		BaseDN: adBaseDN, UsersDN: "OU=Staff," + adBaseDN, GroupsDN: "OU=Groups," + adBaseDN,
+		ComputersDN: "OU=Workstations," + adBaseDN, Domain: adDomain,
+		BindDN: adAdminDN, BindPasswordFile: filepath.Join(c.Dir, adPWFile), CACertFile: l.CACertFile(),
+	})
+	golden(t, "inventory-directories.golden.yaml", l.inventory())
+}
+
+func TestPrerequisitesByPart(t *testing.T) {
+	var plain, both Config
+	both.OpenLDAP, both.ActiveDirectory = true, true
+	var forPlain, forBoth []string
+	for _, p := range prerequisites {
+		if p.needed(plain) {
+			forPlain = append(forPlain, p.pkg)
+		}
+		if p.needed(both) {
+			forBoth = append(forBoth, p.pkg)
+		}
+	}
+	for _, pkg := range []string{"slapd", "samba-ad-dc", "samba-ad-provision", "openssl"} {
+		if slices.Contains(forPlain, pkg) {
+			t.Errorf("a lab without directories needs %s", pkg)
+		}
+		if !slices.Contains(forBoth, pkg) {
+			t.Errorf("a lab with both directories does not check for %s", pkg)
+		}
+	}
+	if !slices.Contains(forPlain, "iproute2") {
+		t.Error("a lab without directories does not need iproute2")
+	}
+}
+
+func TestLDAPSeed(t *testing.T) {
+	seed := ldapSeed()
+	for _, g := range seedGroups {
+		want := "dn: cn=" + g + ",ou=Groups,dc=corp,dc=example,dc=test\nobjectClass: groupOfNames\ncn: " + g +
+			"\nmember: cn=admin,dc=corp,dc=example,dc=test\n"
+		if !strings.Contains(seed, want) {
+			t.Errorf("seed lacks group %s with its placeholder member", g)
+		}
+	}
+	for _, want := range []string{
+		"dn: uid=ghopper,ou=People,dc=corp,dc=example,dc=test\nobjectClass: inetOrgPerson\nobjectClass: posixAccount\n",
+		"cn: Grace Hopper\n", "uidNumber: 10001\ngidNumber: 10000\n",
+		"dn: uid=mbenioff,ou=People,", "cn: Marc Benioff\n", "uidNumber: 10002\ngidNumber: 10000\n",
+	} {
+		if !strings.Contains(seed, want) {
+			t.Errorf("seed lacks %q", want)
+		}
+	}
+	// Each refint attribute is a value of its own.
+	if n := strings.Count(ldapConfig, "olcRefintAttribute: "); n != 4 {
+		t.Errorf("%d olcRefintAttribute lines, want 4 single values", n)
+	}
+}
+
+func TestSSHA(t *testing.T) {
+	h := ssha("secret")
+	raw, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(h, "{SSHA}"))
+	if !strings.HasPrefix(h, "{SSHA}") || err != nil || len(raw) != sha1.Size+8 {
+		t.Fatalf("ssha = %q (%v)", h, err)
+	}
+	sum := sha1.Sum(append([]byte("secret"), raw[sha1.Size:]...))
+	if !bytes.Equal(sum[:], raw[:sha1.Size]) {
+		t.Error("ssha digest does not match password+salt")
+	}
+}
+
+func TestNewPasswordMeetsADComplexity(t *testing.T) {
+	seen := map[string]bool{}
+	for range 50 {
+		pw := newPassword()
+		if seen[pw] {
+			t.Fatalf("password %q repeated", pw)
+		}
+		seen[pw] = true
+		var upper, lower, digit, other bool
+		for _, r := range pw {
+			switch {
+			case 'A' <= r && r <= 'Z':
+				upper = true
+			case 'a' <= r && r <= 'z':
+				lower = true
+			case '0' <= r && r <= '9':
+				digit = true
+			default:
+				other = true
+			}
+		}
+		if len(pw) < 7 || !upper || !lower || !digit || !other || shq(pw) != pw || !yamlPlain.MatchString(pw) {
+			t.Errorf("password %q: not complex enough, or needs quoting", pw)
+		}
+	}
+}
+
+func TestFixSambaConf(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "smb.conf")
+	in := "# Global parameters\n[global]\n\tdns forwarder = 192.0.2.53\n\trealm = CORP.EXAMPLE.TEST\n\n[sysvol]\n\tpath = /x\n"
+	if err := os.WriteFile(path, []byte(in), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := fixSambaConf(path, "/lab/ca/dc1.pem", "/lab/ca/dc1.key", "/lab/ad/samba/ntp_signd"); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(path)
+	got := string(b)
+	if strings.Contains(got, "dns forwarder") {
+		t.Errorf("dns forwarder kept:\n%s", got)
+	}
+	for _, want := range []string{
+		"[global]\n\t# Set by the onboard lab.\n\ttls enabled = yes\n\ttls keyfile = /lab/ca/dc1.key\n\ttls certfile = /lab/ca/dc1.pem\n\ttls cafile =\n\tntp signd socket directory = /lab/ad/samba/ntp_signd\n\trealm = CORP.EXAMPLE.TEST\n",
+		"[sysvol]\n\tpath = /x\n",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("smb.conf lacks %q:\n%s", want, got)
+		}
+	}
 }
 
 func golden(t *testing.T, name, got string) {

@@ -223,6 +223,12 @@ func (l *Lab) etcHosts() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n")
 	fmt.Fprintf(&b, "%s\tlab-services\n", l.net.svc.addr)
+	if l.cfg.ActiveDirectory {
+		fmt.Fprintf(&b, "%s\t%s %s\n", l.net.dc.addr, l.net.dc.dnsName, l.net.dc.hostname)
+	}
+	if l.cfg.OpenLDAP {
+		fmt.Fprintf(&b, "%s\t%s %s\n", l.net.ldap.addr, l.net.ldap.dnsName, l.net.ldap.hostname)
+	}
 	for _, h := range l.net.workstations {
 		fmt.Fprintf(&b, "%s\t%s\n", h.addr, h.name)
 	}

@@ -18,11 +18,13 @@ import (
 	"github.com/spf13/cobra"
 
 	"onboard/internal/connect"
+	"onboard/internal/deliver"
 	"onboard/internal/engine"
 	"onboard/internal/inventory"
 	"onboard/internal/plan"
 	"onboard/internal/planner"
 	"onboard/internal/playbook"
+	"onboard/internal/remote"
 	"onboard/internal/report"
 	"onboard/internal/result"
 	"onboard/internal/schema"
@@ -47,6 +49,7 @@ type options struct {
 	planOut     string
 	detailed    bool
 	check       bool
+	dial        *connect.Dialer
 
 	stdout, stderr io.Writer
 }
@@ -207,7 +210,7 @@ func (o *options) inventoryPaths() []string {
 
 // load reads the inventory and the playbooks and builds the plan. Every
 // error of every file is reported together.
-func (o *options) load(args []string) (*plan.Plan, error) {
+func (o *options) load(ctx context.Context, args []string) (*plan.Plan, error) {
 	files, err := expandArgs(args)
 	if err != nil {
 		return nil, invalid(err)
@@ -225,8 +228,24 @@ func (o *options) load(args []string) (*plan.Plan, error) {
 	}
 	var p *plan.Plan
 	if inv != nil {
-		p, err = planner.Build(pbs, inv, planner.Options{ProfileDirs: o.profiles})
+		// Usernames derived by a directory's naming policy are looked up
+		// there (read-only): the hire's own account, or the first free name.
+		res := &connect.UsernameResolver{Dialer: o.dialer()}
+		defer res.Close()
+		unreachable := false
+		p, err = planner.Build(pbs, inv, planner.Options{ProfileDirs: o.profiles,
+			Usernames: func(d *plan.Directory, id string, cands []string) (string, error) {
+				u, err := res.Resolve(ctx, d, id, cands)
+				if errors.Is(err, remote.ErrUnreachable) {
+					unreachable = true
+				}
+				return u, err
+			}})
 		errs = multierror.Append(errs, err)
+		if unreachable {
+			errs.ErrorFormat = strictyaml.ListFormat
+			return nil, &exitError{exitUnreachable, errs}
+		}
 	}
 	if errs.ErrorOrNil() != nil {
 		errs.ErrorFormat = strictyaml.ListFormat
@@ -235,11 +254,31 @@ func (o *options) load(args []string) (*plan.Plan, error) {
 	return p, nil
 }
 
+// dialer is the one connection factory of an invocation: its secret
+// resolver caches each reference, so a cmd: reference runs once.
+func (o *options) dialer() *connect.Dialer {
+	if o.dial == nil {
+		o.dial = &connect.Dialer{Secrets: &secret.Resolver{}, AcceptNewHostKey: o.acceptNew, DialTimeout: o.dialTimeout,
+			Log: o.logger(), Deliver: &deliver.Channel{Terminal: terminal()}}
+	}
+	return o.dial
+}
+
+// terminal is the controlling terminal, for passwords printed once; nil
+// when there is none (CI, HR-triggered runs).
+func terminal() io.Writer {
+	f, err := os.OpenFile("/dev/tty", os.O_WRONLY, 0)
+	if err != nil {
+		return nil
+	}
+	return f
+}
+
 func (o *options) engine(obs result.Observer) *engine.Engine {
-	log := o.logger()
+	d := o.dialer()
 	return &engine.Engine{
-		Dialer:   &connect.Dialer{Secrets: &secret.Resolver{}, AcceptNewHostKey: o.acceptNew, DialTimeout: o.dialTimeout, Log: log},
-		Parallel: o.parallel, Retries: o.retries, Observer: obs, Log: log, Operator: operator(),
+		Dialer: d, Directories: d,
+		Parallel: o.parallel, Retries: o.retries, Observer: obs, Log: d.Log, Operator: operator(),
 	}
 }
 
@@ -271,10 +310,35 @@ func (o *options) observer() (result.Observer, func(), error) {
 	return nil, nil, invalid(fmt.Errorf("--output must be text or json, got %q", o.output))
 }
 
+// checkFlags refuses values that make no sense before anything runs.
+func (o *options) checkFlags() error {
+	if o.parallel < 1 {
+		return invalid(fmt.Errorf("--parallel must be at least 1, got %d", o.parallel))
+	}
+	if o.retries < 0 || o.retries > 10 {
+		return invalid(fmt.Errorf("--retries must be between 0 and 10, got %d", o.retries))
+	}
+	for _, r := range o.reports {
+		if _, err := report.ForPath(r); err != nil {
+			return invalid(err)
+		}
+	}
+	return nil
+}
+
 func (o *options) plan(ctx context.Context, args []string) error {
-	p, err := o.load(args)
+	if err := o.checkFlags(); err != nil {
+		return err
+	}
+	// A dry run changes nothing, known_hosts included: an unknown host key
+	// makes its steps cannot-tell.
+	o.acceptNew = false
+	p, err := o.load(ctx, args)
 	if err != nil {
 		return err
+	}
+	if err := o.engine(nil).Validate(p); err != nil {
+		return invalid(err)
 	}
 	asJSON := o.output == "json"
 	res := o.engine(nil).Run(ctx, p, engine.DryRun)
@@ -333,7 +397,7 @@ func writeJSON(path string, v any) error {
 }
 
 // loadPlanOrPlaybooks accepts a saved plan (one .json argument) or playbooks.
-func (o *options) loadPlanOrPlaybooks(args []string) (*plan.Plan, error) {
+func (o *options) loadPlanOrPlaybooks(ctx context.Context, args []string) (*plan.Plan, error) {
 	if len(args) == 1 && strings.HasSuffix(args[0], ".json") {
 		b, err := os.ReadFile(args[0])
 		if err != nil {
@@ -348,13 +412,26 @@ func (o *options) loadPlanOrPlaybooks(args []string) (*plan.Plan, error) {
 		}
 		return &p, nil
 	}
-	return o.load(args)
+	return o.load(ctx, args)
 }
 
 func (o *options) apply(ctx context.Context, args []string) error {
-	p, err := o.loadPlanOrPlaybooks(args)
+	if err := o.checkFlags(); err != nil {
+		return err
+	}
+	p, err := o.loadPlanOrPlaybooks(ctx, args)
 	if err != nil {
 		return err
+	}
+	if err := o.engine(nil).Validate(p); err != nil {
+		return invalid(fmt.Errorf("the plan cannot be run: %w", err))
+	}
+	for _, h := range p.Hires {
+		for _, r := range h.Handover.Reports {
+			if _, err := report.ForPath(r); err != nil {
+				return invalid(fmt.Errorf("%s: handover.reports: %w", h.Source, err))
+			}
+		}
 	}
 	obs, done, err := o.observer()
 	if err != nil {
@@ -407,6 +484,9 @@ func (o *options) writeReports(p *plan.Plan, res *result.Run) error {
 
 // exitFor maps a run's outcome to an exit code.
 func (o *options) exitFor(res *result.Run, dry bool) error {
+	if res.Cancelled {
+		return &exitError{exitInterrupted, errors.New("interrupted: the run stopped early; run the same command again to resume")}
+	}
 	if len(res.Unreachable) > 0 {
 		sort.Strings(res.Unreachable)
 		return &exitError{exitUnreachable, fmt.Errorf("unreachable: %s", strings.Join(res.Unreachable, ", "))}

@@ -13,6 +13,11 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	go func() {
+		// After the first signal, a second one ends the process at once.
+		<-ctx.Done()
+		stop()
+	}()
 	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
@@ -26,6 +31,7 @@ const (
 	exitUnreachable = 3 // one or more hosts could not be reached
 	exitChanges     = 4 // plan --detailed-exitcode: changes are pending
 	exitInternal    = 70
+	exitInterrupted = 130 // Ctrl-C or SIGTERM: the run stopped early
 )
 
 // exitError carries an exit code through cobra.

@@ -5,14 +5,17 @@ package connect
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
 
+	"onboard/internal/directory"
 	"onboard/internal/plan"
 	"onboard/internal/remote"
 	sshremote "onboard/internal/remote/ssh"
 	"onboard/internal/secret"
+	"onboard/internal/step"
 )
 
 // Dialer resolves credentials and dials hosts.
@@ -23,6 +26,8 @@ type Dialer struct {
 	AcceptNewHostKey bool
 	DialTimeout      time.Duration
 	Log              *slog.Logger
+	// Deliver hands initial passwords over (see package deliver).
+	Deliver step.Deliverer
 }
 
 // Dial connects to h.
@@ -64,4 +69,88 @@ func (d *Dialer) ssh(ctx context.Context, h *plan.Host) (remote.Communicator, er
 		cfg.BecomePassword = v
 	}
 	return sshremote.Dial(ctx, cfg)
+}
+
+// DialDirectory opens a directory for a run: the first server of its URLs
+// that answers is pinned, so every step and verification of the run reads
+// from the same domain controller.
+func (d *Dialer) DialDirectory(ctx context.Context, pd *plan.Directory) (*step.DirTarget, error) {
+	c, err := d.OpenDirectory(ctx, pd)
+	if err != nil {
+		return nil, err
+	}
+	t := &step.DirTarget{Dir: pd, Client: c, Deliver: d.Deliver}
+	if pd.JoinPassword != "" {
+		if t.JoinPassword, err = d.Secrets.Resolve(ctx, secret.Ref(pd.JoinPassword)); err != nil {
+			c.Close()
+			return nil, fmt.Errorf("directory %s: join password: %w", pd.Name, err)
+		}
+	}
+	return t, nil
+}
+
+// OpenDirectory binds to a directory with its service account.
+func (d *Dialer) OpenDirectory(ctx context.Context, pd *plan.Directory) (*directory.Client, error) {
+	pw, err := d.Secrets.Resolve(ctx, secret.Ref(pd.BindPassword))
+	if err != nil {
+		return nil, fmt.Errorf("directory %s: %w", pd.Name, err)
+	}
+	c, err := directory.Dial(ctx, directory.Config{
+		Name: pd.Name, Kind: directory.Kind(pd.Kind), URLs: pd.URLs, BaseDN: pd.BaseDN, UsersOU: pd.UsersOU,
+		GroupsBase: pd.GroupsBase, ComputersOU: pd.ComputersOU, Domain: pd.Domain,
+		BindDN: pd.BindDN, BindPassword: pw, CACertFile: pd.CACert,
+	})
+	if err != nil {
+		if errors.Is(err, directory.ErrUnreachable) {
+			// The engine retries and reports unreachable targets by this.
+			return nil, fmt.Errorf("%w: %w", err, remote.ErrUnreachable)
+		}
+		return nil, err
+	}
+	return c, nil
+}
+
+// UsernameResolver implements the collision rule against live directories,
+// read-only, for the planner: the username this employee already has, or
+// the first candidate nobody holds.
+type UsernameResolver struct {
+	Dialer  *Dialer
+	clients map[string]*directory.Client
+}
+
+// Resolve picks a username; see planner.Options.Usernames.
+func (u *UsernameResolver) Resolve(ctx context.Context, pd *plan.Directory, employeeID string, candidates []string) (string, error) {
+	if u.clients == nil {
+		u.clients = map[string]*directory.Client{}
+	}
+	c, ok := u.clients[pd.Name]
+	if !ok {
+		var err error
+		if c, err = u.Dialer.OpenDirectory(ctx, pd); err != nil {
+			return "", err
+		}
+		u.clients[pd.Name] = c
+	}
+	if own, err := c.FindUserByEmployeeID(ctx, employeeID); err != nil {
+		return "", err
+	} else if own != nil {
+		return own.Username, nil
+	}
+	for _, cand := range candidates {
+		taken, err := c.FindUser(ctx, cand)
+		if err != nil {
+			return "", err
+		}
+		if taken == nil {
+			return cand, nil
+		}
+	}
+	return "", fmt.Errorf("every candidate from %s to %s is taken", candidates[0], candidates[len(candidates)-1])
+}
+
+// Close closes the resolver's connections.
+func (u *UsernameResolver) Close() {
+	for _, c := range u.clients {
+		c.Close()
+	}
 }

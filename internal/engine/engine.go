@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -25,9 +26,17 @@ type Dialer interface {
 	Dial(ctx context.Context, h *plan.Host) (remote.Communicator, error)
 }
 
+// DirectoryDialer opens a directory for a run: one pinned server, and the
+// delivery channel for initial passwords.
+type DirectoryDialer interface {
+	DialDirectory(ctx context.Context, d *plan.Directory) (*step.DirTarget, error)
+}
+
 // Engine runs plans.
 type Engine struct {
 	Dialer Dialer
+	// Directories opens directories; needed only by plans with accounts.
+	Directories DirectoryDialer
 	// Parallel is how many steps run at once (each on a different host).
 	Parallel int
 	// Retries is how many times a step is tried again after a transient
@@ -71,6 +80,7 @@ type run struct {
 	sem     chan struct{}
 	hostMu  map[string]*sync.Mutex
 	targets map[string]*targetConn
+	dirs    map[string]*dirConn
 
 	mu      sync.Mutex
 	results map[string]*result.Step
@@ -83,7 +93,141 @@ type targetConn struct {
 	err  error
 }
 
-// Run executes p in the given mode and returns what happened.
+type dirConn struct {
+	once sync.Once
+	d    *step.DirTarget
+	err  error
+}
+
+// lockKey names what a step must hold alone: its host; or, for account
+// creation, its directory (one at a time, so a uidNumber is never drawn
+// twice and a name collision is never checked by two hires at once). Other
+// directory steps share the directory connection freely ("").
+func lockKey(s *plan.Step) string {
+	switch {
+	case s.Host != "":
+		return s.Host
+	case s.Kind == plan.KindAccount:
+		return "directory " + s.Directory
+	}
+	return ""
+}
+
+// Validate checks that a plan can be run: unique step ids, known
+// dependencies without cycles, known hosts and directories, a kind the
+// engine knows and its spec. Plans made by the planner always pass; plans
+// read back from JSON are checked before anything runs.
+func (e *Engine) Validate(p *plan.Plan) error {
+	kinds := e.Kinds
+	if kinds == nil {
+		kinds = step.Kinds
+	}
+	var errs []error
+	ids := map[string]*plan.Step{}
+	for _, s := range p.Steps {
+		if _, dup := ids[s.ID]; dup {
+			errs = append(errs, fmt.Errorf("step %s appears twice", s.ID))
+		}
+		ids[s.ID] = s
+		if _, ok := kinds[s.Kind]; !ok {
+			errs = append(errs, fmt.Errorf("step %s: unknown kind %q", s.ID, s.Kind))
+		}
+		if s.Host == "" && s.Directory == "" {
+			errs = append(errs, fmt.Errorf("step %s has neither a host nor a directory", s.ID))
+		}
+		if s.Host != "" && p.Hosts[s.Host] == nil {
+			errs = append(errs, fmt.Errorf("step %s: host %q is not in the plan", s.ID, s.Host))
+		}
+		if s.Directory != "" && p.Directories[s.Directory] == nil {
+			errs = append(errs, fmt.Errorf("step %s: directory %q is not in the plan", s.ID, s.Directory))
+		}
+		if !hasSpec(s) {
+			errs = append(errs, fmt.Errorf("step %s: no %s settings", s.ID, s.Kind))
+		}
+	}
+	for _, s := range p.Steps {
+		for _, d := range s.DependsOn {
+			if ids[d] == nil {
+				errs = append(errs, fmt.Errorf("step %s depends on %s, which is not in the plan", s.ID, d))
+			}
+		}
+	}
+	if len(errs) == 0 {
+		if cyc := findCycle(p.Steps, ids); cyc != "" {
+			errs = append(errs, fmt.Errorf("steps depend on each other in a circle: %s", cyc))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func hasSpec(s *plan.Step) bool {
+	switch s.Kind {
+	case plan.KindPackage:
+		return s.Package != nil
+	case plan.KindPrinter:
+		return s.Printer != nil
+	case plan.KindCommand:
+		return s.Command != nil
+	case plan.KindFile:
+		return s.File != nil
+	case plan.KindCheck:
+		return s.Check != nil
+	case plan.KindAccount:
+		return s.Account != nil
+	case plan.KindMembership:
+		return s.Membership != nil
+	case plan.KindActivate:
+		return s.Activate != nil
+	case plan.KindComputer:
+		return s.Computer != nil
+	case plan.KindJoin:
+		return s.Join != nil
+	}
+	return true // kinds added by tests carry no spec
+}
+
+// findCycle returns a dependency circle as "a → b → a", or "".
+func findCycle(steps []*plan.Step, ids map[string]*plan.Step) string {
+	const (
+		unseen = iota
+		active
+		done
+	)
+	state := map[string]int{}
+	var path []string
+	var visit func(id string) string
+	visit = func(id string) string {
+		switch state[id] {
+		case active:
+			for i, p := range path {
+				if p == id {
+					return strings.Join(append(path[i:], id), " → ")
+				}
+			}
+		case done:
+			return ""
+		}
+		state[id] = active
+		path = append(path, id)
+		for _, d := range ids[id].DependsOn {
+			if c := visit(d); c != "" {
+				return c
+			}
+		}
+		path = path[:len(path)-1]
+		state[id] = done
+		return ""
+	}
+	for _, s := range steps {
+		if c := visit(s.ID); c != "" {
+			return c
+		}
+	}
+	return ""
+}
+
+// Run executes p in the given mode and returns what happened. The plan must
+// pass Validate.
 func (e *Engine) Run(ctx context.Context, p *plan.Plan, mode Mode) *result.Run {
 	start := time.Now()
 	r := &run{
@@ -91,6 +235,7 @@ func (e *Engine) Run(ctx context.Context, p *plan.Plan, mode Mode) *result.Run {
 		res:     &result.Run{ID: NewRunID(start), Operator: e.Operator, DryRun: mode != Apply, Started: start},
 		hostMu:  map[string]*sync.Mutex{},
 		targets: map[string]*targetConn{},
+		dirs:    map[string]*dirConn{},
 		results: map[string]*result.Step{},
 		done:    map[string]chan struct{}{},
 	}
@@ -105,6 +250,10 @@ func (e *Engine) Run(ctx context.Context, p *plan.Plan, mode Mode) *result.Run {
 	for name := range p.Hosts {
 		r.hostMu[name] = &sync.Mutex{}
 		r.targets[name] = &targetConn{}
+	}
+	for name := range p.Directories {
+		r.hostMu["directory "+name] = &sync.Mutex{}
+		r.dirs[name] = &dirConn{}
 	}
 	for _, h := range p.Hires {
 		r.res.Hires = append(r.res.Hires, result.Hire{ID: h.ID, Name: h.Name, Username: h.Username, Host: h.Host,
@@ -134,9 +283,11 @@ func (e *Engine) Run(ctx context.Context, p *plan.Plan, mode Mode) *result.Run {
 		r.res.Steps = append(r.res.Steps, *r.results[s.ID])
 	}
 
-	if mode == Apply {
+	// A cancelled run has nothing to hand over: its report says so.
+	if mode == Apply && ctx.Err() == nil {
 		r.handover(ctx)
 	}
+	r.res.Cancelled = ctx.Err() != nil
 	r.closeAll()
 	r.res.Finished = time.Now()
 	r.emit(result.Event{Type: result.RunFinished, Run: r.res})
@@ -232,6 +383,74 @@ func (r *run) closeAll() {
 			_ = tc.t.Comm.Close()
 		}
 	}
+	for _, dc := range r.dirs {
+		if dc.d == nil {
+			continue
+		}
+		if c, ok := dc.d.Client.(interface{ Close() error }); ok {
+			_ = c.Close()
+		}
+	}
+}
+
+// directory returns the run's client of a directory, opening it on first
+// use; waited is this caller's time spent opening it.
+func (r *run) directory(ctx context.Context, name string) (*step.DirTarget, time.Duration, error) {
+	dc, ok := r.dirs[name]
+	if !ok {
+		return nil, 0, fmt.Errorf("directory %q is not in the plan", name)
+	}
+	start := time.Now()
+	var waited time.Duration
+	dc.once.Do(func() {
+		defer func() { waited = time.Since(start) }()
+		if r.e.Directories == nil {
+			dc.err = fmt.Errorf("directory %s: this engine has no directory dialer", name)
+			return
+		}
+		var err error
+		for attempt := 0; attempt <= r.e.Retries; attempt++ {
+			if attempt > 0 {
+				r.sleep(ctx, attempt)
+			}
+			dc.d, err = r.e.Directories.DialDirectory(ctx, r.p.Directories[name])
+			if err == nil || !remote.IsTransient(err) {
+				break
+			}
+		}
+		if err != nil {
+			dc.err = err
+			if remote.IsTransient(err) {
+				r.mu.Lock()
+				r.res.Unreachable = append(r.res.Unreachable, "directory "+name)
+				r.mu.Unlock()
+			}
+		}
+	})
+	return dc.d, waited, dc.err
+}
+
+// exec prepares the connections a step needs.
+func (r *run) exec(ctx context.Context, s *plan.Step) (*step.Exec, time.Duration, error) {
+	x := &step.Exec{}
+	var total time.Duration
+	if s.Host != "" {
+		t, waited, err := r.target(ctx, s.Host)
+		total += waited
+		if err != nil {
+			return nil, total, err
+		}
+		x.T = t
+	}
+	if s.Directory != "" {
+		d, waited, err := r.directory(ctx, s.Directory)
+		total += waited
+		if err != nil {
+			return nil, total, err
+		}
+		x.D = d
+	}
+	return x, total, nil
 }
 
 func (r *run) sleep(ctx context.Context, attempt int) {
@@ -247,10 +466,21 @@ func (r *run) sleep(ctx context.Context, attempt int) {
 
 // acquire takes the host's lock and a slot; steps of one host run one at
 // a time (package managers lock, and sshd caps sessions per connection).
-func (r *run) acquire(ctx context.Context, host string) (release func(), err error) {
-	mu := r.hostMu[host]
+func (r *run) acquire(ctx context.Context, key string) (release func(), err error) {
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	mu := r.hostMu[key]
 	if mu != nil {
 		mu.Lock()
+	}
+	if ctx.Err() != nil {
+		// select picks at random among ready cases: never start a step
+		// after the run was cancelled.
+		if mu != nil {
+			mu.Unlock()
+		}
+		return nil, ctx.Err()
 	}
 	select {
 	case r.sem <- struct{}{}:
@@ -283,7 +513,7 @@ func (r *run) runStep(ctx context.Context, s *plan.Step, mode Mode) *result.Step
 		}
 		return rs
 	}
-	release, err := r.acquire(ctx, s.Host)
+	release, err := r.acquire(ctx, lockKey(s))
 	if err != nil {
 		rs.Outcome, rs.Reason = result.Skipped, "the run was cancelled"
 		return rs
@@ -298,11 +528,11 @@ func (r *run) runStep(ctx context.Context, s *plan.Step, mode Mode) *result.Step
 		r.fail(rs, s, "check", fmt.Errorf("unknown step kind %q", s.Kind))
 		return rs
 	}
-	t, waited, err := r.target(ctx, s.Host)
+	base, waited, err := r.exec(ctx, s)
 	rs.Remote += waited
 	if err != nil {
 		if mode == DryRun {
-			rs.Outcome, rs.Reason = result.CannotTell, "cannot reach the host: "+secret.Scrub(err.Error())
+			rs.Outcome, rs.Reason = result.CannotTell, "cannot connect: "+secret.Scrub(err.Error())
 			return rs
 		}
 		r.fail(rs, s, "connect", err)
@@ -310,7 +540,7 @@ func (r *run) runStep(ctx context.Context, s *plan.Step, mode Mode) *result.Step
 	}
 	for attempt := 0; ; attempt++ {
 		rs.Attempts = attempt + 1
-		err := r.attempt(ctx, kind, t, s, rs, mode, pending)
+		err := r.attempt(ctx, kind, base, s, rs, mode, pending)
 		if err == nil {
 			return rs
 		}
@@ -322,20 +552,20 @@ func (r *run) runStep(ctx context.Context, s *plan.Step, mode Mode) *result.Step
 			r.fail(rs, s, rs.Reason, err)
 			return rs
 		}
-		r.log().Warn("transient fault, retrying", "host", s.Host, "step", s.ID, "attempt", attempt+1, "err", err)
+		r.log().Warn("transient fault, retrying", "target", lockKey(s), "step", s.ID, "attempt", attempt+1, "err", err)
 		r.sleep(ctx, attempt+1)
 	}
 }
 
 // attempt runs one try of a step. On error, rs.Reason holds the phase.
-func (r *run) attempt(ctx context.Context, kind step.Kind, t *step.Target, s *plan.Step, rs *result.Step, mode Mode, pending []string) error {
+func (r *run) attempt(ctx context.Context, kind step.Kind, base *step.Exec, s *plan.Step, rs *result.Step, mode Mode, pending []string) error {
 	timeout := time.Duration(s.Timeout)
 	if timeout <= 0 {
 		timeout = 5 * time.Minute
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	x := &step.Exec{T: t}
+	x := &step.Exec{T: base.T, D: base.D}
 	defer func() { rs.Remote += x.Remote }()
 	phaseErr := func(phase string, err error) error {
 		rs.Reason = phase
@@ -399,7 +629,11 @@ func (r *run) attempt(ctx context.Context, kind step.Kind, t *step.Target, s *pl
 // fail records a failure with host, step, phase, command and output.
 func (r *run) fail(rs *result.Step, s *plan.Step, phase string, err error) {
 	rs.Outcome = result.Failed
-	f := &result.Failure{Host: s.Host, Step: s.ID, Phase: phase, Message: secret.Scrub(err.Error())}
+	where := s.Host
+	if where == "" && s.Directory != "" {
+		where = "directory " + s.Directory
+	}
+	f := &result.Failure{Host: where, Step: s.ID, Phase: phase, Message: secret.Scrub(err.Error())}
 	var ce *step.CommandError
 	if errors.As(err, &ce) {
 		f.Command = secret.Scrub(ce.Command)
@@ -408,7 +642,7 @@ func (r *run) fail(rs *result.Step, s *plan.Step, phase string, err error) {
 	}
 	rs.Failure = f
 	rs.Reason = phase
-	r.log().Error("step failed", "host", s.Host, "step", s.ID, "phase", phase, "err", f.Message)
+	r.log().Error("step failed", "target", where, "step", s.ID, "phase", phase, "err", f.Message)
 }
 
 // handover re-checks every step that ended done, so the report proves the
@@ -431,13 +665,13 @@ func (r *run) handover(ctx context.Context) {
 			rs := newResult(s)
 			out[i] = *rs
 			kind := r.kinds[s.Kind]
-			t, _, err := r.target(ctx, s.Host)
+			x, _, err := r.exec(ctx, s)
 			if err != nil {
 				r.fail(rs, s, "connect", err)
 				out[i] = *rs
 				return
 			}
-			release, err := r.acquire(ctx, s.Host)
+			release, err := r.acquire(ctx, lockKey(s))
 			if err != nil {
 				rs.Outcome, rs.Reason = result.Skipped, "the run was cancelled"
 				out[i] = *rs
@@ -445,7 +679,7 @@ func (r *run) handover(ctx context.Context) {
 			}
 			defer release()
 			rs.Started = time.Now()
-			err = r.attempt(ctx, kind, t, s, rs, Recheck, nil)
+			err = r.attempt(ctx, kind, x, s, rs, Recheck, nil)
 			rs.Duration = time.Since(rs.Started)
 			if err != nil {
 				r.fail(rs, s, "handover", err)

@@ -288,3 +288,55 @@ func TestCancelledRunSkips(t *testing.T) {
 type observerFunc func(result.Event)
 
 func (f observerFunc) Event(e result.Event) { f(e) }
+
+func TestValidate(t *testing.T) {
+	e := &Engine{Kinds: map[string]step.Kind{"test": newKind()}}
+	good := testPlan([]string{"a"}, 3, true)
+	if err := e.Validate(good); err != nil {
+		t.Fatalf("a good plan: %v", err)
+	}
+	tests := []struct {
+		name string
+		mess func(p *plan.Plan)
+		want string
+	}{
+		{"duplicate id", func(p *plan.Plan) { p.Steps[1].ID = p.Steps[0].ID }, "appears twice"},
+		{"unknown dependency", func(p *plan.Plan) { p.Steps[0].DependsOn = []string{"nope"} }, "depends on nope"},
+		{"cycle", func(p *plan.Plan) { p.Steps[0].DependsOn = []string{p.Steps[2].ID} }, "in a circle: a-0 → a-2 → a-1 → a-0"},
+		{"unknown host", func(p *plan.Plan) { p.Steps[0].Host = "zz" }, `host "zz" is not in the plan`},
+		{"unknown kind", func(p *plan.Plan) { p.Steps[0].Kind = "teleport" }, `unknown kind "teleport"`},
+		{"no target", func(p *plan.Plan) { p.Steps[0].Host = "" }, "neither a host nor a directory"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := testPlan([]string{"a"}, 3, true)
+			tt.mess(p)
+			err := e.Validate(p)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %v, want %q", err, tt.want)
+			}
+		})
+	}
+	spec := testPlan([]string{"a"}, 1, false)
+	spec.Steps[0].Kind = plan.KindPackage
+	if err := (&Engine{}).Validate(spec); err == nil || !strings.Contains(err.Error(), "no package settings") {
+		t.Errorf("a step without its spec: %v", err)
+	}
+}
+
+// Once cancelled, no further step starts, and the run says so.
+func TestCancelStartsNothing(t *testing.T) {
+	for i := 0; i < 20; i++ {
+		k := newKind()
+		p := testPlan([]string{"a", "b", "c", "d"}, 3, false)
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		r := (&Engine{Dialer: dialer{}, Kinds: map[string]step.Kind{"test": k}}).Run(ctx, p, Apply)
+		if !r.Cancelled || len(r.Handover) != 0 {
+			t.Fatalf("cancelled=%v handover=%d", r.Cancelled, len(r.Handover))
+		}
+		if len(k.attempts) != 0 {
+			t.Fatalf("steps ran after the cancel: %v", k.attempts)
+		}
+	}
+}

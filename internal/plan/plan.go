@@ -199,7 +199,10 @@ type MembershipSpec struct {
 type ActivateSpec struct {
 	Username           string `json:"username"`
 	MustChangePassword bool   `json:"must_change_password"`
-	Length             int    `json:"length,omitempty"`
+	// MustChangeRequired: the playbook asked for it explicitly, so a
+	// directory that cannot force it is an error rather than a note.
+	MustChangeRequired bool `json:"must_change_required,omitempty"`
+	Length             int  `json:"length,omitempty"`
 	// Deliver is how the password reaches the hire: "file:PATH" (mode
 	// 0600) or "terminal" (printed once). It is never in a log or report.
 	Deliver string `json:"deliver"`

@@ -638,7 +638,8 @@ func (b *builder) accountSteps(pb *playbook.Playbook, dir *plan.Directory, d inv
 		must = *pb.Account.MustChangePassword
 	}
 	act := mk(plan.KindActivate, username, fmt.Sprintf("Set the initial password of %s and enable it", username))
-	act.Activate = &plan.ActivateSpec{Username: username, MustChangePassword: must, Length: pb.Account.Password.Length,
+	act.Activate = &plan.ActivateSpec{Username: username, MustChangePassword: must, MustChangeRequired: pb.Account.MustChangePassword != nil && must,
+		Length:  pb.Account.Password.Length,
 		Deliver: deliverPath(pb, pb.Account.Password.Deliver)}
 	act.DependsOn = append([]string{a.ID}, before...)
 	return steps, []string{a.ID}

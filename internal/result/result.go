@@ -83,6 +83,8 @@ type Run struct {
 	Handover []Step `json:"handover,omitempty"`
 	// Unreachable lists hosts that could not be reached.
 	Unreachable []string `json:"unreachable,omitempty"`
+	// Cancelled: the run was interrupted (Ctrl-C, SIGTERM) before the end.
+	Cancelled bool `json:"cancelled,omitempty"`
 }
 
 // Counts tallies outcomes.

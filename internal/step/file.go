@@ -25,7 +25,7 @@ type fileState struct {
 
 func statFile(ctx context.Context, x *Exec, p string) (fileState, error) {
 	q := shell.Quote(p)
-	cmd := "if [ -e " + q + " ]; then LC_ALL=C stat -c '%a|%U|%G|%F' " + q + " && { [ -f " + q + " ] && sha256sum < " + q + " || echo -; }; else echo MISSING; fi"
+	cmd := "if [ -e " + q + " ]; then LC_ALL=C stat -c '%a|%U|%G|%F' -- " + q + " && { [ -f " + q + " ] && sha256sum < " + q + " || echo -; }; else echo MISSING; fi"
 	out, err := x.Must(ctx, "stat "+p, cmd, true)
 	if err != nil {
 		return fileState{}, err
@@ -95,14 +95,20 @@ func (File) Check(ctx context.Context, x *Exec, s *plan.Step) (State, error) {
 func (File) Apply(ctx context.Context, x *Exec, s *plan.Step) (string, error) {
 	f := s.File
 	mode, _ := strconv.ParseUint(fileMode(f), 8, 32)
-	if _, err := x.Must(ctx, "create the folder of "+f.Path, shell.Cmd("mkdir -p", path.Dir(f.Path)), true); err != nil {
+	if _, err := x.Must(ctx, "create the folder of "+f.Path, shell.Cmd("mkdir -p --", path.Dir(f.Path)), true); err != nil {
 		return "", err
 	}
 	if err := x.Upload(ctx, f.Path, f.Content, uint32(mode), true); err != nil {
 		return "", err
 	}
-	if f.Owner != "" || f.Group != "" {
-		if _, err := x.Must(ctx, "set the owner of "+f.Path, shell.Cmd("chown", f.Owner+":"+f.Group, f.Path), true); err != nil {
+	// chown OWNER: would also set the owner's login group: set each alone.
+	if f.Owner != "" {
+		if _, err := x.Must(ctx, "set the owner of "+f.Path, shell.Cmd("chown --", f.Owner, f.Path), true); err != nil {
+			return "", err
+		}
+	}
+	if f.Group != "" {
+		if _, err := x.Must(ctx, "set the group of "+f.Path, shell.Cmd("chgrp --", f.Group, f.Path), true); err != nil {
 			return "", err
 		}
 	}

@@ -55,7 +55,38 @@ func VersionMatches(installed, want string) bool {
 	if want == "" {
 		return installed != ""
 	}
+	if !strings.Contains(want, ":") {
+		// An epoch ("1:3.1.0-2") is not part of the version people write.
+		if i := strings.IndexByte(installed, ':'); i > 0 {
+			installed = installed[i+1:]
+		}
+	}
 	return installed == want || strings.HasPrefix(installed, want+"-") || strings.HasPrefix(installed, want+"+")
+}
+
+// availableVersion finds the exact version apt offers that matches want
+// (the catalogue says "3.1.0"; the repository may hold "1:3.1.0-2").
+func availableVersion(ctx context.Context, x *Exec, pkg, want string) (string, error) {
+	out, err := x.Must(ctx, "list the versions of "+pkg, "LC_ALL=C apt-cache madison "+shell.Quote(pkg), false)
+	if err != nil {
+		return "", err
+	}
+	var seen []string
+	for _, line := range strings.Split(out.Stdout, "\n") {
+		f := strings.Split(line, "|")
+		if len(f) < 2 {
+			continue
+		}
+		v := strings.TrimSpace(f[1])
+		seen = append(seen, v)
+		if VersionMatches(v, want) {
+			return v, nil
+		}
+	}
+	if len(seen) == 0 {
+		return "", &CommandError{Host: x.T.Host.Name, Out: out, Msg: fmt.Sprintf("package %s is not in the host's package sources", pkg)}
+	}
+	return "", &CommandError{Host: x.T.Host.Name, Out: out, Msg: fmt.Sprintf("version %s of %s is not in the host's package sources (available: %s)", want, pkg, strings.Join(seen, ", "))}
 }
 
 func (k Package) Check(ctx context.Context, x *Exec, s *plan.Step) (State, error) {
@@ -93,7 +124,11 @@ func (k Package) Apply(ctx context.Context, x *Exec, s *plan.Step) (string, erro
 		}
 		target := p.Package
 		if p.Version != "" {
-			target += "=" + p.Version
+			v, err := availableVersion(ctx, x, p.Package, p.Version)
+			if err != nil {
+				return "", err
+			}
+			target += "=" + v
 		}
 		cmd := "DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends --allow-downgrades " +
 			"-o DPkg::Lock::Timeout=120 -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold " + shell.Quote(target)

@@ -25,54 +25,50 @@ const sep = "@@onboard@@"
 
 func readPrinter(ctx context.Context, x *Exec, queue string) (printerState, error) {
 	q := shell.Quote(queue)
-	// One round trip: the queue's device, acceptance, state, the default
-	// destination and its options, separated by markers.
-	cmd := "export LC_ALL=C; lpstat -v " + q + " 2>&1; echo " + sep + "; lpstat -a " + q + " 2>&1; echo " + sep +
-		"; lpstat -p " + q + " 2>&1; echo " + sep + "; lpstat -d 2>&1; echo " + sep + "; lpoptions -p " + q + " 2>/dev/null; echo; echo " + sep +
-		"; test -s " + shell.Quote("/etc/cups/ppd/"+queue+".ppd") + " && echo PPD; true"
+	// One round trip: the queue's device, acceptance, long state (with
+	// location, description and driver), and the server's default
+	// destination, separated by markers. A user's own default (LPDEST,
+	// PRINTER, ~/.cups/lpoptions) is kept out of the way: the check is about
+	// the machine's default, which lpadmin -d sets.
+	cmd := "export LC_ALL=C HOME=/nonexistent; unset LPDEST PRINTER; lpstat -v " + q + " 2>&1; echo " + sep + "; lpstat -a " + q + " 2>&1; echo " + sep +
+		"; lpstat -l -p " + q + " 2>&1; echo " + sep + "; lpstat -d 2>&1; true"
 	out, err := x.Run(ctx, cmd, false, "")
 	if err != nil {
 		return printerState{}, err
 	}
 	parts := strings.Split(out.Stdout, sep+"\n")
-	if len(parts) < 6 {
+	if len(parts) < 4 {
 		return printerState{}, &CommandError{Host: x.T.Host.Name, Out: out, Msg: "read printer " + queue}
 	}
 	if strings.Contains(parts[0], "Scheduler is not running") || strings.Contains(parts[0], "Unable to connect") {
 		return printerState{}, &CommandError{Host: x.T.Host.Name, Out: out, Msg: "CUPS is not running on the host"}
 	}
 	var st printerState
-	prefix := "device for " + queue + ": "
+	name := queue // CUPS queue names are case-insensitive: use CUPS's spelling
 	for _, line := range strings.Split(parts[0], "\n") {
-		if strings.HasPrefix(line, prefix) {
-			st.exists, st.uri = true, strings.TrimSpace(strings.TrimPrefix(line, prefix))
+		if rest, ok := strings.CutPrefix(line, "device for "); ok {
+			if n, uri, ok := strings.Cut(rest, ": "); ok && strings.EqualFold(n, queue) {
+				st.exists, st.uri, name = true, strings.TrimSpace(uri), n
+			}
 		}
 	}
-	st.accepting = strings.Contains(parts[1], queue+" accepting requests")
-	st.enabled = strings.HasPrefix(strings.TrimSpace(parts[2]), "printer "+queue+" ") && !strings.Contains(parts[2], "disabled")
-	st.isDefault = strings.TrimSpace(parts[3]) == "system default destination: "+queue
-	st.location = lpOption(parts[4], "printer-location")
-	st.info = lpOption(parts[4], "printer-info")
-	st.hasPPD = strings.TrimSpace(parts[5]) == "PPD"
+	st.accepting = strings.Contains(parts[1], name+" accepting requests")
+	for i, line := range strings.Split(parts[2], "\n") {
+		t := strings.TrimSpace(line)
+		switch {
+		case i == 0:
+			st.enabled = strings.HasPrefix(t, "printer "+name+" ") && !strings.Contains(t, "disabled")
+		case strings.HasPrefix(t, "Location:"):
+			st.location = strings.TrimSpace(strings.TrimPrefix(t, "Location:"))
+		case strings.HasPrefix(t, "Description:"):
+			st.info = strings.TrimSpace(strings.TrimPrefix(t, "Description:"))
+		case strings.HasPrefix(t, "Interface:"):
+			st.hasPPD = strings.HasSuffix(t, ".ppd")
+		}
+	}
+	d := strings.TrimSpace(parts[3])
+	st.isDefault = strings.HasPrefix(d, "system default destination: ") && strings.EqualFold(strings.TrimPrefix(d, "system default destination: "), queue)
 	return st, nil
-}
-
-// lpOption reads name='value' (or name=value) from lpoptions output.
-func lpOption(s, name string) string {
-	i := strings.Index(s, name+"=")
-	if i < 0 {
-		return ""
-	}
-	rest := s[i+len(name)+1:]
-	if strings.HasPrefix(rest, "'") {
-		if j := strings.Index(rest[1:], "'"); j >= 0 {
-			return rest[1 : j+1]
-		}
-	}
-	if j := strings.IndexByte(rest, ' '); j >= 0 {
-		return rest[:j]
-	}
-	return strings.TrimSpace(rest)
 }
 
 func (Printer) Check(ctx context.Context, x *Exec, s *plan.Step) (State, error) {
@@ -91,7 +87,7 @@ func (Printer) Check(ctx context.Context, x *Exec, s *plan.Step) (State, error) 
 	// A driverless queue gets its driver (a PPD made from the printer's
 	// own attributes) when it is mapped; a queue without one was mapped
 	// while the printer did not answer, and would print raw data.
-	if p.Model == "everywhere" && !st.hasPPD {
+	if driverless(p) && !st.hasPPD {
 		diffs = append(diffs, "queue has no driver (the printer did not answer when it was mapped)")
 	}
 	if !st.enabled || !st.accepting {
@@ -112,9 +108,15 @@ func (Printer) Check(ctx context.Context, x *Exec, s *plan.Step) (State, error) 
 	return inPlace(fmt.Sprintf("queue %s prints to %s", p.Name, p.URI)), nil
 }
 
+// driverless reports whether CUPS makes the queue's driver from the
+// printer's own IPP attributes.
+func driverless(p *plan.PrinterSpec) bool {
+	return p.Model == "everywhere" && (strings.HasPrefix(p.URI, "ipp://") || strings.HasPrefix(p.URI, "ipps://"))
+}
+
 func (Printer) Apply(ctx context.Context, x *Exec, s *plan.Step) (string, error) {
 	p := s.Printer
-	driverless := p.Model == "everywhere" && (strings.HasPrefix(p.URI, "ipp://") || strings.HasPrefix(p.URI, "ipps://"))
+	driverless := driverless(p)
 	args := []string{"-p", p.Name, "-v", p.URI, "-m", p.Model, "-E"}
 	if p.Location != "" {
 		args = append(args, "-L", p.Location)

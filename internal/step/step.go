@@ -47,6 +47,12 @@ var Kinds = map[string]Kind{
 	plan.KindCommand: Command{},
 	plan.KindFile:    File{},
 	plan.KindCheck:   Check{},
+
+	plan.KindAccount:    Account{},
+	plan.KindMembership: Membership{},
+	plan.KindActivate:   Activate{},
+	plan.KindComputer:   Computer{},
+	plan.KindJoin:       Join{},
 }
 
 // Target is one host as steps see it: its plan entry and its connection,
@@ -94,7 +100,9 @@ func (t *Target) Once(key string, fn func() error) error {
 // Exec runs commands for one attempt of one step, recording the time spent
 // remotely and the last failed command for the report.
 type Exec struct {
-	T      *Target
+	T *Target    // the host, for steps with one
+	D *DirTarget // the directory, for steps with one
+	// Remote is the time spent waiting on the host or directory.
 	Remote time.Duration
 }
 

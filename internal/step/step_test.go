@@ -18,6 +18,9 @@ func TestVersionMatches(t *testing.T) {
 		{"3.0.0", "3.1.0", false},
 		{"3.1.01", "3.1.0", false},
 		{"13.1.0", "3.1.0", false},
+		{"1:3.1.0-2", "3.1.0", true},
+		{"1:3.1.0-2", "1:3.1.0", true},
+		{"1:3.1.0-2", "2:3.1.0", false},
 	}
 	for _, tt := range tests {
 		if got := VersionMatches(tt.installed, tt.want); got != tt.ok {
@@ -31,22 +34,6 @@ func TestNormMode(t *testing.T) {
 		if got := NormMode(in); got != want {
 			t.Errorf("NormMode(%q) = %q, want %q", in, got, want)
 		}
-	}
-}
-
-func TestLpOption(t *testing.T) {
-	out := "copies=1 device-uri=ipp://10.0.0.2:8631/ipp/print printer-info='Office 2F colour' printer-location='2nd floor, by the kitchen' printer-make-and-model='Lab - IPP Everywhere'"
-	if got := lpOption(out, "printer-location"); got != "2nd floor, by the kitchen" {
-		t.Errorf("location = %q", got)
-	}
-	if got := lpOption(out, "printer-info"); got != "Office 2F colour" {
-		t.Errorf("info = %q", got)
-	}
-	if got := lpOption(out, "copies"); got != "1" {
-		t.Errorf("copies = %q", got)
-	}
-	if got := lpOption(out, "missing"); got != "" {
-		t.Errorf("missing = %q", got)
 	}
 }
 

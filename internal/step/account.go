@@ -1,0 +1,363 @@
+package step
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"onboard/internal/directory"
+	"onboard/internal/plan"
+	"onboard/internal/secret"
+	"onboard/internal/shell"
+)
+
+// Directory is what the directory step kinds need of an LDAP directory.
+// One client per directory per run: every check and verification of a run
+// reads from the same (pinned) server.
+type Directory interface {
+	Server() string
+	FindUser(ctx context.Context, username string) (*directory.User, error)
+	CreateUser(ctx context.Context, spec directory.UserSpec) (string, error)
+	Diff(u *directory.User, spec directory.UserSpec) []string
+	UpdateUser(ctx context.Context, dn string, spec directory.UserSpec) ([]string, error)
+	SetPassword(ctx context.Context, dn string, pw secret.Value, mustChange bool) error
+	SetEnabled(ctx context.Context, dn string, enabled bool) error
+	FindGroup(ctx context.Context, name string) (string, error)
+	IsMember(ctx context.Context, groupDN, userDN string) (bool, error)
+	AddMember(ctx context.Context, groupDN, userDN string) error
+	NextUIDNumber(ctx context.Context, min int) (int, error)
+	PasswordPolicy(ctx context.Context) (directory.PasswordPolicy, error)
+	VerifyBind(ctx context.Context, dn string, pw secret.Value) error
+	FindComputer(ctx context.Context, name string) (*directory.Computer, error)
+	PrestageComputer(ctx context.Context, name, ou string) (string, error)
+	CanRequirePasswordChange(ctx context.Context) (bool, error)
+	RequirePasswordChange(ctx context.Context, dn string) error
+}
+
+// Deliverer hands an initial password to the hire's channel (a 0600 file,
+// or the technician's terminal). It is the only way a password leaves.
+type Deliverer interface {
+	// Ready says whether the channel can take a password now, before the
+	// password is set, so a password is never set that cannot be delivered.
+	Ready(spec *plan.ActivateSpec) error
+	Deliver(dir, username string, spec *plan.ActivateSpec, pw secret.Value) error
+}
+
+// DirTarget is one directory as steps see it during a run.
+type DirTarget struct {
+	Dir     *plan.Directory
+	Client  Directory
+	Deliver Deliverer
+	// JoinPassword is the resolved password of the join account.
+	JoinPassword secret.Value
+}
+
+// ErrTaken: the username belongs to an account that is not this hire's.
+var ErrTaken = errors.New("username is taken by another account")
+
+// Account creates or updates the hire's directory account. In Active
+// Directory it is created disabled; Activate enables it once the password
+// is set and every group is in place.
+type Account struct{}
+
+func userSpec(a *plan.AccountSpec) directory.UserSpec {
+	return directory.UserSpec{
+		Username: a.Username, GivenName: a.GivenName, Surname: a.Surname, DisplayName: a.DisplayName,
+		Email: a.Email, Title: a.Title, Department: a.Department, EmployeeID: a.EmployeeID, Manager: a.Manager,
+		Extra: a.Extra, GIDNumber: a.GIDNumber, Home: a.Home, Shell: a.Shell,
+	}
+}
+
+// withExisting fills what the directory allocated (the uidNumber) from the
+// existing entry, so that it is not reported as a difference.
+func withExisting(spec directory.UserSpec, u *directory.User) directory.UserSpec {
+	if v := u.Attr("uidNumber"); len(v) == 1 {
+		spec.UIDNumber, _ = strconv.Atoi(v[0])
+	}
+	return spec
+}
+
+// findOwn finds the account and says whether it is this hire's to manage.
+func findOwn(ctx context.Context, x *Exec, a *plan.AccountSpec) (*directory.User, error) {
+	u, err := x.D.Client.FindUser(ctx, a.Username)
+	if err != nil || u == nil {
+		return u, err
+	}
+	if u.EmployeeID != a.EmployeeID && !a.Adopt {
+		return nil, fmt.Errorf("%s: %w: %s (employee id %q, not %q); set account.adopt: true to take it over, or choose another username",
+			a.Username, ErrTaken, u.DN, u.EmployeeID, a.EmployeeID)
+	}
+	return u, nil
+}
+
+func (Account) Check(ctx context.Context, x *Exec, s *plan.Step) (State, error) {
+	a := s.Account
+	u, err := findOwn(ctx, x, a)
+	if err != nil {
+		return State{}, err
+	}
+	if u == nil {
+		return missing(fmt.Sprintf("account %s does not exist in %s", a.Username, x.D.Dir.Name)), nil
+	}
+	if d := x.D.Client.Diff(u, withExisting(userSpec(a), u)); len(d) > 0 {
+		return differs(fmt.Sprintf("account %s: %s", a.Username, strings.Join(d, "; "))), nil
+	}
+	return inPlace(fmt.Sprintf("account %s is %s", a.Username, u.DN)), nil
+}
+
+func (Account) Apply(ctx context.Context, x *Exec, s *plan.Step) (string, error) {
+	a := s.Account
+	u, err := findOwn(ctx, x, a)
+	if err != nil {
+		return "", err
+	}
+	spec := userSpec(a)
+	if u != nil {
+		changed, err := x.D.Client.UpdateUser(ctx, u.DN, withExisting(spec, u))
+		if err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("updated %s: %s", u.DN, strings.Join(changed, "; ")), nil
+	}
+	if x.D.Dir.Kind == string(directory.OpenLDAP) {
+		// The directory lock serialises account steps, so two hires of a
+		// batch never draw the same number.
+		uid, err := x.D.Client.NextUIDNumber(ctx, a.UIDMin)
+		if err != nil {
+			return "", err
+		}
+		spec.UIDNumber = uid
+	}
+	dn, err := x.D.Client.CreateUser(ctx, spec)
+	if err != nil {
+		return "", err
+	}
+	if x.D.Dir.Kind == string(directory.ActiveDirectory) {
+		return "created " + dn + " (disabled until activated)", nil
+	}
+	return "created " + dn, nil
+}
+
+// Membership puts the account in one group (by name, resolved to a DN).
+type Membership struct{}
+
+func (Membership) resolve(ctx context.Context, x *Exec, m *plan.MembershipSpec) (group string, user *directory.User, err error) {
+	group, err = x.D.Client.FindGroup(ctx, m.Group)
+	if err != nil {
+		return "", nil, err
+	}
+	user, err = x.D.Client.FindUser(ctx, m.Username)
+	return group, user, err
+}
+
+func (k Membership) Check(ctx context.Context, x *Exec, s *plan.Step) (State, error) {
+	m := s.Membership
+	g, u, err := k.resolve(ctx, x, m)
+	if err != nil {
+		return State{}, err
+	}
+	if u == nil {
+		return missing(fmt.Sprintf("account %s does not exist yet", m.Username)), nil
+	}
+	ok, err := x.D.Client.IsMember(ctx, g, u.DN)
+	if err != nil {
+		return State{}, err
+	}
+	if !ok {
+		return missing(fmt.Sprintf("%s is not a member of %s", m.Username, m.Group)), nil
+	}
+	return inPlace(fmt.Sprintf("%s is a member of %s", m.Username, m.Group)), nil
+}
+
+func (k Membership) Apply(ctx context.Context, x *Exec, s *plan.Step) (string, error) {
+	m := s.Membership
+	g, u, err := k.resolve(ctx, x, m)
+	if err != nil {
+		return "", err
+	}
+	if u == nil {
+		return "", fmt.Errorf("account %s does not exist in %s", m.Username, x.D.Dir.Name)
+	}
+	if err := x.D.Client.AddMember(ctx, g, u.DN); err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("added %s to %s", m.Username, g), nil
+}
+
+// Activate sets the initial password, delivers it, enables the account and
+// proves a bind with it. Until it succeeds an Active Directory account
+// stays disabled, so a failure never leaves a half-made account enabled.
+type Activate struct{}
+
+func (Activate) Check(ctx context.Context, x *Exec, s *plan.Step) (State, error) {
+	a := s.Activate
+	u, err := x.D.Client.FindUser(ctx, a.Username)
+	if err != nil {
+		return State{}, err
+	}
+	switch {
+	case u == nil:
+		return missing(fmt.Sprintf("account %s does not exist yet", a.Username)), nil
+	case !u.Enabled:
+		return missing(fmt.Sprintf("account %s is disabled: no initial password yet", a.Username)), nil
+	case !u.PasswordSet:
+		return missing(fmt.Sprintf("account %s has no password", a.Username)), nil
+	}
+	return inPlace(fmt.Sprintf("account %s is enabled with a password", a.Username)), nil
+}
+
+func (Activate) Apply(ctx context.Context, x *Exec, s *plan.Step) (string, error) {
+	a := s.Activate
+	u, err := x.D.Client.FindUser(ctx, a.Username)
+	if err != nil {
+		return "", err
+	}
+	if u == nil {
+		return "", fmt.Errorf("account %s does not exist in %s", a.Username, x.D.Dir.Name)
+	}
+	if err := x.D.Deliver.Ready(a); err != nil {
+		return "", fmt.Errorf("cannot deliver the initial password of %s: %w", a.Username, err)
+	}
+	// Decide about "must change at next logon" before anything is set: an
+	// OpenLDAP without the ppolicy overlay cannot force it.
+	mustChange, note := a.MustChangePassword, ""
+	if mustChange {
+		can, err := x.D.Client.CanRequirePasswordChange(ctx)
+		if err != nil {
+			return "", err
+		}
+		if !can {
+			if a.MustChangeRequired {
+				return "", fmt.Errorf("%s cannot force a password change at first logon (no password policy overlay): set account.must_change_password: false, or enable ppolicy", x.D.Dir.Name)
+			}
+			mustChange, note = false, "; the directory cannot force a change at first logon (no ppolicy)"
+		}
+	}
+	pol, err := x.D.Client.PasswordPolicy(ctx)
+	if err != nil {
+		return "", err
+	}
+	pw, err := directory.GeneratePassword(pol, a.Length, a.Username)
+	if err != nil {
+		return "", err
+	}
+	// Set it without "must change" first, so the bind below can prove it.
+	if err := x.D.Client.SetPassword(ctx, u.DN, pw, false); err != nil {
+		return "", err
+	}
+	if err := x.D.Deliver.Deliver(x.D.Dir.Name, a.Username, a, pw); err != nil {
+		return "", fmt.Errorf("deliver the initial password of %s: %w", a.Username, err)
+	}
+	if err := x.D.Client.SetEnabled(ctx, u.DN, true); err != nil {
+		return "", err
+	}
+	if err := x.D.Client.VerifyBind(ctx, u.DN, pw); err != nil {
+		// Do not leave an account enabled that cannot be used.
+		_ = x.D.Client.SetEnabled(ctx, u.DN, false)
+		return "", fmt.Errorf("bind as %s with the new password failed on %s: %w", a.Username, x.D.Client.Server(), err)
+	}
+	what := fmt.Sprintf("password set (%d characters), delivered to %s, enabled, bind proven on %s", len(pw.Reveal()), deliveryName(a.Deliver), x.D.Client.Server())
+	if mustChange {
+		if err := x.D.Client.RequirePasswordChange(ctx, u.DN); err != nil {
+			return "", err
+		}
+		what += "; must change at next logon"
+	}
+	return what + note, nil
+}
+
+func deliveryName(d string) string {
+	if strings.HasPrefix(d, "file:") {
+		return "file " + strings.TrimPrefix(d, "file:")
+	}
+	return d
+}
+
+// Computer pre-stages a computer account in an OU.
+type Computer struct{}
+
+func (Computer) Check(ctx context.Context, x *Exec, s *plan.Step) (State, error) {
+	c, err := x.D.Client.FindComputer(ctx, s.Computer.Name)
+	if err != nil {
+		return State{}, err
+	}
+	if c == nil {
+		return missing(fmt.Sprintf("computer %s does not exist", s.Computer.Name)), nil
+	}
+	return inPlace("computer " + c.DN + " exists"), nil
+}
+
+func (Computer) Apply(ctx context.Context, x *Exec, s *plan.Step) (string, error) {
+	dn, err := x.D.Client.PrestageComputer(ctx, s.Computer.Name, s.Computer.OU)
+	if err != nil {
+		return "", err
+	}
+	return "pre-staged " + dn, nil
+}
+
+// Join joins a Linux host to the domain with adcli, against the run's
+// pinned domain controller, with the join password on stdin.
+type Join struct{}
+
+// dcAddress is the pinned server's host, for adcli --domain-controller.
+func dcAddress(server string) string {
+	if u, err := url.Parse(server); err == nil && u.Hostname() != "" {
+		return u.Hostname()
+	}
+	return server
+}
+
+func (Join) Check(ctx context.Context, x *Exec, s *plan.Step) (State, error) {
+	j := s.Join
+	out, err := x.Run(ctx, shell.Cmd("adcli testjoin", "--domain="+j.Domain, "--domain-controller="+dcAddress(x.D.Client.Server()), "--host-keytab=/etc/krb5.keytab"), true, "")
+	if err != nil {
+		return State{}, err
+	}
+	c, err := x.D.Client.FindComputer(ctx, j.Computer)
+	if err != nil {
+		return State{}, err
+	}
+	if out.ExitCode != 0 {
+		if c != nil {
+			return missing(fmt.Sprintf("computer account %s exists but this host is not joined (%s)", c.DN, Tail(out.Combined(), 200))), nil
+		}
+		return missing(fmt.Sprintf("not joined to %s", j.Domain)), nil
+	}
+	if c == nil {
+		return differs(fmt.Sprintf("the host believes it is joined, but %s has no computer account %s", j.Domain, j.Computer)), nil
+	}
+	if !strings.EqualFold(c.DNSHostName, j.FQDN) {
+		return differs(fmt.Sprintf("computer %s has dNSHostName %q, want %q", c.DN, c.DNSHostName, j.FQDN)), nil
+	}
+	return inPlace(fmt.Sprintf("joined to %s as %s", j.Domain, c.DN)), nil
+}
+
+func (Join) Apply(ctx context.Context, x *Exec, s *plan.Step) (string, error) {
+	j := s.Join
+	c, err := x.D.Client.FindComputer(ctx, j.Computer)
+	if err != nil {
+		return "", err
+	}
+	if c != nil && j.Stale != "reuse" {
+		return "", fmt.Errorf("a computer account %s already exists in %s and this host is not joined to it; set machine.domain_join.stale: reuse to join with it, or remove it", c.DN, j.Domain)
+	}
+	args := []string{"--domain=" + j.Domain, "--domain-controller=" + dcAddress(x.D.Client.Server()),
+		"--login-user=" + x.D.Dir.JoinUser, "--stdin-password", "--host-fqdn=" + j.FQDN, "--computer-name=" + j.Computer,
+		"--host-keytab=/etc/krb5.keytab"}
+	if j.OU != "" {
+		args = append(args, "--domain-ou="+j.OU)
+	}
+	cmd := shell.Cmd("adcli join", args...)
+	// The join password travels on stdin, never on a command line.
+	out, err := x.Run(ctx, cmd, true, x.D.JoinPassword.Reveal()+"\n")
+	if err != nil {
+		return "", err
+	}
+	if out.ExitCode != 0 {
+		return "", &CommandError{Host: x.T.Host.Name, Out: out, Msg: "join " + j.Domain}
+	}
+	return fmt.Sprintf("joined %s to %s via %s", j.FQDN, j.Domain, x.D.Client.Server()), nil
+}

@@ -105,6 +105,11 @@ func TestActiveDirectoryOnboarding(t *testing.T) {
 	if !r.Ready("E100") {
 		t.Fatal("not ready for handover")
 	}
+	for _, h := range r.Handover {
+		if h.ID == "E100:activate:jobrien-lukasiewicz" && !strings.Contains(h.Reason, "a bind with the initial password works") {
+			t.Errorf("the handover check did not prove a bind: %q", h.Reason)
+		}
+	}
 	c := ldapAs(t, ad)
 	u := entry(t, c, ad.BaseDN, "(sAMAccountName=jobrien-lukasiewicz)", "cn", "givenName", "sn", "displayName", "title",
 		"department", "manager", "employeeID", "userPrincipalName", "userAccountControl", "physicalDeliveryOfficeName", "memberOf")
@@ -243,9 +248,14 @@ func TestDirectoryNamesAndCollisions(t *testing.T) {
 
 	// ghopper is taken by the seeded manager: another Grace Hopper gets ghopper2.
 	grace := e.write("grace.yaml", fmt.Sprintf(adHire, "E300", "Grace", "Hopper", "Grace", true, "E300", ""))
-	code, _, stderr := e.jsonRun(grace)
+	code, gr, stderr := e.jsonRun(grace)
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	for _, h := range gr.Handover {
+		if h.Kind == "activate" && !strings.Contains(h.Reason, "initial password is accepted (must change at first logon)") {
+			t.Errorf("handover of a must-change account: %q", h.Reason)
+		}
 	}
 	g := entry(t, c, ad.BaseDN, "(employeeID=E300)", "sAMAccountName", "pwdLastSet")
 	if g.GetAttributeValue("sAMAccountName") != "ghopper2" {

@@ -364,14 +364,36 @@ func (c *Client) VerifyBind(ctx context.Context, dn string, pw secret.Value) err
 	if err := checkPassword(p); err != nil {
 		return fmt.Errorf("directory %s: verify bind as %s: %w", c.cfg.Name, dn, err)
 	}
-	s, err := c.open(ctx, c.url, dn, pw)
-	if err != nil {
-		return c.newError("bind as", dn, opPassword, err, p)
+	// Binds are proven on a second connection to the same pinned server,
+	// kept for the Client's life and bound again as each user: a bind
+	// changes the identity of a whole connection, so never the shared one,
+	// and one TLS handshake serves a whole batch.
+	c.vmu.Lock()
+	defer c.vmu.Unlock()
+	if c.vs != nil {
+		stop := context.AfterFunc(ctx, func() { c.vs.raw.Close() })
+		err := c.vs.l.Bind(dn, p)
+		stop()
+		switch {
+		case err == nil:
+		case ldap.IsErrorWithCode(err, ldap.LDAPResultInvalidCredentials):
+			return c.newError("bind as", dn, opPassword, err, p)
+		default:
+			// A broken connection: open a new one below.
+			c.vs.l.Close()
+			c.vs = nil
+		}
 	}
-	defer s.l.Close()
-	stop := context.AfterFunc(ctx, func() { s.raw.Close() })
+	if c.vs == nil {
+		s, err := c.open(ctx, c.url, dn, pw)
+		if err != nil {
+			return c.newError("bind as", dn, opPassword, err, p)
+		}
+		c.vs = s
+	}
+	stop := context.AfterFunc(ctx, func() { c.vs.raw.Close() })
 	defer stop()
-	res, err := s.l.Search(c.searchReq(dn, ldap.ScopeBaseObject, filterPresent("objectClass"), "1.1"))
+	res, err := c.vs.l.Search(c.searchReq(dn, ldap.ScopeBaseObject, filterPresent("objectClass"), "1.1"))
 	if err == nil && len(res.Entries) != 1 {
 		err = errors.New("bound, but the account cannot read its own entry")
 	}

@@ -131,6 +131,12 @@ type Client struct {
 	cur    *session
 	closed bool
 
+	vmu sync.Mutex
+	vs  *session // the connection VerifyBind binds on
+
+	uidMu   sync.Mutex
+	uidNext int // OpenLDAP: the next uidNumber to try, after one scan
+
 	managers sync.Map // manager username -> DN, resolved once per Client
 
 	schemaMu    sync.Mutex
@@ -239,6 +245,12 @@ func (c *Client) Kind() Kind { return c.cfg.Kind }
 
 // Close closes the connection. Later requests fail.
 func (c *Client) Close() error {
+	c.vmu.Lock()
+	if c.vs != nil {
+		c.vs.l.Close()
+		c.vs = nil
+	}
+	c.vmu.Unlock()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.closed = true

@@ -600,6 +600,27 @@ func (c *Client) UpdateUser(ctx context.Context, dn string, spec UserSpec) ([]st
 // least min. Callers serialise account creation: two callers at once get
 // the same number.
 func (c *Client) NextUIDNumber(ctx context.Context, min int) (int, error) {
+	c.uidMu.Lock()
+	defer c.uidMu.Unlock()
+	if c.uidNext > 0 {
+		// After one full scan, probe the next number with an equality
+		// search: a batch of N hires costs N cheap searches, not N scans.
+		cand := max(c.uidNext, min)
+		var res *ldap.SearchResult
+		err := c.do(ctx, func(l *ldap.Conn) error {
+			var err error
+			res, err = l.Search(c.searchReq(c.cfg.BaseDN, ldap.ScopeWholeSubtree, filterEq("uidNumber", strconv.Itoa(cand)), "1.1"))
+			return err
+		})
+		if err != nil {
+			return 0, c.wrap("search uidNumber under", c.cfg.BaseDN, opPlain, err, "")
+		}
+		if len(res.Entries) == 0 {
+			c.uidNext = cand + 1
+			return cand, nil
+		}
+		// Someone else took it: scan again.
+	}
 	req := c.searchReq(c.cfg.BaseDN, ldap.ScopeWholeSubtree, filterPresent("uidNumber"), "uidNumber")
 	var res *ldap.SearchResult
 	err := c.do(ctx, func(l *ldap.Conn) error {
@@ -618,5 +639,6 @@ func (c *Client) NextUIDNumber(ctx context.Context, min int) (int, error) {
 			}
 		}
 	}
+	c.uidNext = next + 1
 	return next, nil
 }

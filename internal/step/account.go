@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 
 	"onboard/internal/directory"
 	"onboard/internal/plan"
@@ -53,6 +54,9 @@ type DirTarget struct {
 	Deliver Deliverer
 	// JoinPassword is the resolved password of the join account.
 	JoinPassword secret.Value
+	// initial holds the passwords set in this run, in memory only, so the
+	// handover check can prove a bind with them.
+	initial sync.Map // username -> secret.Value
 }
 
 // ErrTaken: the username belongs to an account that is not this hire's.
@@ -206,6 +210,19 @@ func (Activate) Check(ctx context.Context, x *Exec, s *plan.Step) (State, error)
 	case !u.PasswordSet:
 		return missing(fmt.Sprintf("account %s has no password", a.Username)), nil
 	}
+	if v, ok := x.D.initial.Load(a.Username); ok {
+		// Set in this run: prove that the hire can log on with it.
+		err := x.D.Client.VerifyBind(ctx, u.DN, v.(secret.Value))
+		switch {
+		case err == nil:
+			return inPlace(fmt.Sprintf("account %s is enabled; a bind with the initial password works on %s", a.Username, x.D.Client.Server())), nil
+		case errors.Is(err, directory.ErrInvalidCredentials) && strings.Contains(err.Error(), "773"):
+			// AD: the password is right, and must be changed at first logon.
+			return inPlace(fmt.Sprintf("account %s is enabled; the initial password is accepted (must change at first logon) on %s", a.Username, x.D.Client.Server())), nil
+		default:
+			return differs(fmt.Sprintf("account %s: a bind with the initial password fails: %v", a.Username, err)), nil
+		}
+	}
 	return inPlace(fmt.Sprintf("account %s is enabled with a password", a.Username)), nil
 }
 
@@ -259,6 +276,7 @@ func (Activate) Apply(ctx context.Context, x *Exec, s *plan.Step) (string, error
 		_ = x.D.Client.SetEnabled(ctx, u.DN, false)
 		return "", fmt.Errorf("bind as %s with the new password failed on %s: %w", a.Username, x.D.Client.Server(), err)
 	}
+	x.D.initial.Store(a.Username, pw)
 	what := fmt.Sprintf("password set (%d characters), delivered to %s, enabled, bind proven on %s", len(pw.Reveal()), deliveryName(a.Deliver), x.D.Client.Server())
 	if mustChange {
 		if err := x.D.Client.RequirePasswordChange(ctx, u.DN); err != nil {

@@ -4,6 +4,7 @@ GO        ?= go
 LAB_NAME  ?= lab
 LAB_DIR   ?= /var/tmp/onboard-lab/$(LAB_NAME)
 LAB_HOSTS ?= 3
+LAB_FLAGS ?= -directories
 INVENTORY  = -i inventory -i $(LAB_DIR)/inventory
 
 .PHONY: all build test test-short lab-up lab-down demo bench lint fuzz schema clean
@@ -24,7 +25,7 @@ test-short:
 	$(GO) test -short -count=1 ./...
 
 lab-up: build
-	./bin/onboard-lab up -name $(LAB_NAME) -n $(LAB_HOSTS)
+	./bin/onboard-lab up -name $(LAB_NAME) -n $(LAB_HOSTS) $(LAB_FLAGS)
 
 lab-down: build
 	./bin/onboard-lab down -name $(LAB_NAME)

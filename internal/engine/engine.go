@@ -499,7 +499,11 @@ func (r *run) acquire(ctx context.Context, key string) (release func(), err erro
 }
 
 func newResult(s *plan.Step) *result.Step {
-	return &result.Step{ID: s.ID, Kind: s.Kind, Hire: s.Hire, Host: s.Host, Title: s.Title, Started: time.Now()}
+	host := s.Host
+	if host == "" {
+		host = s.Directory // a directory step: say where it ran
+	}
+	return &result.Step{ID: s.ID, Kind: s.Kind, Hire: s.Hire, Host: host, Title: s.Title, Started: time.Now()}
 }
 
 func (r *run) runStep(ctx context.Context, s *plan.Step, mode Mode) *result.Step {

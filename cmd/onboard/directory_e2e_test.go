@@ -468,3 +468,31 @@ func (w *watchWriter) Write(p []byte) (int, error) {
 	}
 	return w.w.Write(p)
 }
+
+// A computer account of the machine's name exists, but the machine is not
+// joined: the join stops unless the playbook says to reuse it.
+func TestStaleComputerAccount(t *testing.T) {
+	l := needLab(t)
+	e := newEnv(t, l)
+	if _, err := l.SambaTool(context.Background(), "computer", "create", "WS6"); err != nil {
+		t.Fatal(err)
+	}
+	body := `person: {employee_id: E600, given_name: Sal, surname: Stale, start_date: 2026-12-01}
+machine:
+  host: ws6
+  domain_join: {directory: corp-ad%s}
+`
+	pb := e.write("sal.yaml", fmt.Sprintf(body, ""))
+	code, r, _ := e.jsonRun(pb)
+	if code != exitFailed {
+		t.Fatalf("exit %d, want %d", code, exitFailed)
+	}
+	if f := r.Steps[0].Failure; f == nil || !strings.Contains(f.Message, "already exists") || !strings.Contains(f.Message, "stale: reuse") {
+		t.Fatalf("failure: %+v", r.Steps[0].Failure)
+	}
+	e.write("sal.yaml", fmt.Sprintf(body, ", stale: reuse"))
+	if code, _, stderr := e.jsonRun(pb); code != exitOK {
+		t.Fatalf("reuse: exit %d: %s", code, stderr)
+	}
+	wsExec(t, l, "ws6", "adcli testjoin --domain=corp.example.test --domain-controller="+labDir(t, l, "corp-ad").Addr+" --host-keytab=/etc/krb5.keytab")
+}

@@ -90,22 +90,21 @@ func (r *Resolver) Resolve(ctx context.Context, ref Ref) (Value, error) {
 	if err := ref.Validate(); err != nil {
 		return Value{}, err
 	}
+	// Held across the lookup: concurrent dials of one run must not run a
+	// cmd: reference (a password manager prompt) twice.
 	r.mu.Lock()
+	defer r.mu.Unlock()
 	if v, ok := r.cache[ref]; ok {
-		r.mu.Unlock()
 		return v, nil
 	}
-	r.mu.Unlock()
 	v, err := r.resolve(ctx, ref)
 	if err != nil {
 		return Value{}, err
 	}
-	r.mu.Lock()
 	if r.cache == nil {
 		r.cache = map[Ref]Value{}
 	}
 	r.cache[ref] = v
-	r.mu.Unlock()
 	return v, nil
 }
 

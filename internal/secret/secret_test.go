@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -122,5 +123,26 @@ func TestResolve(t *testing.T) {
 				t.Errorf("got %q want %q", v.Reveal(), tt.want)
 			}
 		})
+	}
+}
+
+func TestResolveRunsACommandOnce(t *testing.T) {
+	dir := t.TempDir()
+	count := filepath.Join(dir, "count")
+	r := &Resolver{BaseDir: dir}
+	ref := Ref("cmd:echo x >> " + count + "; printf pw-once-123")
+	var wg sync.WaitGroup
+	for i := 0; i < 10; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := r.Resolve(context.Background(), ref); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if b, _ := os.ReadFile(count); strings.Count(string(b), "x") != 1 {
+		t.Errorf("the command ran %d times", strings.Count(string(b), "x"))
 	}
 }

@@ -98,6 +98,7 @@ func (b *builder) checkConflicts() {
 	ids := map[string]bool{}
 	files := map[string]*plan.Step{}
 	defaults := map[string]*plan.Step{}
+	accounts := map[string]*plan.Step{}
 	for _, s := range b.plan.Steps {
 		if ids[s.ID] {
 			b.fail(fmt.Errorf("%s: step %s is planned twice (two files or commands of one hire with the same path or name)", b.source(s.Hire), s.ID))
@@ -109,6 +110,13 @@ func (b *builder) checkConflicts() {
 				b.fail(fmt.Errorf("%s and %s both write %s on %s, differently", b.source(o.Hire), b.source(s.Hire), s.File.Path, s.Host))
 			}
 			files[key] = s
+		}
+		if s.Account != nil {
+			key := s.Directory + "\x00" + s.Account.Username
+			if o, ok := accounts[key]; ok {
+				b.fail(fmt.Errorf("%s and %s both want the account %s in %s", b.source(o.Hire), b.source(s.Hire), s.Account.Username, s.Directory))
+			}
+			accounts[key] = s
 		}
 		if s.Printer != nil && s.Printer.Default {
 			if o, ok := defaults[s.Host]; ok && o.Printer.Name != s.Printer.Name {
@@ -558,7 +566,14 @@ func (b *builder) derivedUsername(pb *playbook.Playbook, dir *plan.Directory, d 
 	if max == 0 {
 		max = 20
 	}
-	cands := Candidates(base, max)
+	// Names given to earlier hires of this batch are taken too: two John
+	// Smiths starting the same day get jsmith and jsmith2.
+	var cands []string
+	for _, c := range Candidates(base, max) {
+		if !b.batchTaken(dir.Name, c) {
+			cands = append(cands, c)
+		}
+	}
 	if b.opt.Usernames == nil {
 		return cands[0]
 	}
@@ -568,6 +583,17 @@ func (b *builder) derivedUsername(pb *playbook.Playbook, dir *plan.Directory, d 
 		return ""
 	}
 	return u
+}
+
+// batchTaken reports whether a hire planned earlier in this batch has the
+// username in the directory.
+func (b *builder) batchTaken(dir, username string) bool {
+	for _, s := range b.plan.Steps {
+		if s.Account != nil && s.Directory == dir && s.Account.Username == username {
+			return true
+		}
+	}
+	return false
 }
 
 // accountSteps makes the directory steps of a hire: the account, its

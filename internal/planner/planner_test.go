@@ -3,6 +3,7 @@ package planner
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -248,5 +249,39 @@ func TestConflictsAcrossPlaybooks(t *testing.T) {
 	same2 := write("f2.yaml", person("F2")+"machine: {host: ws1, files: [{path: /etc/motd, content: a}]}\n")
 	if _, err := build(t, same, same2); err != nil {
 		t.Errorf("identical wishes refused: %v", err)
+	}
+}
+
+func TestSameNameInOneBatch(t *testing.T) {
+	dir := t.TempDir()
+	var files []string
+	for i, id := range []string{"S1", "S2", "S3"} {
+		p := filepath.Join(dir, fmt.Sprintf("s%d.yaml", i))
+		body := "person: {employee_id: " + id + ", given_name: John, surname: Smith, start_date: 2026-12-01}\n" +
+			"account: {directory: corp-ldap, password: {deliver: terminal}}\n"
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, p)
+	}
+	p, err := build(t, files...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, h := range p.Hires {
+		got = append(got, h.Username)
+	}
+	// corp-ldap's naming policy is given.surname, at most 16 characters.
+	if strings.Join(got, ",") != "john.smith,john.smith2,john.smith3" {
+		t.Errorf("usernames = %v", got)
+	}
+	// Two hires naming the same account explicitly are refused.
+	for i := range files {
+		b, _ := os.ReadFile(files[i])
+		os.WriteFile(files[i], bytes.Replace(b, []byte("directory: corp-ldap,"), []byte("directory: corp-ldap, username: jsmith,"), 1), 0o644)
+	}
+	if _, err := build(t, files[0], files[1]); err == nil || !strings.Contains(err.Error(), "both want the account jsmith") {
+		t.Errorf("err = %v", err)
 	}
 }

@@ -7,16 +7,20 @@ LAB_HOSTS ?= 3
 LAB_FLAGS ?= -directories
 INVENTORY  = -i inventory -i $(LAB_DIR)/inventory
 
-.PHONY: all build test test-short lab-up lab-down demo bench lint fuzz schema clean
+.PHONY: all setup build test test-short lab-up lab-down demo bench lint fuzz schema clean
 
 all: build
+
+# The Debian packages the lab needs (installed only when missing; root).
+setup:
+	@bash .ci/setup
 
 build:
 	$(GO) build -o bin/onboard ./cmd/onboard
 	$(GO) build -o bin/onboard-lab ./cmd/onboard-lab
 
 # Every test, integration tests against the lab included (run as root).
-test:
+test: setup
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 25m ./...
 
@@ -24,7 +28,7 @@ test:
 test-short:
 	$(GO) test -short -count=1 ./...
 
-lab-up: build
+lab-up: setup build
 	./bin/onboard-lab up -name $(LAB_NAME) -n $(LAB_HOSTS) $(LAB_FLAGS)
 
 lab-down: build
@@ -35,7 +39,7 @@ demo: lab-up
 	./bin/onboard $(INVENTORY) validate examples/new-hire.yaml
 	./bin/onboard $(INVENTORY) examples/new-hire.yaml
 
-bench:
+bench: setup
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./internal/bench/
 
 lint:

@@ -48,6 +48,8 @@ lint:
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzQuote -fuzztime 30s ./internal/shell/
+	$(GO) test -run '^$$' -fuzz FuzzQuote -fuzztime 30s ./internal/powershell/
+	$(GO) test -run '^$$' -fuzz FuzzScriptData -fuzztime 30s ./internal/powershell/
 
 schema: build
 	./bin/onboard schema playbook > docs/playbook.schema.json

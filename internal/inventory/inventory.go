@@ -81,6 +81,12 @@ type HostFields struct {
 	Become         string   `yaml:"become"`
 	BecomePassword string   `yaml:"become_password"`
 	PackageManager string   `yaml:"package_manager"`
+	// WinRM (Windows hosts).
+	HTTPS              *bool  `yaml:"https"`
+	CACert             string `yaml:"ca_cert"`
+	InsecureSkipVerify bool   `yaml:"insecure_skip_verify"`
+	ClientCert         string `yaml:"client_cert"`
+	ClientKey          string `yaml:"client_key"`
 }
 
 // Group gives defaults to its member hosts. The group "all" applies to
@@ -98,8 +104,11 @@ type Host struct {
 
 // Printer is one entry of the printer catalogue.
 type Printer struct {
-	Queue       string `yaml:"queue"` // CUPS queue name; defaults to the key
-	URI         string `yaml:"uri" onboard:"required"`
+	Queue string `yaml:"queue"` // CUPS queue name; defaults to the key
+	URI   string `yaml:"uri" onboard:"required"`
+	// Windows: the shared printer (\\server\share) and its driver.
+	Connection  string `yaml:"connection"`
+	Driver      string `yaml:"driver"`
 	Model       string `yaml:"model"` // default "everywhere" (driverless IPP)
 	Location    string `yaml:"location"`
 	Description string `yaml:"description"`
@@ -115,9 +124,12 @@ type Software struct {
 
 // Install says how to install, check and query one piece of software.
 type Install struct {
-	Manager      string `yaml:"manager"` // apt (default on linux), brew, command
+	Manager      string `yaml:"manager"` // apt (default on linux), brew, command; msi, winget, choco on windows
 	Package      string `yaml:"package"`
 	Version      string `yaml:"version"`
+	Source       string `yaml:"source"`        // msi: path or URL the host reads
+	ProductCode  string `yaml:"product_code"`  // msi: {GUID}
+	Args         string `yaml:"args"`          // extra installer arguments
 	Install      string `yaml:"install"`       // for manager command
 	IsInstalled  string `yaml:"is_installed"`  // for manager command: exits 0 when installed
 	VersionQuery string `yaml:"version_query"` // for manager command: prints the version
@@ -223,9 +235,9 @@ var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
 var (
 	knownOS         = []string{"linux", "macos", "windows"}
 	knownTransports = []string{"ssh", "winrm"}
-	knownAuth       = []string{"key", "password", "agent"}
+	knownAuth       = []string{"key", "password", "agent", "basic", "ntlm", "certificate", "kerberos"}
 	knownBecome     = []string{"sudo", "none"}
-	knownManagers   = []string{"apt", "brew", "command"}
+	knownManagers   = []string{"apt", "brew", "command", "msi", "winget", "choco"}
 )
 
 func oneOf(v string, known []string) bool {
@@ -301,12 +313,24 @@ func (inv *Inventory) check() []error {
 			if !oneOf(in.Manager, knownManagers) {
 				errs = append(errs, doc.Errorf(p+".manager", "must be one of %s, got %q", strings.Join(knownManagers, ", "), in.Manager))
 			}
-			if in.Manager == "command" {
+			switch {
+			case in.Manager == "command":
 				if in.Install == "" || in.IsInstalled == "" {
 					errs = append(errs, doc.Errorf(p, "manager command needs install and is_installed commands"))
 				}
-			} else if in.Package == "" {
+			case in.Manager == "msi":
+				if in.Source == "" || !regexp.MustCompile(`^\{[0-9A-Fa-f-]{36}\}$`).MatchString(in.ProductCode) {
+					errs = append(errs, doc.Errorf(p, "manager msi needs source and product_code ({GUID}, how Windows records the install)"))
+				}
+			case in.Package == "":
 				errs = append(errs, doc.Errorf(p+".package", "is required"))
+			}
+			winMgr := in.Manager == "msi" || in.Manager == "winget" || in.Manager == "choco"
+			if os == "windows" && !winMgr {
+				errs = append(errs, doc.Errorf(p+".manager", "on windows must be msi, winget or choco"))
+			}
+			if os != "windows" && winMgr {
+				errs = append(errs, doc.Errorf(p+".manager", "%s installs Windows software: use it in a windows entry", in.Manager))
 			}
 		}
 	}
@@ -412,6 +436,22 @@ func Resolve(name string, layers []HostFields, dirs []string) *plan.Host {
 		if len(l.HostKey) > 0 {
 			ph.HostKeys = append([]string(nil), l.HostKey...)
 		}
+		if l.HTTPS != nil {
+			v := *l.HTTPS
+			ph.HTTPS = &v
+		}
+		if l.CACert != "" {
+			ph.CACert = secret.ExpandPath(l.CACert, dir)
+		}
+		if l.InsecureSkipVerify {
+			ph.InsecureSkipVerify = true
+		}
+		if l.ClientCert != "" {
+			ph.ClientCert = secret.ExpandPath(l.ClientCert, dir)
+		}
+		if l.ClientKey != "" {
+			ph.ClientKey = secret.ExpandPath(l.ClientKey, dir)
+		}
 	}
 	defaults(ph)
 	return ph
@@ -454,6 +494,21 @@ func defaults(h *plan.Host) {
 	}
 	if h.User == "" && h.Transport == "ssh" {
 		h.User = "root"
+	}
+	if h.Transport == "winrm" {
+		if h.HTTPS == nil {
+			t := true // HTTP only where the inventory says so
+			h.HTTPS = &t
+		}
+		if h.Port == 0 {
+			h.Port = 5986
+			if !*h.HTTPS {
+				h.Port = 5985
+			}
+		}
+		if h.Auth == "agent" || h.Auth == "key" {
+			h.Auth = "ntlm"
+		}
 	}
 }
 

@@ -48,6 +48,15 @@ const (
 	KindActivate   = "activate"
 	KindComputer   = "computer"
 	KindJoin       = "domain-join"
+
+	// Windows kinds, run over WinRM with generated PowerShell.
+	KindWinSoftware = "win-software"
+	KindWinPrinter  = "win-printer"
+	KindLocalGroup  = "local-group"
+	KindWinJoin     = "win-join"
+	KindWinCommand  = "win-command"
+	KindWinFile     = "win-file"
+	KindReboot      = "reboot"
 )
 
 // Plan is everything apply needs, and nothing secret: credentials appear
@@ -134,6 +143,13 @@ type Host struct {
 	Become         string   `json:"become,omitempty"`      // sudo or none
 	BecomePassword string   `json:"become_password,omitempty"`
 	PackageManager string   `json:"package_manager,omitempty"` // apt
+	// WinRM: HTTPS (default) or HTTP, the CA that signed the host's
+	// certificate, the loudly named escape hatch, a client certificate.
+	HTTPS              *bool  `json:"https,omitempty"`
+	CACert             string `json:"ca_cert,omitempty"`
+	InsecureSkipVerify bool   `json:"insecure_skip_verify,omitempty"`
+	ClientCert         string `json:"client_cert,omitempty"`
+	ClientKey          string `json:"client_key,omitempty"`
 	// Source is the inventory file or playbook that described the host.
 	Source string `json:"source,omitempty"`
 }
@@ -165,6 +181,52 @@ type Step struct {
 	Activate   *ActivateSpec   `json:"activate,omitempty"`
 	Computer   *ComputerSpec   `json:"computer,omitempty"`
 	Join       *JoinSpec       `json:"join,omitempty"`
+
+	WinSoftware *WinSoftwareSpec `json:"win_software,omitempty"`
+	WinPrinter  *WinPrinterSpec  `json:"win_printer,omitempty"`
+	LocalGroup  *LocalGroupSpec  `json:"local_group,omitempty"`
+	WinJoin     *WinJoinSpec     `json:"win_join,omitempty"`
+	Reboot      *RebootSpec      `json:"reboot,omitempty"`
+}
+
+// WinSoftwareSpec installs software on Windows: an MSI, or a winget or
+// Chocolatey package.
+type WinSoftwareSpec struct {
+	Name        string `json:"name"`                   // catalogue name
+	Manager     string `json:"manager"`                // msi, winget, choco
+	Source      string `json:"source,omitempty"`       // msi: a path or URL the host reads itself
+	ProductCode string `json:"product_code,omitempty"` // msi: {GUID}
+	Package     string `json:"package,omitempty"`      // winget id or choco package
+	Version     string `json:"version,omitempty"`
+	Args        string `json:"args,omitempty"` // extra installer arguments (trusted, from the catalogue)
+}
+
+// WinPrinterSpec adds a per-machine printer connection (for every user of
+// the machine), with its driver installed first.
+type WinPrinterSpec struct {
+	Name       string `json:"name"`
+	Connection string `json:"connection"` // \\server\share
+	Driver     string `json:"driver"`
+}
+
+// LocalGroupSpec puts a member (DOMAIN\user) in a local group.
+type LocalGroupSpec struct {
+	Group  string `json:"group"`
+	Member string `json:"member"`
+}
+
+// WinJoinSpec renames the computer if asked and joins it to a domain; the
+// reboot that completes it is the run's reboot step.
+type WinJoinSpec struct {
+	Domain  string `json:"domain"`
+	NewName string `json:"new_name,omitempty"`
+	OU      string `json:"ou,omitempty"`
+}
+
+// RebootSpec restarts a Windows host once, after the steps that may ask
+// for it, when anything did; it waits until the host is back.
+type RebootSpec struct {
+	Wait Duration `json:"wait"` // how long the host may take to come back
 }
 
 // AccountSpec is a directory account with its attributes.

@@ -318,8 +318,8 @@ func (b *builder) hire(pb *playbook.Playbook) {
 		b.plan.Hires = append(b.plan.Hires, h)
 		return
 	}
-	if host.Transport != "ssh" {
-		b.fail(doc.Errorf("machine.host", "host %s uses transport %s, which this version of onboard cannot drive yet (only ssh)", host.Name, host.Transport))
+	if (host.OS == "windows") != (host.Transport == "winrm") {
+		b.fail(doc.Errorf("machine.host", "host %s: Windows hosts are driven over WinRM and Linux and macOS hosts over SSH (os %s, transport %s)", host.Name, host.OS, host.Transport))
 	}
 	if prev, ok := b.plan.Hosts[host.Name]; ok && !sameHost(prev, host) {
 		// Two playbooks describing one name differently would send one
@@ -338,6 +338,13 @@ func (b *builder) hire(pb *playbook.Playbook) {
 		s.DependsOn = append(s.DependsOn, accountIDs...)
 		steps = append(steps, s)
 		return s
+	}
+
+	if host.OS == "windows" {
+		b.windowsSteps(pb, pr, host, dir, username, software, printers, newStep, &steps, &h)
+		b.plan.Steps = append(b.plan.Steps, steps...)
+		b.plan.Hires = append(b.plan.Hires, h)
+		return
 	}
 
 	if j := pb.Machine.DomainJoin; j != nil {
@@ -423,7 +430,7 @@ func (b *builder) hire(pb *playbook.Playbook) {
 			content = expand(path+".content", content)
 		}
 		fp := expand(path+".path", f.Path)
-		if !strings.HasPrefix(fp, "/") {
+		if !playbook.IsAbs(fp) {
 			b.fail(doc.Errorf(path+".path", "must be an absolute path once expanded, got %q", fp))
 		}
 		s := newStep(plan.KindFile, fp, fmt.Sprintf("Write %s on %s", fp, host.Name), f.Timeout)
@@ -732,4 +739,153 @@ func (b *builder) joinSteps(pb *playbook.Playbook, pr *playbook.Profile, host *p
 	s.Directory = name
 	s.Join = &plan.JoinSpec{Domain: dir.Domain, Computer: computer, FQDN: strings.ToLower(computer) + "." + dir.Domain, OU: ou, Stale: stale}
 	s.DependsOn = append(s.DependsOn, deps...)
+}
+
+// windowsSteps plans a Windows machine: the join (renamed if asked),
+// software, then one reboot when anything asks for it, then what needs the
+// domain (printer connections, local groups), files and commands.
+func (b *builder) windowsSteps(pb *playbook.Playbook, pr *playbook.Profile, host *plan.Host, acctDir *plan.Directory, username string,
+	software, printers merged, newStep func(kind, name, title string, timeout time.Duration) *plan.Step, steps *[]*plan.Step, h *plan.Hire) {
+	doc := pb.Doc
+	var beforeReboot []string
+	if j := pb.Machine.DomainJoin; j != nil {
+		name := j.Directory
+		if name == "" {
+			name = pb.Account.Directory
+		}
+		d, err := b.inv.Directory(name)
+		if err != nil {
+			b.fail(doc.Errorf("machine.domain_join.directory", "%v", err))
+		} else if d.Kind != "active-directory" {
+			b.fail(doc.Errorf("machine.domain_join", "directory %s is %s: machines join Active Directory domains", name, d.Kind))
+		} else {
+			b.plan.Directories[name] = d
+			ou := j.OU
+			if ou == "" && pr != nil {
+				ou = pr.JoinOU
+			}
+			var deps []string
+			if j.Prestage {
+				computer := j.Name
+				if computer == "" {
+					computer = strings.ToUpper(strings.SplitN(host.Name, ".", 2)[0])
+				}
+				c := &plan.Step{ID: pb.Person.EmployeeID + ":" + plan.KindComputer + ":" + computer, Kind: plan.KindComputer, Hire: pb.Person.EmployeeID,
+					Directory: name, Title: fmt.Sprintf("Pre-stage computer %s in %s", computer, name), Timeout: plan.Duration(defaultTimeouts[plan.KindComputer])}
+				c.Computer = &plan.ComputerSpec{Name: computer, OU: ou}
+				*steps = append(*steps, c)
+				deps = append(deps, c.ID)
+			}
+			s := newStep(plan.KindWinJoin, d.Domain, fmt.Sprintf("Join %s to %s", host.Name, d.Domain), 5*time.Minute)
+			s.Directory = name
+			s.WinJoin = &plan.WinJoinSpec{Domain: d.Domain, NewName: j.Name, OU: ou}
+			s.DependsOn = append(s.DependsOn, deps...)
+			beforeReboot = append(beforeReboot, s.ID)
+		}
+	}
+	joinIDs := append([]string(nil), beforeReboot...)
+	for _, name := range software.items {
+		path := software.paths[name]
+		entry, ok := b.inv.Software[name]
+		if !ok {
+			b.failItem(pb, pr, path, "unknown software %q: not in the software catalogue%s", name, strictyaml.Suggest(name, b.inv.Names("software")))
+			continue
+		}
+		in := entry.Windows
+		if in == nil {
+			b.failItem(pb, pr, path, "software %q has no windows entry in the catalogue (%s)", name, b.inv.Pos("software."+name))
+			continue
+		}
+		title := "Install " + name
+		if in.Version != "" {
+			title += " " + in.Version
+		}
+		s := newStep(plan.KindWinSoftware, name, title+" on "+host.Name, 30*time.Minute)
+		s.WinSoftware = &plan.WinSoftwareSpec{Name: name, Manager: in.Manager, Source: in.Source, ProductCode: in.ProductCode,
+			Package: in.Package, Version: in.Version, Args: in.Args}
+		s.DependsOn = append(s.DependsOn, joinIDs...) // installers wait for the join
+		beforeReboot = append(beforeReboot, s.ID)
+	}
+	var afterReboot []string
+	if len(beforeReboot) > 0 {
+		r := newStep(plan.KindReboot, host.Name, "Reboot "+host.Name+" if anything asked for it", 15*time.Minute)
+		r.Reboot = &plan.RebootSpec{Wait: plan.Duration(10 * time.Minute)}
+		r.DependsOn = append(r.DependsOn, beforeReboot...)
+		afterReboot = []string{r.ID}
+	}
+	for _, name := range printers.items {
+		path := printers.paths[name]
+		entry, ok := b.inv.Printers[name]
+		if !ok {
+			b.failItem(pb, pr, path, "unknown printer %q: not in the printer catalogue%s", name, strictyaml.Suggest(name, b.inv.Names("printers")))
+			continue
+		}
+		if entry.Connection == "" || entry.Driver == "" {
+			b.failItem(pb, pr, path, "printer %q has no Windows connection and driver in the catalogue (%s)", name, b.inv.Pos("printers."+name))
+			continue
+		}
+		s := newStep(plan.KindWinPrinter, name, fmt.Sprintf("Connect printer %s on %s", entry.Connection, host.Name), 5*time.Minute)
+		s.WinPrinter = &plan.WinPrinterSpec{Name: name, Connection: entry.Connection, Driver: entry.Driver}
+		s.DependsOn = append(s.DependsOn, afterReboot...)
+	}
+	def := pb.Machine.DefaultPrinter
+	if def == "" && pr != nil {
+		def = pr.DefaultPrinter
+	}
+	if def != "" {
+		// Windows keeps the default printer per user: it cannot be set
+		// remotely for a user who has never logged on.
+		h.Manual = append(h.Manual, fmt.Sprintf("At %s's first logon on %s, make %s the default printer (Windows keeps the default per user)", h.Name, host.Name, def))
+	}
+	for i, g := range pb.Machine.LocalGroups {
+		path := fmt.Sprintf("machine.local_groups[%d]", i)
+		if acctDir == nil || acctDir.Kind != "active-directory" {
+			b.fail(doc.Errorf(path, "local groups take the hire's domain account: set account.directory to an Active Directory"))
+			break
+		}
+		member := strings.ToUpper(strings.SplitN(acctDir.Domain, ".", 2)[0]) + `\` + username
+		s := newStep(plan.KindLocalGroup, g, fmt.Sprintf("Add %s to the local group %s on %s", member, g, host.Name), 0)
+		s.LocalGroup = &plan.LocalGroupSpec{Group: g, Member: member}
+		s.DependsOn = append(s.DependsOn, afterReboot...)
+	}
+	vars := pb.TemplateVars(username, host.Name)
+	expand := func(path, t string) string {
+		v, err := playbook.Expand(t, vars)
+		if err != nil {
+			b.fail(doc.Errorf(path, "%v", err))
+		}
+		return v
+	}
+	for i, f := range pb.Machine.Files {
+		path := fmt.Sprintf("machine.files[%d]", i)
+		fp := expand(path+".path", f.Path)
+		content := expand(path+".content", f.Content)
+		if f.Source != "" {
+			data, err := os.ReadFile(filepath.Join(filepath.Dir(pb.File), f.Source))
+			if err != nil {
+				b.fail(doc.Errorf(path+".source", "%v", err))
+			}
+			content = string(data)
+		}
+		s := newStep(plan.KindWinFile, fp, fmt.Sprintf("Write %s on %s", fp, host.Name), f.Timeout)
+		s.File = &plan.FileSpec{Path: fp, Content: content}
+		s.DependsOn = append(s.DependsOn, afterReboot...)
+	}
+	var prev string
+	for i, c := range pb.Machine.Commands {
+		path := fmt.Sprintf("machine.commands[%d]", i)
+		s := newStep(plan.KindWinCommand, c.Name, fmt.Sprintf("Run %q on %s", c.Name, host.Name), c.Timeout)
+		s.Command = &plan.CommandSpec{Run: expand(path+".run", c.Run), Creates: expand(path+".creates", c.Creates), Unless: expand(path+".unless", c.Unless)}
+		s.DependsOn = append(s.DependsOn, afterReboot...)
+		if prev != "" {
+			s.DependsOn = append(s.DependsOn, prev)
+		}
+		prev = s.ID
+	}
+	if len(pb.Checks)+len(pr.Checks) > 0 {
+		b.fail(doc.Errorf("checks", "host %s runs Windows: checks (sh commands, dpkg, CUPS) are for Linux hosts; every Windows step is verified and re-checked at handover", host.Name))
+	}
+	for _, s := range *steps {
+		sort.Strings(s.DependsOn)
+	}
 }

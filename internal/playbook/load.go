@@ -127,7 +127,7 @@ func (pb *Playbook) check() []error {
 	}
 	for i, f := range m.Files {
 		path := fmt.Sprintf("machine.files[%d]", i)
-		if !strings.HasPrefix(f.Path, "/") && !strings.HasPrefix(f.Path, "${") {
+		if !IsAbs(f.Path) && !strings.HasPrefix(f.Path, "${") {
 			fail(path+".path", "must be an absolute path, got %q", f.Path)
 		}
 		if f.Content != "" && f.Source != "" {
@@ -361,3 +361,8 @@ func ParseMode(s string) (os.FileMode, error) {
 	v, err := strconv.ParseUint(s, 8, 32)
 	return os.FileMode(v), err
 }
+
+var winAbs = regexp.MustCompile(`^([A-Za-z]:\\|\\\\)`)
+
+// IsAbs reports whether p is an absolute path on Linux or Windows.
+func IsAbs(p string) bool { return strings.HasPrefix(p, "/") || winAbs.MatchString(p) }

@@ -107,6 +107,8 @@ type Machine struct {
 	DefaultPrinter string      `yaml:"default_printer"`
 	Files          []File      `yaml:"files"`
 	Commands       []Command   `yaml:"commands"`
+	// LocalGroups (Windows): local groups the hire's domain account joins.
+	LocalGroups []string `yaml:"local_groups"`
 }
 
 // File is a file to write on the machine.

@@ -9,9 +9,9 @@ package schema
 var (
 	osNames        = []string{"linux", "macos", "windows"}
 	transportNames = []string{"ssh", "winrm"}
-	authNames      = []string{"key", "password", "agent"}
+	authNames      = []string{"key", "password", "agent", "basic", "ntlm", "certificate", "kerberos"}
 	becomeNames    = []string{"sudo", "none"}
-	managerNames   = []string{"apt", "brew", "command"}
+	managerNames   = []string{"apt", "brew", "command", "msi", "winget", "choco"}
 )
 
 // Patterns (RE2 and ECMA-262 alike).
@@ -56,7 +56,7 @@ var fieldRules = func() map[string]sch {
 		"playbook.Machine.host":      pattern(namePattern, "must be a host name: letters, digits, '.', '_' or '-'"),
 		"playbook.Password.deliver":  pattern(`^(terminal|file:.+)$`, "must be file:PATH or terminal"),
 		"playbook.DomainJoin.stale":  enum([]string{"reuse", "fail"}),
-		"playbook.File.path":         pattern(`^(/|\$\{)`, "must be an absolute path (or start with a ${...} template)"),
+		"playbook.File.path":         pattern(`^(/|[A-Za-z]:\\|\\\\|\$\{)`, "must be an absolute path, C:\\... or \\\\server\\... on Windows (or start with a ${...} template)"),
 		"playbook.File.mode":         modeRule,
 		"playbook.FileCheck.mode":    modeRule,
 		"inventory.File.hosts": {"propertyNames": pattern(namePattern,
@@ -101,7 +101,11 @@ var typeRules = map[string]sch{
 	"inventory.Install": {
 		"if":   sch{"properties": props1("manager", sch{"const": "command"}), "required": []string{"manager"}},
 		"then": required("install", "is_installed"),
-		"else": required("package"),
+		"else": sch{
+			"if":   sch{"properties": props1("manager", sch{"const": "msi"}), "required": []string{"manager"}},
+			"then": required("source", "product_code"),
+			"else": required("package"),
+		},
 	},
 }
 
@@ -140,6 +144,7 @@ var descriptions = map[string]string{
 	"playbook.Account.password":             "How the generated initial password is delivered. It is never written to a log, the plan or a report.",
 	"playbook.Password.deliver":             "file:PATH (written with mode 0600, relative to the playbook) or terminal (printed once to the technician's terminal).",
 	"playbook.Password.length":              "Length of the generated password (12 to 128; at least the directory's minimum; default 16).",
+	"playbook.Machine.local_groups":         "Windows: local groups of the machine (Administrators, Remote Desktop Users) the hire's domain account joins.",
 	"playbook.Machine.domain_join":          "Join the machine to an Active Directory domain (Linux: adcli over SSH), verified with adcli testjoin and the computer object in the directory.",
 	"playbook.DomainJoin.directory":         "The Active Directory to join; default: account.directory.",
 	"playbook.DomainJoin.ou":                "Distinguished name of the OU the computer account goes into; default: the profile's join_ou, else the domain's default.",
@@ -229,34 +234,44 @@ var descriptions = map[string]string{
 	"playbook.Profile.join_ou":         "Distinguished name of the OU that machines of this role join into (a playbook's machine.domain_join.ou wins).",
 
 	// Inventory
-	"inventory.File.groups":             "Host groups by name: connection defaults for their member hosts. The group all applies to every host.",
-	"inventory.File.hosts":              "Machines by host name (letters, digits, '.', '_', '-'); playbooks name them in machine.host.",
-	"inventory.File.printers":           "The printer catalogue: the printers playbooks and profiles name, by name.",
-	"inventory.File.software":           "The software catalogue: how to install each name playbooks and profiles use, per OS.",
-	"inventory.File.directories":        "LDAP directories (Active Directory or OpenLDAP) where accounts are made, by name.",
-	"inventory.Directory.kind":          "active-directory or openldap.",
-	"inventory.Directory.urls":          "Server URLs, ldaps:// (or ldap:// with StartTLS; plain LDAP is refused). Tried in order; the first that answers is used for the whole run.",
-	"inventory.Directory.base_dn":       "The directory's base DN (DC=corp,DC=example,DC=test).",
-	"inventory.Directory.users_ou":      "The OU or branch new accounts are made in.",
-	"inventory.Directory.groups_base":   "Where groups are searched by name; default: base_dn.",
-	"inventory.Directory.computers_ou":  "Default OU for pre-staged computer accounts.",
-	"inventory.Directory.domain":        "Active Directory: the DNS domain (corp.example.test), for userPrincipalName and domain joins.",
-	"inventory.Directory.bind_dn":       "The account onboard binds as to make accounts.",
-	"inventory.Directory.bind_password": "Reference to its password (env:, file:, cmd:).",
-	"inventory.Directory.ca_cert":       "PEM file of the CA that signed the servers' certificates; default: the system's CAs.",
-	"inventory.Directory.naming":        "How usernames, display names and mail addresses are derived.",
-	"inventory.Naming.username":         "Template of a derived username, e.g. ${person.given_name|first|lower}${person.surname|lower|ascii}; folded to ASCII, only letters, digits, '.', '_', '-' kept.",
-	"inventory.Naming.max_length":       "Longest username (default 20, Active Directory's sAMAccountName limit).",
-	"inventory.Naming.display_name":     "Template of the display name; default ${person.name}.",
-	"inventory.Naming.email":            "Template of the mail address when the playbook gives none, e.g. ${account.username}@corp.example.test.",
-	"inventory.Directory.posix":         "OpenLDAP posixAccount settings.",
-	"inventory.Posix.uid_min":           "Lowest uidNumber to allocate (default 10000); onboard takes the highest in use plus one.",
-	"inventory.Posix.gid_number":        "Primary gidNumber of new accounts (default 10000).",
-	"inventory.Posix.home":              "Template of the home directory; default /home/${account.username}.",
-	"inventory.Posix.shell":             "Login shell (default /bin/bash).",
-	"inventory.Directory.join":          "The account that joins machines to the domain; default: the bind account.",
-	"inventory.Join.user":               "Its sAMAccountName (for adcli --login-user).",
-	"inventory.Join.password":           "Reference to its password; it reaches the machine on stdin only.",
+	"inventory.File.groups":                     "Host groups by name: connection defaults for their member hosts. The group all applies to every host.",
+	"inventory.File.hosts":                      "Machines by host name (letters, digits, '.', '_', '-'); playbooks name them in machine.host.",
+	"inventory.File.printers":                   "The printer catalogue: the printers playbooks and profiles name, by name.",
+	"inventory.File.software":                   "The software catalogue: how to install each name playbooks and profiles use, per OS.",
+	"inventory.HostFields.https":                "WinRM: HTTPS on 5986 (default true); false means HTTP on 5985, only where the network is trusted.",
+	"inventory.HostFields.ca_cert":              "WinRM: PEM file of the CA that signed the host's HTTPS certificate; default: the system's CAs.",
+	"inventory.HostFields.insecure_skip_verify": "WinRM: do NOT verify the host's HTTPS certificate. Anyone on the path can then impersonate the host; for a lab only.",
+	"inventory.HostFields.client_cert":          "WinRM with auth: certificate: the client certificate (PEM).",
+	"inventory.HostFields.client_key":           "WinRM with auth: certificate: its private key (PEM).",
+	"inventory.Printer.connection":              "Windows: the shared printer, \\\\server\\share, connected for every user of the machine.",
+	"inventory.Printer.driver":                  "Windows: the driver installed before the connection (e.g. Microsoft IPP Class Driver).",
+	"inventory.Install.source":                  "msi: the installer's path or URL, read by the host itself.",
+	"inventory.Install.product_code":            "msi: the product code {GUID} Windows records the install under; checked in the registry.",
+	"inventory.Install.args":                    "Extra installer arguments (MSI properties such as ALLUSERS=1).",
+	"inventory.File.directories":                "LDAP directories (Active Directory or OpenLDAP) where accounts are made, by name.",
+	"inventory.Directory.kind":                  "active-directory or openldap.",
+	"inventory.Directory.urls":                  "Server URLs, ldaps:// (or ldap:// with StartTLS; plain LDAP is refused). Tried in order; the first that answers is used for the whole run.",
+	"inventory.Directory.base_dn":               "The directory's base DN (DC=corp,DC=example,DC=test).",
+	"inventory.Directory.users_ou":              "The OU or branch new accounts are made in.",
+	"inventory.Directory.groups_base":           "Where groups are searched by name; default: base_dn.",
+	"inventory.Directory.computers_ou":          "Default OU for pre-staged computer accounts.",
+	"inventory.Directory.domain":                "Active Directory: the DNS domain (corp.example.test), for userPrincipalName and domain joins.",
+	"inventory.Directory.bind_dn":               "The account onboard binds as to make accounts.",
+	"inventory.Directory.bind_password":         "Reference to its password (env:, file:, cmd:).",
+	"inventory.Directory.ca_cert":               "PEM file of the CA that signed the servers' certificates; default: the system's CAs.",
+	"inventory.Directory.naming":                "How usernames, display names and mail addresses are derived.",
+	"inventory.Naming.username":                 "Template of a derived username, e.g. ${person.given_name|first|lower}${person.surname|lower|ascii}; folded to ASCII, only letters, digits, '.', '_', '-' kept.",
+	"inventory.Naming.max_length":               "Longest username (default 20, Active Directory's sAMAccountName limit).",
+	"inventory.Naming.display_name":             "Template of the display name; default ${person.name}.",
+	"inventory.Naming.email":                    "Template of the mail address when the playbook gives none, e.g. ${account.username}@corp.example.test.",
+	"inventory.Directory.posix":                 "OpenLDAP posixAccount settings.",
+	"inventory.Posix.uid_min":                   "Lowest uidNumber to allocate (default 10000); onboard takes the highest in use plus one.",
+	"inventory.Posix.gid_number":                "Primary gidNumber of new accounts (default 10000).",
+	"inventory.Posix.home":                      "Template of the home directory; default /home/${account.username}.",
+	"inventory.Posix.shell":                     "Login shell (default /bin/bash).",
+	"inventory.Directory.join":                  "The account that joins machines to the domain; default: the bind account.",
+	"inventory.Join.user":                       "Its sAMAccountName (for adcli --login-user).",
+	"inventory.Join.password":                   "Reference to its password; it reaches the machine on stdin only.",
 
 	"inventory.Group.description": "What the group is for.",
 	"inventory.Group.defaults":    "Connection settings every member host gets, unless the host (or a later group of the host) sets them.",

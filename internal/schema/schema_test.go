@@ -140,7 +140,12 @@ func TestEnumsMatchInventory(t *testing.T) {
 	}
 	for _, m := range append(slices.Clone(managerNames), "bogus") {
 		path := filepath.Join(t.TempDir(), "inv.yaml")
-		data := fmt.Sprintf("software:\n  x:\n    linux: {manager: %s, package: x, install: x, is_installed: x}\n", m)
+		// Windows managers are checked in a windows entry, with what an MSI needs.
+		osName := "linux"
+		if m == "msi" || m == "winget" || m == "choco" {
+			osName = "windows"
+		}
+		data := fmt.Sprintf("software:\n  x:\n    %s: {manager: %s, package: x, install: x, is_installed: x, source: x.msi, product_code: '{12345678-1234-1234-1234-123456789012}'}\n", osName, m)
 		if err := os.WriteFile(path, []byte(data), 0o644); err != nil {
 			t.Fatal(err)
 		}

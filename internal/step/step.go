@@ -53,6 +53,14 @@ var Kinds = map[string]Kind{
 	plan.KindActivate:   Activate{},
 	plan.KindComputer:   Computer{},
 	plan.KindJoin:       Join{},
+
+	plan.KindWinSoftware: WinSoftware{},
+	plan.KindWinPrinter:  WinPrinter{},
+	plan.KindLocalGroup:  LocalGroup{},
+	plan.KindWinJoin:     WinJoin{},
+	plan.KindWinCommand:  WinCommand{},
+	plan.KindWinFile:     WinFile{},
+	plan.KindReboot:      Reboot{},
 }
 
 // Target is one host as steps see it: its plan entry and its connection,

@@ -1,0 +1,21 @@
+# Hostile values quoted by Quote: each line must assign one string.
+$v0 = ''
+$v1 = 'O''Brien'
+$v2 = 'O’’Brien'
+$v3 = '‘‘quoted’’'
+$v4 = '‚‚low‛‛'
+$v5 = '''’’‘‘‚‚‛‛'
+$v6 = 'say "hi"'
+$v7 = '$env:USERPROFILE $(whoami) @(1)'
+$v8 = 'a`nb`'
+$v9 = 'a; b | c & d'
+$v10 = 'line 1
+line 2'
+$v11 = 'José Łukasiewicz 😀'
+$v12 = '\\fs01\Software$\7-Zip'
+$v13 = 'O''Brien; Remove-Item C:\ -Recurse'
+$v14 = 'x’’; Remove-Item C:\ -Recurse; ’’'
+$v15 = '''@
+''@'
+$v16 = '#>'
+$v17 = '<#'

@@ -305,6 +305,11 @@ func (o *options) observer() (result.Observer, func(), error) {
 			term = report.IsTerminal(f)
 		}
 		p := report.NewProgress(o.stdout, term)
+		if term {
+			// The live view owns the terminal: a password printed there
+			// goes through it, above the redrawn region.
+			o.dialer().Deliver = &deliver.Channel{Terminal: p}
+		}
 		return p, p.Close, nil
 	}
 	return nil, nil, invalid(fmt.Errorf("--output must be text or json, got %q", o.output))

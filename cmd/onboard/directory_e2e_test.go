@@ -490,6 +490,17 @@ machine:
 	if f := r.Steps[0].Failure; f == nil || !strings.Contains(f.Message, "already exists") || !strings.Contains(f.Message, "stale: reuse") {
 		t.Fatalf("failure: %+v", r.Steps[0].Failure)
 	}
+	// Pre-staging does not take over an account it did not make.
+	e.write("sal.yaml", fmt.Sprintf(body, ", prestage: true"))
+	code, r, _ = e.jsonRun(pb)
+	if code != exitFailed {
+		t.Fatalf("prestage over a foreign computer account: exit %d", code)
+	}
+	for _, s := range r.Steps {
+		if s.Kind == "computer" && (s.Failure == nil || !strings.Contains(s.Failure.Message, "did not pre-stage it")) {
+			t.Errorf("computer step: %s %+v", s.Outcome, s.Failure)
+		}
+	}
 	e.write("sal.yaml", fmt.Sprintf(body, ", stale: reuse"))
 	if code, _, stderr := e.jsonRun(pb); code != exitOK {
 		t.Fatalf("reuse: exit %d: %s", code, stderr)

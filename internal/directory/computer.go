@@ -16,6 +16,7 @@ type Computer struct {
 	DN          string
 	Name        string // without the trailing '$'
 	DNSHostName string
+	Description string // e.g. the marker PrestageComputer wrote
 	Enabled     bool
 }
 
@@ -42,7 +43,7 @@ func (c *Client) FindComputer(ctx context.Context, name string) (*Computer, erro
 	}
 	f := filterAnd(filterEq("objectClass", "computer"), filterEq("sAMAccountName", name+"$"))
 	entries, err := c.search(ctx, op, opPlain, c.searchReq(c.cfg.BaseDN, ldap.ScopeWholeSubtree, f,
-		"sAMAccountName", "dNSHostName", "userAccountControl"))
+		"sAMAccountName", "dNSHostName", "description", "userAccountControl"))
 	if err != nil {
 		return nil, err
 	}
@@ -59,6 +60,7 @@ func (c *Client) FindComputer(ctx context.Context, name string) (*Computer, erro
 		DN:          e.DN,
 		Name:        strings.TrimSuffix(e.GetEqualFoldAttributeValue("sAMAccountName"), "$"),
 		DNSHostName: e.GetEqualFoldAttributeValue("dNSHostName"),
+		Description: e.GetEqualFoldAttributeValue("description"),
 		Enabled:     uac&uacAccountDisable == 0,
 	}, nil
 }
@@ -66,9 +68,13 @@ func (c *Client) FindComputer(ctx context.Context, name string) (*Computer, erro
 // PrestageComputer creates the computer account NAME$ in ou (ComputersOU
 // when empty) as a workstation trust account (userAccountControl 4096), so
 // that the machine can join with it. dNSHostName is name.Domain, in lower
-// case. An existing account of that name is left as and where it is, and
-// its DN returned.
-func (c *Client) PrestageComputer(ctx context.Context, name, ou string) (string, error) {
+// case; description, when not empty, is set too (a marker such as
+// "pre-staged by onboard for E1042"). It returns the new account's DN.
+//
+// An existing account of that name (anywhere under BaseDN) is never taken
+// over: PrestageComputer fails with an error wrapping ErrComputerExists
+// that names its DN (Error.DN), and changes nothing.
+func (c *Client) PrestageComputer(ctx context.Context, name, ou, description string) (string, error) {
 	if ou == "" {
 		ou = c.cfg.ComputersOU
 	}
@@ -79,11 +85,19 @@ func (c *Client) PrestageComputer(ctx context.Context, name, ou string) (string,
 	if _, err := ldap.ParseDN(ou); err != nil {
 		return "", fmt.Errorf("directory %s: %s %q: %w: %v", c.cfg.Name, op, ou, ErrInvalidValue, err)
 	}
-	if cur, err := c.FindComputer(ctx, name); err != nil || cur != nil {
-		if cur != nil {
-			return cur.DN, nil
-		}
+	if err := checkText("description", description); err != nil {
+		return "", fmt.Errorf("directory %s: %s %s: %w", c.cfg.Name, op, ou, err)
+	}
+	exists := func(dn string) error {
+		return &Error{Directory: c.cfg.Name, Server: c.url, Op: "prestage computer " + strconv.Quote(name) + ": already there as", DN: dn,
+			Code: ldap.LDAPResultEntryAlreadyExists, kind: ErrComputerExists}
+	}
+	cur, err := c.FindComputer(ctx, name)
+	if err != nil {
 		return "", err
+	}
+	if cur != nil {
+		return "", exists(cur.DN)
 	}
 	dn := childDN("CN", name, ou)
 	req := ldap.NewAddRequest(dn, nil)
@@ -93,7 +107,17 @@ func (c *Client) PrestageComputer(ctx context.Context, name, ou string) (string,
 	if c.cfg.Domain != "" {
 		req.Attribute("dNSHostName", []string{strings.ToLower(name + "." + c.cfg.Domain)})
 	}
-	err := c.do(ctx, func(l *ldap.Conn) error { return l.Add(req) })
+	if description != "" {
+		req.Attribute("description", []string{description})
+	}
+	err = c.do(ctx, func(l *ldap.Conn) error { return l.Add(req) })
+	if ldap.IsErrorWithCode(err, ldap.LDAPResultEntryAlreadyExists) {
+		// Created by someone else since the check? Otherwise the CN is
+		// another object's, which the error below says.
+		if cur, ferr := c.FindComputer(ctx, name); ferr == nil && cur != nil {
+			return "", exists(cur.DN)
+		}
+	}
 	if err != nil {
 		return "", c.wrap(op, dn, opPlain, err, "")
 	}

@@ -84,9 +84,11 @@ const MaxPasswordLength = 256
 
 // GeneratePassword makes a random password (crypto/rand) of
 // max(length, p.MinLength, 16) characters. It always has an upper-case
-// letter, a lower-case letter, a digit and a symbol, and contains none of
-// avoid (the username, the display name) nor any of their parts of three
-// characters or more, ignoring case: Active Directory's complexity rule.
+// letter, a lower-case letter, a digit and a symbol, and contains, ignoring
+// case, none of the avoid strings (pass the username, given name, surname
+// and display name) nor any of their parts split at Active Directory's
+// delimiters (, . - _ # space tab), each when three characters or longer:
+// Active Directory's complexity rule. Empty strings are ignored.
 func GeneratePassword(p PasswordPolicy, length int, avoid ...string) (secret.Value, error) {
 	n := max(length, p.MinLength, 16)
 	if n > MaxPasswordLength {
@@ -126,11 +128,14 @@ func GeneratePassword(p PasswordPolicy, length int, avoid ...string) (secret.Val
 // three characters or longer.
 func avoidTokens(avoid []string) []string {
 	var out []string
+	seen := map[string]bool{}
 	for _, a := range avoid {
 		parts := strings.FieldsFunc(a, func(r rune) bool { return strings.ContainsRune(",.-_# \t", r) })
-		for _, t := range append(parts, a) {
-			if utf8.RuneCountInString(t) >= 3 {
-				out = append(out, strings.ToLower(t))
+		for _, t := range append(parts, strings.TrimSpace(a)) {
+			t = strings.ToLower(t)
+			if utf8.RuneCountInString(t) >= 3 && !seen[t] {
+				seen[t] = true
+				out = append(out, t)
 			}
 		}
 	}
@@ -190,10 +195,13 @@ func checkPassword(pw string) error {
 const pwdResetOID = "1.3.6.1.4.1.42.2.27.8.1.22"
 
 // SetPassword sets the account's password as an administrator. mustChange
-// asks for a change at next logon: pwdLastSet 0 in Active Directory (note
-// that Active Directory then refuses simple binds, so VerifyBind fails with
-// "user must change the password"), pwdReset in OpenLDAP, which needs the
-// ppolicy overlay (without it SetPassword fails before changing anything).
+// asks for a change at next logon. Active Directory: unicodePwd and
+// pwdLastSet 0 go in one modify request, so the password is never set
+// without the flag (Active Directory then refuses simple binds with the
+// sub-code 773: VerifyBind returns ErrMustChangePassword, which proves the
+// password). OpenLDAP: the Password Modify operation, then pwdReset TRUE,
+// which needs the ppolicy overlay (without it SetPassword fails before
+// changing anything; see also RequirePasswordChange).
 // A password the policy refuses gives ErrPasswordPolicy with the server's
 // reason; no error ever contains the password.
 func (c *Client) SetPassword(ctx context.Context, dn string, pw secret.Value, mustChange bool) error {
@@ -202,6 +210,7 @@ func (c *Client) SetPassword(ctx context.Context, dn string, pw secret.Value, mu
 		return fmt.Errorf("directory %s: set password of %s: %w", c.cfg.Name, dn, err)
 	}
 	if c.cfg.Kind == ActiveDirectory {
+		// One request: the server applies both changes or neither.
 		req := ldap.NewModifyRequest(dn, nil)
 		req.Replace("unicodePwd", []string{string(unicodePwd(p))})
 		if mustChange {
@@ -297,9 +306,11 @@ func (c *Client) supportsPwdReset(ctx context.Context) (bool, error) {
 // SetEnabled enables or disables the account, reading it first and writing
 // only when that changes something.
 //
-// Active Directory: clears or sets ACCOUNTDISABLE in userAccountControl,
-// keeping the other flags. Enabling an account that has no password fails
-// (Samba would allow it; Windows would refuse with ErrPasswordPolicy).
+// Active Directory: clears or sets ACCOUNTDISABLE (0x2) in
+// userAccountControl, keeping the other flags, except that enabling also
+// clears PASSWD_NOTREQD (0x20), which audits flag on enabled accounts.
+// Enabling an account that has no password fails (Samba would allow it;
+// Windows would refuse with ErrPasswordPolicy).
 //
 // OpenLDAP has no disable flag without the ppolicy overlay; an account is
 // enabled when it has a password. SetEnabled(true) checks that it has one
@@ -339,7 +350,7 @@ func (c *Client) SetEnabled(ctx context.Context, dn string, enabled bool) error 
 	}
 	next := uac | uacAccountDisable
 	if enabled {
-		next = uac &^ uacAccountDisable
+		next = uac &^ (uacAccountDisable | uacPasswdNotReqd)
 	}
 	if next == uac {
 		return nil
@@ -359,7 +370,14 @@ func (c *Client) SetEnabled(ctx context.Context, dn string, enabled bool) error 
 // VerifyBind proves that dn can log in with pw: it opens a new connection to
 // the same server as this Client, binds as dn, reads dn's own entry over
 // that connection (Samba has no WhoAmI) and closes it.
+//
+// When Active Directory refuses the bind only because the password must be
+// changed at next logon (sub-code "data 773" of the server's diagnostic),
+// the error wraps ErrMustChangePassword with the server's text: the
+// password is right, so callers may take it as proven. A wrong password
+// gives ErrInvalidCredentials.
 func (c *Client) VerifyBind(ctx context.Context, dn string, pw secret.Value) error {
+	const op = "bind as"
 	p := pw.Reveal()
 	if err := checkPassword(p); err != nil {
 		return fmt.Errorf("directory %s: verify bind as %s: %w", c.cfg.Name, dn, err)
@@ -367,35 +385,63 @@ func (c *Client) VerifyBind(ctx context.Context, dn string, pw secret.Value) err
 	// Binds are proven on a second connection to the same pinned server,
 	// kept for the Client's life and bound again as each user: a bind
 	// changes the identity of a whole connection, so never the shared one,
-	// and one TLS handshake serves a whole batch.
+	// and one TLS handshake serves a whole batch. vmu serialises its use, so
+	// closing its socket when ctx ends aborts only this call's request.
 	c.vmu.Lock()
 	defer c.vmu.Unlock()
-	if c.vs != nil {
-		stop := context.AfterFunc(ctx, func() { c.vs.raw.Close() })
-		err := c.vs.l.Bind(dn, p)
-		stop()
+	if vs := c.vs; vs != nil {
+		alive, err := vs.run(ctx, func(l *ldap.Conn) error { return l.Bind(dn, p) })
+		if !alive || (err != nil && !ldap.IsErrorWithCode(err, ldap.LDAPResultInvalidCredentials)) {
+			// Closed to honour ctx, or broken: never use it again.
+			vs.l.Close()
+			c.vs = nil
+		}
 		switch {
-		case err == nil:
+		case err == nil && alive:
 		case ldap.IsErrorWithCode(err, ldap.LDAPResultInvalidCredentials):
-			return c.newError("bind as", dn, opPassword, err, p)
+			// The server's answer, even if ctx ended meanwhile.
+			return c.newError(op, dn, opPassword, err, p)
+		case ctx.Err() != nil:
+			return c.newError(op, dn, opPassword, ctx.Err(), p)
 		default:
 			// A broken connection: open a new one below.
-			c.vs.l.Close()
-			c.vs = nil
 		}
 	}
 	if c.vs == nil {
 		s, err := c.open(ctx, c.url, dn, pw)
 		if err != nil {
-			return c.newError("bind as", dn, opPassword, err, p)
+			return c.newError(op, dn, opPassword, err, p)
 		}
 		c.vs = s
 	}
-	stop := context.AfterFunc(ctx, func() { c.vs.raw.Close() })
-	defer stop()
-	res, err := c.vs.l.Search(c.searchReq(dn, ldap.ScopeBaseObject, filterPresent("objectClass"), "1.1"))
+	vs := c.vs
+	var res *ldap.SearchResult
+	alive, err := vs.run(ctx, func(l *ldap.Conn) error {
+		var err error
+		res, err = l.Search(c.searchReq(dn, ldap.ScopeBaseObject, filterPresent("objectClass"), "1.1"))
+		return err
+	})
+	if !alive {
+		vs.l.Close()
+		c.vs = nil
+		if err == nil {
+			err = ctx.Err()
+		}
+	}
 	if err == nil && len(res.Entries) != 1 {
 		err = errors.New("bound, but the account cannot read its own entry")
 	}
 	return c.wrap("after binding as "+dn+", read own entry", "", opPlain, err, p)
+}
+
+// run runs one request on a session used by one goroutine at a time (the
+// verification connection), closing its socket if ctx ends first so that
+// the request returns at once. alive is false when that happened (or may
+// have): the session is then dead and must be dropped. The socket is
+// captured here, never read again from a shared field by the callback.
+func (s *session) run(ctx context.Context, f func(*ldap.Conn) error) (alive bool, err error) {
+	raw := s.raw
+	stop := context.AfterFunc(ctx, func() { raw.Close() })
+	err = f(s.l)
+	return stop(), err
 }

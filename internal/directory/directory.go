@@ -118,10 +118,14 @@ func (cfg Config) withDefaults() (Config, error) {
 }
 
 // Client is a connection to one directory server, bound as Config.BindDN.
-// It is safe for concurrent use: requests share one LDAP connection. If a
-// request's context ends, that connection is closed (LDAP requests cannot
-// be cancelled one by one), failing the requests in flight; the next
-// request opens a new connection to the same server.
+// It is safe for concurrent use: requests share one LDAP connection. Each
+// request is bounded by Config.Timeout (go-ldap's per-request timeout,
+// which leaves the connection and the other requests alone). If a
+// request's context ends first, the call returns at once with the
+// context's error; the request itself is left to finish or time out on the
+// shared connection, whose other requests go on undisturbed. The shared
+// connection is closed only by Close; if it breaks, the next request opens
+// a new one to the same server.
 type Client struct {
 	cfg Config
 	url string // the pinned server
@@ -182,9 +186,11 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 			return nil, &Error{Directory: cfg.Name, Server: u, Op: "connect", Err: ctx.Err()}
 		}
 		var le *ldap.Error
-		if errors.As(err, &le) && le.ResultCode != ldap.ErrorNetwork {
+		if errors.As(err, &le) && !isUnavailable(le.ResultCode) {
 			// The server answered: it is the one, and it said no (a
 			// refused bind, most likely). Trying another would hide that.
+			// A busy or unavailable server (51, 52) is not the one: the
+			// next URL is tried.
 			e := &Error{Directory: cfg.Name, Server: u, Op: "connect and bind as", DN: cfg.BindDN, Code: le.ResultCode, Err: err}
 			e.kind = classify(le.ResultCode, "", opPlain)
 			return nil, e
@@ -198,6 +204,17 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 		e.Code, e.kind = ldap.ErrorNetwork, ErrUnreachable
 	}
 	return nil, e
+}
+
+// isUnavailable says whether an LDAP result code means that the server could
+// not serve the request (network failure, busy, unavailable), rather than
+// that it refused it.
+func isUnavailable(code uint16) bool {
+	switch code {
+	case ldap.ErrorNetwork, ldap.LDAPResultBusy, ldap.LDAPResultUnavailable:
+		return true
+	}
+	return false
 }
 
 // urlError is why one URL failed.
@@ -363,13 +380,30 @@ func (c *Client) open(ctx context.Context, rawURL, bindDN string, pw secret.Valu
 	return &session{l: l, raw: raw}, nil
 }
 
+// errClientClosed: a request after Close.
+var errClientClosed = errors.New("client closed")
+
+// reconnectError is why the shared connection could not be reopened. It is
+// no *Error of its own: wrap puts it under the operation and DN of the
+// request that needed the connection.
+type reconnectError struct {
+	bindDN string
+	err    error
+}
+
+func (e *reconnectError) Error() string {
+	return "reconnect and bind as " + e.bindDN + ": " + describe(e.err)
+}
+
+func (e *reconnectError) Unwrap() error { return e.err }
+
 // session returns the shared connection, reopening it to the pinned server
-// if it broke.
+// if it broke. Its errors are plain: the caller's wrap names the operation.
 func (c *Client) session(ctx context.Context) (*session, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed {
-		return nil, &Error{Directory: c.cfg.Name, Server: c.url, Op: "use connection", Err: errors.New("client closed")}
+		return nil, errClientClosed
 	}
 	if c.cur != nil && !c.cur.l.IsClosing() {
 		return c.cur, nil
@@ -380,14 +414,18 @@ func (c *Client) session(ctx context.Context) (*session, error) {
 	}
 	s, err := c.open(ctx, c.url, c.cfg.BindDN, c.cfg.BindPassword)
 	if err != nil {
-		return nil, c.newError("reconnect and bind as", c.cfg.BindDN, opPlain, err, "")
+		return nil, &reconnectError{bindDN: c.cfg.BindDN, err: err}
 	}
 	c.cur = s
 	return s, nil
 }
 
-// do runs one request on the shared connection. If ctx ends first, the
-// connection is closed, which makes the request return at once.
+// do runs one request on the shared connection. The connection's
+// per-request timeout (Config.Timeout) bounds it. If ctx ends first, do
+// returns the context's error at once and leaves the request to finish or
+// time out on its own: closing the shared connection would fail every other
+// request in flight on it. f must not be reused by the caller after such
+// an early return (its results are then never read).
 func (c *Client) do(ctx context.Context, f func(*ldap.Conn) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -396,12 +434,19 @@ func (c *Client) do(ctx context.Context, f func(*ldap.Conn) error) error {
 	if err != nil {
 		return err
 	}
-	stop := context.AfterFunc(ctx, func() { s.raw.Close() })
-	err = f(s.l)
-	if !stop() {
-		return fmt.Errorf("%w (the connection was closed to abort the request)", ctx.Err())
+	done := make(chan error, 1)
+	go func() { done <- f(s.l) }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		select {
+		case err := <-done: // both at once: the answer wins
+			return err
+		default:
+		}
+		return fmt.Errorf("%w (the request is left to finish: the server may still carry it out)", ctx.Err())
 	}
-	return err
 }
 
 // search runs a search and wraps its failure.

@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/go-ldap/ldap/v3"
+
+	"onboard/internal/remote"
 )
 
 // Sentinel errors. Every error of this package that matches one of them says
@@ -24,7 +26,9 @@ var (
 	ErrNotTLS = errors.New("not a TLS connection (passwords only travel over TLS: use ldaps:// or ldap:// with StartTLS)")
 	// ErrUnreachable: a network failure, a timeout or a busy or unavailable
 	// server (LDAP result codes 200, 51, 52). The operation may have
-	// happened or not; check before acting again.
+	// happened or not; check before acting again. An *Error of this kind
+	// also matches remote.ErrConnectionLost, so that remote.IsTransient
+	// (the engine's retry rule) holds for it.
 	ErrUnreachable = errors.New("directory unreachable")
 
 	// ErrUserExists: CreateUser found the username taken.
@@ -33,6 +37,13 @@ var (
 	ErrInvalidValue = errors.New("invalid value")
 	// ErrInvalidCredentials: a bind was refused (LDAP 49).
 	ErrInvalidCredentials = errors.New("invalid credentials")
+	// ErrMustChangePassword: Active Directory refused a bind because the
+	// password, which is right, must be changed first (LDAP 49 with the
+	// sub-code "data 773"). VerifyBind returns it: the password is proven.
+	// It does not match ErrInvalidCredentials.
+	ErrMustChangePassword = errors.New("password accepted, but it must be changed at next logon")
+	// ErrComputerExists: PrestageComputer found the computer account taken.
+	ErrComputerExists = errors.New("computer account already exists")
 )
 
 // Error is an error from a directory operation.
@@ -74,11 +85,21 @@ func (e *Error) Unwrap() []error {
 	return errs
 }
 
+// Is makes an unreachable directory a lost connection for the engine:
+// errors.Is(err, remote.ErrConnectionLost) holds when err wraps an *Error
+// of kind ErrUnreachable.
+func (e *Error) Is(target error) bool {
+	return target == remote.ErrConnectionLost && e.kind == ErrUnreachable
+}
+
 // describe renders an LDAP error as "LDAP 19 (Constraint Violation): <the
 // server's diagnostic>", and anything else as is.
 func describe(err error) string {
 	if _, ok := err.(interface{ Unwrap() []error }); ok {
 		return err.Error() // several errors, each described
+	}
+	if _, ok := err.(*reconnectError); ok {
+		return err.Error() // says what failed, then describes why
 	}
 	var le *ldap.Error
 	if errors.As(err, &le) {
@@ -120,6 +141,12 @@ func (c *Client) newError(op, dn string, class opClass, err error, secret string
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return e
 	}
+	var re *reconnectError
+	if errors.As(err, &re) {
+		// The request never reached the server: the failure is the
+		// service account's bind, read as such.
+		class, secret = opPlain, ""
+	}
 	var le *ldap.Error
 	if !errors.As(err, &le) {
 		return e
@@ -145,6 +172,11 @@ func classify(code uint16, diag string, class opClass) error {
 	case ldap.ErrorNetwork, ldap.LDAPResultBusy, ldap.LDAPResultUnavailable:
 		return ErrUnreachable
 	case ldap.LDAPResultInvalidCredentials:
+		if class == opPassword {
+			if sub, ok := adBindSubCode(diag); ok && sub == "773" {
+				return ErrMustChangePassword
+			}
+		}
 		return ErrInvalidCredentials
 	case ldap.LDAPResultNoSuchObject:
 		switch class {
@@ -173,9 +205,23 @@ func scrubSecret(s, secret string) string {
 	return strings.ReplaceAll(s, secret, "[redacted]")
 }
 
-// adDataRE finds the sub-code in an Active Directory bind failure:
+// adBindDiagRE is Active Directory's (and Samba's) whole diagnostic message
+// for a refused bind, with the sub-code after "data":
 // "80090308: LdapErr: DSID-0C09041C, comment: AcceptSecurityContext error, data 52e, v4563".
-var adDataRE = regexp.MustCompile(`data ([0-9a-fA-F]{3,8})\b`)
+// It is matched as a whole, so that nothing else in a message (a DN, a host
+// name) can pass for a sub-code.
+var adBindDiagRE = regexp.MustCompile(`^[0-9A-Fa-f]{8}: LdapErr: DSID-[0-9A-Fa-f]+, comment: [^,]*, data ([0-9A-Fa-f]{1,8}), v[0-9A-Fa-f]+$`)
+
+// adBindSubCode returns the sub-code of an Active Directory bind failure's
+// diagnostic message, in lower case ("52e", "773"), if it is one.
+func adBindSubCode(diag string) (string, bool) {
+	// Windows ends the message with a NUL.
+	m := adBindDiagRE.FindStringSubmatch(strings.TrimRight(diag, "\x00 \t\r\n"))
+	if m == nil {
+		return "", false
+	}
+	return strings.ToLower(m[1]), true
+}
 
 // adBindReasons are Active Directory's bind failure sub-codes.
 var adBindReasons = map[string]string{
@@ -194,9 +240,9 @@ func adBindReason(le *ldap.Error) string {
 	if le.ResultCode != ldap.LDAPResultInvalidCredentials || le.Err == nil {
 		return ""
 	}
-	m := adDataRE.FindStringSubmatch(le.Err.Error())
-	if m == nil {
+	sub, ok := adBindSubCode(le.Err.Error())
+	if !ok {
 		return ""
 	}
-	return adBindReasons[strings.ToLower(m[1])]
+	return adBindReasons[sub]
 }

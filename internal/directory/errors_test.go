@@ -11,6 +11,7 @@ import (
 
 	"github.com/go-ldap/ldap/v3"
 
+	"onboard/internal/remote"
 	"onboard/internal/secret"
 )
 
@@ -41,9 +42,21 @@ func TestErrorMapping(t *testing.T) {
 		{"no such user", opUser, serverErr(ldap.LDAPResultNoSuchObject, "no such object"), ErrNoSuchUser, nil},
 		{"no such group", opGroup, serverErr(ldap.LDAPResultNoSuchObject, ""), ErrNoSuchGroup, nil},
 		{"no such object elsewhere", opPlain, serverErr(ldap.LDAPResultNoSuchObject, ""), nil, nil},
-		{"bind refused, AD reason", opPassword,
+		{"bind refused, must change", opPassword,
 			serverErr(ldap.LDAPResultInvalidCredentials, "80090308: LdapErr: DSID-0C0903A9, comment: AcceptSecurityContext error, data 773, v1db1"),
-			ErrInvalidCredentials, []string{"must change the password"}},
+			ErrMustChangePassword, []string{"must change the password", "data 773"}},
+		{"bind refused, must change, Windows NUL", opPassword,
+			serverErr(ldap.LDAPResultInvalidCredentials, "80090308: LdapErr: DSID-0C09044E, comment: AcceptSecurityContext error, data 773, v4f7c\x00"),
+			ErrMustChangePassword, nil},
+		{"bind refused, wrong password", opPassword,
+			serverErr(ldap.LDAPResultInvalidCredentials, "80090308: LdapErr: DSID-0C0903A9, comment: AcceptSecurityContext error, data 52e, v1db1"),
+			ErrInvalidCredentials, []string{"wrong password"}},
+		{"bind refused, 773 elsewhere", opPassword,
+			serverErr(ldap.LDAPResultInvalidCredentials, "invalid credentials for CN=data 773,OU=R773 on dc773.corp: data 773"),
+			ErrInvalidCredentials, nil},
+		{"must change outside a bind", opPlain,
+			serverErr(ldap.LDAPResultInvalidCredentials, "80090308: LdapErr: DSID-0C0903A9, comment: AcceptSecurityContext error, data 773, v1db1"),
+			ErrInvalidCredentials, nil},
 		{"access", opPlain, serverErr(ldap.LDAPResultInsufficientAccessRights, "no write access"), nil, []string{"LDAP 50 (Insufficient Access Rights)", "no write access"}},
 		{"context", opPlain, fmt.Errorf("wrapped: %w", context.DeadlineExceeded), nil, []string{"deadline"}},
 	}
@@ -51,7 +64,7 @@ func TestErrorMapping(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			err := c.newError("set password of", dn, tt.class, tt.err, "")
-			for _, s := range []error{ErrUnreachable, ErrPasswordPolicy, ErrNoSuchUser, ErrNoSuchGroup, ErrInvalidCredentials} {
+			for _, s := range []error{ErrUnreachable, ErrPasswordPolicy, ErrNoSuchUser, ErrNoSuchGroup, ErrInvalidCredentials, ErrMustChangePassword} {
 				if errors.Is(err, s) != (s == tt.is) {
 					t.Errorf("errors.Is(%v, %v) = %v", err, s, !(s == tt.is))
 				}
@@ -164,4 +177,57 @@ func TestDialBlackHole(t *testing.T) {
 			t.Errorf("took %v", d)
 		}
 	})
+}
+
+func TestADBindSubCode(t *testing.T) {
+	tests := []struct {
+		diag string
+		want string // "" : none
+	}{
+		{"80090308: LdapErr: DSID-0C0903A9, comment: AcceptSecurityContext error, data 773, v1db1", "773"},
+		{"80090308: LdapErr: DSID-0C09044E, comment: AcceptSecurityContext error, data 52E, v4563\x00", "52e"},
+		{"8009030C: LdapErr: DSID-0C0906B5, comment: AcceptSecurityContext error, data 775, v4563", "775"},
+		{"", ""},
+		{"data 773", ""},
+		{"bind as CN=data 773,OU=Staff failed: data 773, v1", ""},
+		{"80090308: LdapErr: DSID-0C0903A9, comment: AcceptSecurityContext error, data 52e, v1db1 (host dc773)", ""},
+		{"80090308: LdapErr: DSID-0C0903A9, comment: AcceptSecurityContext error, data 7730, v1db1", "7730"},
+	}
+	for _, tt := range tests {
+		got, ok := adBindSubCode(tt.diag)
+		if got != tt.want || ok != (tt.want != "") {
+			t.Errorf("adBindSubCode(%q) = %q, %v; want %q", tt.diag, got, ok, tt.want)
+		}
+	}
+	// 7730 is no 773.
+	c := testClient(ActiveDirectory)
+	err := c.newError("bind as", "CN=x773", opPassword, ldap.NewError(ldap.LDAPResultInvalidCredentials,
+		errors.New("80090308: LdapErr: DSID-0C0903A9, comment: AcceptSecurityContext error, data 7730, v1db1")), "")
+	if errors.Is(err, ErrMustChangePassword) || !errors.Is(err, ErrInvalidCredentials) {
+		t.Errorf("sub-code 7730: %v", err)
+	}
+}
+
+func TestUnreachableMatchesConnectionLost(t *testing.T) {
+	c := testClient(OpenLDAP)
+	for _, tt := range []struct {
+		err       error
+		transient bool
+	}{
+		{ldap.NewError(ldap.ErrorNetwork, errors.New("connection reset")), true},
+		{ldap.NewError(ldap.LDAPResultBusy, errors.New("busy")), true},
+		{ldap.NewError(ldap.LDAPResultUnavailable, errors.New("shutting down")), true},
+		{ldap.NewError(ldap.LDAPResultInvalidCredentials, errors.New("no")), false},
+		{ldap.NewError(ldap.LDAPResultConstraintViolation, errors.New("too short")), false},
+		{context.DeadlineExceeded, false},
+	} {
+		err := c.newError("search", "dc=x", opPassword, tt.err, "")
+		if errors.Is(err, remote.ErrConnectionLost) != tt.transient || remote.IsTransient(err) != tt.transient {
+			t.Errorf("%v: matches remote.ErrConnectionLost %v, transient %v; want %v", err,
+				errors.Is(err, remote.ErrConnectionLost), remote.IsTransient(err), tt.transient)
+		}
+		if w := fmt.Errorf("step: %w", err); remote.IsTransient(w) != tt.transient {
+			t.Errorf("wrapped %v: transient %v", w, !tt.transient)
+		}
+	}
 }

@@ -203,3 +203,26 @@ func FuzzRDN(f *testing.F) {
 		checkRDNLiteral(t, "uid", v)
 	})
 }
+
+func TestSameValue(t *testing.T) {
+	tests := []struct {
+		cur, want string
+		same      bool
+	}{
+		{"Engineer", "Engineer", true},
+		{"engineer", "Engineer", false},
+		{"CN=Grace Hopper,OU=Staff,DC=corp,DC=example,DC=test", "cn=grace hopper,ou=staff,dc=corp,dc=example,dc=test", true},
+		{"CN=Grace Hopper,OU=Staff,DC=corp", "cn=Grace Hopper, ou=Staff, dc=corp", true},
+		{`CN=O'Brien\, José,OU=Staff,DC=corp`, `cn=o'brien\2c josé,ou=staff,dc=corp`, true},
+		{"CN=Grace Hopper,OU=Staff,DC=corp", "cn=grace hopper,ou=sales,dc=corp", false},
+		{"CN=Grace Hopper,OU=Staff,DC=corp", "cn=grace hopper", false},
+		{"Grace Hopper", "grace hopper", false}, // not a DN: byte for byte
+		{"not a dn", "cn=x", false},
+		{"", "", true},
+	}
+	for _, tt := range tests {
+		if got := sameValue(tt.cur, tt.want); got != tt.same {
+			t.Errorf("sameValue(%q, %q) = %v, want %v", tt.cur, tt.want, got, tt.same)
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -414,10 +415,15 @@ func testDirectory(t *testing.T, env dirEnv) {
 			t.Errorf("after a must-change password: PasswordSet %v, pwdLastSet %q", u.PasswordSet, u.Attr("pwdLastSet"))
 		}
 		err = c.VerifyBind(ctx, dn, pw)
-		if !errors.Is(err, ErrInvalidCredentials) || !strings.Contains(err.Error(), "must change the password") {
-			t.Errorf("VerifyBind with a must-change password: %v", err)
+		if !errors.Is(err, ErrMustChangePassword) || errors.Is(err, ErrInvalidCredentials) ||
+			!strings.Contains(err.Error(), "must change the password") || !strings.Contains(err.Error(), "data 773") {
+			t.Errorf("VerifyBind with a must-change password: %v, want ErrMustChangePassword with the server's text", err)
 		}
 		t.Logf("VerifyBind with a must-change password: %v", err)
+		// A wrong password on that account is still wrong.
+		if err := c.VerifyBind(ctx, dn, secret.New("Wrong-Passw0rd-x9")); !errors.Is(err, ErrInvalidCredentials) || errors.Is(err, ErrMustChangePassword) {
+			t.Errorf("VerifyBind of a must-change account with a wrong password: %v", err)
+		}
 		if err := c.SetPassword(ctx, dn, pw, false); err != nil {
 			t.Fatal(err)
 		}
@@ -433,7 +439,7 @@ func testDirectory(t *testing.T, env dirEnv) {
 		if u, _ := c.FindUser(ctx, spec.Username); u.Attr("pwdLastSet")[0] != "0" || !u.PasswordSet {
 			t.Errorf("after RequirePasswordChange: pwdLastSet %q, password set %v", u.Attr("pwdLastSet"), u.PasswordSet)
 		}
-		if err := c.VerifyBind(ctx, dn, pw); !errors.Is(err, ErrInvalidCredentials) || !strings.Contains(err.Error(), "must change") {
+		if err := c.VerifyBind(ctx, dn, pw); !errors.Is(err, ErrMustChangePassword) {
 			t.Errorf("VerifyBind of a must-change account: %v", err)
 		}
 		if err := c.SetPassword(ctx, dn, pw, false); err != nil {
@@ -525,7 +531,8 @@ func testDirectory(t *testing.T, env dirEnv) {
 		if cm, err := c.FindComputer(ctx, "WS-TEST1"); err != nil || cm != nil {
 			t.Fatalf("FindComputer before = %+v, %v", cm, err)
 		}
-		cdn, err := c.PrestageComputer(ctx, "WS-TEST1", "")
+		const marker = "pre-staged by onboard for E1042"
+		cdn, err := c.PrestageComputer(ctx, "WS-TEST1", "", marker)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -534,15 +541,246 @@ func testDirectory(t *testing.T, env dirEnv) {
 		}
 		cm, err := c.FindComputer(ctx, "ws-test1")
 		if err != nil || cm == nil || !sameDN(cm.DN, cdn) || cm.Name != "WS-TEST1" || !cm.Enabled ||
-			cm.DNSHostName != "ws-test1.corp.example.test" {
+			cm.DNSHostName != "ws-test1.corp.example.test" || cm.Description != marker {
 			t.Errorf("FindComputer = %+v, %v", cm, err)
 		}
-		if again, err := c.PrestageComputer(ctx, "WS-TEST1", ""); err != nil || !sameDN(again, cdn) {
-			t.Errorf("PrestageComputer again = %s, %v", again, err)
+		// An existing account is never taken over, wherever it is.
+		again, err := c.PrestageComputer(ctx, "ws-test1", "", "pre-staged by onboard for E2000")
+		var e *Error
+		if !errors.Is(err, ErrComputerExists) || again != "" || !errors.As(err, &e) || !sameDN(e.DN, cdn) {
+			t.Errorf("PrestageComputer of an existing account = %q, %v; want ErrComputerExists naming %s", again, err, cdn)
+		}
+		if _, err := c.PrestageComputer(ctx, "WS-TEST1", env.usersDN, ""); !errors.Is(err, ErrComputerExists) {
+			t.Errorf("PrestageComputer of an existing account in another OU: %v", err)
+		}
+		if cm, _ := c.FindComputer(ctx, "WS-TEST1"); cm == nil || cm.Description != marker {
+			t.Errorf("the existing account changed: %+v", cm)
+		}
+		// Without a description, none is set.
+		if _, err := c.PrestageComputer(ctx, "WS-TEST2", "", ""); err != nil {
+			t.Fatal(err)
+		}
+		if cm, err := c.FindComputer(ctx, "WS-TEST2"); err != nil || cm == nil || cm.Description != "" {
+			t.Errorf("FindComputer(WS-TEST2) = %+v, %v", cm, err)
+		}
+		if _, err := c.PrestageComputer(ctx, "WS-TEST3", "", "bad\nmarker"); !errors.Is(err, ErrInvalidValue) {
+			t.Errorf("a description with a newline: %v", err)
 		}
 		// A computer is no user.
 		if u, err := c.FindUser(ctx, "WS-TEST1$"); err != nil || u != nil {
 			t.Errorf("FindUser(WS-TEST1$) = %+v, %v", u, err)
+		}
+	})
+
+	t.Run("VerifyBind under short deadlines", func(t *testing.T) {
+		vdn, err := c.CreateUser(ctx, UserSpec{Username: "vbind", GivenName: "Verify", Surname: "Bind", UIDNumber: nextUID(), GIDNumber: 10000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		pw, err := GeneratePassword(PasswordPolicy{}, 0, "vbind", "Verify", "Bind")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.SetPassword(ctx, vdn, pw, false); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.SetEnabled(ctx, vdn, true); err != nil {
+			t.Fatal(err)
+		}
+		var wg sync.WaitGroup
+		for g := range 8 {
+			wg.Go(func() {
+				for i := range 10 {
+					if (g+i)%2 == 0 {
+						// Ends before, during or after the bind.
+						sctx, cancel := context.WithTimeout(ctx, time.Duration(1+(g*3+i)%8)*time.Millisecond)
+						_ = c.VerifyBind(sctx, vdn, pw)
+						cancel()
+						continue
+					}
+					if err := c.VerifyBind(ctx, vdn, pw); err != nil {
+						t.Errorf("VerifyBind #%d-%d without a deadline: %v", g, i, err)
+					}
+				}
+			})
+		}
+		wg.Wait()
+		if err := c.VerifyBind(ctx, vdn, pw); err != nil {
+			t.Errorf("VerifyBind afterwards: %v", err)
+		}
+	})
+
+	t.Run("password set at add; PASSWD_NOTREQD", func(t *testing.T) {
+		if !ad {
+			t.Skip("userAccountControl is Active Directory's")
+		}
+		pw, _ := GeneratePassword(PasswordPolicy{}, 0, "presetpw")
+		// Another tool's way: the password and "must change" in the add.
+		pdn := "CN=Preset Password," + env.usersDN
+		add := ldap.NewAddRequest(pdn, nil)
+		add.Attribute("objectClass", []string{"top", "person", "organizationalPerson", "user"})
+		add.Attribute("sAMAccountName", []string{"presetpw"})
+		add.Attribute("unicodePwd", []string{string(unicodePwd(pw.Reveal()))})
+		add.Attribute("pwdLastSet", []string{"0"})
+		add.Attribute("userAccountControl", []string{"512"})
+		if err := c.do(ctx, func(l *ldap.Conn) error { return l.Add(add) }); err != nil {
+			t.Fatal(err)
+		}
+		u, err := c.FindUser(ctx, "presetpw")
+		if err != nil || u == nil || !u.PasswordSet || !u.Enabled {
+			t.Errorf("an account added enabled with a password and pwdLastSet 0: %+v, %v; want password set", u, err)
+		}
+		es, _ := c.search(ctx, "read", opPlain, c.searchReq(pdn, ldap.ScopeBaseObject, filterPresent("objectClass"), "replPropertyMetaData"))
+		if len(es) == 1 {
+			v, _ := attrMetaVersion(es[0].GetEqualFoldRawAttributeValue("replPropertyMetaData"), attidUnicodePwd)
+			t.Logf("unicodePwd metadata version after the add: %d", v)
+		}
+		if err := c.VerifyBind(ctx, pdn, pw); !errors.Is(err, ErrMustChangePassword) {
+			t.Errorf("VerifyBind: %v, want ErrMustChangePassword", err)
+		}
+
+		// Enabling clears PASSWD_NOTREQD along with ACCOUNTDISABLE.
+		ndn, err := c.CreateUser(ctx, UserSpec{Username: "notreqd", GivenName: "Not", Surname: "Required"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		setUAC := func(v string) {
+			t.Helper()
+			req := ldap.NewModifyRequest(ndn, nil)
+			req.Replace("userAccountControl", []string{v})
+			if err := c.modify(ctx, "set userAccountControl of", opPlain, req, ""); err != nil {
+				t.Fatal(err)
+			}
+		}
+		uac := func() string {
+			t.Helper()
+			u, err := c.FindUser(ctx, "notreqd")
+			if err != nil || u == nil {
+				t.Fatalf("FindUser(notreqd) = %+v, %v", u, err)
+			}
+			return u.Attr("userAccountControl")[0]
+		}
+		setUAC("546") // 0x222: normal, disabled, no password required
+		if u, _ := c.FindUser(ctx, "notreqd"); u.PasswordSet || u.Enabled {
+			t.Errorf("a disabled account with no password: %+v", u)
+		}
+		pw2, _ := GeneratePassword(PasswordPolicy{}, 0, "notreqd")
+		if err := c.SetPassword(ctx, ndn, pw2, false); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.SetEnabled(ctx, ndn, true); err != nil {
+			t.Fatal(err)
+		}
+		if got := uac(); got != "512" {
+			t.Errorf("userAccountControl after SetEnabled = %s, want 512", got)
+		}
+		setUAC("544") // 0x220: enabled, no password required
+		if err := c.SetEnabled(ctx, ndn, true); err != nil {
+			t.Fatal(err)
+		}
+		if got := uac(); got != "512" {
+			t.Errorf("userAccountControl after SetEnabled of an enabled PASSWD_NOTREQD account = %s, want 512", got)
+		}
+		if err := c.SetEnabled(ctx, ndn, false); err != nil || uac() != "514" {
+			t.Errorf("SetEnabled(false): %v, userAccountControl %s", err, uac())
+		}
+	})
+
+	t.Run("DN-valued attributes compare as DNs", func(t *testing.T) {
+		gh, err := c.FindUser(ctx, "ghopper")
+		if err != nil || gh == nil {
+			t.Fatalf("FindUser(ghopper) = %+v, %v", gh, err)
+		}
+		want := strings.ToLower(gh.DN) // as a playbook author writes it
+		s := spec
+		s.Extra = map[string]string{"telephoneNumber": "+1 555 0100", "seeAlso": want}
+		changed, err := c.UpdateUser(ctx, dn, s)
+		if err != nil || len(changed) != 1 || !strings.HasPrefix(changed[0], "seeAlso:") {
+			t.Fatalf("UpdateUser with seeAlso = %q, %v", changed, err)
+		}
+		u, err := c.FindUser(ctx, spec.Username)
+		if err != nil || u == nil {
+			t.Fatal(err)
+		}
+		t.Logf("seeAlso written %q, read back %q", want, u.Attr("seeAlso"))
+		if d := c.Diff(u, s); len(d) != 0 {
+			t.Errorf("Diff after writing seeAlso: %q", d)
+		}
+		if changed, err := c.UpdateUser(ctx, dn, s); err != nil || len(changed) != 0 {
+			t.Errorf("second UpdateUser with seeAlso = %q, %v; want no change", changed, err)
+		}
+		mb, err := c.FindUser(ctx, "mbenioff")
+		if err != nil || mb == nil {
+			t.Fatal(err)
+		}
+		s.Extra["seeAlso"] = strings.ToLower(mb.DN)
+		if d := c.Diff(u, s); len(d) != 1 {
+			t.Errorf("Diff to another DN: %q", d)
+		}
+	})
+
+	t.Run("uidNumber across runs", func(t *testing.T) {
+		if ad {
+			if n, err := c.UIDNumberCount(ctx, 987654); err != nil || n != 0 {
+				t.Errorf("UIDNumberCount on AD = %d, %v", n, err)
+			}
+			return
+		}
+		u, err := c.FindUser(ctx, spec.Username)
+		if err != nil || u == nil {
+			t.Fatal(err)
+		}
+		if n, err := c.UIDNumberCount(ctx, spec.UIDNumber); err != nil || n != 1 {
+			t.Errorf("UIDNumberCount(%d) = %d, %v; want 1", spec.UIDNumber, n, err)
+		}
+		n0 := nextUID()
+		// Another run (another Client) takes the next numbers meanwhile.
+		other, err := Dial(ctx, env.cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer other.Close()
+		for i, uid := range []int{n0 + 1, n0 + 2, n0 + 2} {
+			s := UserSpec{Username: fmt.Sprintf("other%d", i), GivenName: "Other", Surname: "Run", UIDNumber: uid, GIDNumber: 10000}
+			if _, err := other.CreateUser(ctx, s); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if n := nextUID(); n != n0+3 {
+			t.Errorf("NextUIDNumber after another run took %d and %d = %d, want %d", n0+1, n0+2, n, n0+3)
+		}
+		if n, err := c.UIDNumberCount(ctx, n0+2); err != nil || n != 2 {
+			t.Errorf("UIDNumberCount of a number taken twice = %d, %v; want 2", n, err)
+		}
+		if n, err := c.UIDNumberCount(ctx, n0); err != nil || n != 0 {
+			t.Errorf("UIDNumberCount of a free number = %d, %v; want 0", n, err)
+		}
+	})
+
+	t.Run("userPrincipalName is set at create only", func(t *testing.T) {
+		if !ad {
+			t.Skip("Active Directory attribute")
+		}
+		if d := strings.Join(c.Diff(nil, spec), "\n"); !strings.Contains(d, `userPrincipalName: (none) → "jobrien@corp.example.test"`) {
+			t.Errorf("Diff of a new account lacks the UPN: %s", d)
+		}
+		req := ldap.NewModifyRequest(dn, nil)
+		req.Replace("userPrincipalName", []string{"jose.obrien@corp.example.test"})
+		if err := c.modify(ctx, "set userPrincipalName of", opPlain, req, ""); err != nil {
+			t.Fatal(err)
+		}
+		u, err := c.FindUser(ctx, spec.Username)
+		if err != nil || u == nil {
+			t.Fatal(err)
+		}
+		if d := c.Diff(u, spec); len(d) != 0 {
+			t.Errorf("Diff of an account with another UPN: %q", d)
+		}
+		if changed, err := c.UpdateUser(ctx, dn, spec); err != nil || len(changed) != 0 {
+			t.Errorf("UpdateUser = %q, %v; want no change", changed, err)
+		}
+		if u, _ := c.FindUser(ctx, spec.Username); u.Attr("userPrincipalName")[0] != "jose.obrien@corp.example.test" {
+			t.Errorf("UPN rewritten: %q", u.Attr("userPrincipalName"))
 		}
 	})
 

@@ -24,10 +24,11 @@ type User struct {
 	// flag. OpenLDAP has no such flag without the ppolicy overlay: an
 	// account is enabled when it has a password, that is when it can bind.
 	Enabled bool
-	// PasswordSet: Active Directory: pwdLastSet is not 0, or the password
-	// has been written since the account was created (from the replication
-	// metadata of unicodePwd, which stays set when a change at next logon is
-	// required). OpenLDAP: userPassword is present (as far as the bind
+	// PasswordSet: Active Directory: pwdLastSet is not 0, or the account is
+	// enabled without PASSWD_NOTREQD (0x20) in userAccountControl, or the
+	// password has been written since the account was created (from the
+	// replication metadata of unicodePwd, which stays set when a change at
+	// next logon is required). OpenLDAP: userPassword is present (as far as the bind
 	// account may read it).
 	PasswordSet bool
 	// Manager is the manager's username, read through the manager DN; empty
@@ -155,7 +156,12 @@ func (c *Client) validate(spec UserSpec, creating bool) error {
 }
 
 // attrValue is one managed single-valued attribute and the value wanted.
-type attrValue struct{ attr, value string }
+// createOnly attributes are set when the account is created and never
+// compared or rewritten afterwards.
+type attrValue struct {
+	attr, value string
+	createOnly  bool
+}
 
 // wanted lists the attributes a normalised spec manages, except manager
 // (a DN, resolved separately), in a fixed order.
@@ -163,7 +169,7 @@ func (c *Client) wanted(spec UserSpec) []attrValue {
 	var out []attrValue
 	add := func(attr, v string) {
 		if v != "" {
-			out = append(out, attrValue{attr, v})
+			out = append(out, attrValue{attr: attr, value: v})
 		}
 	}
 	if c.cfg.Kind == ActiveDirectory {
@@ -175,7 +181,10 @@ func (c *Client) wanted(spec UserSpec) []attrValue {
 		add("department", spec.Department)
 		add("employeeID", spec.EmployeeID)
 		if c.cfg.Domain != "" {
-			add("userPrincipalName", spec.Username+"@"+c.cfg.Domain)
+			// Set at creation only: an existing account's UPN may have
+			// been chosen by someone else (another suffix, a rename), and
+			// attributes the playbook does not mention are left alone.
+			out = append(out, attrValue{attr: "userPrincipalName", value: spec.Username + "@" + c.cfg.Domain, createOnly: true})
 		}
 	} else {
 		add("cn", spec.DisplayName)
@@ -341,10 +350,17 @@ func (c *Client) toUser(ctx context.Context, e *ldap.Entry) (*User, error) {
 }
 
 // adPasswordSet says whether an Active Directory account has a password,
-// from pwdLastSet, replPropertyMetaData and userAccountControl.
+// from pwdLastSet, userAccountControl and replPropertyMetaData.
 func adPasswordSet(e *ldap.Entry, uac int64) bool {
 	pls, _ := strconv.ParseInt(e.GetEqualFoldAttributeValue("pwdLastSet"), 10, 64)
 	if pls != 0 {
+		return true
+	}
+	// Enabled and a password required: Windows refuses to enable such an
+	// account without a password. This also covers an account added with
+	// unicodePwd and pwdLastSet 0 in one request, whose unicodePwd
+	// metadata stays at version 1.
+	if uac&uacAccountDisable == 0 && uac&uacPasswdNotReqd == 0 {
 		return true
 	}
 	if meta := e.GetEqualFoldRawAttributeValue("replPropertyMetaData"); meta != nil {
@@ -353,10 +369,7 @@ func adPasswordSet(e *ldap.Entry, uac int64) bool {
 		v, ok := attrMetaVersion(meta, attidUnicodePwd)
 		return ok && v >= 2
 	}
-	// Without the metadata (a bind account that may not read it): Windows
-	// refuses to enable an account that needs a password and has none.
-	// Samba does not, but then the metadata is readable.
-	return uac&uacAccountDisable == 0 && uac&uacPasswdNotReqd == 0
+	return false
 }
 
 func allUTF8(vs []string) bool {
@@ -505,15 +518,19 @@ type change struct {
 	line        string // for people: `title: "Engineer" → "Senior Engineer"`
 }
 
-// changes compares an account with a spec (both normalised).
+// changes compares an account with a spec (both normalised). A nil
+// account is one to create.
 func (c *Client) changes(u *User, spec UserSpec) []change {
 	var out []change
 	for _, a := range c.wanted(spec) {
 		var cur []string
 		if u != nil {
+			if a.createOnly {
+				continue
+			}
 			cur = u.Attrs[strings.ToLower(a.attr)]
 		}
-		if len(cur) == 1 && cur[0] == a.value {
+		if len(cur) == 1 && sameValue(cur[0], a.value) {
 			continue
 		}
 		out = append(out, change{attr: a.attr, value: a.value, line: fmt.Sprintf("%s: %s → %q", a.attr, quoteValues(cur), a.value)})
@@ -536,6 +553,27 @@ func (c *Client) changes(u *User, spec UserSpec) []change {
 	return out
 }
 
+// sameValue says whether the value read equals the value wanted. Values
+// are compared byte for byte, except DNs: when the wanted value is a DN
+// (it parses as one, with at least one attribute=value pair), the two are
+// compared as DNs, ignoring case and escaping, since servers return DN
+// attributes normalised (Active Directory stores seeAlso:
+// cn=grace hopper,ou=staff,... as CN=Grace Hopper,OU=Staff,...).
+func sameValue(cur, want string) bool {
+	if cur == want {
+		return true
+	}
+	if !strings.Contains(want, "=") {
+		return false
+	}
+	w, err := ldap.ParseDN(want)
+	if err != nil || len(w.RDNs) == 0 {
+		return false
+	}
+	got, err := ldap.ParseDN(cur)
+	return err == nil && got.EqualFold(w)
+}
+
 func quoteValues(vs []string) string {
 	switch len(vs) {
 	case 0:
@@ -554,7 +592,8 @@ func quoteValues(vs []string) string {
 // per line: `title: "Engineer" → "Senior Engineer"`. Empty means UpdateUser
 // would change nothing. A nil user differs in every attribute. Renames are
 // not managed: in Active Directory a new display name changes displayName,
-// not the CN.
+// not the CN, and userPrincipalName is only set by CreateUser. DN-valued
+// attributes are compared as DNs (see sameValue).
 func (c *Client) Diff(u *User, spec UserSpec) []string {
 	var lines []string
 	for _, ch := range c.changes(u, c.normalize(spec)) {
@@ -565,6 +604,7 @@ func (c *Client) Diff(u *User, spec UserSpec) []string {
 
 // UpdateUser brings the account at dn to spec in one modify request and
 // returns what it changed (as Diff does); nothing when it already matched.
+// It never rewrites userPrincipalName (set at creation only).
 func (c *Client) UpdateUser(ctx context.Context, dn string, spec UserSpec) ([]string, error) {
 	spec = c.normalize(spec)
 	if err := c.validate(spec, false); err != nil {
@@ -596,30 +636,35 @@ func (c *Client) UpdateUser(ctx context.Context, dn string, spec UserSpec) ([]st
 	return lines, nil
 }
 
+// uidProbes bounds how many taken numbers NextUIDNumber's probe skips
+// before it scans again.
+const uidProbes = 32
+
 // NextUIDNumber is one more than the highest uidNumber under BaseDN, and at
-// least min. Callers serialise account creation: two callers at once get
-// the same number.
+// least min. After the first call it probes upwards from the last number
+// it gave, skipping numbers found taken, instead of scanning everything
+// again. Two runs (or two Clients) at once may still get the same number:
+// after creating the account, check with UIDNumberCount that it is the
+// only one with that number.
 func (c *Client) NextUIDNumber(ctx context.Context, min int) (int, error) {
 	c.uidMu.Lock()
 	defer c.uidMu.Unlock()
 	if c.uidNext > 0 {
-		// After one full scan, probe the next number with an equality
-		// search: a batch of N hires costs N cheap searches, not N scans.
+		// After one full scan, probe with equality searches: a batch of N
+		// hires costs N cheap searches, not N scans.
 		cand := max(c.uidNext, min)
-		var res *ldap.SearchResult
-		err := c.do(ctx, func(l *ldap.Conn) error {
-			var err error
-			res, err = l.Search(c.searchReq(c.cfg.BaseDN, ldap.ScopeWholeSubtree, filterEq("uidNumber", strconv.Itoa(cand)), "1.1"))
-			return err
-		})
-		if err != nil {
-			return 0, c.wrap("search uidNumber under", c.cfg.BaseDN, opPlain, err, "")
+		for range uidProbes {
+			n, err := c.UIDNumberCount(ctx, cand)
+			if err != nil {
+				return 0, err
+			}
+			if n == 0 {
+				c.uidNext = cand + 1
+				return cand, nil
+			}
+			cand++ // taken by someone else meanwhile
 		}
-		if len(res.Entries) == 0 {
-			c.uidNext = cand + 1
-			return cand, nil
-		}
-		// Someone else took it: scan again.
+		// Many taken in a row: scan again.
 	}
 	req := c.searchReq(c.cfg.BaseDN, ldap.ScopeWholeSubtree, filterPresent("uidNumber"), "uidNumber")
 	var res *ldap.SearchResult
@@ -641,4 +686,16 @@ func (c *Client) NextUIDNumber(ctx context.Context, min int) (int, error) {
 	}
 	c.uidNext = next + 1
 	return next, nil
+}
+
+// UIDNumberCount is the number of entries under BaseDN whose uidNumber is
+// n: after creating an account with n, anything but 1 means that another
+// run took the same number at the same time.
+func (c *Client) UIDNumberCount(ctx context.Context, n int) (int, error) {
+	entries, err := c.search(ctx, "count entries with uidNumber "+strconv.Itoa(n)+" under", opPlain,
+		c.searchReq(c.cfg.BaseDN, ldap.ScopeWholeSubtree, filterEq("uidNumber", strconv.Itoa(n)), "1.1"))
+	if err != nil {
+		return 0, err
+	}
+	return len(entries), nil
 }

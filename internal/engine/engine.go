@@ -99,6 +99,26 @@ type dirConn struct {
 	err  error
 }
 
+// lockKeyOrTarget names the host or directory a step works on.
+func lockKeyOrTarget(s *plan.Step) string {
+	if s.Host != "" {
+		return s.Host
+	}
+	return "directory " + s.Directory
+}
+
+// unreachable records a target once.
+func (r *run) unreachable(target string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, u := range r.res.Unreachable {
+		if u == target {
+			return
+		}
+	}
+	r.res.Unreachable = append(r.res.Unreachable, target)
+}
+
 // lockKey names what a step must hold alone: its host; or, for account
 // creation, its directory (one at a time, so a uidNumber is never drawn
 // twice and a name collision is never checked by two hires at once). Other
@@ -549,6 +569,10 @@ func (r *run) runStep(ctx context.Context, s *plan.Step, mode Mode) *result.Step
 			return rs
 		}
 		if !remote.IsTransient(err) || attempt >= r.e.Retries || ctx.Err() != nil {
+			if remote.IsTransient(err) && ctx.Err() == nil {
+				// Still unreachable after the retries: say which target.
+				r.unreachable(lockKeyOrTarget(s))
+			}
 			if mode == DryRun {
 				rs.Outcome, rs.Reason = result.CannotTell, "the check could not run: "+secret.Scrub(err.Error())
 				return rs

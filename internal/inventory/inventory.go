@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/go-ldap/ldap/v3"
 	"github.com/hashicorp/go-multierror"
 
 	"onboard/internal/plan"
@@ -575,6 +576,12 @@ func (inv *Inventory) checkDirectory(name string) []error {
 			}
 		}
 	}
+	if d.Join.User != "" && d.Join.Password == "" {
+		fail(".join.password", "is required with join.user (adcli would be given an empty password)")
+	}
+	if d.Join.User == "" && d.Join.Password != "" {
+		fail(".join.user", "is required with join.password")
+	}
 	if d.Naming.MaxLength < 0 || d.Naming.MaxLength > 64 {
 		fail(".naming.max_length", "must be between 1 and 64, got %d", d.Naming.MaxLength)
 	}
@@ -602,11 +609,11 @@ func (inv *Inventory) Directory(name string) (*plan.Directory, error) {
 		pd.GroupsBase = d.BaseDN
 	}
 	if pd.JoinUser == "" {
-		// The bind account joins machines unless another is named: its
-		// first RDN value is its name (CN=Administrator,... → Administrator).
-		first := strings.SplitN(d.BindDN, ",", 2)[0]
-		if _, v, ok := strings.Cut(first, "="); ok {
-			pd.JoinUser = v
+		// The bind account joins machines unless another is named; its
+		// logon name is taken from its DN's first RDN (CN=Administrator,...),
+		// which holds for the built-in accounts: name join.user otherwise.
+		if dn, err := ldap.ParseDN(d.BindDN); err == nil && len(dn.RDNs) > 0 && len(dn.RDNs[0].Attributes) > 0 {
+			pd.JoinUser = dn.RDNs[0].Attributes[0].Value
 		}
 		pd.JoinPassword = pd.BindPassword
 	}

@@ -268,12 +268,18 @@ type ActivateSpec struct {
 	// Deliver is how the password reaches the hire: "file:PATH" (mode
 	// 0600) or "terminal" (printed once). It is never in a log or report.
 	Deliver string `json:"deliver"`
+	// Avoid: words the password must not contain (AD's complexity rule).
+	Avoid []string `json:"avoid,omitempty"`
+	// Adopt: an adopted account that already has a password keeps it.
+	Adopt bool `json:"adopt,omitempty"`
 }
 
 // ComputerSpec pre-stages a computer account.
 type ComputerSpec struct {
 	Name string `json:"name"`
 	OU   string `json:"ou,omitempty"`
+	// Stale: reuse takes an existing account onboard did not pre-stage.
+	Stale string `json:"stale,omitempty"`
 }
 
 // JoinSpec joins a Linux host to an Active Directory domain with adcli.

@@ -99,6 +99,7 @@ func (b *builder) checkConflicts() {
 	files := map[string]*plan.Step{}
 	defaults := map[string]*plan.Step{}
 	accounts := map[string]*plan.Step{}
+	delivery := map[string]*plan.Step{}
 	for _, s := range b.plan.Steps {
 		if ids[s.ID] {
 			b.fail(fmt.Errorf("%s: step %s is planned twice (two files or commands of one hire with the same path or name)", b.source(s.Hire), s.ID))
@@ -110,6 +111,13 @@ func (b *builder) checkConflicts() {
 				b.fail(fmt.Errorf("%s and %s both write %s on %s, differently", b.source(o.Hire), b.source(s.Hire), s.File.Path, s.Host))
 			}
 			files[key] = s
+		}
+		if s.Activate != nil && strings.HasPrefix(s.Activate.Deliver, "file:") {
+			// One file per password: a second hire's would overwrite the first's.
+			if o, ok := delivery[s.Activate.Deliver]; ok {
+				b.fail(fmt.Errorf("%s and %s deliver their initial passwords to the same file %s", b.source(o.Hire), b.source(s.Hire), strings.TrimPrefix(s.Activate.Deliver, "file:")))
+			}
+			delivery[s.Activate.Deliver] = s
 		}
 		if s.Account != nil {
 			key := s.Directory + "\x00" + s.Account.Username
@@ -673,7 +681,10 @@ func (b *builder) accountSteps(pb *playbook.Playbook, dir *plan.Directory, d inv
 	act := mk(plan.KindActivate, username, fmt.Sprintf("Set the initial password of %s and enable it", username))
 	act.Activate = &plan.ActivateSpec{Username: username, MustChangePassword: must, MustChangeRequired: pb.Account.MustChangePassword != nil && must,
 		Length:  pb.Account.Password.Length,
-		Deliver: deliverPath(pb, pb.Account.Password.Deliver)}
+		Deliver: deliverPath(pb, expand("account.password.deliver", pb.Account.Password.Deliver)),
+		// AD refuses a password containing parts of the user's names.
+		Avoid: []string{username, p.GivenName, p.Surname, acct.DisplayName},
+		Adopt: pb.Account.Adopt}
 	act.DependsOn = append([]string{a.ID}, before...)
 	return steps, []string{a.ID}
 }
@@ -730,10 +741,9 @@ func (b *builder) joinSteps(pb *playbook.Playbook, pr *playbook.Profile, host *p
 	if j.Prestage {
 		c := &plan.Step{ID: pb.Person.EmployeeID + ":" + plan.KindComputer + ":" + computer, Kind: plan.KindComputer, Hire: pb.Person.EmployeeID,
 			Directory: name, Title: fmt.Sprintf("Pre-stage computer %s in %s", computer, name), Timeout: plan.Duration(defaultTimeouts[plan.KindComputer])}
-		c.Computer = &plan.ComputerSpec{Name: computer, OU: ou}
+		c.Computer = &plan.ComputerSpec{Name: computer, OU: ou, Stale: stale}
 		*steps = append(*steps, c)
 		deps = append(deps, c.ID)
-		stale = "reuse" // the pre-staged account is the one to join with
 	}
 	s := newStep(plan.KindJoin, dir.Domain, fmt.Sprintf("Join %s to %s", host.Name, dir.Domain), 0)
 	s.Directory = name
@@ -772,7 +782,7 @@ func (b *builder) windowsSteps(pb *playbook.Playbook, pr *playbook.Profile, host
 				}
 				c := &plan.Step{ID: pb.Person.EmployeeID + ":" + plan.KindComputer + ":" + computer, Kind: plan.KindComputer, Hire: pb.Person.EmployeeID,
 					Directory: name, Title: fmt.Sprintf("Pre-stage computer %s in %s", computer, name), Timeout: plan.Duration(defaultTimeouts[plan.KindComputer])}
-				c.Computer = &plan.ComputerSpec{Name: computer, OU: ou}
+				c.Computer = &plan.ComputerSpec{Name: computer, OU: ou, Stale: j.Stale}
 				*steps = append(*steps, c)
 				deps = append(deps, c.ID)
 			}

@@ -232,6 +232,10 @@ func TestConflictsAcrossPlaybooks(t *testing.T) {
 			write("d1.yaml", person("D1")+"machine: {host: ws1, printers: [lobby], default_printer: lobby}\n"),
 			write("d2.yaml", person("D2")+"machine: {host: ws1, printers: [office-2f], default_printer: office-2f}\n"),
 		}, "want different default printers on ws1"},
+		{"two hires, one password file", []string{
+			write("g1.yaml", person("G1")+"account: {directory: corp-ldap, password: {deliver: 'file:pw/new.pw'}}\n"),
+			write("g2.yaml", person("G2")+"account: {directory: corp-ldap, password: {deliver: 'file:pw/new.pw'}}\n"),
+		}, "deliver their initial passwords to the same file"},
 		{"checks without a machine", []string{
 			write("e.yaml", person("E1")+"checks: [{name: x, command: {run: 'false'}}]\n"),
 		}, "machine.host: is required"},

@@ -275,6 +275,7 @@ func (pb *Playbook) checkTemplates() []error {
 	}
 	errs = append(errs, checkCheckTemplates(pb.Doc, "checks", pb.Checks, vars)...)
 	try("handover.notes", pb.Handover.Notes)
+	try("account.password.deliver", pb.Account.Password.Deliver)
 	return errs
 }
 

@@ -5,6 +5,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -194,6 +196,33 @@ func TestJSONLinesConcurrent(t *testing.T) {
 	for i, l := range lines {
 		if !json.Valid([]byte(l)) {
 			t.Fatalf("line %d is not JSON: %q", i+1, l)
+		}
+	}
+}
+
+// A line written through the live view (an initial password delivered to
+// the terminal) lands above the live region and is never moved over by a
+// redraw: every later cursor-up is at most the region's height.
+func TestProgressWriteSurvivesRedraws(t *testing.T) {
+	var buf bytes.Buffer
+	p := NewProgress(&buf, true)
+	p.Event(result.Event{Type: result.RunStarted, Total: 2})
+	p.Event(result.Event{Type: result.StepStarted, Step: &result.Step{ID: "a", Title: "Install chat", Host: "ws1"}})
+	fmt.Fprintln(p, "  Initial password of ada in corp (shown once): Pw-123-xyz")
+	start := buf.Len()
+	p.Event(result.Event{Type: result.StepFinished, Step: &result.Step{ID: "a", Title: "Install chat", Host: "ws1", Outcome: result.Changed}})
+	p.Close()
+	out := buf.String()
+	if strings.Count(out, "Pw-123-xyz") != 1 {
+		t.Fatalf("the password line was printed %d times", strings.Count(out, "Pw-123-xyz"))
+	}
+	// After the password, the region redrawn below it is at most a few
+	// lines: no redraw moves the cursor up past the password line.
+	after := out[start:]
+	region := strings.Count(out[strings.Index(out, "Pw-123-xyz"):start], "\n") - 1
+	for _, m := range regexp.MustCompile(`\x1b\[(\d+)A`).FindAllStringSubmatch(after, -1) {
+		if n, _ := strconv.Atoi(m[1]); n > region {
+			t.Errorf("a redraw moved up %d lines over the password (region %d)", n, region)
 		}
 	}
 }

@@ -150,6 +150,21 @@ func (p *Progress) Event(e result.Event) {
 	}
 }
 
+// Write prints text as permanent lines above the live view and redraws at
+// once, so that something the technician must read (an initial password
+// delivered to the terminal) is never wiped by the next redraw.
+func (p *Progress) Write(b []byte) (int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, l := range strings.Split(strings.TrimRight(string(b), "\n"), "\n") {
+		p.line(l)
+	}
+	if p.live {
+		p.draw(false)
+	}
+	return len(b), nil
+}
+
 // line prints a permanent line: at once in plain mode, above the live
 // region at the next redraw otherwise.
 func (p *Progress) line(s string) {

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"onboard/internal/directory"
 	"onboard/internal/plan"
@@ -33,7 +34,8 @@ type Directory interface {
 	PasswordPolicy(ctx context.Context) (directory.PasswordPolicy, error)
 	VerifyBind(ctx context.Context, dn string, pw secret.Value) error
 	FindComputer(ctx context.Context, name string) (*directory.Computer, error)
-	PrestageComputer(ctx context.Context, name, ou string) (string, error)
+	PrestageComputer(ctx context.Context, name, ou, description string) (string, error)
+	UIDNumberCount(ctx context.Context, n int) (int, error)
 	CanRequirePasswordChange(ctx context.Context) (bool, error)
 	RequirePasswordChange(ctx context.Context, dn string) error
 }
@@ -139,6 +141,15 @@ func (Account) Apply(ctx context.Context, x *Exec, s *plan.Step) (string, error)
 	if err != nil {
 		return "", err
 	}
+	if spec.UIDNumber != 0 {
+		// Another technician's run may have drawn the same number at the
+		// same moment: nothing in LDAP forbids it, so look.
+		if n, err := x.D.Client.UIDNumberCount(ctx, spec.UIDNumber); err != nil {
+			return "", err
+		} else if n > 1 {
+			return "", fmt.Errorf("uidNumber %d of %s is also held by another entry (a concurrent run?): give one of them a new number by hand", spec.UIDNumber, dn)
+		}
+	}
 	if x.D.Dir.Kind == string(directory.ActiveDirectory) {
 		return "created " + dn + " (disabled until activated)", nil
 	}
@@ -216,7 +227,7 @@ func (Activate) Check(ctx context.Context, x *Exec, s *plan.Step) (State, error)
 		switch {
 		case err == nil:
 			return inPlace(fmt.Sprintf("account %s is enabled; a bind with the initial password works on %s", a.Username, x.D.Client.Server())), nil
-		case errors.Is(err, directory.ErrInvalidCredentials) && strings.Contains(err.Error(), "773"):
+		case errors.Is(err, directory.ErrMustChangePassword):
 			// AD: the password is right, and must be changed at first logon.
 			return inPlace(fmt.Sprintf("account %s is enabled; the initial password is accepted (must change at first logon) on %s", a.Username, x.D.Client.Server())), nil
 		default:
@@ -253,35 +264,52 @@ func (Activate) Apply(ctx context.Context, x *Exec, s *plan.Step) (string, error
 			mustChange, note = false, "; the directory cannot force a change at first logon (no ppolicy)"
 		}
 	}
+	if a.Adopt && u.PasswordSet {
+		// An adopted account keeps the password its owner has: only enable it.
+		if err := x.D.Client.SetEnabled(ctx, u.DN, true); err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("adopted account %s enabled; its password is unchanged", a.Username), nil
+	}
 	pol, err := x.D.Client.PasswordPolicy(ctx)
 	if err != nil {
 		return "", err
 	}
-	pw, err := directory.GeneratePassword(pol, a.Length, a.Username)
+	pw, err := directory.GeneratePassword(pol, a.Length, a.Avoid...)
 	if err != nil {
 		return "", err
 	}
-	// Set it without "must change" first, so the bind below can prove it.
-	if err := x.D.Client.SetPassword(ctx, u.DN, pw, false); err != nil {
+	// Active Directory takes the password and "must change" in one modify,
+	// so the flag can never be lost between two requests; OpenLDAP sets
+	// its ppolicy flag after.
+	ad := x.D.Dir.Kind == string(directory.ActiveDirectory)
+	if err := x.D.Client.SetPassword(ctx, u.DN, pw, ad && mustChange); err != nil {
 		return "", err
 	}
 	if err := x.D.Deliver.Deliver(x.D.Dir.Name, a.Username, a, pw); err != nil {
 		return "", fmt.Errorf("deliver the initial password of %s: %w", a.Username, err)
 	}
+	if !ad && mustChange {
+		if err := x.D.Client.RequirePasswordChange(ctx, u.DN); err != nil {
+			return "", err
+		}
+	}
 	if err := x.D.Client.SetEnabled(ctx, u.DN, true); err != nil {
 		return "", err
 	}
-	if err := x.D.Client.VerifyBind(ctx, u.DN, pw); err != nil {
-		// Do not leave an account enabled that cannot be used.
-		_ = x.D.Client.SetEnabled(ctx, u.DN, false)
-		return "", fmt.Errorf("bind as %s with the new password failed on %s: %w", a.Username, x.D.Client.Server(), err)
+	if err := x.D.Client.VerifyBind(ctx, u.DN, pw); err != nil && !errors.Is(err, directory.ErrMustChangePassword) {
+		// Never leave an account enabled that cannot be used: disable it
+		// again, even when the step's own time is up.
+		undo, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		if derr := x.D.Client.SetEnabled(undo, u.DN, false); derr != nil {
+			return "", fmt.Errorf("bind as %s with the new password failed on %s: %w; disabling it again failed too, so the account is ENABLED: disable it by hand (%v)", a.Username, x.D.Client.Server(), err, derr)
+		}
+		return "", fmt.Errorf("bind as %s with the new password failed on %s (the account is disabled again): %w", a.Username, x.D.Client.Server(), err)
 	}
 	x.D.initial.Store(a.Username, pw)
 	what := fmt.Sprintf("password set (%d characters), delivered to %s, enabled, bind proven on %s", len(pw.Reveal()), deliveryName(a.Deliver), x.D.Client.Server())
 	if mustChange {
-		if err := x.D.Client.RequirePasswordChange(ctx, u.DN); err != nil {
-			return "", err
-		}
 		what += "; must change at next logon"
 	}
 	return what + note, nil
@@ -297,19 +325,29 @@ func deliveryName(d string) string {
 // Computer pre-stages a computer account in an OU.
 type Computer struct{}
 
+// computerMarker is the description onboard writes on the computer
+// accounts it pre-stages: only those are its to join with.
+func computerMarker(hire string) string { return "pre-staged by onboard for " + hire }
+
 func (Computer) Check(ctx context.Context, x *Exec, s *plan.Step) (State, error) {
 	c, err := x.D.Client.FindComputer(ctx, s.Computer.Name)
 	if err != nil {
 		return State{}, err
 	}
-	if c == nil {
+	switch {
+	case c == nil:
 		return missing(fmt.Sprintf("computer %s does not exist", s.Computer.Name)), nil
+	case c.Description == computerMarker(s.Hire):
+		return inPlace("computer " + c.DN + " is pre-staged for this hire"), nil
+	case s.Computer.Stale == "reuse":
+		return inPlace("computer " + c.DN + " exists and is reused (stale: reuse)"), nil
 	}
-	return inPlace("computer " + c.DN + " exists"), nil
+	// Another machine's account: joining with it would take its identity.
+	return State{}, fmt.Errorf("a computer account %s already exists and onboard did not pre-stage it for %s; set machine.domain_join.stale: reuse if it is this machine's, or remove it", c.DN, s.Hire)
 }
 
 func (Computer) Apply(ctx context.Context, x *Exec, s *plan.Step) (string, error) {
-	dn, err := x.D.Client.PrestageComputer(ctx, s.Computer.Name, s.Computer.OU)
+	dn, err := x.D.Client.PrestageComputer(ctx, s.Computer.Name, s.Computer.OU, computerMarker(s.Hire))
 	if err != nil {
 		return "", err
 	}
@@ -359,7 +397,7 @@ func (Join) Apply(ctx context.Context, x *Exec, s *plan.Step) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if c != nil && j.Stale != "reuse" {
+	if c != nil && j.Stale != "reuse" && c.Description != computerMarker(s.Hire) {
 		return "", fmt.Errorf("a computer account %s already exists in %s and this host is not joined to it; set machine.domain_join.stale: reuse to join with it, or remove it", c.DN, j.Domain)
 	}
 	args := []string{"--domain=" + j.Domain, "--domain-controller=" + dcAddress(x.D.Client.Server()),

@@ -50,6 +50,8 @@ type options struct {
 	detailed    bool
 	check       bool
 	dial        *connect.Dialer
+	journalPath string
+	noJournal   bool
 
 	stdout, stderr io.Writer
 }
@@ -86,6 +88,8 @@ unreachable, 4 changes pending (plan --detailed-exitcode).`,
 	pf.StringArrayVarP(&o.inventory, "inventory", "i", nil, "inventory file or folder (repeatable; default ./inventory)")
 	pf.StringArrayVar(&o.profiles, "profiles", nil, "folder of role profiles (repeatable; default: profiles/ beside the playbook, then ./playbooks/profiles)")
 	pf.CountVarP(&o.verbose, "verbose", "v", "log more (-v info, -vv debug) to stderr")
+	pf.StringVar(&o.journalPath, "journal", "", "the journal of runs (default $ONBOARD_JOURNAL, else /var/lib/onboard/journal.db as root, else ~/.local/state/onboard/journal.db)")
+	pf.BoolVar(&o.noJournal, "no-journal", false, "do not record this run in the journal")
 
 	addRunFlags := func(c *cobra.Command) {
 		f := c.Flags()
@@ -154,6 +158,7 @@ unreachable, 4 changes pending (plan --detailed-exitcode).`,
 		Run:   func(cmd *cobra.Command, args []string) { fmt.Fprintln(stdout, "onboard", version) },
 	}
 	root.AddCommand(planCmd, applyCmd, validateCmd, schemaCmd, versionCmd)
+	o.journalCommands(root)
 	return root
 }
 
@@ -346,7 +351,18 @@ func (o *options) plan(ctx context.Context, args []string) error {
 		return invalid(err)
 	}
 	asJSON := o.output == "json"
-	res := o.engine(nil).Run(ctx, p, engine.DryRun)
+	j, err := o.openJournal(ctx)
+	if err != nil {
+		return err
+	}
+	if j != nil {
+		defer j.Close()
+	}
+	e := o.engine(nil)
+	if rec := o.recorder(j, p, "dry-run", true); rec != nil {
+		e.Recorder = rec
+	}
+	res := e.Run(ctx, p, engine.DryRun)
 	annotate(p, res)
 	if o.planOut != "" {
 		if err := writeJSON(o.planOut, p); err != nil {
@@ -451,13 +467,28 @@ func (o *options) apply(ctx context.Context, args []string) error {
 		}
 		fmt.Fprintln(o.stdout)
 	}
-	res := o.engine(obs).Run(ctx, p, engine.Apply)
+	j, err := o.openJournal(ctx)
+	if err != nil {
+		done()
+		return err
+	}
+	if j != nil {
+		defer j.Close()
+	}
+	e := o.engine(obs)
+	if rec := o.recorder(j, p, "apply", false); rec != nil {
+		e.Recorder = rec
+	}
+	res := e.Run(ctx, p, engine.Apply)
 	done()
 	if o.output == "text" {
 		fmt.Fprintln(o.stdout)
 		if err := (report.Text{Color: !o.noColor}).Write(o.stdout, res); err != nil {
 			return err
 		}
+	}
+	if o.output == "text" {
+		journalLine(ctx, o.stdout, j, res.ID)
 	}
 	if err := o.writeReports(p, res); err != nil {
 		return err
@@ -489,6 +520,9 @@ func (o *options) writeReports(p *plan.Plan, res *result.Run) error {
 
 // exitFor maps a run's outcome to an exit code.
 func (o *options) exitFor(res *result.Run, dry bool) error {
+	if res.JournalError != "" {
+		return &exitError{exitFailed, fmt.Errorf("the journal could not be written, so the run stopped: %s", res.JournalError)}
+	}
 	if res.Cancelled {
 		return &exitError{exitInterrupted, errors.New("interrupted: the run stopped early; run the same command again to resume")}
 	}

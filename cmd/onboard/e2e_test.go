@@ -70,6 +70,8 @@ type env struct {
 func newEnv(t *testing.T, l *lab.Lab) *env {
 	t.Helper()
 	dir := t.TempDir()
+	// Every test run gets its own journal, never the machine's.
+	t.Setenv("ONBOARD_JOURNAL", filepath.Join(dir, "journal.db"))
 	inv := filepath.Join(dir, "inventory")
 	if err := os.MkdirAll(inv, 0o755); err != nil {
 		t.Fatal(err)
@@ -330,6 +332,25 @@ func TestFailureAndResume(t *testing.T) {
 	o = outcomes(r.Steps)
 	if o["E10:printer:lobby"] != result.OK || o["E10:file:/etc/bob.conf"] != result.Changed {
 		t.Errorf("resume: finished steps must be ok, the rest done: %v", o)
+	}
+
+	// The journal holds both runs, step by step, and its chain is intact.
+	code, out, stderr := e.onboard("history", "--hire", "E10")
+	if code != exitOK || strings.Count(out, "\n") != 3 || !strings.Contains(out, "failed") || !strings.Contains(out, "ok") {
+		t.Errorf("history (exit %d):\n%s%s", code, out, stderr)
+	}
+	code, out, _ = e.onboard("show", r.ID)
+	if code != exitOK || !strings.Contains(out, "step-finished") || !strings.Contains(out, "wrote /etc/bob.conf") {
+		t.Errorf("show (exit %d):\n%s", code, out)
+	}
+	code, out, _ = e.onboard("journal", "verify")
+	if code != exitOK || !strings.HasPrefix(out, "ok: ") {
+		t.Errorf("journal verify (exit %d): %s", code, out)
+	}
+	// A pinned head that the chain no longer ends with is reported.
+	code, out, _ = e.onboard("journal", "verify", "--expect-head", "1:"+strings.Repeat("0", 64))
+	if code != exitFailed {
+		t.Errorf("a wrong pinned head was accepted (exit %d): %s", code, out)
 	}
 }
 

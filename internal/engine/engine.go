@@ -26,6 +26,13 @@ type Dialer interface {
 	Dial(ctx context.Context, h *plan.Host) (remote.Communicator, error)
 }
 
+// Recorder writes events durably (the journal) before they are reported:
+// a step is shown done only once its record is safe. A failed write stops
+// the run: nothing new starts that the journal could not record.
+type Recorder interface {
+	Record(ctx context.Context, ev result.Event) error
+}
+
 // DirectoryDialer opens a directory for a run: one pinned server, and the
 // delivery channel for initial passwords.
 type DirectoryDialer interface {
@@ -44,6 +51,7 @@ type Engine struct {
 	Retries    int
 	RetryDelay time.Duration
 	Observer   result.Observer
+	Recorder   Recorder
 	Log        *slog.Logger
 	Operator   string
 	// Kinds overrides the step kinds (tests); nil means step.Kinds.
@@ -85,6 +93,9 @@ type run struct {
 	mu      sync.Mutex
 	results map[string]*result.Step
 	done    map[string]chan struct{}
+
+	cancel context.CancelFunc // stops the run when the journal fails
+	recErr error
 }
 
 type targetConn struct {
@@ -283,6 +294,8 @@ func (e *Engine) Run(ctx context.Context, p *plan.Plan, mode Mode) *result.Run {
 	for _, s := range p.Steps {
 		r.done[s.ID] = make(chan struct{})
 	}
+	ctx, r.cancel = context.WithCancel(ctx)
+	defer r.cancel()
 	r.emit(result.Event{Type: result.RunStarted, Total: len(p.Steps)})
 
 	var wg sync.WaitGroup
@@ -315,12 +328,31 @@ func (e *Engine) Run(ctx context.Context, p *plan.Plan, mode Mode) *result.Run {
 }
 
 func (r *run) emit(ev result.Event) {
-	if r.e.Observer == nil {
-		return
-	}
 	ev.Time = time.Now()
 	ev.RunID = r.res.ID
-	r.e.Observer.Event(ev)
+	if r.e.Recorder != nil {
+		// The journal ignores the run's cancellation: an interrupted run's
+		// last records must still be written.
+		if err := r.e.Recorder.Record(context.Background(), ev); err != nil {
+			r.mu.Lock()
+			if r.recErr == nil {
+				r.recErr = err
+				r.res.JournalError = err.Error()
+			}
+			r.mu.Unlock()
+			r.cancel()
+		}
+	}
+	if r.e.Observer != nil {
+		r.e.Observer.Event(ev)
+	}
+}
+
+// journalFailed reports whether the journal could not record an event.
+func (r *run) journalFailed() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.recErr != nil
 }
 
 func (r *run) log() *slog.Logger {
@@ -546,6 +578,11 @@ func (r *run) runStep(ctx context.Context, s *plan.Step, mode Mode) *result.Step
 	rs.Started = time.Now()
 	r.emit(result.Event{Type: result.StepStarted, Step: rs})
 	defer func() { rs.Duration = time.Since(rs.Started) }()
+	if r.journalFailed() {
+		// Never change a host without a record of it.
+		rs.Outcome, rs.Reason = result.Skipped, "the journal could not be written"
+		return rs
+	}
 
 	kind, ok := r.kinds[s.Kind]
 	if !ok {

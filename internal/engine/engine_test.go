@@ -340,3 +340,48 @@ func TestCancelStartsNothing(t *testing.T) {
 		}
 	}
 }
+
+type failingRecorder struct {
+	mu     sync.Mutex
+	events []result.EventType
+	failAt int // fail the n-th event (1-based)
+}
+
+func (f *failingRecorder) Record(_ context.Context, ev result.Event) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.events = append(f.events, ev.Type)
+	if len(f.events) == f.failAt {
+		return errors.New("disk full")
+	}
+	return nil
+}
+
+// Events are recorded before observers see them, and a journal that cannot
+// write stops the run: no host is changed without a record.
+func TestRecorderFailureStopsTheRun(t *testing.T) {
+	k := newKind()
+	p := testPlan([]string{"a"}, 4, true)
+	rec := &failingRecorder{failAt: 4} // run-started, a-0 started, a-0 finished, a-1 started → fails
+	var seen []result.EventType
+	var mu sync.Mutex
+	e := &Engine{Dialer: dialer{}, Kinds: map[string]step.Kind{"test": k}, Recorder: rec,
+		Observer: observerFunc(func(ev result.Event) { mu.Lock(); seen = append(seen, ev.Type); mu.Unlock() })}
+	r := e.Run(context.Background(), p, Apply)
+	if r.JournalError == "" || !r.Cancelled {
+		t.Fatalf("journal error %q, cancelled %v", r.JournalError, r.Cancelled)
+	}
+	if k.applied["a-1"] || k.applied["a-2"] {
+		t.Errorf("steps were applied after the journal failed: %v", k.applied)
+	}
+	if !k.applied["a-0"] {
+		t.Errorf("the step recorded before the failure should have run")
+	}
+	got := byID(r)
+	if got["a-1"].Outcome != result.Skipped || !strings.Contains(got["a-1"].Reason, "journal") {
+		t.Errorf("a-1: %s %q", got["a-1"].Outcome, got["a-1"].Reason)
+	}
+	if len(seen) != len(rec.events) {
+		t.Errorf("observers saw %d events, the recorder %d", len(seen), len(rec.events))
+	}
+}

@@ -85,6 +85,9 @@ type Run struct {
 	Unreachable []string `json:"unreachable,omitempty"`
 	// Cancelled: the run was interrupted (Ctrl-C, SIGTERM) before the end.
 	Cancelled bool `json:"cancelled,omitempty"`
+	// JournalError: the journal could not record an event, so the run
+	// stopped; what the journal lacks is the last event before it.
+	JournalError string `json:"journal_error,omitempty"`
 }
 
 // Counts tallies outcomes.

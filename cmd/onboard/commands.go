@@ -21,6 +21,7 @@ import (
 	"onboard/internal/deliver"
 	"onboard/internal/engine"
 	"onboard/internal/inventory"
+	"onboard/internal/journal"
 	"onboard/internal/plan"
 	"onboard/internal/planner"
 	"onboard/internal/playbook"
@@ -52,6 +53,7 @@ type options struct {
 	dial        *connect.Dialer
 	journalPath string
 	noJournal   bool
+	mode        string // recorded in the journal: apply, or resume of RUN-ID
 
 	stdout, stderr io.Writer
 }
@@ -122,6 +124,14 @@ unreachable, 4 changes pending (plan --detailed-exitcode).`,
 	planCmd.Flags().BoolVar(&o.detailed, "detailed-exitcode", false, "exit 4 when changes are pending, 0 when none")
 	planCmd.Flags().Bool("json", false, "print the plan as JSON instead of text")
 
+	resumeCmd := &cobra.Command{
+		Use:   "resume RUN-ID",
+		Short: "Continue a failed or interrupted run from the journal: finished steps are re-checked and left alone, the rest is done",
+		Args:  cobra.ExactArgs(1),
+		RunE:  func(cmd *cobra.Command, args []string) error { return o.resume(cmd.Context(), args[0]) },
+	}
+	addRunFlags(resumeCmd)
+
 	applyCmd := &cobra.Command{
 		Use:   "apply PLAYBOOK...|PLAN.json",
 		Short: "Apply playbooks (same as `onboard PLAYBOOK...`) or a plan saved with `plan --out`",
@@ -157,7 +167,7 @@ unreachable, 4 changes pending (plan --detailed-exitcode).`,
 		Short: "Print the version",
 		Run:   func(cmd *cobra.Command, args []string) { fmt.Fprintln(stdout, "onboard", version) },
 	}
-	root.AddCommand(planCmd, applyCmd, validateCmd, schemaCmd, versionCmd)
+	root.AddCommand(planCmd, applyCmd, resumeCmd, validateCmd, schemaCmd, versionCmd)
 	o.journalCommands(root)
 	return root
 }
@@ -436,12 +446,49 @@ func (o *options) loadPlanOrPlaybooks(ctx context.Context, args []string) (*plan
 	return o.load(ctx, args)
 }
 
+// resume applies the plan a recorded run was made from. Every step is
+// checked first, so what the run finished is left alone (an account is
+// never created twice) and only the rest is done.
+func (o *options) resume(ctx context.Context, runID string) error {
+	j, err := o.openJournal(ctx)
+	if err != nil {
+		return err
+	}
+	if j == nil {
+		return invalid(errors.New("resume reads the journal: drop --no-journal"))
+	}
+	d, err := j.Run(ctx, runID)
+	j.Close()
+	if errors.Is(err, journal.ErrNotFound) {
+		return invalid(fmt.Errorf("no run %s in the journal (onboard history lists them)", runID))
+	}
+	if err != nil {
+		return err
+	}
+	p, err := d.PlanOf()
+	if err != nil || p == nil {
+		return invalid(fmt.Errorf("run %s has no plan in the journal: %v", runID, err))
+	}
+	if d.Outcome == "ok" && !d.DryRun {
+		fmt.Fprintf(o.stdout, "run %s finished ok; re-checking it changes nothing that is in place\n", runID)
+	}
+	o.mode = "resume of " + runID
+	return o.applyPlan(ctx, p)
+}
+
 func (o *options) apply(ctx context.Context, args []string) error {
 	if err := o.checkFlags(); err != nil {
 		return err
 	}
 	p, err := o.loadPlanOrPlaybooks(ctx, args)
 	if err != nil {
+		return err
+	}
+	return o.applyPlan(ctx, p)
+}
+
+func (o *options) applyPlan(ctx context.Context, p *plan.Plan) error {
+	if err := o.checkFlags(); err != nil {
 		return err
 	}
 	if err := o.engine(nil).Validate(p); err != nil {
@@ -476,7 +523,11 @@ func (o *options) apply(ctx context.Context, args []string) error {
 		defer j.Close()
 	}
 	e := o.engine(obs)
-	if rec := o.recorder(j, p, "apply", false); rec != nil {
+	mode := "apply"
+	if o.mode != "" {
+		mode = o.mode
+	}
+	if rec := o.recorder(j, p, mode, false); rec != nil {
 		e.Recorder = rec
 	}
 	res := e.Run(ctx, p, engine.Apply)

@@ -411,9 +411,17 @@ func TestUnreachableAndHostKey(t *testing.T) {
 			t.Errorf("%s reported %s on an unreachable host", s.ID, s.Outcome)
 		}
 	}
-	code, _, stderr = e.jsonRun(pb)
+	// Resume the failed run from the journal once sshd is back.
+	code, resumed, stderr := e.jsonRun("resume", r.ID)
 	if code != exitOK {
-		t.Fatalf("re-run with sshd back: exit %d: %s", code, stderr)
+		t.Fatalf("resume with sshd back: exit %d: %s", code, stderr)
+	}
+	if c := result.Counts(resumed.Steps); c[result.Changed] == 0 || c[result.Failed] != 0 {
+		t.Errorf("resume: %v", c)
+	}
+	_, hist, _ := e.onboard("history", "--hire", "E30")
+	if !strings.Contains(hist, "resume of "+r.ID) && !strings.Contains(hist, "ok") {
+		t.Errorf("history after resume:\n%s", hist)
 	}
 
 	// A workstation presenting another host key is refused, even when new

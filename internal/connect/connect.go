@@ -14,6 +14,7 @@ import (
 	"onboard/internal/plan"
 	"onboard/internal/remote"
 	sshremote "onboard/internal/remote/ssh"
+	"onboard/internal/remote/winrm"
 	"onboard/internal/secret"
 	"onboard/internal/step"
 )
@@ -35,6 +36,8 @@ func (d *Dialer) Dial(ctx context.Context, h *plan.Host) (remote.Communicator, e
 	switch h.Transport {
 	case "ssh":
 		return d.ssh(ctx, h)
+	case "winrm":
+		return d.winrm(ctx, h)
 	default:
 		return nil, fmt.Errorf("%s: transport %q is not supported by this version of onboard", h.Name, h.Transport)
 	}
@@ -69,6 +72,26 @@ func (d *Dialer) ssh(ctx context.Context, h *plan.Host) (remote.Communicator, er
 		cfg.BecomePassword = v
 	}
 	return sshremote.Dial(ctx, cfg)
+}
+
+func (d *Dialer) winrm(ctx context.Context, h *plan.Host) (remote.Communicator, error) {
+	https := h.HTTPS == nil || *h.HTTPS
+	cfg := winrm.Config{
+		Host: h.Name, Address: h.Address, Port: h.Port, HTTPS: https, CACertFile: h.CACert,
+		InsecureSkipVerify: h.InsecureSkipVerify, Auth: h.Auth, User: h.User,
+		ClientCertFile: h.ClientCert, ClientKeyFile: h.ClientKey, DialTimeout: d.DialTimeout, Logger: d.Log,
+	}
+	if h.InsecureSkipVerify && d.Log != nil {
+		d.Log.Warn("WinRM certificate verification is OFF for this host: anyone on the path can impersonate it", "host", h.Name)
+	}
+	if h.Credential != "" && h.Auth != "certificate" {
+		v, err := d.Secrets.Resolve(ctx, secret.Ref(h.Credential))
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", h.Name, err)
+		}
+		cfg.Password = v
+	}
+	return winrm.Dial(ctx, cfg)
 }
 
 // DialDirectory opens a directory for a run: the first server of its URLs

@@ -362,9 +362,8 @@ func (b *builder) hire(pb *playbook.Playbook) {
 	var pkgIDs []string
 	for _, name := range software.items {
 		path := software.paths[name]
-		entry, ok := b.inv.Software[name]
+		entry, ok := b.software(pb, pr, name, path)
 		if !ok {
-			b.failItem(pb, pr, path, "unknown software %q: not in the software catalogue%s", name, strictyaml.Suggest(name, b.inv.Names("software")))
 			continue
 		}
 		in := map[string]*inventory.Install{"linux": entry.Linux, "macos": entry.MacOS, "windows": entry.Windows}[host.OS]
@@ -402,9 +401,8 @@ func (b *builder) hire(pb *playbook.Playbook) {
 	}
 	for _, name := range printers.items {
 		path := printers.paths[name]
-		entry, ok := b.inv.Printers[name]
+		entry, ok := b.printer(pb, pr, name, path)
 		if !ok {
-			b.failItem(pb, pr, path, "unknown printer %q: not in the printer catalogue%s", name, strictyaml.Suggest(name, b.inv.Names("printers")))
 			continue
 		}
 		queue := entry.Queue
@@ -493,6 +491,25 @@ func sameHost(a, b *plan.Host) bool {
 	x, y := *a, *b
 	x.Source, y.Source = "", ""
 	return fmt.Sprint(x) == fmt.Sprint(y)
+}
+
+// software looks a name up in the software catalogue, reporting an unknown
+// one at the field that asked for it.
+func (b *builder) software(pb *playbook.Playbook, pr *playbook.Profile, name, path string) (inventory.Software, bool) {
+	entry, ok := b.inv.Software[name]
+	if !ok {
+		b.failItem(pb, pr, path, "unknown software %q: not in the software catalogue%s", name, strictyaml.Suggest(name, b.inv.Names("software")))
+	}
+	return entry, ok
+}
+
+// printer looks a name up in the printer catalogue.
+func (b *builder) printer(pb *playbook.Playbook, pr *playbook.Profile, name, path string) (inventory.Printer, bool) {
+	entry, ok := b.inv.Printers[name]
+	if !ok {
+		b.failItem(pb, pr, path, "unknown printer %q: not in the printer catalogue%s", name, strictyaml.Suggest(name, b.inv.Names("printers")))
+	}
+	return entry, ok
 }
 
 // failItem reports a problem with a merged item at the playbook field that
@@ -796,9 +813,8 @@ func (b *builder) windowsSteps(pb *playbook.Playbook, pr *playbook.Profile, host
 	joinIDs := append([]string(nil), beforeReboot...)
 	for _, name := range software.items {
 		path := software.paths[name]
-		entry, ok := b.inv.Software[name]
+		entry, ok := b.software(pb, pr, name, path)
 		if !ok {
-			b.failItem(pb, pr, path, "unknown software %q: not in the software catalogue%s", name, strictyaml.Suggest(name, b.inv.Names("software")))
 			continue
 		}
 		in := entry.Windows
@@ -825,9 +841,8 @@ func (b *builder) windowsSteps(pb *playbook.Playbook, pr *playbook.Profile, host
 	}
 	for _, name := range printers.items {
 		path := printers.paths[name]
-		entry, ok := b.inv.Printers[name]
+		entry, ok := b.printer(pb, pr, name, path)
 		if !ok {
-			b.failItem(pb, pr, path, "unknown printer %q: not in the printer catalogue%s", name, strictyaml.Suggest(name, b.inv.Names("printers")))
 			continue
 		}
 		if entry.Connection == "" || entry.Driver == "" {

@@ -367,7 +367,7 @@ func (c *Client) execute(ctx context.Context, cn *conn, sess *xssh.Session, line
 	// The gates stop the session's copy goroutines from touching the
 	// caller's writers and reader after Run returns (on cancellation Run
 	// does not wait for a stuck channel to drain).
-	stdout, stderr := &gatedWriter{w: cmd.Stdout}, &gatedWriter{w: cmd.Stderr}
+	stdout, stderr := &remote.GatedWriter{W: cmd.Stdout}, &remote.GatedWriter{W: cmd.Stderr}
 	if cmd.Stdout != nil {
 		sess.Stdout = stdout
 	}
@@ -383,14 +383,14 @@ func (c *Client) execute(ctx context.Context, cn *conn, sess *xssh.Session, line
 		sess.Stderr = pid
 		line = pidMarkerCommand + "\n" + line
 	}
-	var stdin *gatedReader
+	var stdin *remote.GatedReader
 	var stdinPipe io.WriteCloser
 	if cmd.Stdin != nil || stdinPrefix != "" {
 		var r io.Reader = strings.NewReader(stdinPrefix)
 		if cmd.Stdin != nil {
 			r = io.MultiReader(r, cmd.Stdin)
 		}
-		stdin = &gatedReader{r: r}
+		stdin = &remote.GatedReader{R: r}
 		// A pipe fed by our own goroutine, not sess.Stdin: Session.Wait
 		// waits for its stdin copy, which hangs when the command exits
 		// without reading a reader that never ends.
@@ -403,10 +403,10 @@ func (c *Client) execute(ctx context.Context, cn *conn, sess *xssh.Session, line
 		stdinPipe = p
 	}
 	finish := func() {
-		stdout.shut()
-		stderr.shut()
+		stdout.Shut()
+		stderr.Shut()
 		if stdin != nil {
-			stdin.shut()
+			stdin.Shut()
 		}
 	}
 
@@ -516,40 +516,3 @@ func (c *Client) Close() error {
 	}
 	return nil
 }
-
-// gatedWriter passes writes to w until shut, then discards them.
-type gatedWriter struct {
-	mu     sync.Mutex
-	w      io.Writer
-	closed bool
-}
-
-func (g *gatedWriter) Write(p []byte) (int, error) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if g.closed || g.w == nil {
-		return len(p), nil
-	}
-	return g.w.Write(p)
-}
-
-func (g *gatedWriter) shut() {
-	g.mu.Lock()
-	g.closed = true
-	g.mu.Unlock()
-}
-
-// gatedReader reads from r until shut, then reports EOF.
-type gatedReader struct {
-	r      io.Reader
-	closed atomic.Bool
-}
-
-func (g *gatedReader) Read(p []byte) (int, error) {
-	if g.closed.Load() {
-		return 0, io.EOF
-	}
-	return g.r.Read(p)
-}
-
-func (g *gatedReader) shut() { g.closed.Store(true) }

@@ -174,6 +174,38 @@ func TestActiveDirectoryOnboarding(t *testing.T) {
 	if after, _ := os.ReadFile(pwFile); string(after) != string(pw) {
 		t.Errorf("the re-run reset the password")
 	}
+
+	// The audit finds the setup as handed over...
+	code, out, stderr := e.onboard("audit", "E100")
+	if code != exitOK || !strings.Contains(out, "NO DRIFT") {
+		t.Fatalf("audit of an untouched setup: exit %d\n%s%s", code, out, stderr)
+	}
+	// ...then someone changes it behind onboard's back.
+	group := entry(t, c, ad.BaseDN, "(cn=vpn-users)", "cn")
+	mod := ldap.NewModifyRequest(group.DN, nil)
+	mod.Delete("member", []string{u.DN})
+	if err := c.Modify(mod); err != nil {
+		t.Fatal(err)
+	}
+	compMod := ldap.NewModifyRequest(comp.DN, nil)
+	compMod.Replace("userAccountControl", []string{"4098"}) // workstation trust, disabled
+	if err := c.Modify(compMod); err != nil {
+		t.Fatal(err)
+	}
+	wsExec(t, l, "ws7", "dpkg -r acme-chat >/dev/null && lpadmin -x Office-2F")
+	html := filepath.Join(e.dir, "audit.html")
+	code, out, stderr = e.onboard("audit", "--report", html, "E100")
+	if code != exitDrift {
+		t.Fatalf("audit after drift: exit %d, want %d\n%s%s", code, exitDrift, out, stderr)
+	}
+	for _, want := range []string{"DRIFT FOUND", "not a member of vpn-users", "acme-chat is not installed", "queue Office-2F does not exist", "is disabled"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the audit does not say %q:\n%s", want, out)
+		}
+	}
+	if b, err := os.ReadFile(html); err != nil || !strings.Contains(string(b), "Audit of completed setups") {
+		t.Errorf("audit HTML report: %v", err)
+	}
 }
 
 func caPool(t *testing.T, d lab.Directory) *x509.CertPool {

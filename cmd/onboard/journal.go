@@ -13,8 +13,10 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"onboard/internal/engine"
 	"onboard/internal/journal"
 	"onboard/internal/plan"
+	"onboard/internal/report"
 	"onboard/internal/result"
 )
 
@@ -202,6 +204,22 @@ func (o *options) journalCommands(root *cobra.Command) {
 		},
 	}
 	verify.Flags().StringArrayVar(&pins, "expect-head", nil, "a head SEQ:HASH recorded earlier (printed after every run): detects a rewritten or truncated chain")
+	auditCmd := &cobra.Command{
+		Use:   "audit [EMPLOYEE-ID...]",
+		Short: "Check completed setups again on the live systems and report drift since handover (exit 5 when found)",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := o.checkFlags(); err != nil {
+				return err
+			}
+			return o.audit(cmd.Context(), args)
+		},
+	}
+	auditCmd.Flags().IntVarP(&o.parallel, "parallel", "p", 10, "how many hosts are checked at once")
+	auditCmd.Flags().StringVarP(&o.output, "output", "o", "text", "text or json")
+	auditCmd.Flags().StringArrayVar(&o.reports, "report", nil, "also write the audit to FILE (.html, .md, .xml JUnit, .json); repeatable")
+	auditCmd.Flags().BoolVar(&o.noColor, "no-color", false, "no colours")
+	auditCmd.Flags().DurationVar(&o.dialTimeout, "connect-timeout", 10*time.Second, "how long to wait for a host to answer")
+	root.AddCommand(auditCmd)
 	journalCmd := &cobra.Command{Use: "journal", Short: "The journal of runs"}
 	journalCmd.AddCommand(verify)
 	root.AddCommand(history, show, journalCmd)
@@ -220,4 +238,112 @@ func writeJSONTo(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
+}
+
+// exitDrift: onboard audit found a completed setup that changed since its
+// handover (documented with the other exit codes).
+const exitDrift = 5
+
+// auditPlan gathers, for each hire, the plan of its latest run that ended
+// ok (handed over): the steps that were proven then are the ones to check.
+func auditPlan(ctx context.Context, j *journal.Journal, only map[string]bool) (*plan.Plan, error) {
+	runs, err := j.Runs(ctx, journal.Filter{Outcome: "ok", Limit: 100000})
+	if err != nil {
+		return nil, err
+	}
+	p := &plan.Plan{Version: 1, Created: time.Now().UTC(), Hosts: map[string]*plan.Host{}, Directories: map[string]*plan.Directory{}}
+	seen := map[string]bool{}
+	for _, r := range runs { // newest first
+		if r.DryRun {
+			continue
+		}
+		d, err := j.Run(ctx, r.ID)
+		if err != nil {
+			return nil, err
+		}
+		rp, err := d.PlanOf()
+		if err != nil || rp == nil {
+			continue
+		}
+		for _, h := range rp.Hires {
+			if seen[h.ID] || (len(only) > 0 && !only[h.ID]) {
+				continue
+			}
+			seen[h.ID] = true
+			h.Source = fmt.Sprintf("%s (handed over in run %s)", h.Source, r.ID)
+			p.Hires = append(p.Hires, h)
+			p.Sources = append(p.Sources, h.Source)
+			for _, s := range rp.Steps {
+				if s.Hire != h.ID || s.Kind == plan.KindReboot {
+					continue // a pending reboot is not a handed-over state
+				}
+				c := *s
+				c.Action, c.Reason = plan.ActionUnknown, ""
+				p.Steps = append(p.Steps, &c)
+				if s.Host != "" {
+					p.Hosts[s.Host] = rp.Hosts[s.Host]
+				}
+				if s.Directory != "" {
+					p.Directories[s.Directory] = rp.Directories[s.Directory]
+				}
+			}
+		}
+	}
+	for id := range only {
+		if !seen[id] {
+			return nil, invalid(fmt.Errorf("no completed (handed over) run of hire %s in %s", id, j.Path()))
+		}
+	}
+	return p, nil
+}
+
+// audit re-checks completed setups on the live systems.
+func (o *options) audit(ctx context.Context, hires []string) error {
+	j, err := o.openJournal(ctx)
+	if err != nil {
+		return err
+	}
+	if j == nil {
+		return invalid(errors.New("audit reads the journal: drop --no-journal"))
+	}
+	defer j.Close()
+	only := map[string]bool{}
+	for _, h := range hires {
+		only[h] = true
+	}
+	p, err := auditPlan(ctx, j, only)
+	if err != nil {
+		return err
+	}
+	if len(p.Steps) == 0 {
+		fmt.Fprintln(o.stdout, "nothing to audit: the journal has no completed setup")
+		return nil
+	}
+	e := o.engine(nil)
+	e.Recorder = o.recorder(j, p, "audit", true)
+	res := e.Run(ctx, p, engine.Recheck)
+	res.Audit = true
+	switch o.output {
+	case "json":
+		if err := writeJSONTo(o.stdout, res); err != nil {
+			return err
+		}
+	default:
+		if err := (report.Text{Color: !o.noColor}).Write(o.stdout, res); err != nil {
+			return err
+		}
+		journalLine(ctx, o.stdout, j, res.ID)
+	}
+	for _, path := range o.reports {
+		if err := report.WriteFile(path, res); err != nil {
+			return &exitError{exitFailed, err}
+		}
+	}
+	if len(res.Unreachable) > 0 {
+		return &exitError{exitUnreachable, fmt.Errorf("unreachable: %s", strings.Join(res.Unreachable, ", "))}
+	}
+	if n := result.Counts(res.Steps)[result.Failed]; n > 0 {
+		return &exitError{exitDrift, fmt.Errorf("drift: %d check(s) no longer hold as handed over", n)}
+	}
+	return nil
 }

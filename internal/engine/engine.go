@@ -561,6 +561,11 @@ func newResult(s *plan.Step) *result.Step {
 func (r *run) runStep(ctx context.Context, s *plan.Step, mode Mode) *result.Step {
 	failedDep, pending := r.waitDeps(ctx, s)
 	rs := newResult(s)
+	// A re-check (audit) looks at every step whatever its dependencies
+	// found: drift in one place does not hide drift in another.
+	if failedDep != nil && mode == Recheck && ctx.Err() == nil {
+		failedDep = nil
+	}
 	if failedDep != nil {
 		rs.Outcome = result.Skipped
 		rs.Reason = fmt.Sprintf("depends on %s, which %s", failedDep.ID, failedDep.Outcome)

@@ -23,6 +23,7 @@ var htmlTemplate = template.Must(template.New("report").Parse(htmlSource))
 type htmlData struct {
 	Title      string
 	DryRun     bool
+	Heading    string // the page's h1 when not the default
 	RunID      string
 	Operator   string
 	Started    string
@@ -89,6 +90,9 @@ func (HTML) Write(w io.Writer, r *result.Run) error {
 		CannotTell: v.CannotTell,
 	}
 	switch {
+	case run.Audit:
+		d.Title = "Audit of completed setups: run " + run.ID
+		d.Heading = "Audit of completed setups"
 	case len(v.Hires) == 1 && run.DryRun:
 		d.Title = "Onboarding plan: " + hireName(v.Hires[0].Hire)
 	case len(v.Hires) == 1:
@@ -115,9 +119,9 @@ func (HTML) Write(w io.Writer, r *result.Run) error {
 			Handover:  htmlSteps(h.Handover),
 		}
 		switch h.Status {
-		case statusReady:
+		case statusReady, statusNoDrift:
 			hh.StatusClass = "ready"
-		case statusNotReady:
+		case statusNotReady, statusDrift:
 			hh.StatusClass = "notready"
 		default:
 			hh.StatusClass = "plan"

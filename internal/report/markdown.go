@@ -21,7 +21,10 @@ func (Markdown) Write(w io.Writer, r *result.Run) error {
 	run := v.Run
 	b := bufio.NewWriter(w)
 
-	if run.DryRun {
+	if run.Audit {
+		fmt.Fprintf(b, "# Audit of completed setups\n\n")
+		fmt.Fprintf(b, "Audit `%s` by %s: every step recorded at handover, checked again on the live systems. Nothing was changed.\n\n", mdCodeText(run.ID), mdText(run.Operator))
+	} else if run.DryRun {
 		fmt.Fprintf(b, "# %s\n\n", statusPlan)
 		fmt.Fprintf(b, "Dry run `%s` by %s. Nothing was changed on any machine.\n\n", mdCodeText(run.ID), mdText(run.Operator))
 	} else {
@@ -80,9 +83,9 @@ func (Markdown) Write(w io.Writer, r *result.Run) error {
 
 func mdStatus(status string) string {
 	switch status {
-	case statusReady:
+	case statusReady, statusNoDrift:
 		return "✅ **" + status + "**"
-	case statusNotReady:
+	case statusNotReady, statusDrift:
 		return "❌ **" + status + "**"
 	}
 	return "📋 **" + status + "**"

@@ -181,6 +181,8 @@ const (
 	statusReady    = "READY FOR HANDOVER"
 	statusNotReady = "NOT READY"
 	statusPlan     = "PLAN (no changes made)"
+	statusNoDrift  = "NO DRIFT: AS HANDED OVER"
+	statusDrift    = "DRIFT FOUND"
 )
 
 // maxOutputLines bounds the output tail printed for a failure.
@@ -271,6 +273,13 @@ func newRunView(orig *result.Run) (runView, error) {
 		hv.Counts = result.Counts(hv.Steps)
 		hv.Duration = span(hv.Steps, hv.Handover)
 		switch {
+		case r.Audit:
+			hv.Status = statusNoDrift
+			for _, s := range hv.Steps {
+				if s.Outcome != result.OK {
+					hv.Status = statusDrift
+				}
+			}
 		case r.DryRun:
 			hv.Status = statusPlan
 		case hv.Ready:

@@ -89,9 +89,9 @@ func outcomeStyle(o result.Outcome) string {
 
 func statusStyle(status string) string {
 	switch status {
-	case statusReady:
+	case statusReady, statusNoDrift:
 		return banGreen
-	case statusNotReady:
+	case statusNotReady, statusDrift:
 		return ansiRed
 	}
 	return banCyan
@@ -106,7 +106,9 @@ func (t Text) Write(w io.Writer, r *result.Run) error {
 	b := bufio.NewWriter(w)
 	run := v.Run
 
-	if run.DryRun {
+	if run.Audit {
+		fmt.Fprintf(b, "onboard audit %s by %s: the steps recorded at handover, checked again; nothing changed\n", run.ID, run.Operator)
+	} else if run.DryRun {
 		fmt.Fprintf(b, "%s  dry run %s by %s\n", p.paint(banCyan, statusPlan), run.ID, run.Operator)
 	} else {
 		fmt.Fprintf(b, "onboard run %s by %s\n", run.ID, run.Operator)

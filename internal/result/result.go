@@ -71,9 +71,11 @@ type Hire struct {
 
 // Run is the whole result of one invocation.
 type Run struct {
-	ID       string    `json:"id"`
-	Operator string    `json:"operator"`
-	DryRun   bool      `json:"dry_run"`
+	ID       string `json:"id"`
+	Operator string `json:"operator"`
+	DryRun   bool   `json:"dry_run"`
+	// Audit: a re-check of completed setups; a step not in place is drift.
+	Audit    bool      `json:"audit,omitempty"`
 	Started  time.Time `json:"started"`
 	Finished time.Time `json:"finished"`
 	Hires    []Hire    `json:"hires"`

@@ -376,6 +376,9 @@ func (Join) Check(ctx context.Context, x *Exec, s *plan.Step) (State, error) {
 	if err != nil {
 		return State{}, err
 	}
+	if c != nil && !c.Enabled {
+		return differs(fmt.Sprintf("the computer account %s is disabled", c.DN)), nil
+	}
 	if out.ExitCode != 0 {
 		if c != nil {
 			return missing(fmt.Sprintf("computer account %s exists but this host is not joined (%s)", c.DN, Tail(out.Combined(), 200))), nil

@@ -132,8 +132,18 @@ func (k Package) Apply(ctx context.Context, x *Exec, s *plan.Step) (string, erro
 		}
 		cmd := "DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends --allow-downgrades " +
 			"-o DPkg::Lock::Timeout=120 -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold " + shell.Quote(target)
-		if _, err := x.Must(ctx, "install "+target, cmd, true); err != nil {
-			return "", err
+		if out, err := x.Must(ctx, "install "+target, cmd, true); err != nil {
+			// A run killed during an install leaves dpkg half done; finish
+			// dpkg's own work and try once more.
+			if !strings.Contains(out.Combined(), "dpkg was interrupted") {
+				return "", err
+			}
+			if _, err := x.Must(ctx, "finish an interrupted dpkg run", "DEBIAN_FRONTEND=noninteractive dpkg --configure -a", true); err != nil {
+				return "", err
+			}
+			if _, err := x.Must(ctx, "install "+target, cmd, true); err != nil {
+				return "", err
+			}
 		}
 	}
 	after, _ := k.installed(ctx, x, p)

@@ -193,12 +193,21 @@ func TestActiveDirectoryOnboarding(t *testing.T) {
 		t.Fatal(err)
 	}
 	wsExec(t, l, "ws7", "dpkg -r acme-chat >/dev/null && lpadmin -x Office-2F")
+	// ...and adds things: a group and a printer queue nobody planned.
+	extra := entry(t, c, ad.BaseDN, "(cn=sales)", "cn")
+	add := ldap.NewModifyRequest(extra.DN, nil)
+	add.Add("member", []string{u.DN})
+	if err := c.Modify(add); err != nil {
+		t.Fatal(err)
+	}
+	wsExec(t, l, "ws7", "lpadmin -p Rogue -v ipp://127.0.0.1:1/ipp/print")
 	html := filepath.Join(e.dir, "audit.html")
 	code, out, stderr = e.onboard("audit", "--report", html, "E100")
 	if code != exitDrift {
 		t.Fatalf("audit after drift: exit %d, want %d\n%s%s", code, exitDrift, out, stderr)
 	}
-	for _, want := range []string{"DRIFT FOUND", "not a member of vpn-users", "acme-chat is not installed", "queue Office-2F does not exist", "is disabled"} {
+	for _, want := range []string{"DRIFT FOUND", "not a member of vpn-users", "acme-chat is not installed", "queue Office-2F does not exist", "is disabled",
+		"Added since handover", "also a member of sales in corp-ad", "printer queue Rogue on ws7"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("the audit does not say %q:\n%s", want, out)
 		}

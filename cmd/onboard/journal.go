@@ -16,6 +16,7 @@ import (
 	"onboard/internal/engine"
 	"onboard/internal/journal"
 	"onboard/internal/plan"
+	"onboard/internal/remote"
 	"onboard/internal/report"
 	"onboard/internal/result"
 )
@@ -323,6 +324,10 @@ func (o *options) audit(ctx context.Context, hires []string) error {
 	e.Recorder = o.recorder(j, p, "audit", true)
 	res := e.Run(ctx, p, engine.Recheck)
 	res.Audit = true
+	for i := range res.Hires {
+		res.Hires[i].Manual = nil // the handover's to-do list is history
+		res.Hires[i].Added = o.additions(ctx, p, res.Hires[i].ID)
+	}
 	switch o.output {
 	case "json":
 		if err := writeJSONTo(o.stdout, res); err != nil {
@@ -346,4 +351,76 @@ func (o *options) audit(ctx context.Context, hires []string) error {
 		return &exitError{exitDrift, fmt.Errorf("drift: %d check(s) no longer hold as handed over", n)}
 	}
 	return nil
+}
+
+// additions finds what was added around a hire's setup since handover:
+// directory groups and printer queues that its plan did not give. Other
+// additions (software, files) are not knowable without a baseline of the
+// whole machine, and are not reported.
+func (o *options) additions(ctx context.Context, p *plan.Plan, hire string) []string {
+	var added []string
+	groups := map[string]map[string]bool{} // directory -> planned groups
+	users := map[string]string{}           // directory -> username
+	queues := map[string]map[string]bool{} // host -> planned queues
+	for _, s := range p.Steps {
+		if s.Hire != hire {
+			continue
+		}
+		switch {
+		case s.Account != nil:
+			users[s.Directory] = s.Account.Username
+			if groups[s.Directory] == nil {
+				groups[s.Directory] = map[string]bool{}
+			}
+		case s.Membership != nil:
+			if groups[s.Directory] == nil {
+				groups[s.Directory] = map[string]bool{}
+			}
+			groups[s.Directory][strings.ToLower(s.Membership.Group)] = true
+		case s.Printer != nil:
+			if queues[s.Host] == nil {
+				queues[s.Host] = map[string]bool{}
+			}
+			queues[s.Host][strings.ToLower(s.Printer.Name)] = true
+		}
+	}
+	for dir, username := range users {
+		c, err := o.dialer().OpenDirectory(ctx, p.Directories[dir])
+		if err != nil {
+			added = append(added, fmt.Sprintf("(cannot list the groups of %s in %s: %v)", username, dir, err))
+			continue
+		}
+		if u, err := c.FindUser(ctx, username); err == nil && u != nil {
+			if names, err := c.GroupsOf(ctx, u.DN); err == nil {
+				for _, g := range names {
+					if !groups[dir][strings.ToLower(g)] {
+						added = append(added, fmt.Sprintf("%s is now also a member of %s in %s", username, g, dir))
+					}
+				}
+			}
+		}
+		c.Close()
+	}
+	for host, planned := range queues {
+		comm, err := o.dialer().Dial(ctx, p.Hosts[host])
+		if err != nil {
+			continue // the re-check has already reported the host
+		}
+		var out strings.Builder
+		if code, err := comm.Run(ctx, remote.Cmd{Command: "LC_ALL=C lpstat -v 2>/dev/null", Stdout: &out}); err == nil && code == 0 {
+			for _, line := range strings.Split(out.String(), "\n") {
+				rest, ok := strings.CutPrefix(line, "device for ")
+				if !ok {
+					continue
+				}
+				name, _, _ := strings.Cut(rest, ":")
+				if !planned[strings.ToLower(name)] {
+					added = append(added, fmt.Sprintf("printer queue %s on %s", name, host))
+				}
+			}
+		}
+		comm.Close()
+	}
+	sort.Strings(added)
+	return added
 }

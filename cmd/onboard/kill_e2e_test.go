@@ -204,3 +204,53 @@ func snapshot(t *testing.T, l *lab.Lab, n int) string {
 	}
 	return strings.Join(strings.Fields(s), " ")
 }
+
+// Two onboard processes at once on one journal: both runs are recorded
+// whole and the chain stays intact.
+func TestConcurrentRunsOneJournal(t *testing.T) {
+	l := needLab(t)
+	e := newEnv(t, l)
+	bin := filepath.Join(t.TempDir(), "onboard")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	journalPath := filepath.Join(e.dir, "shared.db")
+	var cmds []*exec.Cmd
+	for i, ws := range []string{"ws4", "ws5"} {
+		pb := e.write(fmt.Sprintf("c%d.yaml", i), fmt.Sprintf(hireTmpl, fmt.Sprintf("C%d", i), "Con", fmt.Sprintf("Current%d", i), "front-desk", ws, ""))
+		c := exec.Command(bin, "-i", e.inv, "--profiles", "../../playbooks/profiles", "--journal", journalPath, pb)
+		if err := c.Start(); err != nil {
+			t.Fatal(err)
+		}
+		cmds = append(cmds, c)
+	}
+	for i, c := range cmds {
+		if err := c.Wait(); err != nil {
+			t.Errorf("run %d: %v", i, err)
+		}
+	}
+	out, err := exec.Command(bin, "--journal", journalPath, "history", "-o", "json").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var runs []struct {
+		Outcome string
+		Total   int
+		Steps   map[string]int
+	}
+	if err := json.Unmarshal(out, &runs); err != nil || len(runs) != 2 {
+		t.Fatalf("history: %v: %s", err, out)
+	}
+	for _, r := range runs {
+		n := 0
+		for _, c := range r.Steps {
+			n += c
+		}
+		if r.Outcome != "ok" || n != r.Total {
+			t.Errorf("a run was not recorded whole: %+v", r)
+		}
+	}
+	if out, err := exec.Command(bin, "--journal", journalPath, "journal", "verify").CombinedOutput(); err != nil {
+		t.Errorf("journal verify: %v\n%s", err, out)
+	}
+}

@@ -3,6 +3,7 @@ package directory
 import (
 	"context"
 	"fmt"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -90,4 +91,26 @@ func (c *Client) AddMember(ctx context.Context, groupDN, userDN string) error {
 		return c.wrap("add member "+userDN+" to", groupDN, opUser, err, "")
 	}
 	return c.wrap("add member "+userDN+" to", groupDN, opPlain, err, "")
+}
+
+// GroupsOf lists the names (cn) of the groups under GroupsBase that have
+// userDN as a member, sorted: what an audit compares with the groups the
+// hire was handed over with.
+func (c *Client) GroupsOf(ctx context.Context, userDN string) ([]string, error) {
+	if err := checkText("member DN", userDN); err != nil {
+		return nil, fmt.Errorf("directory %s: groups of %s: %w", c.cfg.Name, userDN, err)
+	}
+	entries, err := c.search(ctx, "list the groups of "+userDN+" under", opGroup,
+		c.searchReq(c.cfg.GroupsBase, ldap.ScopeWholeSubtree, filterEq("member", userDN), "cn"))
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, e := range entries {
+		if cn := e.GetEqualFoldAttributeValue("cn"); cn != "" {
+			names = append(names, cn)
+		}
+	}
+	sort.Strings(names)
+	return names, nil
 }

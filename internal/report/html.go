@@ -48,6 +48,7 @@ type htmlHire struct {
 	Counts      string
 	Duration    string
 	Manual      []string
+	Added       []string
 	Steps       []htmlStep
 	Handover    []htmlStep
 	Failures    []htmlFailure
@@ -125,6 +126,9 @@ func (HTML) Write(w io.Writer, r *result.Run) error {
 			hh.StatusClass = "notready"
 		default:
 			hh.StatusClass = "plan"
+		}
+		for _, m := range h.Hire.Added {
+			hh.Added = append(hh.Added, strings.TrimSpace(clean(m)))
 		}
 		for _, m := range h.Manual {
 			hh.Manual = append(hh.Manual, strings.TrimSpace(clean(m)))

@@ -53,6 +53,12 @@ func (Markdown) Write(w io.Writer, r *result.Run) error {
 				fmt.Fprintf(b, "- [ ] %s\n", mdCell(m))
 			}
 		}
+		if len(h.Hire.Added) > 0 {
+			fmt.Fprintf(b, "\n### Added since handover\n\n")
+			for _, m := range h.Hire.Added {
+				fmt.Fprintf(b, "- %s\n", mdCell(m))
+			}
+		}
 		if len(h.Steps) > 0 {
 			fmt.Fprintf(b, "\n### Steps\n\n")
 			mdStepTable(b, h.Steps)

@@ -130,6 +130,7 @@ func scrubRun(r *result.Run) *result.Run {
 	for i, h := range r.Hires {
 		h.Name = secret.Scrub(h.Name)
 		h.Manual = scrubAll(h.Manual)
+		h.Added = scrubAll(h.Added)
 		h.Contact = secret.Scrub(h.Contact)
 		h.Notes = secret.Scrub(h.Notes)
 		c.Hires[i] = h

@@ -384,3 +384,23 @@ func TestNilRun(t *testing.T) {
 		}
 	}
 }
+
+// An audit says "no drift" or "drift found" per hire, and lists what was
+// added since handover, in every human format.
+func TestAuditReport(t *testing.T) {
+	r := sampleRun()
+	r.Audit, r.DryRun, r.Handover = true, true, nil
+	r.Hires[0].Added = []string{"alovelace is now also a member of sales in corp-ad"}
+	for _, f := range []Format{Text{}, Markdown{}, HTML{}} {
+		var buf bytes.Buffer
+		if err := f.Write(&buf, r); err != nil {
+			t.Fatal(err)
+		}
+		out := buf.String()
+		for _, want := range []string{"DRIFT FOUND", "Added since handover", "also a member of sales"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("%T lacks %q", f, want)
+			}
+		}
+	}
+}

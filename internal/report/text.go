@@ -124,6 +124,12 @@ func (t Text) Write(w io.Writer, r *result.Run) error {
 				fmt.Fprintf(b, "    - %s\n", indentRest(clean(m), "      "))
 			}
 		}
+		if len(h.Hire.Added) > 0 {
+			fmt.Fprintf(b, "  %s\n", p.paint(ansiBold, "Added since handover:"))
+			for _, m := range h.Hire.Added {
+				fmt.Fprintf(b, "    + %s\n", clean(m))
+			}
+		}
 	}
 	if len(run.Unreachable) > 0 {
 		fmt.Fprintf(b, "\n%s %s\n", p.paint(ansiRed, "Unreachable hosts:"), strings.Join(run.Unreachable, ", "))

@@ -65,8 +65,11 @@ type Hire struct {
 	Manager   string   `json:"manager,omitempty"`
 	Email     string   `json:"email,omitempty"`
 	Manual    []string `json:"manual,omitempty"` // left to do by hand
-	Contact   string   `json:"contact,omitempty"`
-	Notes     string   `json:"notes,omitempty"`
+	// Added: what an audit found beyond the handed-over setup (a group,
+	// a printer queue nobody planned).
+	Added   []string `json:"added,omitempty"`
+	Contact string   `json:"contact,omitempty"`
+	Notes   string   `json:"notes,omitempty"`
 }
 
 // Run is the whole result of one invocation.

@@ -347,8 +347,12 @@ func (o *options) audit(ctx context.Context, hires []string) error {
 	if len(res.Unreachable) > 0 {
 		return &exitError{exitUnreachable, fmt.Errorf("unreachable: %s", strings.Join(res.Unreachable, ", "))}
 	}
-	if n := result.Counts(res.Steps)[result.Failed]; n > 0 {
-		return &exitError{exitDrift, fmt.Errorf("drift: %d check(s) no longer hold as handed over", n)}
+	added := 0
+	for _, h := range res.Hires {
+		added += len(h.Added)
+	}
+	if n := result.Counts(res.Steps)[result.Failed]; n > 0 || added > 0 {
+		return &exitError{exitDrift, fmt.Errorf("drift: %d check(s) no longer hold as handed over, %d thing(s) added since", n, added)}
 	}
 	return nil
 }

@@ -114,7 +114,7 @@ func (HTML) Write(w io.Writer, r *result.Run) error {
 			Contact:   strings.TrimSpace(clean(h.Hire.Contact)),
 			Notes:     strings.TrimSpace(clean(h.Hire.Notes)),
 			Status:    h.Status,
-			Counts:    h.CountsText(run.DryRun),
+			Counts:    h.RunCounts(run),
 			Duration:  fmtDur(h.Duration),
 			Steps:     htmlSteps(h.Steps),
 			Handover:  htmlSteps(h.Handover),
@@ -122,7 +122,7 @@ func (HTML) Write(w io.Writer, r *result.Run) error {
 		switch h.Status {
 		case statusReady, statusNoDrift:
 			hh.StatusClass = "ready"
-		case statusNotReady, statusDrift:
+		case statusNotReady, statusDrift, statusNotChecked:
 			hh.StatusClass = "notready"
 		default:
 			hh.StatusClass = "plan"

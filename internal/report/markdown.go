@@ -43,7 +43,7 @@ func (Markdown) Write(w io.Writer, r *result.Run) error {
 		mdRow(b, "Username", mdCode(h.Hire.Username))
 		mdRow(b, "Machine", mdText(h.Hire.Host))
 		mdRow(b, "Profile", mdText(h.Hire.Profile))
-		mdRow(b, "Outcomes", h.CountsText(run.DryRun))
+		mdRow(b, "Outcomes", h.RunCounts(run))
 		mdRow(b, "Duration", fmtDur(h.Duration))
 		mdRow(b, "Contact", mdCell(h.Hire.Contact))
 
@@ -91,7 +91,7 @@ func mdStatus(status string) string {
 	switch status {
 	case statusReady, statusNoDrift:
 		return "✅ **" + status + "**"
-	case statusNotReady, statusDrift:
+	case statusNotReady, statusDrift, statusNotChecked:
 		return "❌ **" + status + "**"
 	}
 	return "📋 **" + status + "**"

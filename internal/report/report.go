@@ -184,6 +184,9 @@ const (
 	statusPlan     = "PLAN (no changes made)"
 	statusNoDrift  = "NO DRIFT: AS HANDED OVER"
 	statusDrift    = "DRIFT FOUND"
+	// An audit that could not check everything (a host unreachable) proves
+	// nothing either way.
+	statusNotChecked = "NOT FULLY CHECKED"
 )
 
 // maxOutputLines bounds the output tail printed for a failure.
@@ -214,6 +217,20 @@ type hireView struct {
 // CountsText lists the outcome counts of the hire's steps.
 func (h hireView) CountsText(dry bool) string {
 	return countsText(h.Counts, dry)
+}
+
+// RunCounts is CountsText in the words of the run's kind: an audit counts
+// what still holds and what drifted.
+func (h hireView) RunCounts(r *result.Run) string {
+	if r.Audit {
+		c := h.Counts
+		s := fmt.Sprintf("%d as handed over, %d drifted", c[result.OK], c[result.Failed])
+		if n := c[result.CannotTell] + c[result.Skipped]; n > 0 {
+			s += fmt.Sprintf(", %d could not be checked", n)
+		}
+		return s
+	}
+	return h.CountsText(r.DryRun)
 }
 
 func countsText(c map[result.Outcome]int, dry bool) string {
@@ -275,11 +292,13 @@ func newRunView(orig *result.Run) (runView, error) {
 		hv.Duration = span(hv.Steps, hv.Handover)
 		switch {
 		case r.Audit:
-			hv.Status = statusNoDrift
-			for _, s := range hv.Steps {
-				if s.Outcome != result.OK {
-					hv.Status = statusDrift
-				}
+			switch {
+			case hv.Counts[result.Failed] > 0 || len(h.Added) > 0:
+				hv.Status = statusDrift
+			case hv.Counts[result.OK] == len(hv.Steps):
+				hv.Status = statusNoDrift
+			default:
+				hv.Status = statusNotChecked
 			}
 		case r.DryRun:
 			hv.Status = statusPlan

@@ -19,7 +19,7 @@ import (
 
 func TestGolden(t *testing.T) {
 	t.Setenv("NO_COLOR", "")
-	runs := map[string]func() *result.Run{"run": sampleRun, "dryrun": dryRun}
+	runs := map[string]func() *result.Run{"run": sampleRun, "dryrun": dryRun, "audit": auditRun}
 	formats := map[string]Format{
 		"txt":  Text{},
 		"md":   Markdown{},
@@ -386,11 +386,22 @@ func TestNilRun(t *testing.T) {
 }
 
 // An audit says "no drift" or "drift found" per hire, and lists what was
-// added since handover, in every human format.
-func TestAuditReport(t *testing.T) {
+// added since handover, in every human format (golden files testdata/audit.*).
+func auditRun() *result.Run {
 	r := sampleRun()
 	r.Audit, r.DryRun, r.Handover = true, true, nil
+	// An audit's outcomes are ok (as handed over) or failed (drift).
+	for i := range r.Steps {
+		if r.Steps[i].Outcome != result.Failed {
+			r.Steps[i].Outcome, r.Steps[i].Changed = result.OK, ""
+		}
+	}
 	r.Hires[0].Added = []string{"alovelace is now also a member of sales in corp-ad"}
+	return r
+}
+
+func TestAuditReport(t *testing.T) {
+	r := auditRun()
 	for _, f := range []Format{Text{}, Markdown{}, HTML{}} {
 		var buf bytes.Buffer
 		if err := f.Write(&buf, r); err != nil {

@@ -91,7 +91,7 @@ func statusStyle(status string) string {
 	switch status {
 	case statusReady, statusNoDrift:
 		return banGreen
-	case statusNotReady, statusDrift:
+	case statusNotReady, statusDrift, statusNotChecked:
 		return ansiRed
 	}
 	return banCyan
@@ -117,7 +117,7 @@ func (t Text) Write(w io.Writer, r *result.Run) error {
 
 	for _, h := range v.Hires {
 		fmt.Fprintf(b, "\n%s  %s\n", p.paint(statusStyle(h.Status), h.Status), hireLine(h.Hire))
-		fmt.Fprintf(b, "  %s in %s\n", h.CountsText(run.DryRun), fmtDur(h.Duration))
+		fmt.Fprintf(b, "  %s in %s\n", h.RunCounts(run), fmtDur(h.Duration))
 		if len(h.Manual) > 0 {
 			fmt.Fprintf(b, "  %s\n", p.paint(ansiBold, "Left to do by hand:"))
 			for _, m := range h.Manual {

@@ -1,0 +1,457 @@
+package winsim
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+
+	"golang.org/x/text/encoding/charmap"
+)
+
+// The playbook's PowerShell text (command run and unless) cannot really
+// run here. winsim runs a small subset of it, with PowerShell's semantics,
+// over its file system, and fails clearly ("winsim: unsupported command")
+// on anything else, so a test never passes by accident:
+//
+//	New-Item [-Path] P -ItemType Directory|File [-Value V] [-Force]   (also mkdir P)
+//	Set-Content [-Path|-LiteralPath] P [-Value] V [-NoNewline] [-Encoding UTF8|ASCII|Default]
+//	Test-Path [-Path|-LiteralPath] P [-PathType Leaf|Container|Any]
+//	Write-Output V...                                                 (also echo)
+//	exit [N]
+//
+// Statements are separated by newlines or ';'. Arguments are bare words,
+// '...' literals ('' for a quote) or "..." strings without $ or `
+// (expansion is not supported). Exit leaves the whole script, as exit in a
+// script block does in powershell.exe: the script prints no JSON and exits
+// N. An error stops the script (the scripts set $ErrorActionPreference to
+// Stop): exit 1 with the error record on stderr.
+
+// psToken is one argument: a parameter name (-Force) or a value.
+type psToken struct {
+	text  string
+	param bool
+}
+
+type psStatement []psToken
+
+// parsePS splits the text into statements.
+func parsePS(text string) ([]psStatement, error) {
+	var stmts []psStatement
+	var cur psStatement
+	rs := []rune(text)
+	end := func() {
+		if len(cur) > 0 {
+			stmts = append(stmts, cur)
+			cur = nil
+		}
+	}
+	for i := 0; i < len(rs); {
+		r := rs[i]
+		switch {
+		case r == '\n' || r == ';':
+			end()
+			i++
+		case r == ' ' || r == '\t' || r == '\r':
+			i++
+		case r == '#':
+			for i < len(rs) && rs[i] != '\n' {
+				i++
+			}
+		case isQuote(r):
+			var b strings.Builder
+			i++
+			for {
+				if i >= len(rs) {
+					return nil, fmt.Errorf("the string is missing the terminator: '")
+				}
+				if isQuote(rs[i]) {
+					if i+1 < len(rs) && isQuote(rs[i+1]) {
+						b.WriteRune(rs[i+1])
+						i += 2
+						continue
+					}
+					i++
+					break
+				}
+				b.WriteRune(rs[i])
+				i++
+			}
+			cur = append(cur, psToken{text: b.String()})
+		case r == '"':
+			var b strings.Builder
+			i++
+			for {
+				if i >= len(rs) {
+					return nil, fmt.Errorf(`the string is missing the terminator: "`)
+				}
+				if rs[i] == '"' {
+					if i+1 < len(rs) && rs[i+1] == '"' {
+						b.WriteRune('"')
+						i += 2
+						continue
+					}
+					i++
+					break
+				}
+				if rs[i] == '$' || rs[i] == '`' {
+					return nil, fmt.Errorf("an expandable string (\"...\" with $ or `) is not supported: use '...'")
+				}
+				b.WriteRune(rs[i])
+				i++
+			}
+			cur = append(cur, psToken{text: b.String()})
+		default:
+			start := i
+			for i < len(rs) && !unicode.IsSpace(rs[i]) && rs[i] != ';' {
+				if strings.ContainsRune("$(){}|&@`<>'\",", rs[i]) || isQuote(rs[i]) {
+					return nil, fmt.Errorf("%q: variables, expressions, pipelines, redirection and script blocks are not supported", string(rs[start:min(len(rs), i+12)]))
+				}
+				i++
+			}
+			w := string(rs[start:i])
+			cur = append(cur, psToken{text: w, param: len(w) > 1 && w[0] == '-' && !isNumber(w)})
+		}
+	}
+	end()
+	return stmts, nil
+}
+
+func isQuote(r rune) bool {
+	switch r {
+	case '\'', '\u2018', '\u2019', '\u201A', '\u201B':
+		return true
+	}
+	return false
+}
+
+func isNumber(s string) bool {
+	_, err := strconv.Atoi(s)
+	return err == nil
+}
+
+// psArgs binds a statement's arguments: named parameters (any unambiguous
+// prefix, case-insensitive) and positional ones.
+type psArgs struct {
+	named      map[string]string
+	switches   map[string]bool
+	positional []string
+}
+
+func bindArgs(cmd string, st psStatement, params, switches []string) (*psArgs, error) {
+	a := &psArgs{named: map[string]string{}, switches: map[string]bool{}}
+	resolve := func(name string, among []string) string {
+		name = strings.ToLower(name)
+		found := ""
+		for _, p := range among {
+			lp := strings.ToLower(p)
+			if lp == name {
+				return p
+			}
+			if strings.HasPrefix(lp, name) {
+				if found != "" {
+					return "?"
+				}
+				found = p
+			}
+		}
+		return found
+	}
+	for i := 1; i < len(st); i++ {
+		t := st[i]
+		if !t.param {
+			a.positional = append(a.positional, t.text)
+			continue
+		}
+		name, value, hasValue := strings.Cut(t.text[1:], ":")
+		if s := resolve(name, switches); s != "" && s != "?" {
+			a.switches[s] = !hasValue || !strings.EqualFold(value, "$false")
+			continue
+		}
+		p := resolve(name, params)
+		switch p {
+		case "":
+			return nil, fmt.Errorf("%s: a parameter cannot be found that matches parameter name '%s'", cmd, name)
+		case "?":
+			return nil, fmt.Errorf("%s: parameter name '%s' is ambiguous", cmd, name)
+		}
+		if !hasValue {
+			if i+1 >= len(st) || st[i+1].param {
+				return nil, fmt.Errorf("%s: missing an argument for parameter '%s'", cmd, p)
+			}
+			i++
+			value = st[i].text
+		}
+		a.named[p] = value
+	}
+	return a, nil
+}
+
+// take returns the named parameter, or the next positional one.
+func (a *psArgs) take(names ...string) (string, bool) {
+	for _, n := range names {
+		if v, ok := a.named[n]; ok {
+			return v, true
+		}
+	}
+	if len(a.positional) > 0 {
+		v := a.positional[0]
+		a.positional = a.positional[1:]
+		return v, true
+	}
+	return "", false
+}
+
+// psRun is one run of a text: its output objects, as Out-String shows them.
+type psRun struct {
+	h      *Host
+	out    strings.Builder
+	exited bool
+	code   int
+}
+
+// run runs the statements until an exit or an error. The host's lock is
+// held.
+func (r *psRun) run(text string) *psError {
+	stmts, err := parsePS(text)
+	if err != nil {
+		return unsupported(text, err.Error())
+	}
+	for _, st := range stmts {
+		if e := r.statement(st); e != nil || r.exited {
+			return e
+		}
+	}
+	return nil
+}
+
+func unsupported(stmt, why string) *psError {
+	return &psError{Message: fmt.Sprintf("winsim: unsupported command %q: %s (winsim runs New-Item, mkdir, Set-Content, Test-Path, Write-Output and exit; see internal/winsim/command.go)", stmt, why),
+		Category: "NotImplemented", Exception: "NotSupportedException", ErrorID: "winsim.UnsupportedCommand"}
+}
+
+func stmtText(st psStatement) string {
+	var parts []string
+	for _, t := range st {
+		parts = append(parts, t.text)
+	}
+	return strings.Join(parts, " ")
+}
+
+func (r *psRun) statement(st psStatement) *psError {
+	fs := r.h.fs
+	cmd := strings.ToLower(st[0].text)
+	switch cmd {
+	case "exit":
+		r.exited = true
+		if len(st) > 1 {
+			n, err := strconv.Atoi(st[1].text)
+			if err != nil {
+				return unsupported(stmtText(st), "exit takes a number")
+			}
+			r.code = n
+		}
+		return nil
+	case "write-output", "echo", "write":
+		a, err := bindArgs("Write-Output", st, []string{"InputObject"}, []string{"NoEnumerate"})
+		if err != nil {
+			return unsupported(stmtText(st), err.Error())
+		}
+		if v, ok := a.named["InputObject"]; ok {
+			r.out.WriteString(v + "\r\n")
+		}
+		for _, v := range a.positional {
+			r.out.WriteString(v + "\r\n")
+		}
+		return nil
+	case "test-path":
+		a, err := bindArgs("Test-Path", st, []string{"Path", "LiteralPath", "PathType"}, []string{"IsValid"})
+		if err != nil {
+			return unsupported(stmtText(st), err.Error())
+		}
+		p, ok := a.take("Path", "LiteralPath")
+		if !ok || len(a.positional) > 0 {
+			return unsupported(stmtText(st), "Test-Path takes one path")
+		}
+		var found bool
+		switch strings.ToLower(a.named["PathType"]) {
+		case "", "any":
+			found = fs.exists(p)
+		case "leaf":
+			found = fs.file(p) != nil
+		case "container":
+			found = fs.isDir(p)
+		default:
+			return unsupported(stmtText(st), "-PathType "+a.named["PathType"])
+		}
+		r.out.WriteString(map[bool]string{true: "True", false: "False"}[found] + "\r\n")
+		return nil
+	case "new-item", "ni", "mkdir", "md":
+		a, err := bindArgs("New-Item", st, []string{"Path", "ItemType", "Type", "Value", "Name"}, []string{"Force"})
+		if err != nil {
+			return unsupported(stmtText(st), err.Error())
+		}
+		p, ok := a.take("Path")
+		if !ok || len(a.positional) > 0 {
+			return unsupported(stmtText(st), "New-Item takes one path")
+		}
+		if n := a.named["Name"]; n != "" {
+			p = normPath(p) + `\` + n
+		}
+		kind := strings.ToLower(a.named["ItemType"] + a.named["Type"])
+		if cmd == "mkdir" || cmd == "md" {
+			kind = "directory"
+		}
+		return r.newItem(st, normPath(p), kind, a.named["Value"], a.switches["Force"] || cmd == "mkdir" || cmd == "md")
+	case "set-content", "sc":
+		a, err := bindArgs("Set-Content", st, []string{"Path", "LiteralPath", "Value", "Encoding"}, []string{"NoNewline", "Force"})
+		if err != nil {
+			return unsupported(stmtText(st), err.Error())
+		}
+		p, ok := a.take("Path", "LiteralPath")
+		value, vok := a.take("Value")
+		if !ok || !vok || len(a.positional) > 0 {
+			return unsupported(stmtText(st), "Set-Content takes a path and one value")
+		}
+		if !a.switches["NoNewline"] {
+			value += "\r\n"
+		}
+		data, encErr := encodeContent(value, a.named["Encoding"])
+		if encErr != "" {
+			return unsupported(stmtText(st), encErr)
+		}
+		switch err := fs.writeFile(p, data); err {
+		case nil:
+			return nil
+		case errNoDirectory:
+			return &psError{Command: "Set-Content", Message: fmt.Sprintf("Could not find a part of the path '%s'.", normPath(p)),
+				Category: "ObjectNotFound", Target: normPath(p), Exception: "DirectoryNotFoundException",
+				ErrorID: "GetContentWriterDirectoryNotFoundError,Microsoft.PowerShell.Commands.SetContentCommand"}
+		default:
+			return &psError{Command: "Set-Content", Message: fmt.Sprintf("Access to the path '%s' is denied.", normPath(p)),
+				Category: "PermissionDenied", Target: normPath(p), Exception: "UnauthorizedAccessException",
+				ErrorID: "GetContentWriterUnauthorizedAccessError,Microsoft.PowerShell.Commands.SetContentCommand"}
+		}
+	}
+	return unsupported(stmtText(st), "not in winsim's subset")
+}
+
+// encodeContent is Set-Content's -Encoding in Windows PowerShell 5.1: the
+// default is the ANSI code page (Windows-1252 here: other characters
+// become '?'), UTF8 writes a byte order mark.
+func encodeContent(s, enc string) ([]byte, string) {
+	switch strings.ToLower(enc) {
+	case "", "default", "string", "oem":
+		var b []byte
+		for _, r := range s {
+			if c, ok := charmap.Windows1252.EncodeRune(r); ok {
+				b = append(b, c)
+			} else {
+				b = append(b, '?')
+			}
+		}
+		return b, ""
+	case "utf8":
+		return append([]byte("\xEF\xBB\xBF"), s...), ""
+	case "ascii":
+		var b []byte
+		for _, r := range s {
+			if r < 0x80 {
+				b = append(b, byte(r))
+			} else {
+				b = append(b, '?')
+			}
+		}
+		return b, ""
+	}
+	return nil, "-Encoding " + enc
+}
+
+func (r *psRun) newItem(st psStatement, p, kind, value string, force bool) *psError {
+	fs := r.h.fs
+	switch kind {
+	case "directory":
+		if fs.file(p) != nil || (fs.isDir(p) && !force) {
+			return &psError{Command: "New-Item", Message: fmt.Sprintf("An item with the specified name %s already exists.", p),
+				Category: "ResourceExists", Target: p, Exception: "IOException", ErrorID: "DirectoryExist,Microsoft.PowerShell.Commands.NewItemCommand"}
+		}
+		if !fs.mkdirAll(p) {
+			return &psError{Command: "New-Item", Message: fmt.Sprintf("Could not find a part of the path '%s'.", p),
+				Category: "WriteError", Target: p, Exception: "DirectoryNotFoundException", ErrorID: "CreateDirectoryIOError,Microsoft.PowerShell.Commands.NewItemCommand"}
+		}
+		r.itemTable(p, true, 0)
+		return nil
+	case "file":
+		if fs.isDir(p) || (fs.file(p) != nil && !force) {
+			return &psError{Command: "New-Item", Message: fmt.Sprintf("The file '%s' already exists.", p),
+				Category: "WriteError", Target: p, Exception: "IOException", ErrorID: "NewItemIOError,Microsoft.PowerShell.Commands.NewItemCommand"}
+		}
+		if force {
+			fs.mkdirAll(parentPath(p))
+		}
+		data, _ := encodeContent(value, "")
+		if err := fs.writeFile(p, data); err != nil {
+			return &psError{Command: "New-Item", Message: fmt.Sprintf("Could not find a part of the path '%s'.", p),
+				Category: "WriteError", Target: p, Exception: "DirectoryNotFoundException", ErrorID: "NewItemIOError,Microsoft.PowerShell.Commands.NewItemCommand"}
+		}
+		r.itemTable(p, false, len(data))
+		return nil
+	}
+	return unsupported(stmtText(st), "New-Item needs -ItemType Directory or File")
+}
+
+// itemTable is how Out-String shows the DirectoryInfo or FileInfo that
+// New-Item returns.
+func (r *psRun) itemTable(p string, dir bool, size int) {
+	now := time.Now()
+	mode, length := "-a----", strconv.Itoa(size)
+	if dir {
+		mode, length = "d-----", ""
+	}
+	fmt.Fprintf(&r.out, "\r\n\r\n    Directory: %s\r\n\r\n\r\n", parentPath(p))
+	r.out.WriteString("Mode                 LastWriteTime         Length Name\r\n")
+	r.out.WriteString("----                 -------------         ------ ----\r\n")
+	fmt.Fprintf(&r.out, "%-6s %20s %14s %s\r\n\r\n\r\n", mode, now.Format("1/2/2006   3:04 PM"), length, baseName(p))
+}
+
+func opCommandCheck(v *inv) int {
+	if !strings.Contains(v.script, "$done = $?") {
+		return v.fail(&psError{Message: "winsim: the command-check script no longer sets $done = $? after unless: teach internal/winsim its new semantics", ErrorID: "winsim"})
+	}
+	h := v.h
+	creates, unless := v.str("creates"), v.str("unless")
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	done := false
+	if creates != "" {
+		done = h.fs.exists(creates) // Test-Path -LiteralPath
+	}
+	if unless != "" {
+		// & ([scriptblock]::Create($in.unless)) | Out-Null; $done = $?
+		r := &psRun{h: h}
+		if e := r.run(unless); e != nil {
+			return v.fail(e)
+		}
+		if r.exited {
+			return r.code
+		}
+		done = true
+	}
+	return v.result(field{"done", done})
+}
+
+func opCommandRun(v *inv) int {
+	h := v.h
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	// $output = & ([scriptblock]::Create($in.run)) 2>&1 | Out-String
+	r := &psRun{h: h}
+	if e := r.run(v.str("run")); e != nil {
+		return v.fail(e)
+	}
+	if r.exited {
+		return r.code
+	}
+	return v.result(field{"ok", true}, field{"output", r.out.String()})
+}

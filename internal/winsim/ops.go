@@ -1,0 +1,63 @@
+package winsim
+
+// ops maps each onboard op to what Windows makes its script answer.
+//
+//	win-facts          {"computer_name","domain","part_of_domain","secure_channel","join_pending","boot_time","pending_reboot"}:
+//	                   Win32_ComputerSystem's Name (NetBIOS, upper case) and Domain ("WORKGROUP" or the
+//	                   DNS domain); secure_channel only once a join completed at a reboot (and OnJoin
+//	                   succeeded); join_pending between Add-Computer and the reboot (Netlogon\JoinDomain);
+//	                   boot_time as ToString('o') in UTC, new at each reboot; pending_reboot while a join
+//	                   or an installer's 3010/1641 waits.
+//	win-join           reads {"user","password"} from stdin; Add-Computer's errors (unknown domain, wrong
+//	                   credentials, already in the domain, bad new name) as CLIXML, exit 1; else records
+//	                   the join (and the rename) for the next reboot: {"joined":true,"reboot":true}.
+//	win-restart        {"restarting":true}; ShutdownDelay later the host goes down for RebootTime.
+//	msi-check          the Uninstall key of the product code: {"installed","version"}.
+//	msi-install        msiexec's exit code and the last 20 lines of its verbose log: {"exit_code","log"};
+//	                   an unknown product code fails with 1603.
+//	winget-check       prints winget's real table (columns one space apart) and parses it the way the
+//	                   script does (-split '\s{2,}').
+//	winget-install     winget's output and exit code ($LASTEXITCODE): 0; an installer's 3010/1641 as
+//	                   winget reports them (0x8A150109 / 0x8A15010B); other installer failures
+//	                   0x8A150006; no such package 0x8A150014; already installed 0x8A15002B.
+//	choco-check        `choco list --local-only ...`: Chocolatey 2 refuses --local-only (its message is
+//	                   the first line the script reads); Chocolatey 1 prints name|version.
+//	choco-install      choco's output; its exit code is the installer's (3010, 1641, 1603) or 1.
+//	printer-check      {"driver","machine_wide","printer"}: Get-PrinterDriver / Get-Printer -Name take
+//	                   wildcards; machine_wide is the ,,server,share key under Print\Connections.
+//	printer-add        Add-PrinterDriver (the driver must be offered by Printers[connection] or be in
+//	                   DriverStore), printui /ga (exit 1 for a share that is not in Printers), spooler
+//	                   restart: {"exit_code"}.
+//	localgroup-check   Get-LocalGroupMember names (DOMAIN\name) compared with -eq: {"member"}.
+//	localgroup-add     Add-LocalGroupMember: domain principals resolve only once the host is joined.
+//	command-check      creates: Test-Path; unless: runs the text (see command.go), done = $? (true
+//	                   whenever it ran without error, as in PowerShell).
+//	command-run        runs the text: {"ok","output"} (Out-String of its output).
+//	file-check         Get-FileHash SHA256 of a file: {"exists","sha256"}.
+//	win-upload         appends a base64 chunk to the temporary file; the final chunk checks the size
+//	                   and moves it over the path; no output.
+//	win-upload-abort   removes the temporary file.
+var ops map[string]func(*inv) int
+
+func init() {
+	ops = map[string]func(*inv) int{
+		"win-facts":        opFacts,
+		"win-join":         opJoin,
+		"win-restart":      opRestart,
+		"msi-check":        opMSICheck,
+		"msi-install":      opMSIInstall,
+		"winget-check":     opWingetCheck,
+		"winget-install":   opWingetInstall,
+		"choco-check":      opChocoCheck,
+		"choco-install":    opChocoInstall,
+		"printer-check":    opPrinterCheck,
+		"printer-add":      opPrinterAdd,
+		"localgroup-check": opLocalGroupCheck,
+		"localgroup-add":   opLocalGroupAdd,
+		"command-check":    opCommandCheck,
+		"command-run":      opCommandRun,
+		"file-check":       opFileCheck,
+		"win-upload":       opUpload,
+		"win-upload-abort": opUploadAbort,
+	}
+}

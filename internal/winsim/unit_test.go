@@ -1,0 +1,167 @@
+package winsim
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"onboard/internal/powershell"
+	"onboard/internal/wsman"
+)
+
+func TestPSJSONIsWindowsPowerShells(t *testing.T) {
+	got := psJSON(field{"name", `CORP\o'brien <x> & "y"` + "\r\n\tZażółć\x01"}, field{"n", -1978335212}, field{"ok", true}, field{"z", nil})
+	want := `{"name":"CORP\\o\u0027brien \u003cx\u003e \u0026 \"y\"\r\n\tZażółć\u0001","n":-1978335212,"ok":true,"z":null}`
+	if got != want {
+		t.Errorf("got  %s\nwant %s", got, want)
+	}
+}
+
+func TestCLIXMLDecodesToTheRecord(t *testing.T) {
+	e := &psError{Command: "Add-LocalGroupMember", Message: "Principal CORP\\o'bri$en`; <Zażółć> & _x000A_ was not found.",
+		Statement: "Add-LocalGroupMember -Group $in.group", Category: "ObjectNotFound", Target: "x", Exception: "PrincipalNotFoundException",
+		ErrorID: "PrincipalNotFound,Microsoft.PowerShell.Commands.AddLocalGroupMemberCommand"}
+	script := "# onboard-op: x\n$a = 1\n  Add-LocalGroupMember -Group $in.group -Member $in.member\n"
+	got := powershell.DecodeCLIXML(clixml(e.lines(script)))
+	want := "Add-LocalGroupMember : Principal CORP\\o'bri$en`; <Zażółć> & _x000A_ was not found.\n" +
+		"At line:3 char:3\n" +
+		"+   Add-LocalGroupMember -Group $in.group -Member $in.member\n" +
+		"+   ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~\n" +
+		"    + CategoryInfo          : ObjectNotFound: (x:String) [Add-LocalGroupMember], PrincipalNotFoundException\n" +
+		"    + FullyQualifiedErrorId : PrincipalNotFound,Microsoft.PowerShell.Commands.AddLocalGroupMemberCommand"
+	if got != want {
+		t.Errorf("got\n%s\nwant\n%s", got, want)
+	}
+}
+
+func TestWildcard(t *testing.T) {
+	for _, tt := range []struct {
+		pattern, s string
+		want       bool
+	}{
+		{`\\print01\Office 2F`, `\\PRINT01\office 2f`, true},
+		{"Microsoft IPP*", "Microsoft IPP Class Driver", true},
+		{"HP ?aser", "HP Laser", true},
+		{`\\p\Office [2F]`, `\\p\Office [2F]`, false}, // [2F] is a set: 2 or F
+		{`\\p\Office [2F]`, `\\p\Office F`, true},
+		{"Office `[2F`]", "Office [2F]", true},
+		{"a[b-d]e", "ace", true},
+		{"a[b-d]e", "aze", false},
+		{"abc", "abcd", false},
+	} {
+		if got := wildcardMatch(tt.pattern, tt.s); got != tt.want {
+			t.Errorf("wildcardMatch(%q, %q) = %v", tt.pattern, tt.s, got)
+		}
+	}
+}
+
+// The layout of winget's tables, as in its issues and docs: one space
+// after the widest cell of a column.
+func TestWingetTable(t *testing.T) {
+	got := strings.Join(wingetTable([]string{"Name", "Id", "Version", "Match", "Source"},
+		[][]string{{"HWiNFO®", "REALiX.HWiNFO", "8.22", "Moniker: hwinfo", "winget"}}), "\n")
+	want := "Name    Id            Version Match           Source\n" +
+		"----------------------------------------------------\n" +
+		"HWiNFO® REALiX.HWiNFO 8.22    Moniker: hwinfo winget"
+	if got != want {
+		t.Errorf("got\n%s\nwant\n%s", got, want)
+	}
+}
+
+func TestPaths(t *testing.T) {
+	for in, want := range map[string]string{
+		`c:\Acme\.\x\..\y\`: `C:\Acme\y`,
+		`C:/Acme//b`:        `C:\Acme\b`,
+		`c:`:                `C:\`,
+		`\\srv\share\a\..`:  `\\srv\share`,
+	} {
+		if got := normPath(in); got != want {
+			t.Errorf("normPath(%q) = %q, want %q", in, got, want)
+		}
+	}
+	if parentPath(`C:\Acme`) != `C:\` || parentPath(`C:\`) != `C:\` || baseName(`C:\Acme\x.txt`) != "x.txt" {
+		t.Error("parentPath/baseName")
+	}
+	f := newFS()
+	if err := f.writeFile(`C:\Nope\x`, nil); err != errNoDirectory {
+		t.Errorf("write into a missing directory: %v", err)
+	}
+	if !f.mkdirAll(`c:\acme\Deep`) || !f.isDir(`C:\ACME\deep`) || f.writeFile(`C:\Acme\deep\F.txt`, []byte("x")) != nil || f.file(`c:\acme\DEEP\f.TXT`) == nil {
+		t.Error("case-insensitive file system")
+	}
+}
+
+func TestCommandSubset(t *testing.T) {
+	h := New(Config{})
+	run := func(text string) (*psRun, *psError) {
+		r := &psRun{h: h}
+		return r, r.run(text)
+	}
+	r, e := run("mkdir 'C:\\A b'; Set-Content 'C:\\A b\\f.txt' 'Zażółć €' ; Write-Output 'one' \"two\"\n# comment\nTest-Path -LiteralPath 'C:\\A b\\f.txt' -PathType Leaf")
+	if e != nil {
+		t.Fatal(e)
+	}
+	if out := r.out.String(); !strings.Contains(out, "d-----") || !strings.HasSuffix(out, "one\r\ntwo\r\nTrue\r\n") {
+		t.Errorf("output %q", out)
+	}
+	// Windows PowerShell 5.1 writes Set-Content in the ANSI code page.
+	if got := string(h.fs.file(`C:\A b\f.txt`).data); got != "Za?\xf3?? \x80\r\n" {
+		t.Errorf("Set-Content wrote %q", got)
+	}
+	r, e = run("Write-Output 'a'; exit 4; Write-Output 'b'")
+	if e != nil || !r.exited || r.code != 4 {
+		t.Errorf("exit: %+v %v", r, e)
+	}
+	for _, bad := range []string{"Get-Process", "Write-Output $x", "Write-Output \"$x\"", "Set-Content -Path 'C:\\x' -Value (Get-Date)", "Remove-Item 'C:\\A b' -Recurse"} {
+		if _, e := run(bad); e == nil || !strings.Contains(e.Message, "winsim: unsupported command") {
+			t.Errorf("%s: %v", bad, e)
+		}
+	}
+	if _, e := run("Set-Content -Path 'C:\\Nope\\x.txt' -Value 'x'"); e == nil || !strings.Contains(e.Message, "Could not find a part of the path 'C:\\Nope\\x.txt'.") {
+		t.Errorf("Set-Content into a missing directory: %v", e)
+	}
+	if _, e := run("New-Item -ItemType Directory -Path 'C:\\A b'"); e == nil || !strings.Contains(e.Message, "already exists") {
+		t.Errorf("New-Item without -Force on an existing directory: %v", e)
+	}
+}
+
+// Served by wsman.Server.Listen instead of Host.Listen, a restarting host
+// cannot refuse connections: its commands fail at once instead.
+func TestCommandsFailWhileDown(t *testing.T) {
+	h := New(Config{RebootTime: 300 * time.Millisecond, ShutdownDelay: 50 * time.Millisecond})
+	defer h.Close()
+	run := func(line string) (int, string, string) {
+		var out, errb bytes.Buffer
+		code := h.Run(context.Background(), wsman.Command{CommandLine: line, Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb})
+		return code, out.String(), errb.String()
+	}
+	restart, _ := powershell.Script{Op: "win-restart", Body: "Restart-Computer -Force"}.Command()
+	if code, out, _ := run(restart); code != 0 || out != "{\"restarting\":true}\r\n" {
+		t.Fatalf("win-restart: %d %q", code, out)
+	}
+	boot := h.State().BootTime
+	deadline := time.Now().Add(5 * time.Second)
+	for !h.Down() {
+		if time.Now().After(deadline) {
+			t.Fatal("never went down")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if code, _, errOut := run("hostname"); code != 1 || !strings.Contains(errOut, "WIN1 is restarting") {
+		t.Errorf("hostname while down: %d %q", code, errOut)
+	}
+	for h.Down() {
+		if time.Now().After(deadline) {
+			t.Fatal("never came back")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if st := h.State(); st.Reboots != 1 || !st.BootTime.After(boot) {
+		t.Errorf("after: %+v", st)
+	}
+	if code, out, _ := run("hostname"); code != 0 || out != "WIN1\r\n" {
+		t.Errorf("hostname after: %d %q", code, out)
+	}
+}

@@ -649,6 +649,7 @@ func (r *run) attempt(ctx context.Context, kind step.Kind, base *step.Exec, s *p
 	if err != nil {
 		return phaseErr("check", err)
 	}
+	rs.Action = string(st.Action)
 	if st.InPlace {
 		rs.Outcome, rs.Reason = result.OK, st.Reason
 		return nil

@@ -146,8 +146,8 @@ func TestApplyThenRerun(t *testing.T) {
 	p := testPlan([]string{"a", "b"}, 3, true)
 	r := runWith(k, dialer{}, p, Apply, 4)
 	for _, s := range r.Steps {
-		if s.Outcome != result.Changed {
-			t.Errorf("%s: %s", s.ID, s.Outcome)
+		if s.Outcome != result.Changed || s.Action != string(plan.ActionCreate) {
+			t.Errorf("%s: %s (planned action %q)", s.ID, s.Outcome, s.Action)
 		}
 	}
 	if !r.Ready("H-a") || len(r.Handover) != 6 {
@@ -155,8 +155,8 @@ func TestApplyThenRerun(t *testing.T) {
 	}
 	r = runWith(k, dialer{}, p, Apply, 4)
 	for _, s := range r.Steps {
-		if s.Outcome != result.OK {
-			t.Errorf("re-run %s: %s", s.ID, s.Outcome)
+		if s.Outcome != result.OK || s.Action != string(plan.ActionNone) {
+			t.Errorf("re-run %s: %s (planned action %q)", s.ID, s.Outcome, s.Action)
 		}
 	}
 }

@@ -35,12 +35,15 @@ type Failure struct {
 
 // Step is the result of one plan step.
 type Step struct {
-	ID       string        `json:"id"`
-	Kind     string        `json:"kind"`
-	Hire     string        `json:"hire"`
-	Host     string        `json:"host,omitempty"`
-	Title    string        `json:"title"`
-	Outcome  Outcome       `json:"outcome"`
+	ID      string  `json:"id"`
+	Kind    string  `json:"kind"`
+	Hire    string  `json:"hire"`
+	Host    string  `json:"host,omitempty"`
+	Title   string  `json:"title"`
+	Outcome Outcome `json:"outcome"`
+	// Action is what the check before apply found to do: create, update
+	// or none (the step's planned action, as recorded in the journal).
+	Action   string        `json:"action,omitempty"`
 	Changed  string        `json:"changed,omitempty"` // what changed, in words
 	Reason   string        `json:"reason,omitempty"`  // why skipped, would-change or cannot-tell
 	Failure  *Failure      `json:"failure,omitempty"`

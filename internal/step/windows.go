@@ -1,14 +1,17 @@
 package step
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"strings"
 	"time"
 
 	"onboard/internal/plan"
 	"onboard/internal/powershell"
+	"onboard/internal/remote"
 	"onboard/internal/secret"
 )
 
@@ -17,7 +20,10 @@ import (
 // never enter the script text: they travel on stdin ($secret). Each script
 // prints one JSON object as its last line of output.
 
-// psResult runs a script and decodes its JSON result into out.
+// psResult runs a script and decodes its JSON result into out. Its Out
+// and its errors name the script "PowerShell <op>": the command line (4-5
+// KB of -EncodedCommand base64) says nothing to a reader. An error record
+// on stderr is reduced to its message (see errorMessages).
 func (x *Exec) psResult(ctx context.Context, msg string, s powershell.Script, secretData any, out any) (Out, error) {
 	cmd, stdin := s.Command()
 	if secretData != nil {
@@ -30,12 +36,11 @@ func (x *Exec) psResult(ctx context.Context, msg string, s powershell.Script, se
 		}
 		stdin = b
 	}
-	res, err := x.Run(ctx, cmd, true, string(stdin))
-	res.Command = "PowerShell " + s.Op // the encoded command line says nothing to a reader
+	res, err := x.runNamed(ctx, "PowerShell "+s.Op, cmd, true, stdin)
 	if err != nil {
 		return res, err
 	}
-	res.Stderr = powershell.DecodeCLIXML(res.Stderr)
+	res.Stderr = errorMessages(powershell.DecodeCLIXML(res.Stderr))
 	if res.ExitCode != 0 {
 		return res, &CommandError{Host: x.T.Host.Name, Out: res, Msg: msg}
 	}
@@ -47,6 +52,64 @@ func (x *Exec) psResult(ctx context.Context, msg string, s powershell.Script, se
 		return res, &CommandError{Host: x.T.Host.Name, Out: res, Msg: fmt.Sprintf("%s: unreadable result: %v", msg, err)}
 	}
 	return res, nil
+}
+
+// runNamed is Exec.Run for a command shown to a reader as name: in the
+// Out's Command and in a transport error ("win1: run PowerShell
+// win-facts: ..."), instead of the command line itself.
+func (x *Exec) runNamed(ctx context.Context, name, cmd string, privileged bool, stdin []byte) (Out, error) {
+	var so, se bytes.Buffer
+	c := remote.Cmd{Command: cmd, Privileged: privileged, Stdout: &so, Stderr: &se}
+	if len(stdin) > 0 {
+		c.Stdin = bytes.NewReader(stdin)
+	}
+	start := time.Now()
+	code, err := x.T.Comm.Run(ctx, c)
+	x.Remote += time.Since(start)
+	out := Out{Command: name, Stdout: so.String(), Stderr: se.String(), ExitCode: code}
+	if err != nil {
+		return out, fmt.Errorf("%s: run %s: %w", x.T.Host.Name, name, err)
+	}
+	return out, nil
+}
+
+// errorPosition is the line Windows PowerShell 5.1 puts after an error
+// record's message: "At line:15 char:1", or "At C:\x\s.ps1:15 char:1".
+var errorPosition = regexp.MustCompile(`^At (line:\d+|.+:\d+) char:\d+$`)
+
+// errorMessages keeps the messages of the error records in decoded stderr
+// and drops what PowerShell 5.1 prints after each message:
+//
+//	Add-Computer : Computer 'WIN1' failed to join domain ... The user name or password is incorrect.
+//	At line:15 char:1                                     <- dropped from here
+//	+ Add-Computer @params
+//	+ ~~~~~~~~~~~~~~~~~~~~
+//	    + CategoryInfo          : OperationStopped: (WIN1:String) [Add-Computer], InvalidOperationException
+//	    + FullyQualifiedErrorId : FailToJoinDomainFromWorkgroup,Microsoft.PowerShell.Commands.AddComputerCommand
+//
+// That decoration is 300-450 bytes after the message, enough to push the
+// message out of the tail an error shows. It starts at the position line
+// (or, for a record without one, at "+ CategoryInfo") and runs over the
+// lines that start with "+" or with a space (a wrapped line goes on
+// indented) up to a blank line or a line that starts otherwise (the next
+// record's message, a native program's own stderr), which is kept.
+func errorMessages(stderr string) string {
+	lines := strings.Split(stderr, "\n")
+	keep := lines[:0]
+	decoration := false
+	for _, line := range lines {
+		t := strings.TrimSpace(line)
+		switch {
+		case errorPosition.MatchString(t) || strings.HasPrefix(t, "+ CategoryInfo"):
+			decoration = true
+			continue
+		case decoration && t != "" && (line[0] == '+' || line[0] == ' ' || line[0] == '\t'):
+			continue
+		}
+		decoration = false
+		keep = append(keep, line)
+	}
+	return strings.TrimSpace(strings.Join(keep, "\n"))
 }
 
 func lastJSONLine(s string) string {
@@ -128,10 +191,16 @@ func (WinJoin) Check(ctx context.Context, x *Exec, s *plan.Step) (State, error) 
 	if err != nil {
 		return State{}, err
 	}
-	renamed := j.NewName == "" || strings.EqualFold(f.ComputerName, j.NewName)
 	switch {
-	case f.PartOfDomain && strings.EqualFold(f.Domain, j.Domain) && f.SecureChannel && renamed:
-		if x.D != nil {
+	case f.JoinPending:
+		return differs(fmt.Sprintf("the join of %s to %s waits for a reboot", f.ComputerName, j.Domain)), nil
+	case f.PartOfDomain && !strings.EqualFold(f.Domain, j.Domain):
+		return State{}, fmt.Errorf("%s is joined to another domain (%s), not %s: leave it by hand first", x.T.Host.Name, f.Domain, j.Domain)
+	case f.PartOfDomain:
+		if why := joinedButWrong(f, j); why != "" {
+			return differs(why), nil
+		}
+		if x.D != nil && x.D.Client != nil {
 			c, err := x.D.Client.FindComputer(ctx, f.ComputerName)
 			if err != nil {
 				return State{}, err
@@ -141,12 +210,21 @@ func (WinJoin) Check(ctx context.Context, x *Exec, s *plan.Step) (State, error) 
 			}
 		}
 		return inPlace(fmt.Sprintf("%s is joined to %s, secure channel ok", f.ComputerName, f.Domain)), nil
-	case f.JoinPending:
-		return differs(fmt.Sprintf("the join of %s to %s waits for a reboot", f.ComputerName, j.Domain)), nil
-	case f.PartOfDomain && !strings.EqualFold(f.Domain, j.Domain):
-		return State{}, fmt.Errorf("%s is joined to another domain (%s), not %s: leave it by hand first", x.T.Host.Name, f.Domain, j.Domain)
 	}
 	return missing(fmt.Sprintf("%s is not joined to %s", f.ComputerName, j.Domain)), nil
+}
+
+// joinedButWrong says what is wrong with a host that is joined to the
+// domain the step wants, or "": Add-Computer cannot fix either (it refuses
+// a computer already in the domain).
+func joinedButWrong(f winFacts, j *plan.WinJoinSpec) string {
+	switch {
+	case !f.SecureChannel:
+		return fmt.Sprintf("%s is joined to %s but the secure channel is broken: repair with Test-ComputerSecureChannel -Repair", f.ComputerName, f.Domain)
+	case j.NewName != "" && !strings.EqualFold(f.ComputerName, j.NewName):
+		return fmt.Sprintf("%s is joined to %s but not named %s: rename it with Rename-Computer -DomainCredential", f.ComputerName, f.Domain, j.NewName)
+	}
+	return ""
 }
 
 func (WinJoin) Apply(ctx context.Context, x *Exec, s *plan.Step) (string, error) {
@@ -157,6 +235,13 @@ func (WinJoin) Apply(ctx context.Context, x *Exec, s *plan.Step) (string, error)
 	}
 	if f.JoinPending {
 		return "the join is already recorded and waits for the reboot", nil
+	}
+	if f.PartOfDomain && strings.EqualFold(f.Domain, j.Domain) {
+		why := joinedButWrong(f, j)
+		if why == "" {
+			why = fmt.Sprintf("%s is already joined to %s; its computer account is what is missing, and Add-Computer cannot make it", f.ComputerName, f.Domain)
+		}
+		return "", fmt.Errorf("%s: %s", x.T.Host.Name, why)
 	}
 	if x.D == nil {
 		return "", fmt.Errorf("%s: no directory for the join credentials", x.T.Host.Name)

@@ -5,9 +5,11 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"strings"
 
 	"onboard/internal/plan"
 	"onboard/internal/powershell"
+	"onboard/internal/secret"
 )
 
 // WinSoftware installs an MSI, a winget or a Chocolatey package.
@@ -38,24 +40,75 @@ if (Test-Path -LiteralPath $log) { $tail = (Get-Content -LiteralPath $log -Tail 
 [pscustomobject]@{ exit_code = $p.ExitCode; log = $tail } | ConvertTo-Json -Compress
 `
 
+// winget list prints a table whose cells are padded to the widest one of
+// their column and then separated by ONE space (so splitting on runs of
+// spaces never isolates a column): a column starts where its header word
+// starts, in the line above the dashed separator. The table is found by
+// that separator: spinner frames ("-", "\", "|", "/" on lines of their
+// own, as PowerShell splits a native program's output at CR too) come
+// before the header, and some versions print "N package(s)" after the
+// rows. Header words are localized: only their positions count (Name, Id,
+// Version are the first three columns). A name with wide characters
+// (winget gives them two columns) shifts its row: then the version is the
+// word after the id. An id cut short by winget ends with "…". Exit code
+// 0x8A150014 (-1978335212) is "no installed package found"; any other
+// failure is an error, never "not installed".
 const psWingetCheck = `$out = & winget list --id $in.package --exact --accept-source-agreements --disable-interactivity 2>&1 | Out-String
+$code = $LASTEXITCODE
+if ($code -ne 0 -and $code -ne -1978335212) { throw ('winget list failed with exit code ' + $code + ': ' + $out.Trim()) }
+$lines = @($out -split "` + "`" + `n" | ForEach-Object { $_.TrimEnd() })
+$sep = -1
+for ($i = 1; $i -lt $lines.Count -and $sep -lt 0; $i++) { if ($lines[$i] -match '^-{10,}$') { $sep = $i } }
+$starts = @()
+if ($sep -gt 0) { $starts = @([regex]::Matches($lines[$sep - 1], '\S+') | ForEach-Object { $_.Index }) }
+$ellipsis = [char]0x2026
 $version = ''
-foreach ($line in ($out -split "` + "`" + `n")) {
-    $cols = $line -split '\s{2,}'
-    if ($cols.Count -ge 3 -and $cols[1].Trim() -eq $in.package) { $version = $cols[2].Trim() }
+for ($i = $sep + 1; $sep -gt 0 -and $starts.Count -ge 3 -and $i -lt $lines.Count; $i++) {
+    $row = $lines[$i]
+    if ($row.Length -le $starts[2]) { continue }
+    $end = $row.Length
+    if ($starts.Count -ge 4 -and $starts[3] -lt $end) { $end = $starts[3] }
+    $id = $row.Substring($starts[1], $starts[2] - $starts[1]).Trim()
+    if ($id -eq $in.package -or ($id.EndsWith([string]$ellipsis) -and $in.package.StartsWith($id.TrimEnd($ellipsis), [StringComparison]::OrdinalIgnoreCase))) {
+        $version = $row.Substring($starts[2], $end - $starts[2]).Trim()
+        continue
+    }
+    $words = @(-split $row)
+    for ($k = $words.Count - 2; $k -ge 0; $k--) {
+        if ($words[$k] -eq $in.package) { $version = $words[$k + 1]; break }
+    }
 }
 [pscustomobject]@{ installed = ($version -ne ''); version = $version } | ConvertTo-Json -Compress
 `
 
+// winget install reports an installer's 3010 and 1641 as its own codes
+// (see WinSoftware.Apply).
 const psWingetInstall = `$argList = @('install', '--id', $in.package, '--exact', '--silent', '--scope', 'machine', '--accept-package-agreements', '--accept-source-agreements', '--disable-interactivity')
 if ($in.version) { $argList += @('--version', $in.version) }
 $out = & winget @argList 2>&1 | Out-String
 [pscustomobject]@{ exit_code = $LASTEXITCODE; log = $out } | ConvertTo-Json -Compress
 `
 
-const psChocoCheck = `$line = & choco list --local-only --exact $in.package --limit-output 2>&1 | Select-Object -First 1
+// Chocolatey 2 lists only local packages and refuses --local-only (an
+// error, exit 1); Chocolatey 1 lists a remote source without it. The
+// major version of choco --version picks the command. Exit code 2 is "no
+// results" when the useEnhancedExitCodes feature is on; any other
+// non-zero code is an error. --limit-output prints name|version lines.
+const psChocoCheck = `$chocoVersion = (& choco --version 2>&1 | Out-String).Trim()
+$major = 0
+if ($chocoVersion -match '(\d+)\.\d+') { $major = [int]$Matches[1] }
+if ($major -ge 2) {
+    $argList = @('list', '--exact', $in.package, '--limit-output')
+} else {
+    $argList = @('list', '--local-only', '--exact', $in.package, '--limit-output')
+}
+$lines = @(& choco @argList 2>&1 | ForEach-Object { [string]$_ })
+$code = $LASTEXITCODE
+if ($code -ne 0 -and $code -ne 2) { throw ('choco ' + ($argList -join ' ') + ' failed with exit code ' + $code + ': ' + ($lines -join ' ').Trim()) }
 $version = ''
-if ($line -match '^[^|]+\|(.+)$') { $version = $Matches[1].Trim() }
+foreach ($line in $lines) {
+    if ($line -match '^([^|]+)\|(.+)$' -and $Matches[1].Trim() -eq $in.package) { $version = $Matches[2].Trim() }
+}
 [pscustomobject]@{ installed = ($version -ne ''); version = $version } | ConvertTo-Json -Compress
 `
 
@@ -64,6 +117,42 @@ if ($in.version) { $argList += @('--version', $in.version) }
 $out = & choco @argList 2>&1 | Out-String
 [pscustomobject]@{ exit_code = $LASTEXITCODE; log = $out } | ConvertTo-Json -Compress
 `
+
+// winget's own exit codes for what an installer or winget said
+// (https://learn.microsoft.com/windows/package-manager/winget/returncodes).
+const (
+	// The installer exited 3010 ("Restart your PC to finish installation.")
+	// or 1641 (it started the restart): installed, with a reboot pending.
+	wingetRebootToFinish  = -1978334967 // 0x8A150109 APPINSTALLER_CLI_ERROR_INSTALL_REBOOT_REQUIRED_TO_FINISH
+	wingetRebootInitiated = -1978334965 // 0x8A15010B APPINSTALLER_CLI_ERROR_INSTALL_REBOOT_INITIATED
+	// The package is installed already: "No available upgrade found." (or
+	// with --no-upgrade, "Package is already installed").
+	wingetNoUpgrade        = -1978335189 // 0x8A15002B APPINSTALLER_CLI_ERROR_UPDATE_NOT_APPLICABLE
+	wingetAlreadyInstalled = -1978335135 // 0x8A150061 APPINSTALLER_CLI_ERROR_PACKAGE_ALREADY_INSTALLED
+)
+
+// WindowsVersionMatches is VersionMatches for Windows software: Windows
+// versions have up to four numeric parts and tools disagree on how many
+// they show ("3.1.0.0" in Programs and Features and winget, "3.1.0" in a
+// catalogue), so trailing ".0" parts do not count. Case is ignored.
+func WindowsVersionMatches(installed, want string) bool {
+	installed, want = strings.TrimSpace(installed), strings.TrimSpace(want)
+	if want == "" {
+		return installed != ""
+	}
+	return strings.EqualFold(trimZeroParts(installed), trimZeroParts(want))
+}
+
+// trimZeroParts drops trailing ".0" (".00") parts, keeping the first.
+func trimZeroParts(v string) string {
+	for {
+		i := strings.LastIndexByte(v, '.')
+		if i < 0 || strings.Trim(v[i+1:], "0") != "" || v[i+1:] == "" {
+			return v
+		}
+		v = v[:i]
+	}
+}
 
 type installed struct {
 	Installed bool   `json:"installed"`
@@ -96,7 +185,7 @@ func (WinSoftware) Check(ctx context.Context, x *Exec, s *plan.Step) (State, err
 	switch {
 	case !st.Installed:
 		return missing(w.Name + " is not installed"), nil
-	case !VersionMatches(st.Version, w.Version):
+	case !WindowsVersionMatches(st.Version, w.Version):
 		return differs(fmt.Sprintf("%s %s is installed, want %s", w.Name, st.Version, w.Version)), nil
 	}
 	return inPlace(fmt.Sprintf("%s %s is installed", w.Name, st.Version)), nil
@@ -120,11 +209,16 @@ func (WinSoftware) Apply(ctx context.Context, x *Exec, s *plan.Step) (string, er
 	if err != nil {
 		return "", err
 	}
-	switch r.ExitCode {
-	case 0:
-		return fmt.Sprintf("installed %s %s", w.Name, w.Version), nil
-	case 3010, 1641:
-		return fmt.Sprintf("installed %s %s (exit %d: reboot pending)", w.Name, w.Version, r.ExitCode), nil
+	what := strings.TrimSpace(w.Name + " " + w.Version)
+	switch code := r.ExitCode; {
+	case code == 0:
+		return "installed " + what, nil
+	case code == 3010 || code == 1641:
+		return fmt.Sprintf("installed %s (exit %d: reboot pending)", what, code), nil
+	case w.Manager == "winget" && (code == wingetRebootToFinish || code == wingetRebootInitiated):
+		return fmt.Sprintf("installed %s (winget exit %d: the installer asked for a reboot; reboot pending)", what, code), nil
+	case w.Manager == "winget" && (code == wingetNoUpgrade || code == wingetAlreadyInstalled):
+		return fmt.Sprintf("%s is already installed (winget exit %d)", w.Name, code), nil
 	}
 	out.ExitCode, out.Stdout = r.ExitCode, r.Log
 	return "", &CommandError{Host: x.T.Host.Name, Out: out, Msg: fmt.Sprintf("install %s (%s)", w.Name, w.Manager)}
@@ -231,14 +325,37 @@ func (LocalGroup) Apply(ctx context.Context, x *Exec, s *plan.Step) (string, err
 }
 
 // WinCommand runs a playbook's PowerShell command, guarded by creates (a
-// path) or unless (a command that succeeds once the work is done).
+// path) and unless (an expression that is $true once the work is done,
+// such as Test-Path 'C:\Acme\done.txt' or (Get-Service Acme).Status -eq
+// 'Running'): the command is done when creates exists and unless is true
+// (either alone when only one is given). unless counts as true when the
+// last thing it outputs is truthy for [bool] (a $true, a non-empty
+// string, an object); an error while it runs counts as false. unless must
+// not call exit: it would end the check script itself, so the check
+// refuses an unless with an exit statement (found by PowerShell's own
+// parser), or one that does not parse, before running anything.
 type WinCommand struct{}
 
 const psCommandCheck = `$done = $false
-if ($in.creates) { $done = Test-Path -LiteralPath $in.creates }
 if ($in.unless) {
-    & ([scriptblock]::Create($in.unless)) | Out-Null
-    $done = $?
+    $parseErrors = $null
+    $ast = [System.Management.Automation.Language.Parser]::ParseInput($in.unless, [ref]$null, [ref]$parseErrors)
+    if ($parseErrors) { throw ('unless does not parse: ' + $parseErrors[0].Message) }
+    if ($ast.Find({ param($node) $node -is [System.Management.Automation.Language.ExitStatementAst] }, $true)) {
+        throw 'unless must not call exit (it would end the check script): make it an expression that is $true when the work is done'
+    }
+}
+if ($in.creates -or $in.unless) {
+    $done = $true
+    if ($in.creates) { $done = Test-Path -LiteralPath $in.creates }
+    if ($done -and $in.unless) {
+        try {
+            $r = & ([scriptblock]::Create($in.unless))
+            $done = [bool]($r | Select-Object -Last 1)
+        } catch {
+            $done = $false
+        }
+    }
 }
 [pscustomobject]@{ done = [bool]$done } | ConvertTo-Json -Compress
 `
@@ -275,7 +392,22 @@ func (WinCommand) Apply(ctx context.Context, x *Exec, s *plan.Step) (string, err
 		out.Stdout, out.ExitCode = r.Output, 1
 		return "", &CommandError{Host: x.T.Host.Name, Out: out, Msg: "command"}
 	}
-	return "ran " + s.Command.Run, nil
+	return "ran command " + commandSummary(s.Command.Run), nil
+}
+
+// commandSummary names a command in a few words: its first line, cut at
+// 60 characters, scrubbed of secrets.
+func commandSummary(run string) string {
+	run = strings.TrimSpace(secret.Scrub(run))
+	first, _, more := strings.Cut(run, "\n")
+	first = strings.TrimSpace(first)
+	if r := []rune(first); len(r) > 60 {
+		first, more = strings.TrimSpace(string(r[:60])), true
+	}
+	if more {
+		return first + " …"
+	}
+	return first
 }
 
 // WinFile writes a file; Windows has no Unix mode, so content is what is
@@ -308,6 +440,23 @@ func (WinFile) Check(ctx context.Context, x *Exec, s *plan.Step) (State, error) 
 
 func (WinFile) Apply(ctx context.Context, x *Exec, s *plan.Step) (string, error) {
 	f := s.File
+	// Create the folder first, as the Linux file step does; the path
+	// reaches PowerShell as a single-quoted literal.
+	if i := strings.LastIndex(f.Path, `\`); i > 2 {
+		mkdir := "New-Item -ItemType Directory -Path " + powershell.Quote(f.Path[:i]) + " -Force"
+		var r struct {
+			OK     bool   `json:"ok"`
+			Output string `json:"output"`
+		}
+		out, err := x.psResult(ctx, "create the folder of "+f.Path, powershell.Script{Op: "command-run", Body: psCommandRun, Data: map[string]string{"run": mkdir}}, nil, &r)
+		if err != nil {
+			return "", err
+		}
+		if !r.OK {
+			out.Stdout, out.ExitCode = r.Output, 1
+			return "", &CommandError{Host: x.T.Host.Name, Out: out, Msg: "create the folder of " + f.Path}
+		}
+	}
 	if err := x.Upload(ctx, f.Path, f.Content, 0, true); err != nil {
 		return "", err
 	}

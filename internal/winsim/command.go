@@ -23,10 +23,12 @@ import (
 //
 // Statements are separated by newlines or ';'. Arguments are bare words,
 // '...' literals ('' for a quote) or "..." strings without $ or `
-// (expansion is not supported). Exit leaves the whole script, as exit in a
-// script block does in powershell.exe: the script prints no JSON and exits
-// N. An error stops the script (the scripts set $ErrorActionPreference to
-// Stop): exit 1 with the error record on stderr.
+// (expansion is not supported). In a run, exit leaves the whole script, as
+// exit in a script block does in powershell.exe: the script prints no JSON
+// and exits N (command-check refuses an unless with exit before running
+// it). An error stops the script (the scripts set $ErrorActionPreference
+// to Stop): exit 1 with the error record on stderr, unless the script
+// catches it (command-check's unless).
 
 // psToken is one argument: a parameter name (-Force) or a value.
 type psToken struct {
@@ -203,12 +205,30 @@ func (a *psArgs) take(names ...string) (string, bool) {
 	return "", false
 }
 
-// psRun is one run of a text: its output objects, as Out-String shows them.
+// psRun is one run of a text: its output objects, as Out-String shows them,
+// and the last one as [bool] converts it.
 type psRun struct {
 	h      *Host
 	out    strings.Builder
+	last   any // the last output object: a bool, a string, or an item
 	exited bool
 	code   int
+}
+
+// item is an object such as New-Item's DirectoryInfo: [bool] makes it true.
+type item struct{ path string }
+
+// lastTrue is [bool]($output | Select-Object -Last 1).
+func (r *psRun) lastTrue() bool {
+	switch x := r.last.(type) {
+	case nil:
+		return false
+	case bool:
+		return x
+	case string:
+		return x != ""
+	}
+	return true
 }
 
 // run runs the statements until an exit or an error. The host's lock is
@@ -258,11 +278,13 @@ func (r *psRun) statement(st psStatement) *psError {
 		if err != nil {
 			return unsupported(stmtText(st), err.Error())
 		}
+		values := a.positional
 		if v, ok := a.named["InputObject"]; ok {
-			r.out.WriteString(v + "\r\n")
+			values = append([]string{v}, values...)
 		}
-		for _, v := range a.positional {
+		for _, v := range values {
 			r.out.WriteString(v + "\r\n")
+			r.last = v
 		}
 		return nil
 	case "test-path":
@@ -286,6 +308,7 @@ func (r *psRun) statement(st psStatement) *psError {
 			return unsupported(stmtText(st), "-PathType "+a.named["PathType"])
 		}
 		r.out.WriteString(map[bool]string{true: "True", false: "False"}[found] + "\r\n")
+		r.last = found
 		return nil
 	case "new-item", "ni", "mkdir", "md":
 		a, err := bindArgs("New-Item", st, []string{"Path", "ItemType", "Type", "Value", "Name"}, []string{"Force"})
@@ -404,6 +427,7 @@ func (r *psRun) newItem(st psStatement, p, kind, value string, force bool) *psEr
 // itemTable is how Out-String shows the DirectoryInfo or FileInfo that
 // New-Item returns.
 func (r *psRun) itemTable(p string, dir bool, size int) {
+	r.last = item{p}
 	now := time.Now()
 	mode, length := "-a----", strconv.Itoa(size)
 	if dir {
@@ -415,28 +439,64 @@ func (r *psRun) itemTable(p string, dir bool, size int) {
 	fmt.Fprintf(&r.out, "%-6s %20s %14s %s\r\n\r\n\r\n", mode, now.Format("1/2/2006   3:04 PM"), length, baseName(p))
 }
 
+// The command-check script's semantics, which opCommandCheck applies.
+var commandCheckScript = []string{
+	"[System.Management.Automation.Language.Parser]::ParseInput($in.unless, [ref]$null, [ref]$parseErrors)",
+	"if ($parseErrors) { throw ('unless does not parse: ' + $parseErrors[0].Message) }",
+	"$node -is [System.Management.Automation.Language.ExitStatementAst] }, $true)) {",
+	"throw 'unless must not call exit (it would end the check script): make it an expression that is $true when the work is done'",
+	"if ($in.creates -or $in.unless) {\n    $done = $true\n    if ($in.creates) { $done = Test-Path -LiteralPath $in.creates }\n    if ($done -and $in.unless) {",
+	"$r = & ([scriptblock]::Create($in.unless))\n            $done = [bool]($r | Select-Object -Last 1)\n        } catch {\n            $done = $false",
+}
+
+const unlessExitMessage = "unless must not call exit (it would end the check script): make it an expression that is $true when the work is done"
+
 func opCommandCheck(v *inv) int {
-	if !strings.Contains(v.script, "$done = $?") {
-		return v.fail(&psError{Message: "winsim: the command-check script no longer sets $done = $? after unless: teach internal/winsim its new semantics", ErrorID: "winsim"})
+	for _, s := range commandCheckScript {
+		if !strings.Contains(v.script, s) {
+			return v.fail(&psError{Message: fmt.Sprintf("winsim: the command-check script no longer contains %q: teach internal/winsim its new semantics (command.go)", s), ErrorID: "winsim"})
+		}
 	}
 	h := v.h
 	creates, unless := v.str("creates"), v.str("unless")
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	done := false
-	if creates != "" {
-		done = h.fs.exists(creates) // Test-Path -LiteralPath
-	}
+	var stmts []psStatement
 	if unless != "" {
-		// & ([scriptblock]::Create($in.unless)) | Out-Null; $done = $?
-		r := &psRun{h: h}
-		if e := r.run(unless); e != nil {
-			return v.fail(e)
+		// The parser's checks come first: a parse error, then an exit
+		// statement anywhere in the text.
+		var err error
+		if stmts, err = parsePS(unless); err != nil {
+			if strings.HasPrefix(err.Error(), "the string is missing the terminator") {
+				msg := "unless does not parse: The string is missing the terminator: " + strings.TrimPrefix(err.Error(), "the string is missing the terminator: ") + "."
+				return v.fail(throwError(v.script, "throw ('unless does not parse", msg))
+			}
+			return v.fail(unsupported(unless, err.Error()))
 		}
-		if r.exited {
-			return r.code
+		for _, st := range stmts {
+			if strings.EqualFold(st[0].text, "exit") {
+				return v.fail(throwError(v.script, "throw 'unless must not call exit", unlessExitMessage))
+			}
 		}
+	}
+	done := false
+	if creates != "" || unless != "" {
 		done = true
+		if creates != "" {
+			done = h.fs.exists(creates) // Test-Path -LiteralPath
+		}
+		if done && unless != "" {
+			// try { $r = & ([scriptblock]::Create($in.unless)); $done = [bool]($r | Select-Object -Last 1) } catch { $done = $false }
+			r := &psRun{h: h}
+			switch e := r.run(unless); {
+			case e != nil && strings.HasPrefix(e.ErrorID, "winsim"):
+				return v.fail(e) // not Windows' error: winsim cannot run it
+			case e != nil:
+				done = false
+			default:
+				done = r.lastTrue()
+			}
+		}
 	}
 	return v.result(field{"done", done})
 }

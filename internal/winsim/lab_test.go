@@ -188,6 +188,17 @@ func converge(t *testing.T, l *lab, d *step.DirTarget, s *plan.Step) string {
 	return what
 }
 
+// noDecoration fails if err keeps the position and category lines of a
+// PowerShell error record.
+func noDecoration(t *testing.T, what string, err error) {
+	t.Helper()
+	for _, d := range []string{"At line:", "CategoryInfo", "FullyQualifiedErrorId", "~~~"} {
+		if strings.Contains(err.Error(), d) {
+			t.Errorf("%s: the error keeps %q: %v", what, d, err)
+		}
+	}
+}
+
 func mustContain(t *testing.T, what, got string, wants ...string) {
 	t.Helper()
 	for _, w := range wants {

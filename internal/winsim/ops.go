@@ -15,13 +15,16 @@ package winsim
 //	msi-check          the Uninstall key of the product code: {"installed","version"}.
 //	msi-install        msiexec's exit code and the last 20 lines of its verbose log: {"exit_code","log"};
 //	                   an unknown product code fails with 1603.
-//	winget-check       prints winget's real table (columns one space apart) and parses it the way the
-//	                   script does (-split '\s{2,}').
+//	winget-check       prints winget's real table (spinner frames first; columns one space apart, padded
+//	                   by display width) and parses it the way the script does (header positions above
+//	                   the dashed line, the word after the id for a shifted row); exit 0x8A150014 when
+//	                   nothing is installed.
 //	winget-install     winget's output and exit code ($LASTEXITCODE): 0; an installer's 3010/1641 as
 //	                   winget reports them (0x8A150109 / 0x8A15010B); other installer failures
 //	                   0x8A150006; no such package 0x8A150014; already installed 0x8A15002B.
-//	choco-check        `choco list --local-only ...`: Chocolatey 2 refuses --local-only (its message is
-//	                   the first line the script reads); Chocolatey 1 prints name|version.
+//	choco-check        `choco --version`, then `choco list --exact X --limit-output` on Chocolatey 2 or
+//	                   with --local-only on 1 (Chocolatey 2 refuses --local-only: exit 1; Chocolatey 1
+//	                   without it lists the remote source); name|version lines, parsed as the script does.
 //	choco-install      choco's output; its exit code is the installer's (3010, 1641, 1603) or 1.
 //	printer-check      {"driver","machine_wide","printer"}: Get-PrinterDriver / Get-Printer -Name take
 //	                   wildcards; machine_wide is the ,,server,share key under Print\Connections.
@@ -30,8 +33,10 @@ package winsim
 //	                   restart: {"exit_code"}.
 //	localgroup-check   Get-LocalGroupMember names (DOMAIN\name) compared with -eq: {"member"}.
 //	localgroup-add     Add-LocalGroupMember: domain principals resolve only once the host is joined.
-//	command-check      creates: Test-Path; unless: runs the text (see command.go), done = $? (true
-//	                   whenever it ran without error, as in PowerShell).
+//	command-check      refuses an unless with an exit statement (or a parse error) first, as the
+//	                   script's parser check does; done = Test-Path creates (when given) and then
+//	                   [bool] of unless's last output (when given): a bool from Test-Path, a string
+//	                   from Write-Output, an item from New-Item; a Windows error in unless is false.
 //	command-run        runs the text: {"ok","output"} (Out-String of its output).
 //	file-check         Get-FileHash SHA256 of a file: {"exists","sha256"}.
 //	win-upload         appends a base64 chunk to the temporary file; the final chunk checks the size

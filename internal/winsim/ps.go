@@ -249,6 +249,19 @@ func (e *psError) lines(script string) []string {
 	return out
 }
 
+// throwError is the record of a script's `throw <message>`: the statement
+// starts at stmtPrefix and runs to the end of its line (less the closing
+// brace of a one-line block).
+func throwError(script, stmtPrefix, message string) *psError {
+	stmt := ""
+	if i := strings.Index(script, stmtPrefix); i >= 0 {
+		stmt, _, _ = strings.Cut(script[i:], "\n")
+		stmt = strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(stmt), "}"))
+	}
+	return &psError{Message: message, Statement: stmt, Category: "OperationStopped", Target: message,
+		Exception: "RuntimeException", ErrorID: message}
+}
+
 func targetText(t string) string {
 	if t == "" {
 		return ":"

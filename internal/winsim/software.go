@@ -3,10 +3,13 @@ package winsim
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
+	"unicode/utf16"
+
+	"golang.org/x/text/width"
 )
 
 // Software: msiexec, winget and choco, as the scripts run them.
@@ -154,13 +157,14 @@ const (
 
 // wingetTable is how winget prints a table: each column as wide as its
 // widest cell (or header), one space between columns, a dashed line under
-// the header.
+// the header. Widths are display columns: an East Asian wide character
+// takes two (winget pads cells by their display width).
 func wingetTable(header []string, rows [][]string) []string {
 	width := make([]int, len(header))
 	for i, hd := range header {
-		width[i] = utf8.RuneCountInString(hd)
+		width[i] = displayWidth(hd)
 		for _, r := range rows {
-			width[i] = max(width[i], utf8.RuneCountInString(r[i]))
+			width[i] = max(width[i], displayWidth(r[i]))
 		}
 	}
 	line := func(cells []string) string {
@@ -171,7 +175,7 @@ func wingetTable(header []string, rows [][]string) []string {
 			}
 			b.WriteString(c)
 			if i < len(cells)-1 {
-				b.WriteString(strings.Repeat(" ", width[i]-utf8.RuneCountInString(c)))
+				b.WriteString(strings.Repeat(" ", width[i]-displayWidth(c)))
 			}
 		}
 		return strings.TrimRight(b.String(), " ")
@@ -187,6 +191,24 @@ func wingetTable(header []string, rows [][]string) []string {
 	return out
 }
 
+func displayWidth(s string) int {
+	n := 0
+	for _, r := range s {
+		switch width.LookupRune(r).Kind() {
+		case width.EastAsianWide, width.EastAsianFullwidth:
+			n += 2
+		default:
+			n++
+		}
+	}
+	return n
+}
+
+// wingetSpinner is what winget's progress spinner leaves in redirected
+// output before a table: its frames, each on a line of its own once
+// PowerShell has split the output at every CR and LF.
+var wingetSpinner = []string{"   - ", "   \\ ", "   | ", "   / ", ""}
+
 // wingetList is what `winget list --id ID --exact` prints, and its exit
 // code.
 func (h *Host) wingetList(id string) ([]string, int) {
@@ -194,7 +216,7 @@ func (h *Host) wingetList(id string) ([]string, int) {
 	p, ok := h.installedLocked(id)
 	h.mu.Unlock()
 	if !ok {
-		return []string{"No installed package found matching input criteria."}, wingetNoPackage
+		return append(slices.Clone(wingetSpinner), "No installed package found matching input criteria."), wingetNoPackage
 	}
 	name := p.key
 	if _, pk, ok := h.lookupPackage(p.key); ok {
@@ -204,26 +226,91 @@ func (h *Host) wingetList(id string) ([]string, int) {
 	if p.manager == "winget" {
 		header, row = append(header, "Source"), append(row, "winget")
 	}
-	return wingetTable(header, [][]string{row}), 0
+	return append(slices.Clone(wingetSpinner), wingetTable(header, [][]string{row})...), 0
 }
 
-var twoOrMoreSpaces = regexp.MustCompile(`\s{2,}`)
+// The winget-check script's parsing, which opWingetCheck applies to what
+// winget prints (so that a change to it is a change here too).
+var wingetCheckParsing = []string{
+	"if ($code -ne 0 -and $code -ne -1978335212) { throw",
+	"if ($lines[$i] -match '^-{10,}$') { $sep = $i }",
+	"$starts = @([regex]::Matches($lines[$sep - 1], '\\S+') | ForEach-Object { $_.Index })",
+	"$id = $row.Substring($starts[1], $starts[2] - $starts[1]).Trim()",
+	"$version = $row.Substring($starts[2], $end - $starts[2]).Trim()",
+	"if ($words[$k] -eq $in.package) { $version = $words[$k + 1]; break }",
+}
 
 func opWingetCheck(v *inv) int {
-	if !strings.Contains(v.script, `-split '\s{2,}'`) || !strings.Contains(v.script, `$cols[1].Trim() -eq $in.package`) {
-		return v.fail(&psError{Message: "winsim: the winget-check script no longer parses winget's table with -split '\\s{2,}' and $cols[1]: teach internal/winsim its new parsing", ErrorID: "winsim"})
-	}
-	lines, _ := v.h.wingetList(v.str("package"))
-	// The script: $cols = $line -split '\s{2,}'; a row whose second column
-	// is the id gives the version in the third.
-	version := ""
-	for _, line := range lines {
-		cols := twoOrMoreSpaces.Split(line, -1)
-		if len(cols) >= 3 && strings.EqualFold(strings.TrimSpace(cols[1]), v.str("package")) {
-			version = strings.TrimSpace(cols[2])
+	for _, s := range wingetCheckParsing {
+		if !strings.Contains(v.script, s) {
+			return v.fail(&psError{Message: fmt.Sprintf("winsim: the winget-check script no longer contains %q: teach internal/winsim its new parsing (software.go)", s), ErrorID: "winsim"})
 		}
 	}
+	id := v.str("package")
+	lines, code := v.h.wingetList(id)
+	if code != 0 && code != wingetNoPackage {
+		return v.fail(throwError(v.script, "throw ('winget list failed", fmt.Sprintf("winget list failed with exit code %d: %s", code, strings.TrimSpace(outString(lines)))))
+	}
+	version := parseWingetList(lines, id)
 	return v.result(field{"installed", version != ""}, field{"version", version})
+}
+
+// parseWingetList is the script's parsing, in UTF-16 code units as
+// PowerShell's strings index.
+func parseWingetList(lines []string, id string) string {
+	type u16 = []uint16
+	enc := func(s string) u16 { return utf16.Encode([]rune(s)) }
+	dec := func(u u16) string { return strings.TrimSpace(string(utf16.Decode(u))) }
+	for i := range lines {
+		lines[i] = strings.TrimRight(lines[i], " \t\r")
+	}
+	sep := -1
+	for i := 1; i < len(lines) && sep < 0; i++ {
+		if len(lines[i]) >= 10 && strings.Trim(lines[i], "-") == "" {
+			sep = i
+		}
+	}
+	if sep < 0 {
+		return ""
+	}
+	var starts []int
+	hdr := enc(lines[sep-1])
+	for i := range hdr {
+		if hdr[i] != ' ' && (i == 0 || hdr[i-1] == ' ') {
+			starts = append(starts, i)
+		}
+	}
+	if len(starts) < 3 {
+		return ""
+	}
+	version := ""
+	for _, line := range lines[sep+1:] {
+		row := enc(line)
+		if len(row) <= starts[2] {
+			continue
+		}
+		end := len(row)
+		if len(starts) >= 4 && starts[3] < end {
+			end = starts[3]
+		}
+		cell := dec(row[starts[1]:starts[2]])
+		if strings.EqualFold(cell, id) || (strings.HasSuffix(cell, "…") && len(cell) > len("…") && hasPrefixFold(id, strings.TrimRight(cell, "…"))) {
+			version = dec(row[starts[2]:end])
+			continue
+		}
+		words := strings.Fields(line)
+		for k := len(words) - 2; k >= 0; k-- {
+			if strings.EqualFold(words[k], id) {
+				version = words[k+1]
+				break
+			}
+		}
+	}
+	return version
+}
+
+func hasPrefixFold(s, prefix string) bool {
+	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
 }
 
 func opWingetInstall(v *inv) int {
@@ -292,29 +379,112 @@ func (h *Host) chocoMajor() int {
 	return n
 }
 
-var chocoLimitedLine = regexp.MustCompile(`^[^|]+\|(.+)$`)
+var (
+	chocoLimitedLine  = regexp.MustCompile(`^([^|]+)\|(.+)$`)
+	chocoMajorVersion = regexp.MustCompile(`(\d+)\.\d+`)
+)
+
+// chocoList is what `choco list ARGS` prints (stdout and stderr, as 2>&1
+// gives them to the script) and its exit code. Chocolatey 2 lists the
+// local packages and refuses --local-only; Chocolatey 1 lists the remote
+// source unless given --local-only. With --limit-output a package is
+// "name|version"; no match prints nothing and exits 0 (2 only with the
+// useEnhancedExitCodes feature, which winsim leaves off).
+func (h *Host) chocoList(args []string) ([]string, int) {
+	var local, exact, limit bool
+	var name string
+	for _, a := range args {
+		switch a {
+		case "list":
+		case "--local-only", "-l", "--lo":
+			if h.chocoMajor() >= 2 {
+				return []string{
+					"Invalid argument " + a + ". This argument has been removed from the list command and cannot be used.",
+				}, 1
+			}
+			local = true
+		case "--exact", "-e":
+			exact = true
+		case "--limit-output", "-r":
+			limit = true
+		default:
+			name = a
+		}
+	}
+	if h.chocoMajor() >= 2 {
+		local = true
+	}
+	var lines []string
+	if !limit {
+		lines = append(lines, "Chocolatey v"+h.cfg.ChocolateyVersion)
+	}
+	found := 0
+	add := func(n, version string) {
+		if !exact && !strings.Contains(strings.ToLower(n), strings.ToLower(name)) || exact && !strings.EqualFold(n, name) {
+			return
+		}
+		found++
+		if limit {
+			lines = append(lines, strings.ToLower(n)+"|"+version)
+		} else {
+			lines = append(lines, strings.ToLower(n)+" "+version)
+		}
+	}
+	h.mu.Lock()
+	if local {
+		for _, p := range h.installed {
+			add(p.key, p.version)
+		}
+	} else {
+		for k, p := range h.cfg.Packages {
+			add(k, p.Version)
+		}
+	}
+	h.mu.Unlock()
+	if !limit {
+		what := "packages installed"
+		if !local {
+			what = "packages found"
+		}
+		lines = append(lines, fmt.Sprintf("%d %s.", found, what))
+	}
+	return lines, 0
+}
+
+// The choco-check script's command and parsing, which opChocoCheck
+// applies to what choco prints.
+var chocoCheckScript = []string{
+	"$chocoVersion = (& choco --version 2>&1 | Out-String).Trim()",
+	"if ($chocoVersion -match '(\\d+)\\.\\d+') { $major = [int]$Matches[1] }",
+	"if ($major -ge 2) {\n    $argList = @('list', '--exact', $in.package, '--limit-output')\n} else {\n    $argList = @('list', '--local-only', '--exact', $in.package, '--limit-output')\n}",
+	"if ($code -ne 0 -and $code -ne 2) { throw",
+	"if ($line -match '^([^|]+)\\|(.+)$' -and $Matches[1].Trim() -eq $in.package) { $version = $Matches[2].Trim() }",
+}
 
 func opChocoCheck(v *inv) int {
 	h := v.h
-	if !strings.Contains(v.script, "choco list --local-only --exact $in.package --limit-output") || !strings.Contains(v.script, `'^[^|]+\|(.+)$'`) {
-		return v.fail(&psError{Message: "winsim: the choco-check script no longer runs `choco list --local-only --exact ... --limit-output` and reads name|version from its first line: teach internal/winsim its new command", ErrorID: "winsim"})
-	}
-	var lines []string
-	if h.chocoMajor() >= 2 {
-		// Chocolatey 2 lists local packages only and refuses the option;
-		// errors go to stdout, and the exit code is not checked.
-		lines = []string{"Invalid argument --local-only. This argument has been removed from the list command and cannot be used."}
-	} else {
-		h.mu.Lock()
-		if p, ok := h.installedLocked(v.str("package")); ok {
-			lines = []string{strings.ToLower(p.key) + "|" + p.version}
+	for _, s := range chocoCheckScript {
+		if !strings.Contains(v.script, s) {
+			return v.fail(&psError{Message: fmt.Sprintf("winsim: the choco-check script no longer contains %q: teach internal/winsim its new command and parsing (software.go)", s), ErrorID: "winsim"})
 		}
-		h.mu.Unlock()
+	}
+	pkg := v.str("package")
+	major := 0
+	if m := chocoMajorVersion.FindStringSubmatch(h.cfg.ChocolateyVersion); m != nil { // what choco --version prints
+		major, _ = strconv.Atoi(m[1])
+	}
+	args := []string{"list", "--local-only", "--exact", pkg, "--limit-output"}
+	if major >= 2 {
+		args = []string{"list", "--exact", pkg, "--limit-output"}
+	}
+	lines, code := h.chocoList(args)
+	if code != 0 && code != 2 {
+		return v.fail(throwError(v.script, "throw ('choco ", fmt.Sprintf("choco %s failed with exit code %d: %s", strings.Join(args, " "), code, strings.TrimSpace(strings.Join(lines, " ")))))
 	}
 	version := ""
-	if len(lines) > 0 {
-		if m := chocoLimitedLine.FindStringSubmatch(lines[0]); m != nil {
-			version = strings.TrimSpace(m[1])
+	for _, line := range lines {
+		if m := chocoLimitedLine.FindStringSubmatch(line); m != nil && strings.EqualFold(strings.TrimSpace(m[1]), pkg) {
+			version = strings.TrimSpace(m[2])
 		}
 	}
 	return v.result(field{"installed", version != ""}, field{"version", version})

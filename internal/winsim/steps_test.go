@@ -115,49 +115,66 @@ func TestHangingInstallerIsKilledAtTheDeadline(t *testing.T) {
 	}
 }
 
-// winget's table separates columns with one space after the widest cell,
-// so the script's -split '\s{2,}' never isolates the Id column: on real
-// Windows, winget-check reports "not installed" for an installed package.
-// KNOWN STEP BUG (reported to the lead): when the script is fixed, winsim
-// refuses the new text (it checks the parsing it emulates) and this test
-// must move to converge().
+// winget's table separates columns with one space after the widest cell
+// (and spinner frames come first): winget-check reads it by the header's
+// positions. An installer's 3010/1641 come back from winget as its own
+// codes, and installing what is installed is an error winget-install
+// takes for "already installed".
 func TestWingetAgainstWingetsRealOutput(t *testing.T) {
 	t.Parallel()
-	l := startLab(t, winsim.Config{Packages: map[string]winsim.Package{
-		"Acme.Chat":  {Name: "Acme Chat", Version: "3.1.0"},
-		"Acme.Drive": {Name: "Acme Drive", Version: "2.0.0", ExitCode: 3010},
-	}})
+	l := startLab(t, winsim.Config{
+		Packages: map[string]winsim.Package{
+			"Acme.Chat":   {Name: "Acme Chat", Version: "3.1.0"},
+			"Acme.Drive":  {Name: "Acme Drive", Version: "2.0.0", ExitCode: 3010},
+			"Acme.Broken": {Name: "Acme Broken", Version: "1.0", ExitCode: 1603},
+			"Acme.Kanji":  {Name: "アクメ チャット 漢字", Version: "5.2.1"},
+		},
+		Installed: map[string]string{"Acme.Legacy": "4.0.0.0"},
+	})
 	s := software("winget", "Acme.Chat", "3.1.0")
-	if st := check(t, l, nil, s); st.InPlace {
-		t.Fatal("in place before install")
-	}
-	if _, err := apply(t, l, nil, s, 20*time.Second); err != nil {
-		t.Fatalf("winget install: %v", err)
-	}
+	mustContain(t, "install", converge(t, l, nil, s), "installed acme-chat 3.1.0")
 	if got := l.host.State().Installed["Acme.Chat"]; got != "3.1.0" {
 		t.Fatalf("installed %q", got)
 	}
-	if st := check(t, l, nil, s); st.InPlace {
-		t.Error("winget-check now finds the package: the step's parsing was fixed; update this test (converge)")
+	if st := check(t, l, nil, s); !st.InPlace || st.Reason != "acme-chat 3.1.0 is installed" {
+		t.Errorf("second check: %+v", st)
 	}
-	// Installing again is what the engine would do next: winget refuses.
-	_, err := apply(t, l, nil, s, 20*time.Second)
-	if err == nil || !strings.Contains(err.Error(), "exit code -1978335189") || !strings.Contains(err.Error(), "No available upgrade found") {
-		t.Errorf("second install: %v", err)
+	// Installing again (what a run whose check was wrong would do): winget
+	// answers 0x8A15002B, which is "already installed".
+	what, err := apply(t, l, nil, s, 20*time.Second)
+	if err != nil || what != "acme-chat is already installed (winget exit -1978335189)" {
+		t.Errorf("second install: %q, %v", what, err)
 	}
+	// Another version is "differs".
+	if st := check(t, l, nil, software("winget", "Acme.Chat", "3.2.0")); st.InPlace || st.Action != plan.ActionUpdate {
+		t.Errorf("another version: %+v", st)
+	}
+	// Four-part Windows versions match the catalogue's three parts.
+	if st := check(t, l, nil, software("winget", "Acme.Legacy", "4.0.0")); !st.InPlace {
+		t.Errorf("4.0.0.0 for 4.0.0: %+v", st)
+	}
+	// A name of wide characters shifts the row: the id and version are
+	// still found.
+	mustContain(t, "wide name", converge(t, l, nil, software("winget", "Acme.Kanji", "5.2.1")), "installed acme-chat 5.2.1")
 	// An unknown id.
 	_, err = apply(t, l, nil, software("winget", "No.Such", ""), 20*time.Second)
 	if err == nil || !strings.Contains(err.Error(), "exit code -1978335212: No package found matching input criteria.") {
 		t.Errorf("unknown id: %v", err)
 	}
-	// An installer's 3010 comes back from winget as 0x8A150109, which the
-	// step does not take for success (KNOWN STEP BUG, reported).
-	_, err = apply(t, l, nil, software("winget", "Acme.Drive", ""), 20*time.Second)
-	if err == nil || !strings.Contains(err.Error(), "exit code -1978334967") || !strings.Contains(err.Error(), "Restart your PC to finish installation.") {
-		t.Errorf("3010 through winget: %v", err)
+	// A failing installer.
+	_, err = apply(t, l, nil, software("winget", "Acme.Broken", ""), 20*time.Second)
+	if err == nil || !strings.Contains(err.Error(), "exit code -1978335226") || !strings.Contains(err.Error(), "Installer failed with exit code: 1603") {
+		t.Errorf("1603 through winget: %v", err)
 	}
+	// An installer's 3010 comes back from winget as 0x8A150109: installed,
+	// with a reboot pending.
+	drive := software("winget", "Acme.Drive", "2.0.0")
+	mustContain(t, "3010 through winget", converge(t, l, nil, drive), "installed acme-chat 2.0.0 (winget exit -1978334967", "reboot pending")
 	if st := l.host.State(); st.Installed["Acme.Drive"] != "2.0.0" || !st.PendingReboot {
 		t.Errorf("after the 3010 install: %+v", st)
+	}
+	if st := check(t, l, nil, rebootStep(time.Minute)); st.InPlace {
+		t.Error("no reboot pending after winget's 0x8A150109")
 	}
 }
 
@@ -179,22 +196,22 @@ func TestChocolatey1(t *testing.T) {
 	}
 }
 
-// Chocolatey 2 (since 2023) refuses `choco list --local-only`; the script
-// reads the refusal as its first line and reports "not installed" for
-// ever. KNOWN STEP BUG (reported).
-func TestChocolatey2RefusesLocalOnly(t *testing.T) {
+// Chocolatey 2 (since 2023) refuses `choco list --local-only`: choco-check
+// picks `choco list --exact X --limit-output` by choco --version.
+func TestChocolatey2(t *testing.T) {
 	t.Parallel()
 	l := startLab(t, winsim.Config{Packages: map[string]winsim.Package{"acme-chat": {Name: "Acme Chat", Version: "3.1.0"}}})
 	s := software("choco", "acme-chat", "3.1.0")
-	check(t, l, nil, s)
-	if _, err := apply(t, l, nil, s, 20*time.Second); err != nil {
-		t.Fatalf("choco install: %v", err)
-	}
+	mustContain(t, "install", converge(t, l, nil, s), "installed acme-chat 3.1.0")
 	if l.host.State().Installed["acme-chat"] != "3.1.0" {
 		t.Fatal("not installed")
 	}
-	if st := check(t, l, nil, s); st.InPlace {
-		t.Error("choco-check finds the package on Chocolatey 2: the step was fixed; update this test (converge)")
+	if st := check(t, l, nil, software("choco", "acme-chat", "3.0.0")); st.InPlace || st.Reason != "acme-chat 3.1.0 is installed, want 3.0.0" {
+		t.Errorf("another version: %+v", st)
+	}
+	// Installing again: choco says so and exits 0.
+	if what, err := apply(t, l, nil, s, 20*time.Second); err != nil {
+		t.Errorf("second install: %q, %v", what, err)
 	}
 }
 
@@ -214,9 +231,11 @@ func TestJoinRebootAndLocalGroup(t *testing.T) {
 	if err == nil {
 		t.Fatal("a domain member was added before the join")
 	}
-	// The step's error keeps the end of the error record (see the report:
-	// the message line is cut); the script's stderr has it all.
-	mustContain(t, "local group before the join", err.Error(), "PrincipalNotFound,Microsoft.PowerShell.Commands.AddLocalGroupMemberCommand")
+	// The step's error is the record's message, without the position and
+	// category lines PowerShell prints after it; the script's stderr has
+	// the whole record.
+	mustContain(t, "local group before the join", err.Error(), "exit code 1: Add-LocalGroupMember : Principal "+member+" was not found.")
+	noDecoration(t, "local group before the join", err)
 	code, _, stderr := l.script(t, "localgroup-add", map[string]string{"group": "Remote Desktop Users", "member": member}, "")
 	if code != 1 || !strings.HasPrefix(stderr, "Add-LocalGroupMember : Principal "+member+" was not found.\nAt line:") {
 		t.Errorf("localgroup-add before the join: %d %q", code, stderr)
@@ -230,7 +249,9 @@ func TestJoinRebootAndLocalGroup(t *testing.T) {
 	if err == nil {
 		t.Fatal("joined with a wrong password")
 	}
-	mustContain(t, "wrong password", err.Error(), "join corp.example.test on win1: exit code 1", "FailToJoinDomainFromWorkgroup")
+	mustContain(t, "wrong password", err.Error(), "join corp.example.test on win1: exit code 1: Add-Computer : Computer 'WIN1' failed to join domain 'corp.example.test'",
+		"The user name or password is incorrect.")
+	noDecoration(t, "wrong password", err)
 	if strings.Contains(err.Error(), "wrong") {
 		t.Errorf("the password leaked into the error: %v", err)
 	}
@@ -294,6 +315,13 @@ func TestJoinRebootAndLocalGroup(t *testing.T) {
 	if st := check(t, l, d, join); !st.InPlace {
 		t.Errorf("join after the reboot: %s", st.Reason)
 	}
+	// Without a directory client (or a directory) the computer object is
+	// not looked up.
+	for _, dt := range []*step.DirTarget{nil, {Dir: d.Dir}} {
+		if st := check(t, l, dt, join); !st.InPlace {
+			t.Errorf("join without a directory client: %s", st.Reason)
+		}
+	}
 	if st := check(t, l, nil, reboot); !st.InPlace {
 		t.Errorf("reboot still pending: %s", st.Reason)
 	}
@@ -324,6 +352,14 @@ func TestRebootThatNeverReturns(t *testing.T) {
 	mustContain(t, "reboot", err.Error(), "win1 did not come back within 5s of the reboot")
 	if st := l.host.State(); !st.Down || st.Reboots != 0 {
 		t.Errorf("state: down %v, reboots %d", st.Down, st.Reboots)
+	}
+	// A step's transport error names the script, not its command line.
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if _, err := (step.Reboot{}).Check(ctx, l.exec(nil), reboot); err == nil {
+		t.Error("a check ran on a host that is down")
+	} else if !strings.Contains(err.Error(), "win1: run PowerShell win-facts: ") || strings.Contains(err.Error(), "EncodedCommand") || len(err.Error()) > 1000 {
+		t.Errorf("transport error: %v", err)
 	}
 	// Every request fails at the transport while the host is down.
 	if _, _, _, err := l.run(t, "hostname"); err == nil {
@@ -369,12 +405,45 @@ func TestCommandWithCreates(t *testing.T) {
 		t.Errorf("file = %q", got)
 	}
 
-	// unless: PowerShell's $? after the script block is true whenever it
-	// ran without error: Test-Path 'C:\nope' (False) counts as done.
-	// KNOWN STEP PROBLEM (reported): unless cannot express "not yet".
-	unless := &plan.Step{ID: "u", Kind: plan.KindWinCommand, Command: &plan.CommandSpec{Run: "Write-Output hi", Unless: `Test-Path 'C:\nope'`}}
-	if st := check(t, l, nil, unless); !st.InPlace {
-		t.Errorf("unless Test-Path false: %+v (PowerShell's $? is true)", st)
+	// unless is an expression that is $true once the work is done.
+	unless := &plan.Step{ID: "u", Kind: plan.KindWinCommand, Command: &plan.CommandSpec{
+		Run: "New-Item -ItemType Directory -Path 'C:\\Flag'", Unless: `Test-Path 'C:\Flag'`}}
+	mustContain(t, "unless", converge(t, l, nil, unless), "ran command New-Item -ItemType Directory -Path 'C:\\Flag'")
+	for _, tt := range []struct {
+		creates, unless string
+		done            bool
+	}{
+		{"", `Test-Path 'C:\nope'`, false},
+		{"", `Test-Path 'C:\Acme'; Test-Path 'C:\nope'`, false}, // the last output counts
+		{"", `Test-Path 'C:\nope'; Test-Path 'C:\Acme'`, true},
+		{"", "Write-Output 'yes'", true},
+		{"", "Write-Output ''", false},
+		{"", "Set-Content -Path 'C:\\nope\\x' -Value 'x'", false},   // an error is "not done"
+		{"", `Set-Content -Path 'C:\Acme\t.txt' -Value 'x'`, false}, // no output
+		{`C:\Acme\done.txt`, `Test-Path 'C:\Acme'`, true},
+		{`C:\Acme\done.txt`, `Test-Path 'C:\nope'`, false},
+		{`C:\nope`, `Test-Path 'C:\Acme'`, false},
+	} {
+		st := check(t, l, nil, &plan.Step{ID: "u", Kind: plan.KindWinCommand, Command: &plan.CommandSpec{Run: "x", Creates: tt.creates, Unless: tt.unless}})
+		if st.InPlace != tt.done {
+			t.Errorf("creates %q unless %q: in place %v, want %v", tt.creates, tt.unless, st.InPlace, tt.done)
+		}
+	}
+	// unless must not call exit: the check refuses it before running it,
+	// and one that does not parse.
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	for unless, want := range map[string]string{
+		"Write-Output 'x'; exit 0": "check command on win1: exit code 1: unless must not call exit (it would end the check script)",
+		"Test-Path 'C:\\x":         "check command on win1: exit code 1: unless does not parse: The string is missing the terminator: '.",
+	} {
+		s := &plan.Step{ID: "u", Kind: plan.KindWinCommand, Command: &plan.CommandSpec{Run: "x", Unless: unless}}
+		_, err := kindOf(s).Check(ctx, l.exec(nil), s)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("unless %q: %v", unless, err)
+		} else {
+			noDecoration(t, "unless "+unless, err)
+		}
 	}
 
 	// Anything outside winsim's subset fails loudly.
@@ -427,13 +496,16 @@ func TestFileUpload(t *testing.T) {
 	if st := check(t, l, nil, s); st.InPlace || st.Action != plan.ActionUpdate {
 		t.Errorf("changed content: %+v", st)
 	}
+	// The file step makes the file's folder, as the Linux one does.
 	missing := &plan.Step{ID: "f2", Kind: plan.KindWinFile, File: &plan.FileSpec{Path: `C:\NoSuchDir\x.txt`, Content: "x"}}
-	_, err := apply(t, l, nil, missing, 20*time.Second)
-	if err == nil || !strings.Contains(err.Error(), `Could not find a part of the path 'C:\NoSuchDir\x.txt.onboard-`) {
-		t.Errorf("missing directory: %v", err)
+	if _, err := apply(t, l, nil, missing, 20*time.Second); err != nil {
+		t.Errorf("a file in a new folder: %v", err)
+	}
+	if got := string(l.host.State().Files[`C:\NoSuchDir\x.txt`]); got != "x" {
+		t.Errorf("C:\\NoSuchDir\\x.txt = %q", got)
 	}
 	for p := range l.host.State().Files {
-		if strings.HasPrefix(p, `C:\NoSuchDir`) {
+		if strings.HasPrefix(p, `C:\NoSuchDir\x.txt.onboard-`) {
 			t.Errorf("left %s", p)
 		}
 	}
@@ -527,8 +599,17 @@ func TestJoinWhoseComputerObjectFails(t *testing.T) {
 	if !st.PartOfDomain || st.SecureChannel || !strings.Contains(st.JoinError, "insufficient access") {
 		t.Fatalf("state: %+v", st)
 	}
-	if c := check(t, l, d, join); c.InPlace {
-		t.Error("join in place with a broken secure channel")
+	want := "WIN1 is joined to corp.example.test but the secure channel is broken: repair with Test-ComputerSecureChannel -Repair"
+	if c := check(t, l, d, join); c.InPlace || c.Reason != want {
+		t.Errorf("join with a broken secure channel: %+v", c)
+	}
+	// Apply does not try Add-Computer again: it fails with the reason.
+	before := len(l.host.State().Commands)
+	if _, err := apply(t, l, d, join, 20*time.Second); err == nil || err.Error() != "win1: "+want {
+		t.Errorf("apply with a broken secure channel: %v", err)
+	}
+	if cmds := l.host.State().Commands[before:]; slices.Contains(cmds, "win-join") {
+		t.Errorf("apply ran %q", cmds)
 	}
 	// Add-Computer refuses a second join to the same domain.
 	code, _, stderr := l.script(t, "win-join", map[string]string{"domain": domainName}, `{"user":"joiner@corp.example.test","password":"`+joinPassword+`"}`)

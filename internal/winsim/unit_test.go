@@ -110,6 +110,15 @@ func TestCommandSubset(t *testing.T) {
 	if got := string(h.fs.file(`C:\A b\f.txt`).data); got != "Za?\xf3?? \x80\r\n" {
 		t.Errorf("Set-Content wrote %q", got)
 	}
+	// [bool] of the last output, as command-check's unless reads it.
+	for text, want := range map[string]bool{
+		"Test-Path 'C:\\A b'": true, "Test-Path 'C:\\nope'": false, "Write-Output 'x' ''": false, "Write-Output 'False'": true,
+		"New-Item -ItemType Directory -Path 'C:\\N'": true, "Set-Content 'C:\\A b\\g.txt' 'x'": false,
+	} {
+		if r, e := run(text); e != nil || r.lastTrue() != want {
+			t.Errorf("%s: [bool] of the last output %v, want %v (%v)", text, r.lastTrue(), want, e)
+		}
+	}
 	r, e = run("Write-Output 'a'; exit 4; Write-Output 'b'")
 	if e != nil || !r.exited || r.code != 4 {
 		t.Errorf("exit: %+v %v", r, e)
@@ -163,5 +172,74 @@ func TestCommandsFailWhileDown(t *testing.T) {
 	}
 	if code, out, _ := run("hostname"); code != 0 || out != "WIN1\r\n" {
 		t.Errorf("hostname after: %d %q", code, out)
+	}
+}
+
+// winget-check's parsing against winget's tables: single spaces between
+// columns (where splitting on runs of spaces fails), spinner frames, a
+// trailing count, an id cut short, a name of wide characters.
+func TestParseWingetList(t *testing.T) {
+	h := New(Config{
+		Packages:  map[string]Package{"Acme.Chat": {Name: "Acme Chat for Windows (64-bit)", Version: "3.1.0"}},
+		Installed: map[string]string{"Acme.Chat": "3.1.0.0"},
+	})
+	lines, code := h.wingetList("acme.chat")
+	text := strings.Join(lines, "\n")
+	if code != 0 || !strings.HasPrefix(text, "   - \n   \\ \n") || !strings.Contains(text, "Acme Chat for Windows (64-bit) Acme.Chat 3.1.0.0") {
+		t.Fatalf("winget list: %d\n%s", code, text)
+	}
+	if got := parseWingetList(lines, "Acme.Chat"); got != "3.1.0.0" {
+		t.Errorf("version %q", got)
+	}
+	if lines, code := h.wingetList("No.Such"); code != wingetNoPackage || parseWingetList(lines, "No.Such") != "" {
+		t.Errorf("not installed: %d %q", code, lines)
+	}
+	for _, tt := range []struct {
+		table, id, want string
+	}{
+		{"Name      Id        Version Available Source\n" +
+			"---------------------------------------------\n" +
+			"Acme Chat Acme.Chat 3.1.0   3.2.0     winget\n" +
+			"1 package(s)", "acme.chat", "3.1.0"},
+		{"Name               Id          Version\n" +
+			"-------------------------------------\n" +
+			"Acme Chat Enterpr… Acme.Chat.… 3.1.0", "Acme.Chat.Enterprise", "3.1.0"},
+		{"Name                 Id         Version Source\n" +
+			"---------------------------------------------\n" +
+			"アクメ チャット 漢字 Acme.Kanji 5.2.1   winget", "Acme.Kanji", "5.2.1"},
+		{"Name      Id        Version\n" +
+			"---------------------------\n" +
+			"Acme Chat Acme.Chat 3.1.0", "Acme.Other", ""},
+		{"No installed package found matching input criteria.", "Acme.Chat", ""},
+	} {
+		if got := parseWingetList(strings.Split(tt.table, "\n"), tt.id); got != tt.want {
+			t.Errorf("%s in\n%s\ngot %q, want %q", tt.id, tt.table, got, tt.want)
+		}
+	}
+}
+
+// choco list as Chocolatey 1 and 2 answer the forms the script may send.
+func TestChocoList(t *testing.T) {
+	for _, tt := range []struct {
+		version string
+		args    []string
+		want    []string
+		code    int
+	}{
+		{"2.4.3", []string{"list", "--exact", "acme-chat", "--limit-output"}, []string{"acme-chat|3.1.0"}, 0},
+		{"2.4.3", []string{"list", "--exact", "nosuch", "--limit-output"}, nil, 0},
+		{"2.4.3", []string{"list", "--local-only", "--exact", "acme-chat", "--limit-output"},
+			[]string{"Invalid argument --local-only. This argument has been removed from the list command and cannot be used."}, 1},
+		{"1.4.0", []string{"list", "--local-only", "--exact", "acme-chat", "--limit-output"}, []string{"acme-chat|3.1.0"}, 0},
+		// Chocolatey 1 without --local-only searches the source.
+		{"1.4.0", []string{"list", "--exact", "acme-drive", "--limit-output"}, []string{"acme-drive|2.0.0"}, 0},
+		{"1.4.0", []string{"list", "--local-only", "--exact", "acme-drive"}, []string{"Chocolatey v1.4.0", "0 packages installed."}, 0},
+	} {
+		h := New(Config{ChocolateyVersion: tt.version, Installed: map[string]string{"Acme-Chat": "3.1.0"},
+			Packages: map[string]Package{"acme-drive": {Version: "2.0.0"}}})
+		got, code := h.chocoList(tt.args)
+		if code != tt.code || strings.Join(got, "\n") != strings.Join(tt.want, "\n") {
+			t.Errorf("choco %s %q: %d %q, want %d %q", tt.version, tt.args, code, got, tt.code, tt.want)
+		}
 	}
 }

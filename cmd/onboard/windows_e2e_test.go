@@ -69,7 +69,7 @@ account:
 machine:
   host: win1
   domain_join: {name: WS-WENDY, prestage: true}
-  software: [office-win, crm-win]
+  software: [office-win, crm-win, chat-win, notes-win]
   printers: [office-2f-win]
   default_printer: office-2f-win
   local_groups: [Remote Desktop Users]
@@ -109,6 +109,8 @@ func TestWindowsOnboarding(t *testing.T) {
 		Packages: map[string]winsim.Package{
 			"{0F1E2D3C-4B5A-6978-8796-A5B4C3D2E1F0}": {Name: "Acme Office", Version: "7.3.0", ExitCode: 3010},
 			"{11111111-2222-3333-4444-555555555555}": {Name: "Acme CRM", Version: "5.2.0"},
+			"Acme.Chat":                              {Name: "Acme Chat", Version: "3.1.0"},  // winget
+			"acme-notes":                             {Name: "acme-notes", Version: "2.0.1"}, // Chocolatey
 		},
 		Printers:   map[string]string{`\\print01\Office-2F`: "Microsoft IPP Class Driver"},
 		RebootTime: 2 * time.Second,
@@ -148,6 +150,10 @@ software:
     windows: {manager: msi, source: '\\files\apps\AcmeOffice.msi', product_code: "{0F1E2D3C-4B5A-6978-8796-A5B4C3D2E1F0}", version: "7.3.0"}
   crm-win:
     windows: {manager: msi, source: 'https://files.corp.example.test/AcmeCRM.msi', product_code: "{11111111-2222-3333-4444-555555555555}", version: "5.2.0"}
+  chat-win:
+    windows: {manager: winget, package: Acme.Chat, version: "3.1.0"}
+  notes-win:
+    windows: {manager: choco, package: acme-notes, version: "2.0.1"}
 `, addr.(*net.TCPAddr).Port, caFile))
 	pb := e.write("wendy.yaml", winHire)
 
@@ -165,7 +171,7 @@ software:
 	if st.Reboots != 1 {
 		t.Errorf("%d reboots, want exactly 1 (the join and the MSI's 3010 share one)", st.Reboots)
 	}
-	if len(st.Installed) != 2 || st.PendingReboot {
+	if len(st.Installed) != 4 || st.PendingReboot {
 		t.Errorf("software: %v, pending reboot %v", st.Installed, st.PendingReboot)
 	}
 	if !strings.Contains(strings.Join(st.LocalGroups["Remote Desktop Users"], ","), `CORP\wowindows`) {

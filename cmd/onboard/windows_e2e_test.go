@@ -115,21 +115,7 @@ func TestWindowsOnboarding(t *testing.T) {
 		Printers:   map[string]string{`\\print01\Office-2F`: "Microsoft IPP Class Driver"},
 		RebootTime: 2 * time.Second,
 	})
-	const adminPW = "Winrm-Adm1n-pw!"
-	srv := wsman.New(wsman.Config{Users: map[string]string{"onboard-admin": adminPW}, NTLM: true}, host)
-	host.SetServer(srv)
-	tlsCfg, caPEM := testTLS(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(func() { cancel(); host.Close(); srv.Close() })
-	addr, err := host.Listen(ctx, "127.0.0.1:0", tlsCfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	caFile := filepath.Join(e.dir, "winrm-ca.pem")
-	if err := os.WriteFile(caFile, caPEM, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("WIN1_PASSWORD", adminPW)
+	port, caFile := startWinHost(t, e, host)
 	e.write("inventory/windows.yaml", fmt.Sprintf(`hosts:
   win1:
     address: 127.0.0.1
@@ -154,7 +140,7 @@ software:
     windows: {manager: winget, package: Acme.Chat, version: "3.1.0"}
   notes-win:
     windows: {manager: choco, package: acme-notes, version: "2.0.1"}
-`, addr.(*net.TCPAddr).Port, caFile))
+`, port, caFile))
 	pb := e.write("wendy.yaml", winHire)
 
 	code, r, stderr := e.jsonRun(pb)
@@ -200,5 +186,118 @@ software:
 	}
 	if host.State().Reboots != 1 {
 		t.Errorf("the re-run rebooted the machine")
+	}
+}
+
+// startWinHost serves a simulated Windows host over WinRM (HTTPS with a test
+// CA, NTLM) on loopback and returns its port and the CA file.
+func startWinHost(t *testing.T, e *env, host *winsim.Host) (int, string) {
+	t.Helper()
+	srv := wsman.New(wsman.Config{Users: map[string]string{"onboard-admin": winAdminPW}, NTLM: true}, host)
+	host.SetServer(srv)
+	tlsCfg, caPEM := testTLS(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(func() { cancel(); host.Close(); srv.Close() })
+	addr, err := host.Listen(ctx, "127.0.0.1:0", tlsCfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	caFile := filepath.Join(e.dir, fmt.Sprintf("winrm-ca-%d.pem", addr.(*net.TCPAddr).Port))
+	if err := os.WriteFile(caFile, caPEM, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("WIN1_PASSWORD", winAdminPW)
+	return addr.(*net.TCPAddr).Port, caFile
+}
+
+const winAdminPW = "Winrm-Adm1n-pw!"
+
+// An installer that hangs is killed at its timeout; a machine that does not
+// come back from its reboot fails the run, naming it, within its timeout.
+func TestWindowsFailures(t *testing.T) {
+	l := needLab(t)
+	e := newEnv(t, l)
+	host := winsim.New(winsim.Config{ComputerName: "WIN2",
+		Packages: map[string]winsim.Package{
+			"{22222222-3333-4444-5555-666666666666}": {Name: "Stuck", Version: "1.0", Hang: true},
+			"{33333333-4444-5555-6666-777777777777}": {Name: "Needs reboot", Version: "2.0", ExitCode: 3010},
+		},
+		RebootTime: time.Second, NeverReturn: true})
+	port, caFile := startWinHost(t, e, host)
+	e.write("inventory/win2.yaml", fmt.Sprintf(`hosts:
+  win2:
+    address: 127.0.0.1
+    port: %d
+    os: windows
+    transport: winrm
+    user: onboard-admin
+    credential: env:WIN1_PASSWORD
+    ca_cert: %s
+    reboot_timeout: 8s
+software:
+  stuck-win:
+    windows: {manager: msi, source: 'C:\stuck.msi', product_code: "{22222222-3333-4444-5555-666666666666}", version: "1.0", timeout: 3s}
+  reboot-win:
+    windows: {manager: msi, source: 'C:\reboot.msi', product_code: "{33333333-4444-5555-6666-777777777777}", version: "2.0"}
+`, port, caFile))
+	pb := e.write("stan.yaml", `person: {employee_id: W2, given_name: Stan, surname: Stuck, start_date: 2026-12-01}
+machine:
+  host: win2
+  software: [stuck-win, reboot-win]
+`)
+	start := time.Now()
+	code, r, stderr := e.jsonRun("--retries", "0", pb)
+	if code != exitFailed && code != exitUnreachable {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if took := time.Since(start); took > 60*time.Second {
+		t.Errorf("the run took %s: the timeouts did not hold", took)
+	}
+	o := outcomes(r.Steps)
+	var stuck, reboot *result.Failure
+	for _, s := range r.Steps {
+		switch s.ID {
+		case "W2:win-software:stuck-win":
+			stuck = s.Failure
+		case "W2:reboot:win2":
+			reboot = s.Failure
+		}
+	}
+	if stuck == nil || !strings.Contains(stuck.Message, "timed out after 3s") {
+		t.Errorf("the hung installer: %s %+v", o["W2:win-software:stuck-win"], stuck)
+	}
+	if len(host.State().Killed) == 0 {
+		t.Errorf("the hung installer was not killed on the host: %+v", host.State())
+	}
+	if o["W2:win-software:reboot-win"] != result.Changed {
+		t.Errorf("an independent install should complete: %v", o)
+	}
+	// The reboot depends on every install; the stuck one failed, so the
+	// reboot is skipped and the host is not restarted in vain...
+	if o["W2:reboot:win2"] != result.Skipped {
+		t.Errorf("reboot after a failed install: %s", o["W2:reboot:win2"])
+	}
+	// ...until the stuck installer is dropped: then the host reboots and
+	// never comes back.
+	e.write("stan.yaml", `person: {employee_id: W2, given_name: Stan, surname: Stuck, start_date: 2026-12-01}
+machine:
+  host: win2
+  software: [reboot-win]
+`)
+	start = time.Now()
+	code, r, _ = e.jsonRun("--retries", "0", pb)
+	if code == exitOK {
+		t.Fatal("a host that never came back was reported ok")
+	}
+	for _, s := range r.Steps {
+		if s.ID == "W2:reboot:win2" {
+			reboot = s.Failure
+		}
+	}
+	if reboot == nil || !strings.Contains(reboot.Message, "did not come back within 8s") || reboot.Host != "win2" {
+		t.Errorf("the reboot failure: %+v", reboot)
+	}
+	if took := time.Since(start); took > 45*time.Second {
+		t.Errorf("waited %s for a host with an 8s reboot timeout", took)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/go-ldap/ldap/v3"
 	"github.com/hashicorp/go-multierror"
@@ -88,6 +89,9 @@ type HostFields struct {
 	InsecureSkipVerify bool   `yaml:"insecure_skip_verify"`
 	ClientCert         string `yaml:"client_cert"`
 	ClientKey          string `yaml:"client_key"`
+	// RebootTimeout: how long a Windows host may take to come back from a
+	// reboot (default 10m).
+	RebootTimeout time.Duration `yaml:"reboot_timeout"`
 }
 
 // Group gives defaults to its member hosts. The group "all" applies to
@@ -125,15 +129,18 @@ type Software struct {
 
 // Install says how to install, check and query one piece of software.
 type Install struct {
-	Manager      string `yaml:"manager"` // apt (default on linux), brew, command; msi, winget, choco on windows
-	Package      string `yaml:"package"`
-	Version      string `yaml:"version"`
-	Source       string `yaml:"source"`        // msi: path or URL the host reads
-	ProductCode  string `yaml:"product_code"`  // msi: {GUID}
-	Args         string `yaml:"args"`          // extra installer arguments
-	Install      string `yaml:"install"`       // for manager command
-	IsInstalled  string `yaml:"is_installed"`  // for manager command: exits 0 when installed
-	VersionQuery string `yaml:"version_query"` // for manager command: prints the version
+	Manager     string `yaml:"manager"` // apt (default on linux), brew, command; msi, winget, choco on windows
+	Package     string `yaml:"package"`
+	Version     string `yaml:"version"`
+	Source      string `yaml:"source"`       // msi: path or URL the host reads
+	ProductCode string `yaml:"product_code"` // msi: {GUID}
+	Args        string `yaml:"args"`         // extra installer arguments
+	// Timeout bounds one install (check, install, verify); an installer
+	// still running then is killed. Default 10m on Linux, 30m on Windows.
+	Timeout      time.Duration `yaml:"timeout"`
+	Install      string        `yaml:"install"`       // for manager command
+	IsInstalled  string        `yaml:"is_installed"`  // for manager command: exits 0 when installed
+	VersionQuery string        `yaml:"version_query"` // for manager command: prints the version
 }
 
 // Inventory is the merged inventory with positions for errors.
@@ -452,6 +459,9 @@ func Resolve(name string, layers []HostFields, dirs []string) *plan.Host {
 		}
 		if l.ClientKey != "" {
 			ph.ClientKey = secret.ExpandPath(l.ClientKey, dir)
+		}
+		if l.RebootTimeout > 0 {
+			ph.RebootTimeout = plan.Duration(l.RebootTimeout)
 		}
 	}
 	defaults(ph)

@@ -150,6 +150,8 @@ type Host struct {
 	InsecureSkipVerify bool   `json:"insecure_skip_verify,omitempty"`
 	ClientCert         string `json:"client_cert,omitempty"`
 	ClientKey          string `json:"client_key,omitempty"`
+	// RebootTimeout: how long the host may take to come back (Windows).
+	RebootTimeout Duration `json:"reboot_timeout,omitempty"`
 	// Source is the inventory file or playbook that described the host.
 	Source string `json:"source,omitempty"`
 }

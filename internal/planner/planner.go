@@ -383,7 +383,7 @@ func (b *builder) hire(pb *playbook.Playbook) {
 		if in.Version != "" {
 			title += " " + in.Version
 		}
-		s := newStep(plan.KindPackage, name, title+" on "+host.Name, 0)
+		s := newStep(plan.KindPackage, name, title+" on "+host.Name, in.Timeout)
 		s.Package = &plan.PackageSpec{Name: name, Manager: mgr, Package: in.Package, Version: in.Version,
 			Install: in.Install, IsInstalled: in.IsInstalled, VersionQuery: in.VersionQuery}
 		pkgIDs = append(pkgIDs, s.ID)
@@ -826,7 +826,11 @@ func (b *builder) windowsSteps(pb *playbook.Playbook, pr *playbook.Profile, host
 		if in.Version != "" {
 			title += " " + in.Version
 		}
-		s := newStep(plan.KindWinSoftware, name, title+" on "+host.Name, 30*time.Minute)
+		timeout := in.Timeout
+		if timeout == 0 {
+			timeout = 30 * time.Minute
+		}
+		s := newStep(plan.KindWinSoftware, name, title+" on "+host.Name, timeout)
 		s.WinSoftware = &plan.WinSoftwareSpec{Name: name, Manager: in.Manager, Source: in.Source, ProductCode: in.ProductCode,
 			Package: in.Package, Version: in.Version, Args: in.Args}
 		s.DependsOn = append(s.DependsOn, joinIDs...) // installers wait for the join
@@ -834,8 +838,12 @@ func (b *builder) windowsSteps(pb *playbook.Playbook, pr *playbook.Profile, host
 	}
 	var afterReboot []string
 	if len(beforeReboot) > 0 {
-		r := newStep(plan.KindReboot, host.Name, "Reboot "+host.Name+" if anything asked for it", 15*time.Minute)
-		r.Reboot = &plan.RebootSpec{Wait: plan.Duration(10 * time.Minute)}
+		wait := time.Duration(host.RebootTimeout)
+		if wait <= 0 {
+			wait = 10 * time.Minute
+		}
+		r := newStep(plan.KindReboot, host.Name, "Reboot "+host.Name+" if anything asked for it", wait+5*time.Minute)
+		r.Reboot = &plan.RebootSpec{Wait: plan.Duration(wait)}
 		r.DependsOn = append(r.DependsOn, beforeReboot...)
 		afterReboot = []string{r.ID}
 	}

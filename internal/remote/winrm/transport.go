@@ -98,6 +98,9 @@ func (c *Client) newHTTP() error {
 	var rt http.RoundTripper
 	if cfg.Auth == AuthNTLM {
 		l := newLanes(n, func() *http.Transport { return newTransport(1) })
+		if !cfg.HTTPS && !cfg.AllowUnencryptedHTTP {
+			l.seal, l.user, l.password = true, cfg.User, cfg.Password.Reveal
+		}
 		rt, c.closeIdle = l, l.closeIdle
 	} else {
 		tr := newTransport(0)
@@ -117,14 +120,18 @@ func (c *Client) newHTTP() error {
 // step, sent on another connection, is refused. Each lane is a transport
 // with one connection, lent to one request at a time until its response
 // body is closed; a lane's connection stays authenticated for the next
-// request, and the lane used last is lent first.
+// request, and the lane used last is lent first. With seal set, every
+// message is sealed with the lane's NTLM session (seal.go).
 type lanes struct {
 	busy         chan struct{} // one token per lane lent out
 	newTransport func() *http.Transport
+	seal         bool
+	user         string
+	password     func() string
 
 	mu   sync.Mutex
-	idle []*http.Transport // a stack: the warmest on top
-	all  []*http.Transport
+	idle []*lane // a stack: the warmest on top
+	all  []*lane
 }
 
 func newLanes(n int, newTransport func() *http.Transport) *lanes {
@@ -138,21 +145,27 @@ func (l *lanes) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, req.Context().Err()
 	}
 	l.mu.Lock()
-	var tr *http.Transport
+	var ln *lane
 	if n := len(l.idle); n > 0 {
-		tr, l.idle = l.idle[n-1], l.idle[:n-1]
+		ln, l.idle = l.idle[n-1], l.idle[:n-1]
 	} else {
-		tr = l.newTransport()
-		l.all = append(l.all, tr)
+		ln = &lane{tr: l.newTransport()}
+		l.all = append(l.all, ln)
 	}
 	l.mu.Unlock()
 	release := func() {
 		l.mu.Lock()
-		l.idle = append(l.idle, tr)
+		l.idle = append(l.idle, ln)
 		l.mu.Unlock()
 		<-l.busy
 	}
-	resp, err := ntlmssp.Negotiator{RoundTripper: tr}.RoundTrip(req)
+	if l.seal {
+		// The body is read and unsealed already: the lane is free.
+		resp, err := l.sealedRoundTrip(ln, req)
+		release()
+		return resp, err
+	}
+	resp, err := ntlmssp.Negotiator{RoundTripper: ln.tr}.RoundTrip(req)
 	if err != nil {
 		release()
 		return nil, err
@@ -165,8 +178,8 @@ func (l *lanes) RoundTrip(req *http.Request) (*http.Response, error) {
 func (l *lanes) closeIdle() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	for _, tr := range l.all {
-		tr.CloseIdleConnections()
+	for _, ln := range l.all {
+		ln.tr.CloseIdleConnections()
 	}
 }
 

@@ -61,7 +61,9 @@ type Config struct {
 	Address string // IP or hostname
 	Port    int    // default 5986 with HTTPS, 5985 without
 	// HTTPS is what the inventory defaults to; plain HTTP only where the
-	// inventory says so (the SOAP traffic is then unencrypted).
+	// inventory says so. Over HTTP, NTLM seals every message with NTLM
+	// message encryption (what Windows requires by default, with
+	// AllowUnencrypted=false); Basic is then unencrypted.
 	HTTPS bool
 	// CACertFile verifies the server certificate (PEM); the system pool if
 	// empty.
@@ -75,8 +77,12 @@ type Config struct {
 	// "kerberos" (not supported yet: see Dial).
 	Auth               string
 	AllowBasicOverHTTP bool
-	User               string
-	Password           secret.Value
+	// AllowUnencryptedHTTP sends NTLM over plain HTTP without message
+	// encryption: only for a server with AllowUnencrypted=true, and
+	// anyone on the path reads the traffic. Off by default.
+	AllowUnencryptedHTTP bool
+	User                 string
+	Password             secret.Value
 	// ClientCertFile and ClientKeyFile are the PEM client certificate and
 	// key for "certificate".
 	ClientCertFile, ClientKeyFile string

@@ -3,7 +3,7 @@
 // server and a Samba Active Directory domain controller, in network
 // namespaces on this machine (see package lab). It needs root.
 //
-//	onboard-lab up [-name lab] [-n 2] [-subnet 0] [-dir DIR] [-cache DIR] [-ldap] [-ad] [-directories]
+//	onboard-lab up [-name lab] [-n 2] [-subnet 0] [-dir DIR] [-cache DIR] [-ldap] [-ad] [-directories] [-windows 0]
 //	onboard-lab status [-name lab] [-dir DIR]
 //	onboard-lab down [-name lab] [-dir DIR]
 //
@@ -60,6 +60,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fs.StringVar(&cfg.CacheDir, "cache", "", "base image cache (default /var/cache/onboard-lab)")
 		fs.BoolVar(&cfg.OpenLDAP, "ldap", false, "also start an OpenLDAP server (corp-ldap)")
 		fs.BoolVar(&cfg.ActiveDirectory, "ad", false, "also start a Samba Active Directory domain controller (corp-ad)")
+		fs.IntVar(&cfg.Windows, "windows", 0, "number of simulated Windows workstations (win1..winN, WinRM over HTTPS)")
 	}
 	var both bool
 	if verb == "up" {
@@ -144,11 +145,19 @@ func describe(w io.Writer, l *lab.Lab, check func(addr string) string) {
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s%s\n", d.Name, d.URL, d.BindDN, d.BindPasswordFile, state(net.JoinHostPort(d.Addr, "636")))
 		}
 	}
+	if len(l.WindowsHosts) > 0 {
+		fmt.Fprintln(tw)
+		fmt.Fprintf(tw, "WINDOWS\tADDRESS\tUSER\tPASSWORD FILE%s\n", heading(check, "WINRM"))
+		for _, h := range l.WindowsHosts {
+			addr := net.JoinHostPort(h.Addr, strconv.Itoa(h.Port))
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s%s\n", h.Name, addr, l.WindowsUser, l.WindowsPasswordFile, state(addr))
+		}
+	}
 	tw.Flush()
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "apt repository:  %s\n", l.RepoURL)
-	if len(l.Directories) > 0 {
-		fmt.Fprintf(w, "lab CA:          %s\n", l.Directories[0].CACertFile)
+	if len(l.Directories) > 0 || len(l.WindowsHosts) > 0 {
+		fmt.Fprintf(w, "lab CA:          %s\n", l.CACertFile())
 	}
 	fmt.Fprintf(w, "inventory:       %s\n", l.InventoryFile)
 	fmt.Fprintf(w, "key:             %s\n", l.KeyFile)

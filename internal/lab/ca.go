@@ -33,7 +33,7 @@ type labCA struct{}
 func (labCA) name() string { return "certificate authority" }
 
 func (labCA) start(ctx context.Context, l *Lab) error {
-	if !l.cfg.OpenLDAP && !l.cfg.ActiveDirectory {
+	if !l.cfg.OpenLDAP && !l.cfg.ActiveDirectory && l.cfg.Windows == 0 {
 		return nil
 	}
 	dir := filepath.Join(l.cfg.Dir, caDirName)

@@ -22,6 +22,7 @@ func components() []component {
 		labCA{},
 		openLDAP{},
 		activeDirectory{},
+		windowsHosts{},
 		workstations{},
 		inventoryFile{},
 	}

@@ -37,10 +37,19 @@ func (l *Lab) inventory() string {
 	for _, ws := range l.Workstations {
 		fmt.Fprintf(&b, "  %s:\n    address: %s\n    groups: [lab]\n", ws.Name, ws.Addr)
 	}
+	var winHosts, winPrinters, winSoftware strings.Builder
+	if len(l.WindowsHosts) > 0 {
+		l.windowsInventory(&winHosts, &winPrinters, &winSoftware)
+	}
+	b.WriteString(winHosts.String())
 	b.WriteString("printers:\n")
 	for _, p := range l.Printers {
 		fmt.Fprintf(&b, "  %s:\n    queue: %s\n    uri: %s\n    model: everywhere\n    location: %s\n",
 			strings.ToLower(p.Name), p.Name, p.URI, yamlQuoted("Lab, "+p.Name))
+	}
+	b.WriteString(winPrinters.String())
+	if winSoftware.Len() > 0 {
+		b.WriteString("software:\n" + winSoftware.String())
 	}
 	if len(l.Directories) > 0 {
 		b.WriteString("directories:\n")

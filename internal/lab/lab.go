@@ -75,6 +75,10 @@ type Config struct {
 	// "corp-ad" (dc1 of CORP.EXAMPLE.TEST) at 10.213.N.3, provisioned afresh
 	// (about 10 s more).
 	ActiveDirectory bool
+	// Windows is how many simulated Windows workstations to start, win1..winN
+	// at 10.213.N.31 and up, serving WinRM over HTTPS (see windows.go).
+	// Default 0. With it, Workstations may be at most 20.
+	Windows int
 }
 
 // Package is one package of the lab's apt repository. It installs
@@ -116,6 +120,12 @@ type Lab struct {
 	// Directories are the running directory servers, sorted by name
 	// (see Config.OpenLDAP and Config.ActiveDirectory).
 	Directories []Directory
+	// WindowsHosts are the running simulated Windows workstations (see
+	// Config.Windows). WindowsUser logs in to each over WinRM (NTLM) with
+	// the password in WindowsPasswordFile (0600).
+	WindowsHosts        []WindowsHost
+	WindowsUser         string
+	WindowsPasswordFile string
 
 	cfg      Config
 	net      netPlan
@@ -227,6 +237,12 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Workstations < 0 || c.Workstations > maxWorkstations {
 		return c, fmt.Errorf("lab workstations %d: want 1 to %d", c.Workstations, maxWorkstations)
 	}
+	if c.Windows < 0 || c.Windows > 255-firstWin {
+		return c, fmt.Errorf("lab windows hosts %d: want 0 to %d", c.Windows, 255-firstWin)
+	}
+	if c.Windows > 0 && c.Workstations > firstWin-firstWS {
+		return c, fmt.Errorf("lab workstations %d: at most %d with Windows hosts (their addresses start at .%d)", c.Workstations, firstWin-firstWS, firstWin)
+	}
 	if len(c.Printers) == 0 {
 		c.Printers = DefaultPrinters()
 	}
@@ -319,6 +335,9 @@ func newLab(cfg Config) *Lab {
 		KnownHostsFile: filepath.Join(cfg.Dir, "known_hosts"),
 		InventoryFile:  filepath.Join(cfg.Dir, "inventory", "lab.yaml"),
 		inits:          map[string]int{},
+
+		WindowsUser:         winUser,
+		WindowsPasswordFile: filepath.Join(cfg.Dir, winPWFile),
 	}
 }
 
@@ -337,10 +356,11 @@ type state struct {
 	Printers     []Printer
 	RepoURL      string
 	Directories  []Directory // without BindPassword, which stays in its 0600 file
+	WindowsHosts []WindowsHost
 }
 
 func (l *Lab) saveState() error {
-	s := state{RunID: l.runID, Config: l.cfg, Workstations: l.Workstations, Printers: l.Printers, RepoURL: l.RepoURL}
+	s := state{RunID: l.runID, Config: l.cfg, Workstations: l.Workstations, Printers: l.Printers, RepoURL: l.RepoURL, WindowsHosts: l.WindowsHosts}
 	for _, d := range l.Directories {
 		d.BindPassword = ""
 		s.Directories = append(s.Directories, d)
@@ -368,6 +388,7 @@ func Open(cfg Config) (*Lab, error) {
 	}
 	l := newLab(s.Config)
 	l.runID, l.Workstations, l.Printers, l.RepoURL = s.RunID, s.Workstations, s.Printers, s.RepoURL
+	l.WindowsHosts = s.WindowsHosts
 	for _, d := range s.Directories {
 		if d.BindPassword, err = readPassword(d.BindPasswordFile); err != nil {
 			return nil, fmt.Errorf("open lab %s: directory %s: %w", cfg.Name, d.Name, err)
@@ -447,7 +468,7 @@ func teardown(ctx context.Context, cfg Config) error {
 var stateEntries = []string{
 	stateFile, "id_ed25519", "id_ed25519.pub", "known_hosts", "inventory",
 	"hosts", "services", "printers", "repo",
-	caCertName, caDirName, ldapDir, ldapPWFile, adDir, adPWFile,
+	caCertName, caDirName, ldapDir, ldapPWFile, adDir, adPWFile, winDir, winPWFile,
 }
 
 func removeState(dir string) error {

@@ -52,6 +52,7 @@ type netPlan struct {
 	dc           dirHost // started only with Config.ActiveDirectory
 	ldap         dirHost // started only with Config.OpenLDAP
 	workstations []nsHost
+	windows      []dirHost // win1..winN, see Config.Windows
 }
 
 func newNetPlan(cfg Config) netPlan {
@@ -67,6 +68,11 @@ func newNetPlan(cfg Config) netPlan {
 	for i := 1; i <= cfg.Workstations; i++ {
 		p.workstations = append(p.workstations,
 			p.host(cfg.Subnet, fmt.Sprintf("ws%d", i), fmt.Sprintf("w%d", i), firstWS+i-1))
+	}
+	for i := 1; i <= cfg.Windows; i++ {
+		name := fmt.Sprintf("win%d", i)
+		p.windows = append(p.windows, dirHost{nsHost: p.host(cfg.Subnet, name, fmt.Sprintf("n%d", i), firstWin+i-1),
+			hostname: name, dnsName: name + "." + adDomain})
 	}
 	return p
 }

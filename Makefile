@@ -4,7 +4,7 @@ GO        ?= go
 LAB_NAME  ?= lab
 LAB_DIR   ?= /var/tmp/onboard-lab/$(LAB_NAME)
 LAB_HOSTS ?= 3
-LAB_FLAGS ?= -directories
+LAB_FLAGS ?= -directories -windows 1
 INVENTORY  = -i inventory -i $(LAB_DIR)/inventory
 
 .PHONY: all setup build test test-short lab-up lab-down demo bench lint fuzz schema clean
@@ -36,8 +36,8 @@ lab-down: build
 
 # Build, start the lab, onboard examples/new-hire.yaml, print the report.
 demo: lab-up
-	./bin/onboard $(INVENTORY) validate examples/new-hire.yaml
-	./bin/onboard $(INVENTORY) examples/new-hire.yaml
+	./bin/onboard $(INVENTORY) validate examples/new-hire.yaml examples/windows-hire.yaml
+	./bin/onboard $(INVENTORY) examples/new-hire.yaml examples/windows-hire.yaml
 
 # Onboarding wall time and engine overhead on 1, 5, 20 workstations; accounts
 # per second against slapd and Samba beside ldapadd; the transports' cost per

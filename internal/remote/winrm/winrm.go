@@ -361,7 +361,13 @@ func (c *Client) releaseShell(sh *shell) {
 func (c *Client) retireShell(sh *shell, gone bool, why string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.retireLocked(sh, gone, why, slog.LevelWarn)
+	// A shell the server dropped (a reboot, an idle timeout) is routine:
+	// it is replaced transparently, so it is not worth a warning.
+	level := slog.LevelWarn
+	if gone {
+		level = slog.LevelInfo
+	}
+	c.retireLocked(sh, gone, why, level)
 }
 
 func (c *Client) retireLocked(sh *shell, gone bool, why string, level slog.Level) {

@@ -33,7 +33,8 @@ func TestMain(m *testing.M) {
 		os.Exit(m.Run())
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	l, err := lab.Start(ctx, lab.Config{Name: "e2e", Subnet: 21, Workstations: 7, Printers: []string{"Office-2F", "Lobby", "Annex"},
+	name, subnet := testLabName("e", 100)
+	l, err := lab.Start(ctx, lab.Config{Name: name, Subnet: subnet, Workstations: 7, Printers: []string{"Office-2F", "Lobby", "Annex"},
 		OpenLDAP: true, ActiveDirectory: true})
 	cancel()
 	if err != nil {
@@ -49,6 +50,14 @@ func TestMain(m *testing.M) {
 	}
 	scancel()
 	os.Exit(code)
+}
+
+// testLabName gives this test process its own lab name and subnet, so that
+// two test runs on one machine (CI and a developer, say) never replace
+// each other's labs: starting a lab replaces a running one of that name.
+func testLabName(prefix string, base int) (string, int) {
+	pid := os.Getpid()
+	return fmt.Sprintf("%s%d", prefix, pid%10000), base + pid%50
 }
 
 func needLab(t *testing.T) *lab.Lab {

@@ -54,7 +54,8 @@ func TestKillAndResume(t *testing.T) {
 	ctx := context.Background()
 	// Its own lab: one fresh workstation per kill point, plus one for the
 	// uninterrupted run.
-	l := lab.ForTest(t, lab.Config{Name: "kill", Subnet: 22, Workstations: killPoints + 1, ActiveDirectory: true})
+	name, subnet := testLabName("k", 150)
+	l := lab.ForTest(t, lab.Config{Name: name, Subnet: subnet, Workstations: killPoints + 1, ActiveDirectory: true})
 	e := newEnv(t, l)
 	bin := filepath.Join(t.TempDir(), "onboard")
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {

@@ -12,7 +12,8 @@ import (
 )
 
 // Authentication as Windows' WinRM service does it: Basic on every request,
-// or NTLM through "Negotiate" once per TCP connection.
+// NTLM through "Negotiate" once per TCP connection, or Kerberos ("Kerberos",
+// or SPNEGO under "Negotiate") when Config.Kerberos is set (kerberos.go).
 
 type connKey struct{}
 
@@ -54,6 +55,23 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (string, *
 			return user, nil, true
 		}
 		s.log.Info("basic authentication failed", "remote", r.RemoteAddr, "user", name)
+	case strings.EqualFold(scheme, "Kerberos") || strings.EqualFold(scheme, "Negotiate") && s.cfg.Kerberos != nil && gssTokenB64(token):
+		if s.cfg.Kerberos == nil {
+			break
+		}
+		raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(token))
+		if err != nil {
+			break
+		}
+		if user, ok := s.completeKerberos(r, raw); ok {
+			if cs != nil {
+				*cs = connState{user: user}
+			}
+			return user, nil, true
+		}
+		if cs != nil {
+			*cs = connState{}
+		}
 	case strings.EqualFold(scheme, "Negotiate") || strings.EqualFold(scheme, "NTLM"):
 		if !s.ntlm {
 			break
@@ -126,8 +144,11 @@ func (s *Server) completeNTLM(r *http.Request, hs *ntlmHandshake, raw []byte) (s
 // unauthorized answers 401 as Windows does: one WWW-Authenticate header per
 // offered scheme, an empty body and no SOAP content type.
 func (s *Server) unauthorized(w http.ResponseWriter) {
-	if s.ntlm {
+	if s.ntlm || s.cfg.Kerberos != nil {
 		w.Header().Add("WWW-Authenticate", "Negotiate")
+	}
+	if s.cfg.Kerberos != nil {
+		w.Header().Add("WWW-Authenticate", "Kerberos")
 	}
 	if s.basic {
 		w.Header().Add("WWW-Authenticate", `Basic realm="WSMAN"`)

@@ -66,7 +66,10 @@ type Config struct {
 	// announces (default "WINRM-LAB", and the computer name for a
 	// workgroup machine).
 	ComputerName, Domain string
-	Log                  *slog.Logger
+	// Kerberos, when set, also accepts Kerberos tickets for its service
+	// principal (see KerberosConfig).
+	Kerberos *KerberosConfig
+	Log      *slog.Logger
 }
 
 // Server is a WS-Management endpoint at /wsman. It is safe for concurrent use.

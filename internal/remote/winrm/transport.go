@@ -336,6 +336,10 @@ func (c *Client) post(ctx context.Context, action, body string) (string, error) 
 		req.SetBasicAuth(c.cfg.User, c.cfg.Password.Reveal())
 	case AuthCertificate:
 		req.Header.Set("Authorization", mutualAuth)
+	case AuthKerberos:
+		if err := c.krb.authorize(ctx, req); err != nil {
+			return "", err
+		}
 	}
 	c.requests.Add(1)
 	if action == actionCreate {
@@ -358,8 +362,15 @@ func (c *Client) post(ctx context.Context, action, body string) (string, error) 
 			// handshake is cut short.
 			return "", c.netFailure(ctx, ctx.Err())
 		}
+		who := c.cfg.User
+		if c.krb != nil {
+			if c.krb.fallback(resp.Header) {
+				return c.post(ctx, action, body)
+			}
+			who = c.krb.principal + " (ticket for " + c.krb.spn + ")"
+		}
 		return "", &netError{
-			msg:  fmt.Sprintf("login as %s with %s authentication refused (HTTP 401)", c.cfg.User, c.cfg.Auth),
+			msg:  fmt.Sprintf("login as %s with %s authentication refused (HTTP 401)", who, c.cfg.Auth),
 			kind: remote.ErrAuth,
 		}
 	case resp.StatusCode == http.StatusOK && soapReply:

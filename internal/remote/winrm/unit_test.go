@@ -3,6 +3,8 @@ package winrm
 import (
 	"context"
 	"errors"
+	"net"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -145,7 +147,10 @@ func TestConfigValidation(t *testing.T) {
 		{"basic over http allowed", func(c *Config) { c.Auth, c.HTTPS, c.AllowBasicOverHTTP = AuthBasic, false, true }, "", nil},
 		{"ntlm is the default", func(c *Config) { c.HTTPS = false }, "", nil},
 		{"no password", func(c *Config) { c.Password = secret.Value{} }, "needs a user and a password", remote.ErrAuth},
-		{"kerberos", func(c *Config) { c.Auth = AuthKerberos }, "kerberos authentication is not supported", nil},
+		{"kerberos without realm", func(c *Config) { c.Auth = AuthKerberos }, "needs a realm and a KDC", nil},
+		{"kerberos KDC unreachable", func(c *Config) {
+			c.Auth, c.Realm, c.KDC = AuthKerberos, "EXAMPLE.TEST", net.JoinHostPort("127.0.0.1", strconv.Itoa(closedPort(t)))
+		}, "", nil},
 		{"unknown method", func(c *Config) { c.Auth = "credssp" }, `"credssp" is not supported`, nil},
 		{"certificate over http", func(c *Config) { c.Auth, c.HTTPS = AuthCertificate, false }, "needs HTTPS", nil},
 		{"certificate without files", func(c *Config) { c.Auth = AuthCertificate }, "client certificate and key", nil},

@@ -1,6 +1,7 @@
 // Package winrm is the WinRM transport of package remote: one WS-Management
 // shell per host, reused by every command, over HTTPS (or HTTP where the
-// inventory says so) with Basic, NTLM or client certificate authentication.
+// inventory says so) with Basic, NTLM, Kerberos or client certificate
+// authentication.
 package winrm
 
 import (
@@ -74,7 +75,7 @@ type Config struct {
 
 	// Auth is "basic" (HTTPS only unless AllowBasicOverHTTP), "ntlm"
 	// (the default), "certificate" (HTTPS client certificate) or
-	// "kerberos" (not supported yet: see Dial).
+	// "kerberos" (see Realm).
 	Auth               string
 	AllowBasicOverHTTP bool
 	// AllowUnencryptedHTTP sends NTLM over plain HTTP without message
@@ -86,6 +87,18 @@ type Config struct {
 	// ClientCertFile and ClientKeyFile are the PEM client certificate and
 	// key for "certificate".
 	ClientCertFile, ClientKeyFile string
+
+	// Kerberos ("kerberos"): Realm ("CORP.EXAMPLE.TEST") and KDC
+	// ("10.0.0.2" or "host:88") are required; no krb5.conf is read. The
+	// credentials are Keytab (a keytab file) with User (the principal,
+	// "svc-winrm" or "svc-winrm@REALM"), else Password with User, else the
+	// ticket cache CCache (default $KRB5CCNAME). The ticket is for the
+	// service principal HTTP/<ServiceHost> (default Address): set it to
+	// the host's FQDN when Address is an IP.
+	Realm, KDC  string
+	Keytab      string
+	CCache      string
+	ServiceHost string
 
 	// OperationTimeout is the WS-Man long-poll timeout (default 60s); the
 	// HTTP response timeout is 30s longer.
@@ -106,7 +119,8 @@ type Client struct {
 	endpoint  *mw.Endpoint
 	params    mw.Parameters // the library's defaults, copied, with our timeout
 	http      *http.Client
-	closeIdle func() // closes the idle connections under http
+	krb       *krbAuth // for "kerberos"
+	closeIdle func()   // closes the idle connections under http
 
 	slots     chan struct{} // semaphore: one token per running command
 	shellLock chan struct{} // one shell creation at a time; a channel so waiting obeys ctx
@@ -141,10 +155,6 @@ type shell struct {
 
 // Dial validates cfg and creates the shell, so that an unreachable host, an
 // untrusted certificate or refused credentials show up at once.
-//
-// Kerberos is refused with a clear error: the library's Kerberos transport
-// fetches a ticket on every request, takes no context and has no keytab
-// support, and nothing here can test it; use NTLM or a client certificate.
 func Dial(ctx context.Context, cfg Config) (*Client, error) {
 	if cfg.Port == 0 {
 		cfg.Port = DefaultHTTPPort
@@ -243,9 +253,15 @@ func (c *Client) validate() error {
 			return c.errorf("certificate authentication needs a client certificate and key file")
 		}
 	case AuthKerberos:
-		return c.errorf("kerberos authentication is not supported by the WinRM transport (the library's Kerberos client cannot be cancelled and fetches a ticket per request); use ntlm or certificate")
+		if cfg.Realm == "" || cfg.KDC == "" {
+			return c.errorf("kerberos authentication needs a realm and a KDC address")
+		}
+		if cfg.Keytab != "" && cfg.User == "" {
+			return c.errorf("kerberos authentication with a keytab needs the user (principal) to log in as: %w", remote.ErrAuth)
+		}
+		return c.newKerberos()
 	default:
-		return c.errorf("authentication method %q is not supported (use basic, ntlm or certificate)", cfg.Auth)
+		return c.errorf("authentication method %q is not supported (use basic, ntlm, certificate or kerberos)", cfg.Auth)
 	}
 	return nil
 }

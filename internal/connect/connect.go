@@ -80,10 +80,12 @@ func (d *Dialer) winrm(ctx context.Context, h *plan.Host) (remote.Communicator, 
 		Host: h.Name, Address: h.Address, Port: h.Port, HTTPS: https, CACertFile: h.CACert,
 		InsecureSkipVerify: h.InsecureSkipVerify, Auth: h.Auth, User: h.User,
 		ClientCertFile: h.ClientCert, ClientKeyFile: h.ClientKey, DialTimeout: d.DialTimeout, Logger: d.Log,
+		Realm: h.Realm, KDC: h.KDC, Keytab: h.Keytab, CCache: h.CCache, ServiceHost: h.ServiceHost,
 	}
 	if h.InsecureSkipVerify && d.Log != nil {
 		d.Log.Warn("WinRM certificate verification is OFF for this host: anyone on the path can impersonate it", "host", h.Name)
 	}
+	// With Kerberos, a keytab or ticket cache stands in for the password.
 	if h.Credential != "" && h.Auth != "certificate" {
 		v, err := d.Secrets.Resolve(ctx, secret.Ref(h.Credential))
 		if err != nil {

@@ -92,6 +92,13 @@ type HostFields struct {
 	// RebootTimeout: how long a Windows host may take to come back from a
 	// reboot (default 10m).
 	RebootTimeout time.Duration `yaml:"reboot_timeout"`
+	// Kerberos for WinRM (auth: kerberos): the realm, its KDC, and a keytab
+	// or a ticket cache; service_host is the name in HTTP/<name>.
+	Realm       string `yaml:"realm"`
+	KDC         string `yaml:"kdc"`
+	Keytab      string `yaml:"keytab"`
+	CCache      string `yaml:"ccache"`
+	ServiceHost string `yaml:"service_host"`
 }
 
 // Group gives defaults to its member hosts. The group "all" applies to
@@ -280,6 +287,9 @@ func (inv *Inventory) check() []error {
 			if r.OS == "" {
 				errs = append(errs, doc.Errorf(key, "has no os (linux, macos or windows) here or in its groups' defaults"))
 			}
+			if r.Auth == "kerberos" && (r.Realm == "" || r.KDC == "") {
+				errs = append(errs, doc.Errorf(key, "auth: kerberos needs realm and kdc (here or in its groups' defaults)"))
+			}
 		}
 	}
 	for _, name := range sortedKeys(inv.Groups) {
@@ -462,6 +472,15 @@ func Resolve(name string, layers []HostFields, dirs []string) *plan.Host {
 		}
 		if l.RebootTimeout > 0 {
 			ph.RebootTimeout = plan.Duration(l.RebootTimeout)
+		}
+		set(&ph.Realm, l.Realm)
+		set(&ph.KDC, l.KDC)
+		set(&ph.ServiceHost, l.ServiceHost)
+		if l.Keytab != "" {
+			ph.Keytab = secret.ExpandPath(l.Keytab, dir)
+		}
+		if l.CCache != "" {
+			ph.CCache = secret.ExpandPath(l.CCache, dir)
 		}
 	}
 	defaults(ph)

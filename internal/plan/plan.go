@@ -152,6 +152,12 @@ type Host struct {
 	ClientKey          string `json:"client_key,omitempty"`
 	// RebootTimeout: how long the host may take to come back (Windows).
 	RebootTimeout Duration `json:"reboot_timeout,omitempty"`
+	// Kerberos (WinRM): realm, KDC, keytab or ticket cache, service host.
+	Realm       string `json:"realm,omitempty"`
+	KDC         string `json:"kdc,omitempty"`
+	Keytab      string `json:"keytab,omitempty"`
+	CCache      string `json:"ccache,omitempty"`
+	ServiceHost string `json:"service_host,omitempty"`
 	// Source is the inventory file or playbook that described the host.
 	Source string `json:"source,omitempty"`
 }

@@ -8,6 +8,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"time"
 
 	mw "github.com/masterzen/winrm"
 
@@ -27,6 +28,8 @@ func (c *Client) Run(ctx context.Context, cmd remote.Cmd) (int, error) {
 	if strings.TrimSpace(cmd.Command) == "" {
 		return -1, c.errorf("run: empty command")
 	}
+	c.lastUse.Store(time.Now().UnixNano())
+	defer func() { c.lastUse.Store(time.Now().UnixNano()) }()
 	select {
 	case c.slots <- struct{}{}:
 	case <-ctx.Done():

@@ -153,7 +153,10 @@ func TestSealedNTLMOverHTTP(t *testing.T) {
 			t.Errorf("plaintext %q on the wire", plain)
 		}
 	}
-	t.Logf("%d bytes on the wire over %d connections", len(wire), proxy.conns)
+	proxy.mu.Lock()
+	conns := proxy.conns
+	proxy.mu.Unlock()
+	t.Logf("%d bytes on the wire over %d connections", len(wire), conns)
 }
 
 func TestSealedNTLMWrongPassword(t *testing.T) {

@@ -106,7 +106,11 @@ type Config struct {
 	DialTimeout      time.Duration // TCP and TLS handshake; default 10s
 	// MaxCommands caps concurrent commands in the shell (default 5).
 	MaxCommands int
-	Logger      *slog.Logger // optional
+	// KeepAlive: when the shell has been idle this long, a no-op command
+	// keeps it from the server's idle timeout (Windows' default is two
+	// hours; a policy may make it minutes). Default 5m; negative: off.
+	KeepAlive time.Duration
+	Logger    *slog.Logger // optional
 }
 
 // Client runs commands on one host in one WinRM shell. It implements
@@ -125,6 +129,7 @@ type Client struct {
 	slots     chan struct{} // semaphore: one token per running command
 	shellLock chan struct{} // one shell creation at a time; a channel so waiting obeys ctx
 
+	lastUse  atomic.Int64    // unix nanoseconds of the last Run
 	life     context.Context // cancelled by Close: aborts every request
 	stopLife context.CancelFunc
 	bg       background // Signals and Deletes sent behind a returned call
@@ -202,6 +207,7 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 	c.params = *mw.DefaultParameters
 	c.params.Timeout = isoDuration(cfg.OperationTimeout)
 	c.life, c.stopLife = context.WithCancel(context.Background())
+	c.lastUse.Store(time.Now().UnixNano())
 
 	sh, err := c.acquireShell(ctx, nil)
 	if err != nil {
@@ -210,6 +216,13 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 		return nil, err
 	}
 	c.releaseShell(sh)
+	if cfg.KeepAlive == 0 {
+		cfg.KeepAlive = 5 * time.Minute
+		c.cfg.KeepAlive = cfg.KeepAlive
+	}
+	if cfg.KeepAlive > 0 {
+		go c.keepAlive(cfg.KeepAlive)
+	}
 	return c, nil
 }
 
@@ -476,5 +489,30 @@ func (b *background) wait(d time.Duration) {
 	select {
 	case <-idle:
 	case <-time.After(d):
+	}
+}
+
+// keepAlive runs a no-op command whenever the shell has been idle for
+// every, until Close: a shell the server would otherwise delete for
+// idleness stays, so a long gap between steps (a long install elsewhere, a
+// technician's pause) costs no new shell.
+func (c *Client) keepAlive(every time.Duration) {
+	t := time.NewTicker(every / 2)
+	defer t.Stop()
+	for {
+		select {
+		case <-c.life.Done():
+			return
+		case <-t.C:
+		}
+		if time.Since(time.Unix(0, c.lastUse.Load())) < every {
+			continue
+		}
+		ctx, cancel := context.WithTimeout(c.life, 30*time.Second)
+		_, err := c.Run(ctx, remote.Cmd{Command: "cmd.exe /c exit 0"})
+		cancel()
+		if err != nil && c.life.Err() == nil {
+			c.log.Debug("winrm keepalive failed", "err", err)
+		}
 	}
 }

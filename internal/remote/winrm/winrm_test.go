@@ -514,3 +514,33 @@ func waitFor(t testing.TB, what string, cond func() bool) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// A shell the server would delete for idleness is kept by the keepalive;
+// without it, the next command needs a new shell (the control).
+func TestKeepAlive(t *testing.T) {
+	for _, tt := range []struct {
+		name      string
+		keepAlive time.Duration
+		creates   int64
+	}{
+		{"keepalive", 300 * time.Millisecond, 1},
+		{"no keepalive", -1, 2},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			s := startServer(t, serverOptions{https: true, cfg: wsman.Config{Basic: true, IdleTimeout: 1500 * time.Millisecond}})
+			cfg := s.config(AuthBasic)
+			cfg.KeepAlive = tt.keepAlive
+			c := dial(t, cfg)
+			if r := run(t, c, "echo x", nil); r.err != nil {
+				t.Fatal(r.err)
+			}
+			time.Sleep(3500 * time.Millisecond) // past the server's idle timeout
+			if r := run(t, c, "echo y", nil); r.err != nil || r.stdout != "y\n" {
+				t.Fatalf("after the idle gap: %+v", r)
+			}
+			if n := c.creates.Load(); n != tt.creates {
+				t.Errorf("%d shells created, want %d", n, tt.creates)
+			}
+		})
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -81,6 +82,25 @@ func TestKerberosLab(t *testing.T) {
 	t.Run("exported keytab", func(t *testing.T) {
 		cfg := base
 		cfg.Keytab = aliceKT
+		runOK(t, cfg)
+	})
+	t.Run("ticket cache", func(t *testing.T) {
+		// A ticket cache as a user's kinit leaves it: MIT kinit (krb5-user)
+		// with a krb5.conf for the lab realm, from the exported keytab.
+		conf := filepath.Join(dir, "krb5.conf")
+		text := "[libdefaults]\n  default_realm = " + realm + "\n  dns_lookup_kdc = false\n  dns_lookup_realm = false\n" +
+			"[realms]\n  " + realm + " = {\n    kdc = " + d.Addr + "\n  }\n"
+		if err := os.WriteFile(conf, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		ccache := filepath.Join(dir, "alice.ccache")
+		kinit := exec.CommandContext(ctx, "kinit", "-k", "-t", aliceKT, "alice@"+realm)
+		kinit.Env = append(os.Environ(), "KRB5_CONFIG="+conf, "KRB5CCNAME=FILE:"+ccache)
+		if out, err := kinit.CombinedOutput(); err != nil {
+			t.Fatalf("kinit: %v: %s", err, out)
+		}
+		cfg := base
+		cfg.CCache = ccache
 		runOK(t, cfg)
 	})
 	t.Run("password-derived keytab", func(t *testing.T) {

@@ -3,17 +3,15 @@ package wsman
 import (
 	"bytes"
 	"crypto/hmac"
-	"crypto/md5"
 	"crypto/rand"
 	"crypto/rc4"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"onboard/internal/ntlm"
 	"strings"
 	"time"
 	"unicode/utf16"
-
-	"golang.org/x/crypto/md4"
 )
 
 // The server side of NTLM (MS-NLMP), connection-oriented, NTLMv2 only: what
@@ -247,28 +245,12 @@ func (h *ntlmHandshake) verify(a *ntlmAuthenticate, password string) ([]byte, er
 	return nil, errors.New("wrong password")
 }
 
-func ntHash(password string) []byte {
-	h := md4.New()
-	h.Write(utf16le(password))
-	return h.Sum(nil)
-}
-
-func hmacMD5(key []byte, data ...[]byte) []byte {
-	m := hmac.New(md5.New, key)
-	for _, d := range data {
-		m.Write(d)
-	}
-	return m.Sum(nil)
-}
-
-func utf16le(s string) []byte {
-	u := utf16.Encode([]rune(s))
-	b := make([]byte, 2*len(u))
-	for i, c := range u {
-		binary.LittleEndian.PutUint16(b[2*i:], c)
-	}
-	return b
-}
+// The NT hash, HMAC-MD5 and UTF-16LE of MS-NLMP, shared with the client.
+var (
+	ntHash  = ntlm.NTHash
+	hmacMD5 = ntlm.HMACMD5
+	utf16le = ntlm.UTF16LE
+)
 
 func decodeNTLMString(b []byte, unicode bool) string {
 	if !unicode {

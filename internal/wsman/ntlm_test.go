@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/hex"
+	"onboard/internal/ntlm"
 	"testing"
 	"time"
 )
@@ -77,7 +78,7 @@ func TestNTLMv2SpecVectors(t *testing.T) {
 	// The client's sealed "Plaintext" (UTF-16LE) and its signature.
 	sealed := unhex(t, "54e50165bf1936dc996020c1811b0f06fb5f")
 	sig := unhex(t, "010000007fb38ec5c55d497600000000")
-	plain, err := sec.unwrap(sealed, sig)
+	plain, err := sec.Unwrap(sealed, sig)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,10 +145,7 @@ func TestSessionSecurityRoundTrip(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		client, _ := newSessionSecurity(flags, key)
-		// The client's view: directions swapped.
-		client.inSign, client.outSign = client.outSign, client.inSign
-		client.inSeal, client.outSeal = client.outSeal, client.inSeal
+		client, _ := ntlm.NewSession(flags, key, true)
 		for i, msg := range []string{"<s:Envelope/>", "", "second message"} {
 			framed := encodeEncrypted([]byte(msg), client)
 			got, err := decodeEncrypted(framed, server)
@@ -221,7 +219,7 @@ func TestParseDuration(t *testing.T) {
 // refuse garbage without panicking.
 func FuzzUntrustedInput(f *testing.F) {
 	f.Add(authenticateMessage(0xe28a8233, "Domain", "User", make([]byte, 60), make([]byte, 16)))
-	f.Add([]byte(encryptedBoundary + "\r\n\tOriginalContent: type=x;Length=3\r\n" + octetStreamHeader + "\x10\x00\x00\x00"))
+	f.Add([]byte("--Encrypted Boundary\r\n\tOriginalContent: type=x;Length=3\r\n\tContent-Type: application/octet-stream\r\n\x10\x00\x00\x00"))
 	f.Add([]byte("NTLMSSP\x00\x01\x00\x00\x00\x07\x82\x08\xa2"))
 	sec, err := newSessionSecurity(flagESS|flagSeal|flagSign|flagKeyExch, make([]byte, 16))
 	if err != nil {

@@ -2,17 +2,13 @@ package winrm
 
 import (
 	"bytes"
-	"crypto/hmac"
-	"crypto/md5"
-	"crypto/rc4"
 	"encoding/base64"
-	"encoding/binary"
 	"errors"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptrace"
+	"onboard/internal/ntlm"
 	"strconv"
 	"strings"
 )
@@ -24,148 +20,18 @@ import (
 // multipart/encrypted. Windows requires it over HTTP by default
 // (AllowUnencrypted=false).
 
+// The session crypto and the framing are package ntlm's, shared with the
+// lab's server.
 const (
-	encryptedProtocol    = "application/HTTP-SPNEGO-session-encrypted"
-	encryptedContentType = `multipart/encrypted;protocol="` + encryptedProtocol + `";boundary="Encrypted Boundary"`
-	encryptedBoundary    = "--Encrypted Boundary"
-	octetStreamHeader    = "\tContent-Type: application/octet-stream\r\n"
-	soapContentType      = "application/soap+xml;charset=UTF-8"
+	encryptedContentType = ntlm.EncryptedContentType
+	soapContentType      = ntlm.SOAPContentType
 )
-
-// sealSession is the client's half of an NTLM session with extended session
-// security: one RC4 stream, signing key and sequence number per direction.
-// A lane uses it for one request at a time: no lock.
-type sealSession struct {
-	flags           uint32
-	outSign, inSign []byte
-	outSeal, inSeal *rc4.Cipher
-	outSeq, inSeq   uint32
-}
-
-func newSealSession(flags uint32, exportedKey []byte) (*sealSession, error) {
-	sealKey := exportedKey
-	switch {
-	case flags&ntlm128 != 0:
-	case flags&ntlm56 != 0:
-		sealKey = exportedKey[:7]
-	default:
-		sealKey = exportedKey[:5]
-	}
-	derive := func(key []byte, magic string) []byte {
-		sum := md5.Sum(append(append([]byte(nil), key...), magic+"\x00"...))
-		return sum[:]
-	}
-	out, err := rc4.NewCipher(derive(sealKey, "session key to client-to-server sealing key magic constant"))
-	if err != nil {
-		return nil, err
-	}
-	in, err := rc4.NewCipher(derive(sealKey, "session key to server-to-client sealing key magic constant"))
-	if err != nil {
-		return nil, err
-	}
-	return &sealSession{
-		flags:   flags,
-		outSign: derive(exportedKey, "session key to client-to-server signing key magic constant"),
-		inSign:  derive(exportedKey, "session key to server-to-client signing key magic constant"),
-		outSeal: out,
-		inSeal:  in,
-	}, nil
-}
-
-// signature is an NTLMSSP_MESSAGE_SIGNATURE (MS-NLMP 3.4.4.2); it advances
-// the RC4 stream with key exchange.
-func (s *sealSession) signature(signKey []byte, seal *rc4.Cipher, seq uint32, msg []byte) []byte {
-	seqBytes := binary.LittleEndian.AppendUint32(nil, seq)
-	checksum := hmacMD5(signKey, seqBytes, msg)[:8]
-	if s.flags&ntlmKeyExch != 0 {
-		seal.XORKeyStream(checksum, checksum)
-	}
-	sig := binary.LittleEndian.AppendUint32(nil, 1)
-	sig = append(sig, checksum...)
-	return append(sig, seqBytes...)
-}
-
-// wrap seals msg for the server and frames it.
-func (s *sealSession) wrap(msg []byte) []byte {
-	sealed := make([]byte, len(msg))
-	s.outSeal.XORKeyStream(sealed, msg)
-	sig := s.signature(s.outSign, s.outSeal, s.outSeq, msg)
-	s.outSeq++
-	var b bytes.Buffer
-	b.Grow(len(msg) + 256)
-	b.WriteString(encryptedBoundary + "\r\n")
-	b.WriteString("\tContent-Type: " + encryptedProtocol + "\r\n")
-	b.WriteString("\tOriginalContent: type=" + soapContentType + ";Length=" + strconv.Itoa(len(msg)) + "\r\n")
-	b.WriteString(encryptedBoundary + "\r\n")
-	b.WriteString(octetStreamHeader)
-	_ = binary.Write(&b, binary.LittleEndian, uint32(len(sig)))
-	b.Write(sig)
-	b.Write(sealed)
-	b.WriteString(encryptedBoundary + "--\r\n")
-	return b.Bytes()
-}
-
-// unwrap opens a framed message from the server and checks its signature.
-// It returns the message and its original content type.
-func (s *sealSession) unwrap(body []byte) ([]byte, string, error) {
-	i := bytes.Index(body, []byte("OriginalContent:"))
-	if i < 0 {
-		return nil, "", errors.New("encrypted message without OriginalContent")
-	}
-	rest := body[i:]
-	eol := bytes.Index(rest, []byte("\r\n"))
-	if eol < 0 {
-		return nil, "", errors.New("encrypted message truncated")
-	}
-	orig := strings.TrimSpace(string(rest[len("OriginalContent:"):eol]))
-	// "type=application/soap+xml;charset=UTF-8;Length=N"
-	var ctypeParts []string
-	n := -1
-	for _, p := range strings.Split(orig, ";") {
-		p = strings.TrimSpace(p)
-		k, v, _ := strings.Cut(p, "=")
-		switch strings.ToLower(k) {
-		case "type":
-			ctypeParts = append(ctypeParts, v)
-		case "length":
-			var err error
-			if n, err = strconv.Atoi(v); err != nil {
-				n = -1
-			}
-		default:
-			ctypeParts = append(ctypeParts, p)
-		}
-	}
-	ctype := strings.Join(ctypeParts, ";")
-	if !strings.Contains(ctype, "/") {
-		ctype = soapContentType
-	}
-	if n < 0 || n > len(body) {
-		return nil, "", fmt.Errorf("encrypted message length: %q", orig)
-	}
-	k := bytes.Index(rest, []byte(octetStreamHeader))
-	if k < 0 {
-		return nil, "", errors.New("encrypted message without an octet-stream part")
-	}
-	payload := rest[k+len(octetStreamHeader):]
-	if len(payload) < 4 || binary.LittleEndian.Uint32(payload) != 16 || len(payload) < 20+n {
-		return nil, "", errors.New("encrypted message truncated")
-	}
-	sig := payload[4:20]
-	msg := make([]byte, n)
-	s.inSeal.XORKeyStream(msg, payload[20:20+n])
-	if want := s.signature(s.inSign, s.inSeal, s.inSeq, msg); !hmac.Equal(want, sig) {
-		return nil, "", fmt.Errorf("NTLM signature mismatch on server message %d", s.inSeq)
-	}
-	s.inSeq++
-	return msg, ctype, nil
-}
 
 // lane is one connection of the NTLM lanes (transport.go) and, with
 // message encryption, the session that connection authenticated.
 type lane struct {
 	tr   *http.Transport
-	sec  *sealSession
+	sec  *ntlm.Session
 	conn net.Conn // the connection sec belongs to
 }
 
@@ -215,7 +81,7 @@ func (l *lanes) sealedRoundTrip(ln *lane, req *http.Request) (*http.Response, er
 				return resp, err
 			}
 		}
-		framed := ln.sec.wrap(body)
+		framed := ln.sec.Frame(body, soapContentType)
 		var conn net.Conn
 		r := withConn(req, &conn)
 		r.Body = io.NopCloser(bytes.NewReader(framed))
@@ -249,7 +115,7 @@ func (l *lanes) sealedRoundTrip(ln *lane, req *http.Request) (*http.Response, er
 			ln.reset()
 			return withBody(resp, data), nil
 		}
-		msg, ctype, err := ln.sec.unwrap(data)
+		msg, ctype, err := ln.sec.Unframe(data)
 		if err != nil {
 			ln.reset()
 			return nil, err
@@ -311,7 +177,7 @@ func (l *lanes) handshake(ln *lane, req *http.Request) (*http.Response, error) {
 	if conn2 != conn1 {
 		return nil, errors.New("NTLM handshake: the server closed the connection between its steps")
 	}
-	sec, err := newSealSession(auth.flags, auth.exportedKey)
+	sec, err := ntlm.NewSession(auth.flags, auth.exportedKey, true)
 	if err != nil {
 		return nil, err
 	}

@@ -19,6 +19,7 @@ import (
 	"onboard/internal/plan"
 	"onboard/internal/secret"
 	"onboard/internal/strictyaml"
+	"onboard/internal/username"
 )
 
 // File is the shape of one inventory file; every section is optional.
@@ -51,6 +52,7 @@ type Directory struct {
 type Naming struct {
 	Username    string `yaml:"username"`     // template
 	MaxLength   int    `yaml:"max_length"`   // default 20 (sAMAccountName)
+	Fallback    string `yaml:"fallback"`     // template, when a name derives nothing readable
 	DisplayName string `yaml:"display_name"` // template
 	Email       string `yaml:"email"`        // template
 }
@@ -550,6 +552,15 @@ func (inv *Inventory) Pos(key string) strictyaml.Pos {
 	return strictyaml.Pos{}
 }
 
+// FieldPos is where a field of an entry is written (key "directories.X",
+// field "naming.fallback"), or the entry's position without the field.
+func (inv *Inventory) FieldPos(key, field string) strictyaml.Pos {
+	if d, ok := inv.docs[key]; ok {
+		return d.Pos(key + "." + field)
+	}
+	return strictyaml.Pos{}
+}
+
 // Names returns the sorted names of a section's entries.
 func (inv *Inventory) Names(section string) []string {
 	switch section {
@@ -611,8 +622,8 @@ func (inv *Inventory) checkDirectory(name string) []error {
 	if d.Join.User == "" && d.Join.Password != "" {
 		fail(".join.user", "is required with join.password")
 	}
-	if d.Naming.MaxLength < 0 || d.Naming.MaxLength > 64 {
-		fail(".naming.max_length", "must be between 1 and 64, got %d", d.Naming.MaxLength)
+	if limit := username.Limit(d.Kind); d.Naming.MaxLength < 0 || d.Naming.MaxLength > limit {
+		fail(".naming.max_length", "must be between 1 and %d (the longest logon name %s accepts), got %d", limit, d.Kind, d.Naming.MaxLength)
 	}
 	return errs
 }

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -31,27 +30,6 @@ type Options struct {
 	// employee already has, or the first candidate nobody holds (the
 	// collision rule). Nil takes the first candidate (no directory lookup).
 	Usernames func(d *plan.Directory, employeeID string, candidates []string) (string, error)
-}
-
-// Candidates lists usernames for the collision rule: the base, then the
-// base with 2, 3, ... appended, each within max characters.
-func Candidates(base string, max int) []string {
-	if max <= 0 {
-		max = 20
-	}
-	if len(base) > max {
-		base = base[:max]
-	}
-	c := []string{base}
-	for i := 2; i <= 99; i++ {
-		suffix := fmt.Sprint(i)
-		b := base
-		if len(b)+len(suffix) > max {
-			b = b[:max-len(suffix)]
-		}
-		c = append(c, b+suffix)
-	}
-	return c
 }
 
 // Default timeouts of one attempt of a step, by kind.
@@ -220,24 +198,6 @@ func (b *builder) merge(pb *playbook.Playbook, what, field string, fromProfile [
 	return m
 }
 
-var usernameClean = regexp.MustCompile(`[^a-z0-9._-]+`)
-
-// DefaultUsername is the first initial and the surname, lowercased, folded
-// to ASCII, with anything but letters, digits, '.', '_' and '-' dropped,
-// at most 20 characters (Active Directory's sAMAccountName limit).
-func DefaultUsername(p playbook.Person) string {
-	first := []rune(playbook.ASCII(p.GivenName))
-	u := strings.ToLower(playbook.ASCII(p.Surname))
-	if len(first) > 0 {
-		u = strings.ToLower(string(first[0])) + u
-	}
-	u = usernameClean.ReplaceAllString(u, "")
-	if len(u) > 20 {
-		u = u[:20]
-	}
-	return u
-}
-
 func (b *builder) hire(pb *playbook.Playbook) {
 	pr := b.profile(pb)
 	if pr == nil {
@@ -266,23 +226,7 @@ func (b *builder) hire(pb *playbook.Playbook) {
 		}
 	}
 	vars := pb.TemplateVars("", pb.Machine.Host)
-	username := DefaultUsername(pb.Person)
-	templateOK := true
-	if pb.Account.Username == "" && dir != nil {
-		username = b.derivedUsername(pb, dir, dirEntry, vars)
-		templateOK = username != ""
-	}
-	if pb.Account.Username != "" {
-		u, err := playbook.Expand(pb.Account.Username, vars)
-		if err != nil {
-			b.fail(doc.Errorf("account.username", "%v", err))
-			templateOK = false
-		}
-		username = u
-	}
-	if templateOK && !regexp.MustCompile(`^[a-z_][a-z0-9._-]{0,31}$`).MatchString(username) {
-		b.fail(doc.Errorf("account.username", "%q is not a valid username (lowercase letters, digits, '.', '_', '-'; at most 32; not starting with a digit or '-')", username))
-	}
+	username, templateOK := b.username(pb, dir, dirEntry, vars)
 	h.Username = username
 	vars = pb.TemplateVars(username, pb.Machine.Host)
 	expand := func(path, s string) string {
@@ -581,40 +525,6 @@ func (b *builder) host(pb *playbook.Playbook) *plan.Host {
 	h := b.inv.Inline(m.Host, f, dir)
 	h.Source = doc.Pos("machine").String()
 	return h
-}
-
-// derivedUsername applies the directory's naming policy and collision rule.
-func (b *builder) derivedUsername(pb *playbook.Playbook, dir *plan.Directory, d inventory.Directory, vars map[string]string) string {
-	base := DefaultUsername(pb.Person)
-	if t := d.Naming.Username; t != "" {
-		u, err := playbook.Expand(t, vars)
-		if err != nil {
-			b.fail(fmt.Errorf("%s: directories.%s.naming.username: %w", b.inv.Pos("directories."+dir.Name), dir.Name, err))
-			return ""
-		}
-		base = usernameClean.ReplaceAllString(strings.ToLower(playbook.ASCII(u)), "")
-	}
-	max := d.Naming.MaxLength
-	if max == 0 {
-		max = 20
-	}
-	// Names given to earlier hires of this batch are taken too: two John
-	// Smiths starting the same day get jsmith and jsmith2.
-	var cands []string
-	for _, c := range Candidates(base, max) {
-		if !b.batchTaken(dir.Name, c) {
-			cands = append(cands, c)
-		}
-	}
-	if b.opt.Usernames == nil {
-		return cands[0]
-	}
-	u, err := b.opt.Usernames(dir, pb.Person.EmployeeID, cands)
-	if err != nil {
-		b.fail(pb.Doc.Errorf("account.directory", "choose a username for %s in %s: %v", pb.Person.DisplayName(), dir.Name, err))
-		return ""
-	}
-	return u
 }
 
 // batchTaken reports whether a hire planned earlier in this batch has the

@@ -4,9 +4,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-	"unicode"
 
-	"golang.org/x/text/unicode/norm"
+	"onboard/internal/username"
 )
 
 // The template syntax: ${name} or ${name|filter|filter}. $${ writes a
@@ -82,28 +81,7 @@ func knownNames(vars map[string]string) string {
 	return strings.Join(names, ", ")
 }
 
-// foldMap covers letters that do not decompose under NFKD.
-var foldMap = map[rune]string{
-	'Ł': "L", 'ł': "l", 'Ø': "O", 'ø': "o", 'ß': "ss", 'Æ': "AE", 'æ': "ae",
-	'Œ': "OE", 'œ': "oe", 'Đ': "D", 'đ': "d", 'Ð': "D", 'ð': "d", 'Þ': "Th",
-	'þ': "th", 'ı': "i", 'Ħ': "H", 'ħ': "h", 'Ŋ': "N", 'ŋ': "n",
-}
-
-// ASCII folds accented letters to ASCII (José Łukasiewicz → Jose
-// Lukasiewicz) and drops what cannot be folded.
-func ASCII(s string) string {
-	var b strings.Builder
-	for _, r := range norm.NFKD.String(s) {
-		switch {
-		case r < 128:
-			b.WriteRune(r)
-		case unicode.Is(unicode.Mn, r):
-			// combining mark: dropped
-		default:
-			if f, ok := foldMap[r]; ok {
-				b.WriteString(f)
-			}
-		}
-	}
-	return b.String()
-}
+// ASCII transliterates text to ASCII: the template filter ascii, and the
+// same transliteration usernames are derived with (see package username),
+// so that a policy written with |ascii gives the name onboard would.
+func ASCII(s string) string { return username.ASCII(s) }

@@ -35,3 +35,33 @@ func TestValidateUsernames(t *testing.T) {
 	}
 	golden.Assert(t, filepath.Join(dir, "bad.golden"), []byte(errs))
 }
+
+// Extra account attributes are an allow-list: the four security-sensitive
+// attributes of the review (and anything not informational) are refused at
+// validation, each with its position and how to allow it; the inventory
+// extends the list per directory but can never allow what onboard manages.
+func TestValidateAttributes(t *testing.T) {
+	dir := filepath.Join("testdata", "attributes")
+	validate := func(inv string, files ...string) (int, string, string) {
+		args := []string{"-i", filepath.Join(dir, inv), "validate"}
+		for _, f := range files {
+			args = append(args, filepath.Join(dir, f))
+		}
+		var out, errb bytes.Buffer
+		code := run(context.Background(), args, strings.NewReader(""), &out, &errb)
+		return code, out.String(), errb.String()
+	}
+	if code, out, errs := validate("inventory.yaml", "valid.yaml"); code != exitOK {
+		t.Fatalf("allowed attributes refused: exit %d\n%s%s", code, out, errs)
+	}
+	code, _, errs := validate("inventory.yaml", "sensitive.yaml")
+	if code != exitInvalid {
+		t.Fatalf("exit %d, want %d", code, exitInvalid)
+	}
+	golden.Assert(t, filepath.Join(dir, "sensitive.golden"), []byte(errs))
+	code, _, errs = validate("bad-inventory.yaml")
+	if code != exitInvalid {
+		t.Fatalf("exit %d, want %d", code, exitInvalid)
+	}
+	golden.Assert(t, filepath.Join(dir, "bad-inventory.golden"), []byte(errs))
+}

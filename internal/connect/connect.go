@@ -123,7 +123,7 @@ func (d *Dialer) OpenDirectory(ctx context.Context, pd *plan.Directory) (*direct
 	c, err := directory.Dial(ctx, directory.Config{
 		Name: pd.Name, Kind: directory.Kind(pd.Kind), URLs: pd.URLs, BaseDN: pd.BaseDN, UsersOU: pd.UsersOU,
 		GroupsBase: pd.GroupsBase, ComputersOU: pd.ComputersOU, Domain: pd.Domain,
-		BindDN: pd.BindDN, BindPassword: pw, CACertFile: pd.CACert,
+		BindDN: pd.BindDN, BindPassword: pw, CACertFile: pd.CACert, AllowAttributes: pd.AllowAttributes,
 	})
 	if err != nil {
 		if errors.Is(err, directory.ErrUnreachable) {

@@ -65,6 +65,11 @@ type Config struct {
 	BindDN       string
 	BindPassword secret.Value
 
+	// AllowAttributes are extra attributes a playbook may set beyond the
+	// kind's informational allow-list (DefaultAttributes): the inventory's
+	// choice. Managed attributes and passwords stay refused.
+	AllowAttributes []string
+
 	// CACertFile is a PEM file of the certificates that may sign the
 	// server's; empty means the system's pool.
 	CACertFile string

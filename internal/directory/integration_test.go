@@ -31,6 +31,7 @@ func envFromLab(l *lab.Lab, d lab.Directory) dirEnv {
 			Name: d.Name, Kind: Kind(d.Kind), URLs: []string{d.URL},
 			BaseDN: d.BaseDN, UsersOU: d.UsersDN, GroupsBase: d.GroupsDN, ComputersOU: d.ComputersDN, Domain: d.Domain,
 			BindDN: d.BindDN, BindPassword: secret.New(d.BindPassword), CACertFile: d.CACertFile, Timeout: 10 * time.Second,
+			AllowAttributes: []string{"seeAlso"}, // a DN-valued attribute, allowed as an inventory would
 		},
 		startTLSURL: d.StartTLSURL,
 		usersDN:     d.UsersDN,

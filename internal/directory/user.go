@@ -57,8 +57,8 @@ type UserSpec struct {
 	// Manager is the manager's username; the adapter resolves it to a DN
 	// and fails if there is no such account.
 	Manager string
-	// Extra attributes from the playbook, by name. Attributes the adapter
-	// manages itself, and password attributes, are refused.
+	// Extra attributes from the playbook, by name: only those on the kind's
+	// allow-list or in Config.AllowAttributes (see CheckAttribute).
 	Extra map[string]string
 
 	// OpenLDAP posixAccount; ignored for Active Directory. CreateUser needs
@@ -79,8 +79,9 @@ const (
 // adCNMax is the longest CN Active Directory accepts.
 const adCNMax = 64
 
-// protectedAttrs may not be set through UserSpec.Extra: the adapter manages
-// them, they are identities, or they are passwords.
+// protectedAttrs may never be set through UserSpec.Extra, whatever the
+// inventory allows: the adapter manages them, they are identities, or they
+// are passwords.
 var protectedAttrs = map[string]bool{
 	"objectclass": true, "cn": true, "uid": true, "samaccountname": true, "userprincipalname": true,
 	"distinguishedname": true, "name": true, "useraccountcontrol": true, "pwdlastset": true,
@@ -133,11 +134,8 @@ func (c *Client) validate(spec UserSpec, creating bool) error {
 		}
 	}
 	for k, v := range spec.Extra {
-		if !validAttrName(k) {
-			return fmt.Errorf("extra attribute %q: %w: not an attribute name", k, ErrInvalidValue)
-		}
-		if protectedAttrs[strings.ToLower(k)] {
-			return fmt.Errorf("extra attribute %q: %w: managed by onboard itself, or a password", k, ErrInvalidValue)
+		if err := CheckAttribute(c.cfg.Kind, k, c.cfg.AllowAttributes); err != nil {
+			return fmt.Errorf("extra %w", err)
 		}
 		if err := checkText("extra attribute "+k, v); err != nil {
 			return err

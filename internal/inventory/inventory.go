@@ -16,6 +16,7 @@ import (
 	"github.com/go-ldap/ldap/v3"
 	"github.com/hashicorp/go-multierror"
 
+	"onboard/internal/directory"
 	"onboard/internal/plan"
 	"onboard/internal/secret"
 	"onboard/internal/strictyaml"
@@ -44,8 +45,11 @@ type Directory struct {
 	BindPassword string   `yaml:"bind_password" onboard:"required"`
 	CACert       string   `yaml:"ca_cert"`
 	Naming       Naming   `yaml:"naming"`
-	Posix        Posix    `yaml:"posix"`
-	Join         Join     `yaml:"join"`
+	// AllowAttributes are extra attributes playbooks may set here beyond
+	// the kind's informational allow-list (docs/directory.md).
+	AllowAttributes []string `yaml:"allow_attributes"`
+	Posix           Posix    `yaml:"posix"`
+	Join            Join     `yaml:"join"`
 }
 
 // Naming is how usernames, display names and mail addresses are derived.
@@ -622,11 +626,21 @@ func (inv *Inventory) checkDirectory(name string) []error {
 	if d.Join.User == "" && d.Join.Password != "" {
 		fail(".join.user", "is required with join.password")
 	}
+	for i, a := range d.AllowAttributes {
+		if !attrName.MatchString(a) {
+			fail(fmt.Sprintf(".allow_attributes[%d]", i), "%q is not an LDAP attribute name", a)
+		} else if directory.Managed(a) {
+			fail(fmt.Sprintf(".allow_attributes[%d]", i), "%s cannot be allowed: onboard sets it itself, or it is a password", a)
+		}
+	}
 	if limit := username.Limit(d.Kind); d.Naming.MaxLength < 0 || d.Naming.MaxLength > limit {
 		fail(".naming.max_length", "must be between 1 and %d (the longest logon name %s accepts), got %d", limit, d.Kind, d.Naming.MaxLength)
 	}
 	return errs
 }
+
+// attrName is an LDAP attribute name (RFC 4512 descr).
+var attrName = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9-]*$`)
 
 // Directory resolves a directory for the plan. Relative paths and file:
 // references are made absolute against the defining file's folder.
@@ -641,6 +655,7 @@ func (inv *Inventory) Directory(name string) (*plan.Directory, error) {
 		Name: name, Kind: d.Kind, URLs: d.URLs, BaseDN: d.BaseDN, UsersOU: d.UsersOU, GroupsBase: d.GroupsBase,
 		ComputersOU: d.ComputersOU, Domain: d.Domain, BindDN: d.BindDN, BindPassword: absRef(d.BindPassword, dir),
 		JoinUser: d.Join.User, JoinPassword: absRef(d.Join.Password, dir), Source: inv.docs[key].Pos(key).String(),
+		AllowAttributes: d.AllowAttributes,
 	}
 	if d.CACert != "" {
 		pd.CACert = secret.ExpandPath(d.CACert, dir)

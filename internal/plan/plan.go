@@ -89,6 +89,8 @@ type Directory struct {
 	JoinUser     string   `json:"join_user,omitempty"`
 	JoinPassword string   `json:"join_password,omitempty"` // reference
 	Source       string   `json:"source,omitempty"`
+	// AllowAttributes extend the kind's allow-list of extra attributes.
+	AllowAttributes []string `json:"allow_attributes,omitempty"`
 }
 
 // Hire is the merged view of one playbook: what the plan will set up for

@@ -223,6 +223,7 @@ func (b *builder) hire(pb *playbook.Playbook) {
 		} else {
 			dir, dirEntry = d, b.inv.Directories[name]
 			b.plan.Directories[name] = d
+			b.checkAttributes(pb, dir, dirEntry)
 		}
 	}
 	vars := pb.TemplateVars("", pb.Machine.Host)

@@ -153,7 +153,7 @@ var descriptions = map[string]string{
 	"playbook.DomainJoin.name":              "Computer account name (at most 15 characters); default: the machine's host name.",
 	"playbook.Account.username":             "Login name: lowercase letters, digits, '.', '_', '-', at most 32. Default: first initial and surname, lowercased, folded to ASCII, at most 20 (José Łukasiewicz: jlukasiewicz). Templated with ${person.*}, ${machine.host} and ${vars.*}: ${person.given_name|first|lower}${person.surname|lower|ascii}.",
 	"playbook.Account.groups":               "Groups the account joins: a list (added to the profile's groups), or {add: [...], omit: [...]} to also drop some of the profile's.",
-	"playbook.Account.attributes":           "Extra directory attributes of the account, NAME: value; each value is a template.",
+	"playbook.Account.attributes":           "Extra directory attributes of the account, NAME: value; each value is a template. Only informational attributes (telephoneNumber, physicalDeliveryOfficeName, ...) or those the inventory allows (allow_attributes on the directory).",
 
 	"playbook.Machine.host":            "The machine's name: an inventory host, or with address, the name of a machine described here.",
 	"playbook.Machine.address":         "IP address or DNS name of a machine described here rather than in the inventory (a laptop fresh out of its box); it makes the machine inline, and needs os.",
@@ -267,6 +267,7 @@ var descriptions = map[string]string{
 	"inventory.Directory.bind_password":         "Reference to its password (env:, file:, cmd:).",
 	"inventory.Directory.ca_cert":               "PEM file of the CA that signed the servers' certificates; default: the system's CAs.",
 	"inventory.Directory.naming":                "How usernames, display names and mail addresses are derived.",
+	"inventory.Directory.allow_attributes":      "Extra attributes playbooks may set in this directory (account.attributes) beyond the kind's informational allow-list (docs/directory.md), e.g. [carLicense]. Attributes onboard manages and passwords cannot be allowed.",
 	"inventory.Naming.username":                 "Template of a derived username, e.g. ${person.given_name|first|lower}${person.surname|lower|ascii}; transliterated to ASCII (any script), lowercased, only letters, digits, '.', '_', '-' kept, leading digits and '.'/'-' and trailing '.'/'-' dropped, cut to max_length.",
 	"inventory.Naming.max_length":               "Longest derived username (default 20; at most 20 for Active Directory's sAMAccountName, 32 for OpenLDAP's POSIX login names).",
 	"inventory.Naming.fallback":                 "Template of the username when a person's names give nothing readable (fewer than two characters, no letter), e.g. e${person.employee_id|lower}; repaired to the directory's rules like a derived name. Without it such a hire is an error at validate and plan.",

@@ -280,8 +280,11 @@ type ActivateSpec struct {
 	Deliver string `json:"deliver"`
 	// Avoid: words the password must not contain (AD's complexity rule).
 	Avoid []string `json:"avoid,omitempty"`
-	// Adopt: an adopted account that already has a password keeps it.
-	Adopt bool `json:"adopt,omitempty"`
+	// Adopt: the account may be one onboard did not make. A disabled one
+	// gets a new password, unless KeepPassword (the playbook's explicit
+	// password.adopted: keep) enables it with the password it has.
+	Adopt        bool `json:"adopt,omitempty"`
+	KeepPassword bool `json:"keep_password,omitempty"`
 }
 
 // ComputerSpec pre-stages a computer account.

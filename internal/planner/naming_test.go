@@ -171,3 +171,57 @@ func TestUsernameRefused(t *testing.T) {
 		})
 	}
 }
+
+// adopt: true alone is the safe choice (a disabled account gets a new
+// password); keeping the old one is explicit, and only with adopt.
+func TestAdoptedPassword(t *testing.T) {
+	for _, c := range []struct {
+		name, account string
+		keep          bool
+		err           string
+	}{
+		{"adopt alone resets", "adopt: true", false, ""},
+		{"explicit reset", "adopt: true\n  password: {deliver: file:x.pw, adopted: reset}", false, ""},
+		{"explicit keep", "adopt: true\n  password: {deliver: file:x.pw, adopted: keep}", true, ""},
+		{"keep without adopt", "password: {deliver: file:x.pw, adopted: keep}", false, "account.password.adopted: applies only with account.adopt: true"},
+		{"unknown choice", "adopt: true\n  password: {deliver: file:x.pw, adopted: maybe}", false, `account.password.adopted: must be reset or keep, got "maybe"`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			inv := filepath.Join(dir, "inventory.yaml")
+			if err := os.WriteFile(inv, []byte(namingInventory), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			y := "person: {employee_id: E1, given_name: Ann, surname: Lee, start_date: 2026-12-07}\naccount:\n  directory: ad\n  " + c.account + "\n"
+			if !strings.Contains(c.account, "password:") {
+				y += "  password: {deliver: file:x.pw}\n"
+			}
+			f := filepath.Join(dir, "E1.yaml")
+			if err := os.WriteFile(f, []byte(y), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			pb, err := playbook.Load(f)
+			if c.err != "" {
+				if err == nil || !strings.Contains(err.Error(), c.err) {
+					t.Fatalf("err = %v, want %s", err, c.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			in, err := inventory.Load(inv)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := Build([]*playbook.Playbook{pb}, in, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			a := p.Step("E1:activate:alee").Activate
+			if !a.Adopt || a.KeepPassword != c.keep {
+				t.Fatalf("activate: adopt %v, keep password %v; want adopt, keep %v", a.Adopt, a.KeepPassword, c.keep)
+			}
+		})
+	}
+}

@@ -612,7 +612,7 @@ func (b *builder) accountSteps(pb *playbook.Playbook, dir *plan.Directory, d inv
 		Deliver: deliverPath(pb, expand("account.password.deliver", pb.Account.Password.Deliver)),
 		// AD refuses a password containing parts of the user's names.
 		Avoid: []string{username, p.GivenName, p.Surname, acct.DisplayName},
-		Adopt: pb.Account.Adopt}
+		Adopt: pb.Account.Adopt, KeepPassword: pb.Account.Password.Adopted == "keep"}
 	act.DependsOn = append([]string{a.ID}, before...)
 	return steps, []string{a.ID}
 }

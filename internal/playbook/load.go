@@ -161,6 +161,11 @@ func (pb *Playbook) check() []error {
 	if a.Password.Length != 0 && (a.Password.Length < 12 || a.Password.Length > 128) {
 		fail("account.password.length", "must be between 12 and 128, got %d", a.Password.Length)
 	}
+	if a.Password.Adopted != "" && a.Password.Adopted != "reset" && a.Password.Adopted != "keep" {
+		fail("account.password.adopted", "must be reset or keep, got %q", a.Password.Adopted)
+	} else if a.Password.Adopted != "" && !a.Adopt {
+		fail("account.password.adopted", "applies only with account.adopt: true")
+	}
 	if a.Directory != "" && a.Password.Deliver == "" {
 		fail("account.password.deliver", "is required with a directory account: say how the initial password reaches the hire (file:PATH or terminal)")
 	}

@@ -69,6 +69,10 @@ type Password struct {
 	// once to the technician's terminal).
 	Deliver string `yaml:"deliver"`
 	Length  int    `yaml:"length"`
+	// Adopted says what an adopted account that is disabled gets when it
+	// is enabled: reset (the default: a new password, delivered) or keep
+	// (its old password, which somebody else may know).
+	Adopted string `yaml:"adopted"`
 }
 
 // DomainJoin joins the machine to the account's (or another) directory.

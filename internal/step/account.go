@@ -264,12 +264,14 @@ func (Activate) Apply(ctx context.Context, x *Exec, s *plan.Step) (string, error
 			mustChange, note = false, "; the directory cannot force a change at first logon (no ppolicy)"
 		}
 	}
-	if a.Adopt && u.PasswordSet {
-		// An adopted account keeps the password its owner has: only enable it.
+	if a.Adopt && a.KeepPassword && u.PasswordSet {
+		// Only by the playbook's explicit choice: an account disabled with
+		// its old password may have been disabled because somebody else
+		// knows it. Otherwise it gets a new password, delivered, below.
 		if err := x.D.Client.SetEnabled(ctx, u.DN, true); err != nil {
 			return "", err
 		}
-		return fmt.Sprintf("adopted account %s enabled; its password is unchanged", a.Username), nil
+		return fmt.Sprintf("adopted account %s enabled with its old password (password.adopted: keep)", a.Username), nil
 	}
 	pol, err := x.D.Client.PasswordPolicy(ctx)
 	if err != nil {

@@ -149,6 +149,9 @@ func Candidates(base string, max int) []string {
 		suffix := fmt.Sprint(i)
 		b := base
 		if len(b)+len(suffix) > max {
+			if max-len(suffix) < 1 {
+				break // no room left for a name before the number
+			}
 			b = strings.TrimRight(b[:max-len(suffix)], ".-")
 		}
 		c = append(c, b+suffix)

@@ -134,4 +134,38 @@ func TestCandidates(t *testing.T) {
 			t.Errorf("candidate: %v", err)
 		}
 	}
+	// A max too short for a number leaves the base alone, and never panics.
+	if c := Candidates("j", 1); len(c) != 1 || c[0] != "j" {
+		t.Errorf("Candidates(j, 1) = %q", c)
+	}
+	if c := Candidates("jo", 2); len(c) != 9 || c[1] != "j2" {
+		t.Errorf("Candidates(jo, 2) = %q", c)
+	}
+}
+
+// Whatever the text, a repaired name is empty or valid for its kind, and
+// within max.
+func FuzzRepair(f *testing.F) {
+	for _, s := range []string{"jSmith, Jr.", "Фёдор", "李伟", "-.-", "1042", "a\x00b", "\xff\xfe", "ǅemal", "😀", strings.Repeat("a.", 20)} {
+		f.Add(s, 20)
+	}
+	f.Fuzz(func(t *testing.T, text string, max int) {
+		for _, kind := range []string{ActiveDirectory, OpenLDAP, ""} {
+			got := Repair(kind, text, max)
+			if got == "" {
+				continue
+			}
+			if err := Check(kind, got); err != nil {
+				t.Fatalf("Repair(%s, %q, %d) = %q: %v", kind, text, max, got, err)
+			}
+			if max > 0 && len(got) > max {
+				t.Fatalf("Repair(%s, %q, %d) = %q: longer than max", kind, text, max, got)
+			}
+			for _, c := range Candidates(got, min(max, Limit(kind))) {
+				if Check(kind, c) != nil {
+					t.Fatalf("candidate %q of %q: %v", c, got, Check(kind, c))
+				}
+			}
+		}
+	})
 }

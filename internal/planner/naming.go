@@ -110,6 +110,17 @@ func (b *builder) policyBase(pb *playbook.Playbook, dir *plan.Directory, d inven
 		}
 		text = u
 	}
+	// The fallback is expanded for every hire, so that a broken one shows
+	// at validation, not on the day a name needs it.
+	var fallback string
+	if d.Naming.Fallback != "" {
+		f, err := playbook.Expand(d.Naming.Fallback, vars)
+		if err != nil {
+			b.fail(fmt.Errorf("%s: %w", where("fallback"), err))
+			return "", false
+		}
+		fallback = f
+	}
 	base := username.Repair(dir.Kind, text, d.Naming.MaxLength)
 	if username.Readable(base) {
 		return base, true
@@ -119,15 +130,10 @@ func (b *builder) policyBase(pb *playbook.Playbook, dir *plan.Directory, d inven
 			pb.Person.DisplayName(), dir.Name, base, b.inv.Pos("directories."+dir.Name)))
 		return "", false
 	}
-	f, err := playbook.Expand(d.Naming.Fallback, vars)
-	if err != nil {
-		b.fail(fmt.Errorf("%s: %w", where("fallback"), err))
-		return "", false
-	}
-	base = username.Repair(dir.Kind, f, d.Naming.MaxLength)
+	base = username.Repair(dir.Kind, fallback, d.Naming.MaxLength)
 	if !username.Readable(base) {
 		b.fail(fmt.Errorf("%s: gives no readable username for %s (employee %s) either: %q becomes %q; start it with letters, e.g. \"e${person.employee_id|lower}\"",
-			where("fallback"), pb.File, pb.Person.EmployeeID, f, base))
+			where("fallback"), pb.File, pb.Person.EmployeeID, fallback, base))
 		return "", false
 	}
 	return base, true

@@ -14,9 +14,9 @@ var testVars = map[string]string{
 
 type expandCase struct {
 	name, in, want string
-	why        string // a refusal: part of the reason
-	line, col  int    // and where
-	wantValues []string
+	why            string // a refusal: part of the reason
+	line, col      int    // and where
+	wantValues     []string
 }
 
 func runExpandCases(t *testing.T, lang Lang, tests []expandCase) {

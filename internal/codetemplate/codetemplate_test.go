@@ -149,3 +149,31 @@ func TestNULRefusedForSh(t *testing.T) {
 		t.Errorf("err = %v, want NUL refused", err)
 	}
 }
+
+// The examples of docs/playbook.md expand as the text says.
+func TestDocExamples(t *testing.T) {
+	vars := map[string]string{"person.name": "Seán O'Brien", "account.username": "sobrien", "person.given_name": "Seán"}
+	for _, tt := range []struct {
+		lang Lang
+		text string
+		ok   bool
+	}{
+		{Sh, `mkdir -p /srv/ws/${account.username}`, true},
+		{Sh, `echo "Welcome, ${person.given_name}"`, true},
+		{Sh, `printf '%s\n' "Welcome, ${person.name}" > /srv/notes/${account.username}.txt`, true},
+		{Sh, `grep -qF -- "${person.name}" /srv/notes/${account.username}.txt`, true},
+		{Sh, `echo 'Hello, '"${person.given_name}"`, true},
+		{Sh, `echo 'Hello, ${person.given_name}'`, false},
+		{PowerShell, `Set-Content -LiteralPath C:\Notes\a.txt -Value ${person.name}`, true},
+		{PowerShell, `Set-Content -LiteralPath "C:\Notes\${account.username}.txt" -Value "Welcome, ${person.name}"`, true},
+		{PowerShell, `Write-Output "Hello, ${person.given_name}"`, true},
+		{PowerShell, `Write-Output 'Hello, ${person.given_name}'`, false},
+		{PowerShell, `New-Item C:\Users\${account.username}`, false},
+		{PowerShell, `Write-Output ${account.username}.txt`, false},
+	} {
+		_, err := (&Expander{Lang: tt.lang, Vars: vars}).Expand(tt.text)
+		if (err == nil) != tt.ok {
+			t.Errorf("%v %q: %v, want ok %v", tt.lang, tt.text, err, tt.ok)
+		}
+	}
+}

@@ -194,3 +194,31 @@ func TestGeneratedPowerShellParses(t *testing.T) {
 	}
 	t.Logf("%d generated scripts parse clean", len(files))
 }
+
+// FuzzLexers: any author text, in either language, is expanded or refused
+// without a panic, and an expanded text never contains the value (a
+// marker that the author's text does not).
+func FuzzLexers(f *testing.F) {
+	for _, s := range shShapes {
+		f.Add(s)
+	}
+	for _, s := range psShapes {
+		f.Add(s.shape)
+	}
+	for _, s := range []string{"cat <<'EOF'\n${vars.v}\nEOF", "echo $(case x in x) ${vars.v};; esac)", "@'\n${vars.v}\n'@", "<# ${vars.v}", "`${vars.v}`", "$'${vars.v}", "\"$(\"${vars.v}"} {
+		f.Add(s)
+	}
+	const marker = "\u2063MARKER\u2063"
+	f.Fuzz(func(t *testing.T, text string) {
+		if strings.Contains(text, marker) {
+			return
+		}
+		for _, lang := range []Lang{Sh, PowerShell} {
+			e := &Expander{Lang: lang, Vars: map[string]string{"vars.v": marker}}
+			out, err := e.Expand(text)
+			if err == nil && strings.Contains(out, marker) {
+				t.Fatalf("%v: the value was pasted: %q", lang, out)
+			}
+		}
+	})
+}

@@ -128,6 +128,7 @@ func TestExpandPowerShell(t *testing.T) {
 		{name: "member access", in: `Write-Output ${account.username}.txt`, why: "touches other text", line: 1, col: 14},
 		{name: "two templates", in: `Write-Output ${account.username}${person.surname}`, why: "touches other text", line: 1, col: 14},
 		{name: "braced variable", in: `Write-Output $${env:${account.username}}`, why: "variable name", line: 1, col: 21},
+		{name: "stop-parsing token", in: `icacls.exe C:\x --% /grant ${account.username}:F`, why: "--%", line: 1, col: 28},
 		{name: "single quotes in a subexpression in double quotes", in: `Write-Output "$('${person.surname}')"`, why: "inside single quotes", line: 1, col: 18},
 	})
 }

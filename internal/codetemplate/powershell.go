@@ -16,6 +16,8 @@ import "strings"
 //	$( ... )                  code again, also inside double quotes
 //	${name}                   a braced variable name: a template in it is refused
 //	# ...  <# ... #>          comments: harmless either way
+//	--% ...                   the rest of the line goes to a native program
+//	                          unparsed: refused
 //
 // In code a template must stand as an expression or argument of its own
 // ($__onboard_N): next to other characters it would be read as part of a
@@ -23,11 +25,12 @@ import "strings"
 // it is refused with the advice to put it in double quotes.
 
 const (
-	whyPSSingle   = `it is inside single quotes, where PowerShell expands nothing: use double quotes, e.g. Write-Output "Hello, ${person.given_name}"`
-	whyPSHereSQ   = `it is inside a single-quoted here-string (@'...'@), where PowerShell expands nothing: use a double-quoted one (@"..."@)`
-	whyPSBacktick = "it follows a backtick, which would escape its $: remove the backtick"
-	whyPSBraced   = "it is inside a ${...} variable name: use the template on its own"
-	whyPSAdjacent = `it touches other text outside quotes, where PowerShell would read it as part of a bare word or a member access: put it in double quotes, e.g. "C:\Users\${account.username}\notes.txt", or leave a space around it`
+	whyPSSingle      = `it is inside single quotes, where PowerShell expands nothing: use double quotes, e.g. Write-Output "Hello, ${person.given_name}"`
+	whyPSHereSQ      = `it is inside a single-quoted here-string (@'...'@), where PowerShell expands nothing: use a double-quoted one (@"..."@)`
+	whyPSBacktick    = "it follows a backtick, which would escape its $: remove the backtick"
+	whyPSBraced      = "it is inside a ${...} variable name: use the template on its own"
+	whyPSStopParsing = "it follows --%, after which PowerShell passes the line to the program as is: pass the value as an argument before --%, or drop --%"
+	whyPSAdjacent    = `it touches other text outside quotes, where PowerShell would read it as part of a bare word or a member access: put it in double quotes, e.g. "C:\Users\${account.username}\notes.txt", or leave a space around it`
 )
 
 func isPSSingleQuote(r rune) bool {
@@ -134,6 +137,14 @@ func (l *psLexer) code(inParen bool) {
 			}
 		case r == '$':
 			l.dollar()
+		case r == '-' && l.peek(1) == '-' && l.peek(2) == '%' && l.tokenStart():
+			// --% passes the rest of the line to a native program as is.
+			for l.i < len(l.rs) && l.rs[l.i] != '\n' {
+				if l.rs[l.i] == placeholder {
+					l.record(ctxRefused, whyPSStopParsing)
+				}
+				l.i++
+			}
 		case r == '(':
 			depth++
 			l.i++

@@ -114,3 +114,22 @@ machine:
 		}
 	}
 }
+
+// validate checks a profile's check commands alone: a template inside
+// single quotes is reported at its field, whatever hire uses the profile.
+func TestValidateProfileTemplates(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "profiles")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	pr := filepath.Join(dir, "quoted.yaml")
+	if err := os.WriteFile(pr, []byte("description: x\nchecks:\n  - name: ok\n    command: {run: 'test -d \"/home/${account.username}\"'}\n  - name: bad\n    command:\n      run: grep -q '^${account.username}:' /etc/passwd\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out, errb strings.Builder
+	code := run(context.Background(), []string{"-i", "../../inventory", "validate", pr}, strings.NewReader(""), &out, &errb)
+	want := "quoted.yaml:7:12: checks[1].command.run: template ${account.username} at line 1, column 11 of the command: it is inside single quotes"
+	if code == exitOK || !strings.Contains(errb.String()+out.String(), want) || strings.Contains(errb.String(), "checks[0]") {
+		t.Errorf("exit %d\n%s%s\nwant %q", code, out.String(), errb.String(), want)
+	}
+}

@@ -174,6 +174,14 @@ func position(text string, off int) (line, col int) {
 	return line, col
 }
 
+// Lint reports the first template of text that Expand would refuse for
+// where it stands, whatever the values: for texts whose hire is not known
+// yet (a profile's checks, validated alone).
+func Lint(lang Lang, text string) error {
+	_, err := (&Expander{Lang: lang}).Expand(text)
+	return err
+}
+
 // Prelude is the sh text that gives the variables their values, one
 // assignment a line, each value quoted by shell.Quote; it goes before the
 // command, in the same shell (and so inside what sudo runs).

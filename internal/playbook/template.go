@@ -53,7 +53,9 @@ type Segment struct {
 
 // Segments splits s into literal text and templates, each template with
 // its value from vars. Fields that are code (commands) use it to treat
-// values as data rather than paste them.
+// values as data rather than paste them. With vars nil, names and filters
+// are not looked up and every value is empty: for checking the shape of a
+// text (a profile's, whose hire is not known yet).
 func Segments(s string, vars map[string]string) ([]Segment, error) {
 	var segs []Segment
 	var lit strings.Builder
@@ -85,6 +87,12 @@ func Segments(s string, vars map[string]string) ([]Segment, error) {
 			return nil, fmt.Errorf("template %q: ${ is not closed with }", s[i:])
 		}
 		expr := s[i+2 : i+j]
+		if vars == nil {
+			segs = append(segs, Segment{Template: s[i : i+j+1], Offset: pos + i})
+			s, pos = s[i+j+1:], pos+i+j+1
+			litStart = pos
+			continue
+		}
 		parts := strings.Split(expr, "|")
 		name := strings.TrimSpace(parts[0])
 		v, ok := vars[name]

@@ -17,6 +17,7 @@ import (
 	"github.com/hashicorp/go-multierror"
 	"github.com/spf13/cobra"
 
+	"onboard/internal/codetemplate"
 	"onboard/internal/connect"
 	"onboard/internal/deliver"
 	"onboard/internal/engine"
@@ -605,8 +606,11 @@ func (o *options) validate(args []string) error {
 		var pbs []*playbook.Playbook
 		for _, f := range files {
 			if isProfile(f) {
-				_, err := playbook.LoadProfile(f)
+				pr, err := playbook.LoadProfile(f)
 				errs = multierror.Append(errs, err)
+				if pr != nil {
+					errs = multierror.Append(errs, lintProfile(pr))
+				}
 				n++
 				continue
 			}
@@ -629,6 +633,22 @@ func (o *options) validate(args []string) error {
 	fmt.Fprintf(o.stdout, "ok: inventory (%d hosts, %d printers, %d software) and %d file(s) are valid\n",
 		len(inv.Hosts), len(inv.Printers), len(inv.Software), n)
 	return nil
+}
+
+// lintProfile reports what plan would refuse about a profile's check
+// commands (sh: checks are for Linux and macOS hosts) for any hire.
+func lintProfile(pr *playbook.Profile) error {
+	var errs *multierror.Error
+	for i, c := range pr.Checks {
+		if c.Command == nil {
+			continue
+		}
+		path := fmt.Sprintf("checks[%d].command.run", i)
+		if err := codetemplate.Lint(codetemplate.Sh, c.Command.Run); err != nil {
+			errs = multierror.Append(errs, pr.Doc.Errorf(path, "%v", err))
+		}
+	}
+	return errs.ErrorOrNil()
 }
 
 // isProfile tells a profile file from a playbook by its folder.

@@ -62,6 +62,8 @@ const winHire = `person:
   given_name: Wendy
   surname: O'Windows
   start_date: 2026-12-01
+vars:
+  motto: '$(New-Item -ItemType File -Path C:\canary) "quoted" ‘single’ “double” ` + "`n" + `; exit 3'
 account:
   directory: corp-ad
   groups: [engineering]
@@ -80,7 +82,13 @@ machine:
     - name: workspace
       run: New-Item -ItemType Directory -Path 'C:\Work' -Force
       creates: 'C:\Work'
+    - name: greeting
+      run: Set-Content -LiteralPath C:\Work\hello.txt -Value "Hello, ${person.name} - ${vars.motto}" -NoNewline -Encoding UTF8
+      unless: Test-Path -LiteralPath C:\Work\hello.txt
 `
+
+// winMotto is the motto of winHire: PowerShell syntax that must stay text.
+const winMotto = "$(New-Item -ItemType File -Path C:\\canary) \"quoted\" ‘single’ “double” `n; exit 3"
 
 func TestWindowsOnboarding(t *testing.T) {
 	l := needLab(t)
@@ -165,6 +173,14 @@ software:
 	}
 	if len(st.PrinterConnections) != 1 || string(st.Files[`C:\Acme\welcome.txt`]) != "Welcome Wendy" {
 		t.Errorf("printers %v, files %v", st.PrinterConnections, st.Files)
+	}
+	// A templated value in a command is data: it arrives as written and
+	// its $(New-Item ...) does not run.
+	if got, want := string(st.Files[`C:\Work\hello.txt`]), "\xEF\xBB\xBFHello, Wendy O'Windows - "+winMotto; got != want {
+		t.Errorf("templated command wrote %q, want %q", got, want)
+	}
+	if _, ok := st.Files[`C:\canary`]; ok {
+		t.Error("a templated value ran as code on Windows")
 	}
 	var manual []string
 	for _, h := range r.Hires {

@@ -335,6 +335,10 @@ type CommandSpec struct {
 	Creates    string `json:"creates,omitempty"` // a path the command makes
 	Unless     string `json:"unless,omitempty"`  // skip when this exits 0
 	Privileged bool   `json:"privileged,omitempty"`
+	// Values are the templates' values, which Run and Unless refer to as
+	// the variables __onboard_1, __onboard_2, ... (codetemplate): values
+	// travel as data, never as code.
+	Values []string `json:"values,omitempty"`
 }
 
 // FileSpec writes a file with content, owner and mode.
@@ -361,6 +365,7 @@ type CommandCheck struct {
 	ExitStatus int      `json:"exit_status"`
 	Stdout     []string `json:"stdout,omitempty"` // substrings, or /regexp/
 	Privileged bool     `json:"privileged,omitempty"`
+	Values     []string `json:"values,omitempty"` // as CommandSpec.Values
 }
 
 // FileCheck tests a path.

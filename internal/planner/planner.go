@@ -394,8 +394,10 @@ func (b *builder) hire(pb *playbook.Playbook) {
 	for i, c := range pb.Machine.Commands {
 		path := fmt.Sprintf("machine.commands[%d]", i)
 		s := newStep(plan.KindCommand, c.Name, fmt.Sprintf("Run %q on %s", c.Name, host.Name), c.Timeout)
-		s.Command = &plan.CommandSpec{Run: expand(path+".run", c.Run), Creates: expand(path+".creates", c.Creates),
-			Unless: expand(path+".unless", c.Unless), Privileged: c.Privileged}
+		code := b.code(doc, host.OS, vars)
+		s.Command = &plan.CommandSpec{Run: code.expand(path+".run", c.Run), Creates: expand(path+".creates", c.Creates),
+			Unless: code.expand(path+".unless", c.Unless), Privileged: c.Privileged}
+		s.Command.Values = code.values()
 		if cr := s.Command.Creates; cr != "" && !strings.HasPrefix(cr, "/") {
 			// It is tested literally (quoted): ~ and $HOME would never match.
 			b.fail(doc.Errorf(path+".creates", "must be an absolute path once expanded, got %q", cr))
@@ -422,7 +424,13 @@ func (b *builder) hire(pb *playbook.Playbook) {
 		}
 		names[c.Name] = true
 		s := newStep(plan.KindCheck, c.Name, fmt.Sprintf("Check %s on %s", c.Name, host.Name), c.Timeout)
-		s.Check = b.check(c, path, expand)
+		code := b.code(doc, host.OS, vars)
+		if i < len(pr.Checks) {
+			// A profile's check: its errors point into the profile.
+			code = b.code(pr.Doc, host.OS, vars)
+			code.rename = map[string]string{path: fmt.Sprintf("checks[%d]", i)}
+		}
+		s.Check = b.check(c, path, expand, code)
 		s.DependsOn = machineIDs
 	}
 	for _, s := range steps {
@@ -468,7 +476,7 @@ func (b *builder) failItem(pb *playbook.Playbook, pr *playbook.Profile, path, fo
 	b.fail(pb.Doc.Errorf(path, "%s", msg))
 }
 
-func (b *builder) check(c playbook.Check, path string, expand func(string, string) string) *plan.CheckSpec {
+func (b *builder) check(c playbook.Check, path string, expand func(string, string) string, code *codeFields) *plan.CheckSpec {
 	cs := &plan.CheckSpec{Name: c.Name}
 	switch {
 	case c.Command != nil:
@@ -476,7 +484,8 @@ func (b *builder) check(c playbook.Check, path string, expand func(string, strin
 		if c.Command.ExitStatus != nil {
 			exit = *c.Command.ExitStatus
 		}
-		cs.Command = &plan.CommandCheck{Run: expand(path+".command.run", c.Command.Run), ExitStatus: exit, Stdout: c.Command.Stdout, Privileged: c.Command.Privileged}
+		cs.Command = &plan.CommandCheck{Run: code.expand(path+".command.run", c.Command.Run), ExitStatus: exit, Stdout: c.Command.Stdout, Privileged: c.Command.Privileged}
+		cs.Command.Values = code.values()
 	case c.File != nil:
 		exists := c.File.Exists == nil || *c.File.Exists
 		var contains []string
@@ -819,7 +828,9 @@ func (b *builder) windowsSteps(pb *playbook.Playbook, pr *playbook.Profile, host
 	for i, c := range pb.Machine.Commands {
 		path := fmt.Sprintf("machine.commands[%d]", i)
 		s := newStep(plan.KindWinCommand, c.Name, fmt.Sprintf("Run %q on %s", c.Name, host.Name), c.Timeout)
-		s.Command = &plan.CommandSpec{Run: expand(path+".run", c.Run), Creates: expand(path+".creates", c.Creates), Unless: expand(path+".unless", c.Unless)}
+		code := b.code(doc, host.OS, vars)
+		s.Command = &plan.CommandSpec{Run: code.expand(path+".run", c.Run), Creates: expand(path+".creates", c.Creates), Unless: code.expand(path+".unless", c.Unless)}
+		s.Command.Values = code.values()
 		s.DependsOn = append(s.DependsOn, afterReboot...)
 		if prev != "" {
 			s.DependsOn = append(s.DependsOn, prev)

@@ -119,6 +119,9 @@ func props1(name string, s sch) *props {
 // templateNote ends the description of templated fields.
 const templateNote = " Templated: ${person.name}, ${account.username}, ${vars.NAME}..., with filters such as ${person.surname|lower|ascii}; $${ writes ${."
 
+// codeNote is for fields that are code: values travel as data.
+const codeNote = templateNote + " A template's value is passed as data, never pasted into the command: write templates outside quotes or inside double quotes, never inside single quotes (see docs/playbook.md)."
+
 var descriptions = map[string]string{
 	// Playbook
 	"playbook.Playbook.person":   "Who is being onboarded.",
@@ -185,9 +188,9 @@ var descriptions = map[string]string{
 	"playbook.File.timeout": "Time limit for one attempt (check, write and verify; default 1m), e.g. 30s.",
 
 	"playbook.Command.name":       "Short name of the command, unique in the playbook; it names the step.",
-	"playbook.Command.run":        "The shell command to run." + templateNote,
+	"playbook.Command.run":        "The shell command to run (PowerShell on Windows)." + codeNote,
 	"playbook.Command.creates":    "A path the command creates; when it exists the command is not run again.",
-	"playbook.Command.unless":     "A shell command that exits 0 when the work is already done; then run is not run.",
+	"playbook.Command.unless":     "A shell command that exits 0 when the work is already done; then run is not run (on Windows, a PowerShell expression that is $true)." + codeNote,
 	"playbook.Command.privileged": "Run as root, through the machine's become method.",
 	"playbook.Command.timeout":    "Time limit for one attempt (check, run and verify; default 5m), e.g. 90s or 1h.",
 
@@ -198,7 +201,7 @@ var descriptions = map[string]string{
 	"playbook.Check.printer": "Passes when a CUPS printer queue exists (or not), and is the default.",
 	"playbook.Check.timeout": "Time limit for one attempt of the check (default 1m).",
 
-	"playbook.CommandCheck.run":         "The shell command to run." + templateNote,
+	"playbook.CommandCheck.run":         "The shell command to run." + codeNote,
 	"playbook.CommandCheck.exit_status": "The exit status expected (default 0).",
 	"playbook.CommandCheck.stdout":      "Each entry must be found in the output: a substring, or a /regular expression/ between slashes.",
 	"playbook.CommandCheck.privileged":  "Run as root.",

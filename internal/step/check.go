@@ -83,7 +83,7 @@ func MatchOutput(out string, patterns []string) (string, error) {
 }
 
 func commandCheck(ctx context.Context, x *Exec, c *plan.CommandCheck) (State, error) {
-	out, err := x.Run(ctx, c.Run, c.Privileged, "")
+	out, err := x.Run(ctx, shCode(c.Values, c.Run), c.Privileged, "")
 	if err != nil {
 		return State{}, err
 	}

@@ -4,9 +4,16 @@ import (
 	"context"
 	"fmt"
 
+	"onboard/internal/codetemplate"
 	"onboard/internal/plan"
 	"onboard/internal/shell"
 )
+
+// shCode is a command's text preceded by the assignments of its values:
+// one text, so that sudo's sh -c runs both.
+func shCode(values []string, code string) string {
+	return codetemplate.Prelude(values) + code
+}
 
 // Command runs a command, guarded by creates or unless so that a re-run
 // does nothing once the work is done.
@@ -27,7 +34,7 @@ func (Command) Check(ctx context.Context, x *Exec, s *plan.Step) (State, error) 
 		}
 	}
 	if c.Unless != "" {
-		out, err := x.Run(ctx, c.Unless, c.Privileged, "")
+		out, err := x.Run(ctx, shCode(c.Values, c.Unless), c.Privileged, "")
 		if err != nil {
 			return State{}, err
 		}
@@ -39,7 +46,7 @@ func (Command) Check(ctx context.Context, x *Exec, s *plan.Step) (State, error) 
 }
 
 func (Command) Apply(ctx context.Context, x *Exec, s *plan.Step) (string, error) {
-	out, err := x.Must(ctx, "command", s.Command.Run, s.Command.Privileged)
+	out, err := x.Must(ctx, "command", shCode(s.Command.Values, s.Command.Run), s.Command.Privileged)
 	if err != nil {
 		return "", err
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 
+	"onboard/internal/codetemplate"
 	"onboard/internal/plan"
 	"onboard/internal/powershell"
 	"onboard/internal/secret"
@@ -336,7 +337,7 @@ func (LocalGroup) Apply(ctx context.Context, x *Exec, s *plan.Step) (string, err
 // parser), or one that does not parse, before running anything.
 type WinCommand struct{}
 
-const psCommandCheck = `$done = $false
+const psCommandCheck = codetemplate.PowerShellVars + `$done = $false
 if ($in.unless) {
     $parseErrors = $null
     $ast = [System.Management.Automation.Language.Parser]::ParseInput($in.unless, [ref]$null, [ref]$parseErrors)
@@ -360,7 +361,7 @@ if ($in.creates -or $in.unless) {
 [pscustomobject]@{ done = [bool]$done } | ConvertTo-Json -Compress
 `
 
-const psCommandRun = `$output = & ([scriptblock]::Create($in.run)) 2>&1 | Out-String
+const psCommandRun = codetemplate.PowerShellVars + `$output = & ([scriptblock]::Create($in.run)) 2>&1 | Out-String
 [pscustomobject]@{ ok = $?; output = $output } | ConvertTo-Json -Compress
 `
 
@@ -369,7 +370,7 @@ func (WinCommand) Check(ctx context.Context, x *Exec, s *plan.Step) (State, erro
 	var st struct {
 		Done bool `json:"done"`
 	}
-	data := map[string]string{"creates": c.Creates, "unless": c.Unless}
+	data := commandData(c, "creates", c.Creates, "unless", c.Unless)
 	if _, err := x.psResult(ctx, "check command", powershell.Script{Op: "command-check", Body: psCommandCheck, Data: data}, nil, &st); err != nil {
 		return State{}, err
 	}
@@ -384,7 +385,7 @@ func (WinCommand) Apply(ctx context.Context, x *Exec, s *plan.Step) (string, err
 		OK     bool   `json:"ok"`
 		Output string `json:"output"`
 	}
-	out, err := x.psResult(ctx, "command", powershell.Script{Op: "command-run", Body: psCommandRun, Data: map[string]string{"run": s.Command.Run}}, nil, &r)
+	out, err := x.psResult(ctx, "command", powershell.Script{Op: "command-run", Body: psCommandRun, Data: commandData(s.Command, "run", s.Command.Run)}, nil, &r)
 	if err != nil {
 		return "", err
 	}
@@ -393,6 +394,20 @@ func (WinCommand) Apply(ctx context.Context, x *Exec, s *plan.Step) (string, err
 		return "", &CommandError{Host: x.T.Host.Name, Out: out, Msg: "command"}
 	}
 	return "ran command " + commandSummary(s.Command.Run), nil
+}
+
+// commandData is a command script's $in: the fields given as name, value
+// pairs, and the templates' values as vars (which PowerShellVars makes
+// variables) when there are any.
+func commandData(c *plan.CommandSpec, kv ...string) map[string]any {
+	data := map[string]any{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		data[kv[i]] = kv[i+1]
+	}
+	if len(c.Values) > 0 {
+		data["vars"] = c.Values
+	}
+	return data
 }
 
 // commandSummary names a command in a few words: its first line, cut at

@@ -5,9 +5,10 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
 
 	"golang.org/x/text/encoding/charmap"
+
+	"onboard/internal/codetemplate"
 )
 
 // The playbook's PowerShell text (command run and unless) cannot really
@@ -20,117 +21,21 @@ import (
 //	Test-Path [-Path|-LiteralPath] P [-PathType Leaf|Container|Any]
 //	Write-Output V...                                                 (also echo)
 //	exit [N]
+//	"string", 'string', $variable, $(...)                             (outputs the value)
 //
-// Statements are separated by newlines or ';'. Arguments are bare words,
-// '...' literals ('' for a quote) or "..." strings without $ or `
-// (expansion is not supported). In a run, exit leaves the whole script, as
-// exit in a script block does in powershell.exe: the script prints no JSON
-// and exits N (command-check refuses an unless with exit before running
-// it). An error stops the script (the scripts set $ErrorActionPreference
-// to Stop): exit 1 with the error record on stderr, unless the script
-// catches it (command-check's unless).
+// Statements are separated by newlines or ';'; strings, variables and
+// $(...) are PowerShell's (pslang.go). In a run, exit leaves the whole
+// script, as exit in a script block does in powershell.exe: the script
+// prints no JSON and exits N (command-check refuses an unless with exit
+// before running it). An error stops the script (the scripts set
+// $ErrorActionPreference to Stop): exit 1 with the error record on stderr,
+// unless the script catches it (command-check's unless).
 
-// psToken is one argument: a parameter name (-Force) or a value.
+// psToken is one argument as evaluated: a parameter name (-Force) or a
+// value.
 type psToken struct {
 	text  string
 	param bool
-}
-
-type psStatement []psToken
-
-// parsePS splits the text into statements.
-func parsePS(text string) ([]psStatement, error) {
-	var stmts []psStatement
-	var cur psStatement
-	rs := []rune(text)
-	end := func() {
-		if len(cur) > 0 {
-			stmts = append(stmts, cur)
-			cur = nil
-		}
-	}
-	for i := 0; i < len(rs); {
-		r := rs[i]
-		switch {
-		case r == '\n' || r == ';':
-			end()
-			i++
-		case r == ' ' || r == '\t' || r == '\r':
-			i++
-		case r == '#':
-			for i < len(rs) && rs[i] != '\n' {
-				i++
-			}
-		case isQuote(r):
-			var b strings.Builder
-			i++
-			for {
-				if i >= len(rs) {
-					return nil, fmt.Errorf("the string is missing the terminator: '")
-				}
-				if isQuote(rs[i]) {
-					if i+1 < len(rs) && isQuote(rs[i+1]) {
-						b.WriteRune(rs[i+1])
-						i += 2
-						continue
-					}
-					i++
-					break
-				}
-				b.WriteRune(rs[i])
-				i++
-			}
-			cur = append(cur, psToken{text: b.String()})
-		case r == '"':
-			var b strings.Builder
-			i++
-			for {
-				if i >= len(rs) {
-					return nil, fmt.Errorf(`the string is missing the terminator: "`)
-				}
-				if rs[i] == '"' {
-					if i+1 < len(rs) && rs[i+1] == '"' {
-						b.WriteRune('"')
-						i += 2
-						continue
-					}
-					i++
-					break
-				}
-				if rs[i] == '$' || rs[i] == '`' {
-					return nil, fmt.Errorf("an expandable string (\"...\" with $ or `) is not supported: use '...'")
-				}
-				b.WriteRune(rs[i])
-				i++
-			}
-			cur = append(cur, psToken{text: b.String()})
-		default:
-			start := i
-			for i < len(rs) && !unicode.IsSpace(rs[i]) && rs[i] != ';' {
-				if strings.ContainsRune("$(){}|&@`<>'\",", rs[i]) || isQuote(rs[i]) {
-					return nil, fmt.Errorf("%q: variables, expressions, pipelines, redirection and script blocks are not supported", string(rs[start:min(len(rs), i+12)]))
-				}
-				i++
-			}
-			w := string(rs[start:i])
-			cur = append(cur, psToken{text: w, param: len(w) > 1 && w[0] == '-' && !isNumber(w)})
-		}
-	}
-	end()
-	return stmts, nil
-}
-
-func isQuote(r rune) bool {
-	switch r {
-	case '\'', '\u2018', '\u2019', '\u201A', '\u201B':
-		return true
-	}
-	return false
-}
-
-func isNumber(s string) bool {
-	_, err := strconv.Atoi(s)
-	return err == nil
 }
 
 // psArgs binds a statement's arguments: named parameters (any unambiguous
@@ -141,7 +46,7 @@ type psArgs struct {
 	positional []string
 }
 
-func bindArgs(cmd string, st psStatement, params, switches []string) (*psArgs, error) {
+func bindArgs(cmd string, st []psToken, params, switches []string) (*psArgs, error) {
 	a := &psArgs{named: map[string]string{}, switches: map[string]bool{}}
 	resolve := func(name string, among []string) string {
 		name = strings.ToLower(name)
@@ -209,10 +114,14 @@ func (a *psArgs) take(names ...string) (string, bool) {
 // and the last one as [bool] converts it.
 type psRun struct {
 	h      *Host
+	vars   map[string]string // variables by lowercase name
 	out    strings.Builder
 	last   any // the last output object: a bool, a string, or an item
 	exited bool
 	code   int
+	// capture, when set, collects output objects as text for an
+	// enclosing $(...) instead of out.
+	capture *[]string
 }
 
 // item is an object such as New-Item's DirectoryInfo: [bool] makes it true.
@@ -236,7 +145,7 @@ func (r *psRun) lastTrue() bool {
 func (r *psRun) run(text string) *psError {
 	stmts, err := parsePS(text)
 	if err != nil {
-		return unsupported(text, err.Error())
+		return parseError(text, err)
 	}
 	for _, st := range stmts {
 		if e := r.statement(st); e != nil || r.exited {
@@ -251,15 +160,51 @@ func unsupported(stmt, why string) *psError {
 		Category: "NotImplemented", Exception: "NotSupportedException", ErrorID: "winsim.UnsupportedCommand"}
 }
 
+// parseError is the error of a text that does not parse: PowerShell's
+// own for an unterminated string, winsim's for what it does not run.
+func parseError(text string, err error) *psError {
+	if pe, ok := err.(*errParse); ok && !pe.unsupported {
+		return &psError{Message: pe.msg, Category: "ParserError", Exception: "ParseException", ErrorID: "TerminatorExpectedAtEndOfString"}
+	}
+	return unsupported(text, err.Error())
+}
+
 func stmtText(st psStatement) string {
 	var parts []string
-	for _, t := range st {
-		parts = append(parts, t.text)
+	for _, w := range st {
+		parts = append(parts, w.raw)
 	}
 	return strings.Join(parts, " ")
 }
 
-func (r *psRun) statement(st psStatement) *psError {
+// statement evaluates a statement's words, in order (a $(...) in them
+// runs then), and runs it.
+func (r *psRun) statement(ps psStatement) *psError {
+	if first := ps[0]; len(ps) == 1 && !first.param && (len(first.parts) != 1 || first.parts[0].kind != partLit || first.raw != first.parts[0].lit) {
+		// An expression statement: a string, a variable or a $(...).
+		v, e := r.value(first)
+		if e != nil {
+			return e
+		}
+		r.emit(v, v)
+		return nil
+	}
+	st := make([]psToken, len(ps))
+	for i, w := range ps {
+		if w.param {
+			st[i] = psToken{text: w.raw, param: true}
+			continue
+		}
+		v, e := r.value(w)
+		if e != nil {
+			return e
+		}
+		st[i] = psToken{text: v}
+	}
+	return r.command(ps, st)
+}
+
+func (r *psRun) command(ps psStatement, st []psToken) *psError {
 	fs := r.h.fs
 	cmd := strings.ToLower(st[0].text)
 	switch cmd {
@@ -268,7 +213,7 @@ func (r *psRun) statement(st psStatement) *psError {
 		if len(st) > 1 {
 			n, err := strconv.Atoi(st[1].text)
 			if err != nil {
-				return unsupported(stmtText(st), "exit takes a number")
+				return unsupported(stmtText(ps), "exit takes a number")
 			}
 			r.code = n
 		}
@@ -276,25 +221,24 @@ func (r *psRun) statement(st psStatement) *psError {
 	case "write-output", "echo", "write":
 		a, err := bindArgs("Write-Output", st, []string{"InputObject"}, []string{"NoEnumerate"})
 		if err != nil {
-			return unsupported(stmtText(st), err.Error())
+			return unsupported(stmtText(ps), err.Error())
 		}
 		values := a.positional
 		if v, ok := a.named["InputObject"]; ok {
 			values = append([]string{v}, values...)
 		}
 		for _, v := range values {
-			r.out.WriteString(v + "\r\n")
-			r.last = v
+			r.emit(v, v)
 		}
 		return nil
 	case "test-path":
 		a, err := bindArgs("Test-Path", st, []string{"Path", "LiteralPath", "PathType"}, []string{"IsValid"})
 		if err != nil {
-			return unsupported(stmtText(st), err.Error())
+			return unsupported(stmtText(ps), err.Error())
 		}
 		p, ok := a.take("Path", "LiteralPath")
 		if !ok || len(a.positional) > 0 {
-			return unsupported(stmtText(st), "Test-Path takes one path")
+			return unsupported(stmtText(ps), "Test-Path takes one path")
 		}
 		var found bool
 		switch strings.ToLower(a.named["PathType"]) {
@@ -305,19 +249,18 @@ func (r *psRun) statement(st psStatement) *psError {
 		case "container":
 			found = fs.isDir(p)
 		default:
-			return unsupported(stmtText(st), "-PathType "+a.named["PathType"])
+			return unsupported(stmtText(ps), "-PathType "+a.named["PathType"])
 		}
-		r.out.WriteString(map[bool]string{true: "True", false: "False"}[found] + "\r\n")
-		r.last = found
+		r.emit(map[bool]string{true: "True", false: "False"}[found], found)
 		return nil
 	case "new-item", "ni", "mkdir", "md":
 		a, err := bindArgs("New-Item", st, []string{"Path", "ItemType", "Type", "Value", "Name"}, []string{"Force"})
 		if err != nil {
-			return unsupported(stmtText(st), err.Error())
+			return unsupported(stmtText(ps), err.Error())
 		}
 		p, ok := a.take("Path")
 		if !ok || len(a.positional) > 0 {
-			return unsupported(stmtText(st), "New-Item takes one path")
+			return unsupported(stmtText(ps), "New-Item takes one path")
 		}
 		if n := a.named["Name"]; n != "" {
 			p = normPath(p) + `\` + n
@@ -326,23 +269,23 @@ func (r *psRun) statement(st psStatement) *psError {
 		if cmd == "mkdir" || cmd == "md" {
 			kind = "directory"
 		}
-		return r.newItem(st, normPath(p), kind, a.named["Value"], a.switches["Force"] || cmd == "mkdir" || cmd == "md")
+		return r.newItem(ps, normPath(p), kind, a.named["Value"], a.switches["Force"] || cmd == "mkdir" || cmd == "md")
 	case "set-content", "sc":
 		a, err := bindArgs("Set-Content", st, []string{"Path", "LiteralPath", "Value", "Encoding"}, []string{"NoNewline", "Force"})
 		if err != nil {
-			return unsupported(stmtText(st), err.Error())
+			return unsupported(stmtText(ps), err.Error())
 		}
 		p, ok := a.take("Path", "LiteralPath")
 		value, vok := a.take("Value")
 		if !ok || !vok || len(a.positional) > 0 {
-			return unsupported(stmtText(st), "Set-Content takes a path and one value")
+			return unsupported(stmtText(ps), "Set-Content takes a path and one value")
 		}
 		if !a.switches["NoNewline"] {
 			value += "\r\n"
 		}
 		data, encErr := encodeContent(value, a.named["Encoding"])
 		if encErr != "" {
-			return unsupported(stmtText(st), encErr)
+			return unsupported(stmtText(ps), encErr)
 		}
 		switch err := fs.writeFile(p, data); err {
 		case nil:
@@ -357,7 +300,7 @@ func (r *psRun) statement(st psStatement) *psError {
 				ErrorID: "GetContentWriterUnauthorizedAccessError,Microsoft.PowerShell.Commands.SetContentCommand"}
 		}
 	}
-	return unsupported(stmtText(st), "not in winsim's subset")
+	return unsupported(stmtText(ps), "not in winsim's subset")
 }
 
 // encodeContent is Set-Content's -Encoding in Windows PowerShell 5.1: the
@@ -391,7 +334,7 @@ func encodeContent(s, enc string) ([]byte, string) {
 	return nil, "-Encoding " + enc
 }
 
-func (r *psRun) newItem(st psStatement, p, kind, value string, force bool) *psError {
+func (r *psRun) newItem(ps psStatement, p, kind, value string, force bool) *psError {
 	fs := r.h.fs
 	switch kind {
 	case "directory":
@@ -421,12 +364,17 @@ func (r *psRun) newItem(st psStatement, p, kind, value string, force bool) *psEr
 		r.itemTable(p, false, len(data))
 		return nil
 	}
-	return unsupported(stmtText(st), "New-Item needs -ItemType Directory or File")
+	return unsupported(stmtText(ps), "New-Item needs -ItemType Directory or File")
 }
 
 // itemTable is how Out-String shows the DirectoryInfo or FileInfo that
 // New-Item returns.
 func (r *psRun) itemTable(p string, dir bool, size int) {
+	if r.capture != nil {
+		// In a string, a FileInfo or DirectoryInfo is its full path.
+		r.emit(p, item{p})
+		return
+	}
 	r.last = item{p}
 	now := time.Now()
 	mode, length := "-a----", strconv.Itoa(size)
@@ -452,7 +400,7 @@ var commandCheckScript = []string{
 const unlessExitMessage = "unless must not call exit (it would end the check script): make it an expression that is $true when the work is done"
 
 func opCommandCheck(v *inv) int {
-	for _, s := range commandCheckScript {
+	for _, s := range append(commandCheckScript, codetemplate.PowerShellVars) {
 		if !strings.Contains(v.script, s) {
 			return v.fail(&psError{Message: fmt.Sprintf("winsim: the command-check script no longer contains %q: teach internal/winsim its new semantics (command.go)", s), ErrorID: "winsim"})
 		}
@@ -461,22 +409,19 @@ func opCommandCheck(v *inv) int {
 	creates, unless := v.str("creates"), v.str("unless")
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	var stmts []psStatement
 	if unless != "" {
 		// The parser's checks come first: a parse error, then an exit
 		// statement anywhere in the text.
-		var err error
-		if stmts, err = parsePS(unless); err != nil {
-			if strings.HasPrefix(err.Error(), "the string is missing the terminator") {
-				msg := "unless does not parse: The string is missing the terminator: " + strings.TrimPrefix(err.Error(), "the string is missing the terminator: ") + "."
-				return v.fail(throwError(v.script, "throw ('unless does not parse", msg))
-			}
+		stmts, err := parsePS(unless)
+		if pe, ok := err.(*errParse); ok && !pe.unsupported {
+			msg := "unless does not parse: " + strings.ToUpper(pe.msg[:1]) + pe.msg[1:] + "."
+			return v.fail(throwError(v.script, "throw ('unless does not parse", msg))
+		}
+		if err != nil {
 			return v.fail(unsupported(unless, err.Error()))
 		}
-		for _, st := range stmts {
-			if strings.EqualFold(st[0].text, "exit") {
-				return v.fail(throwError(v.script, "throw 'unless must not call exit", unlessExitMessage))
-			}
+		if hasExit(stmts) {
+			return v.fail(throwError(v.script, "throw 'unless must not call exit", unlessExitMessage))
 		}
 	}
 	done := false
@@ -487,7 +432,7 @@ func opCommandCheck(v *inv) int {
 		}
 		if done && unless != "" {
 			// try { $r = & ([scriptblock]::Create($in.unless)); $done = [bool]($r | Select-Object -Last 1) } catch { $done = $false }
-			r := &psRun{h: h}
+			r := &psRun{h: h, vars: v.vars()}
 			switch e := r.run(unless); {
 			case e != nil && strings.HasPrefix(e.ErrorID, "winsim"):
 				return v.fail(e) // not Windows' error: winsim cannot run it
@@ -505,8 +450,11 @@ func opCommandRun(v *inv) int {
 	h := v.h
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if !strings.Contains(v.script, codetemplate.PowerShellVars) {
+		return v.fail(&psError{Message: "winsim: the command-run script no longer sets the variables of $in.vars: teach internal/winsim its new semantics (command.go)", ErrorID: "winsim"})
+	}
 	// $output = & ([scriptblock]::Create($in.run)) 2>&1 | Out-String
-	r := &psRun{h: h}
+	r := &psRun{h: h, vars: v.vars()}
 	if e := r.run(v.str("run")); e != nil {
 		return v.fail(e)
 	}
@@ -514,4 +462,16 @@ func opCommandRun(v *inv) int {
 		return r.code
 	}
 	return v.result(field{"ok", true}, field{"output", r.out.String()})
+}
+
+// vars are the variables codetemplate.PowerShellVars makes of $in.vars:
+// $__onboard_1, $__onboard_2, ... ([string] of each element).
+func (v *inv) vars() map[string]string {
+	list, _ := v.in["vars"].([]any)
+	out := map[string]string{}
+	for i, x := range list {
+		s, _ := x.(string)
+		out[fmt.Sprintf("__onboard_%d", i+1)] = s
+	}
+	return out
 }

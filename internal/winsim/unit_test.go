@@ -123,7 +123,7 @@ func TestCommandSubset(t *testing.T) {
 	if e != nil || !r.exited || r.code != 4 {
 		t.Errorf("exit: %+v %v", r, e)
 	}
-	for _, bad := range []string{"Get-Process", "Write-Output $x", "Write-Output \"$x\"", "Set-Content -Path 'C:\\x' -Value (Get-Date)", "Remove-Item 'C:\\A b' -Recurse"} {
+	for _, bad := range []string{"Get-Process", "Write-Output $x.Length", "Write-Output a\"b\"", "Write-Output \"a\"b", "Write-Output (1)", "Set-Content -Path 'C:\\x' -Value (Get-Date)", "Remove-Item 'C:\\A b' -Recurse"} {
 		if _, e := run(bad); e == nil || !strings.Contains(e.Message, "winsim: unsupported command") {
 			t.Errorf("%s: %v", bad, e)
 		}
@@ -240,6 +240,66 @@ func TestChocoList(t *testing.T) {
 		got, code := h.chocoList(tt.args)
 		if code != tt.code || strings.Join(got, "\n") != strings.Join(tt.want, "\n") {
 			t.Errorf("choco %s %q: %d %q, want %d %q", tt.version, tt.args, code, got, tt.code, tt.want)
+		}
+	}
+}
+
+// TestPSStrings: winsim reads strings as Windows PowerShell 5.1 does, so a
+// value pasted into code would run here as on Windows.
+func TestPSStrings(t *testing.T) {
+	vars := map[string]string{"__onboard_1": "O'Brien \"$(New-Item -ItemType File -Path C:\\inj)\" `n ${x}"}
+	tests := []struct{ name, text, want string }{
+		{"single quotes", `Write-Output 'it''s $x $(y) ` + "`n" + `'`, "it's $x $(y) `n"},
+		{"unicode single quotes", "Write-Output \u2018a\u2019\u2019b\u201A \u201Bc'", "a\u2019b\r\nc"},
+		{"double quotes doubled", `Write-Output "x""y"`, `x"y`},
+		{"unicode double quotes", "Write-Output \u201Cq\u201D\u201Dr\u201E", "q\u201Dr"},
+		{"backtick escapes", "Write-Output \"a`tb`nc`$d`\"e``f`eg`0h\"", "a\tb\nc$d\"e`feg\x00h"},
+		{"variable in double quotes", `Write-Output "Hi ${__onboard_1}!"`, "Hi " + vars["__onboard_1"] + "!"},
+		{"plain variable in double quotes", `Write-Output "Hi $__onboard_1."`, "Hi " + vars["__onboard_1"] + "."},
+		{"variable names are case-insensitive", `Write-Output "$__ONBOARD_1"`, vars["__onboard_1"]},
+		{"variable argument", `Write-Output $__onboard_1`, vars["__onboard_1"]},
+		{"variable statement", `$__onboard_1`, vars["__onboard_1"]},
+		{"variable in a bare word", `Write-Output C:\x\$__onboard_1`, `C:\x\` + vars["__onboard_1"]},
+		{"unknown variable is empty", `Write-Output "[$nope]"`, "[]"},
+		{"lone dollar", `Write-Output "cost: $ 5 $"`, "cost: $ 5 $"},
+		{"subexpression", `Write-Output "n: $(Write-Output a b)!"`, "n: a b!"},
+		{"nested strings", `Write-Output "a $("b $('c') d") e"`, "a b c d e"},
+		{"double-quoted here-string", "Write-Output @\"\n'${__onboard_1}' \"q\"\n\"@", "'" + vars["__onboard_1"] + "' \"q\""},
+		{"single-quoted here-string", "Write-Output @'\n$(x) ${y}\n'@", "$(x) ${y}"},
+		{"block comment", "<# Write-Output 'no' #> Write-Output ok", "ok"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := New(Config{})
+			r := &psRun{h: h, vars: vars}
+			if e := r.run(tt.text); e != nil {
+				t.Fatal(e)
+			}
+			if got := strings.TrimSuffix(r.out.String(), "\r\n"); got != tt.want {
+				t.Errorf("output %q, want %q", got, tt.want)
+			}
+			if h.fs.exists(`C:\inj`) {
+				t.Errorf("the value was run as code")
+			}
+		})
+	}
+
+	// Pasted into double quotes, the same value runs: the simulator shows
+	// an injection.
+	h := New(Config{})
+	r := &psRun{h: h}
+	if e := r.run(`Write-Output "Hi O'Brien $(New-Item -ItemType File -Path C:\inj) ` + "`n" + `"`); e != nil {
+		t.Fatal(e)
+	}
+	if !h.fs.exists(`C:\inj`) {
+		t.Errorf("$(New-Item ...) inside double quotes did not run")
+	}
+	if out := r.out.String(); out != "Hi O'Brien C:\\inj \n\r\n" {
+		t.Errorf("output %q", out)
+	}
+	for _, bad := range []string{`Write-Output "open`, `Write-Output 'open`, `Write-Output "$(Write-Output x"`, "Write-Output @'\nx"} {
+		if e := (&psRun{h: h}).run(bad); e == nil {
+			t.Errorf("%s: no error", bad)
 		}
 	}
 }

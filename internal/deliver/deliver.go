@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 
+	"onboard/internal/folder"
 	"onboard/internal/plan"
 	"onboard/internal/secret"
 )
@@ -26,7 +27,9 @@ type Channel struct {
 // ErrNoTerminal: terminal delivery was asked for, but there is none.
 var ErrNoTerminal = errors.New("no terminal to print the password to: run onboard interactively, or use deliver: file:PATH")
 
-// Ready checks that the channel can take a password before one is set.
+// Ready checks that the channel can take a password before one is set: a
+// password file must not exist yet (one is never replaced: it may hold a
+// password someone still needs), and its folder must be writable.
 func (c *Channel) Ready(spec *plan.ActivateSpec) error {
 	if spec.Deliver == "terminal" {
 		if c.Terminal == nil {
@@ -34,13 +37,25 @@ func (c *Channel) Ready(spec *plan.ActivateSpec) error {
 		}
 		return nil
 	}
-	path, ok := strings.CutPrefix(spec.Deliver, "file:")
-	if !ok || !filepath.IsAbs(path) {
-		return fmt.Errorf("delivery %q must be terminal or file:/absolute/path", spec.Deliver)
+	path, root, err := fileTarget(spec)
+	if err != nil {
+		return err
+	}
+	if _, err := os.Lstat(path); err == nil {
+		return fmt.Errorf("the password file %s already exists: onboard never replaces one; once its password is handed over, remove it and run again", path)
 	}
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("password file folder: %w", err)
+	}
+	// Checked again when the file is made (beneath root); this catches it
+	// before a password is set.
+	rr, err := folder.Resolve(root)
+	if err != nil {
+		return fmt.Errorf("password file folder: %w", err)
+	}
+	if _, _, err := (folder.Set{rr}).Check(path); err != nil {
+		return fmt.Errorf("password file: %w", err)
 	}
 	f, err := os.CreateTemp(dir, ".onboard-probe-*")
 	if err != nil {
@@ -50,7 +65,23 @@ func (c *Channel) Ready(spec *plan.ActivateSpec) error {
 	return os.Remove(f.Name())
 }
 
-// Deliver writes the password to the channel.
+// fileTarget is a file: delivery's path and the folder it is confined to
+// (its own folder for a plan made before confinement was recorded).
+func fileTarget(spec *plan.ActivateSpec) (path, root string, err error) {
+	path, ok := strings.CutPrefix(spec.Deliver, "file:")
+	if !ok || !filepath.IsAbs(path) {
+		return "", "", fmt.Errorf("delivery %q must be terminal or file:/absolute/path", spec.Deliver)
+	}
+	root = spec.DeliverRoot
+	if root == "" {
+		root = filepath.Dir(path)
+	}
+	return path, root, nil
+}
+
+// Deliver writes the password to the channel. A file is created beneath
+// its allowed folder (a symlink swapped in since the plan cannot lead
+// out) and never replaces one.
 func (c *Channel) Deliver(directory, username string, spec *plan.ActivateSpec, pw secret.Value) error {
 	if spec.Deliver == "terminal" {
 		if c.Terminal == nil {
@@ -61,36 +92,11 @@ func (c *Channel) Deliver(directory, username string, spec *plan.ActivateSpec, p
 		_, err := fmt.Fprintf(c.Terminal, "\n  Initial password of %s in %s (shown once): %s\n\n", username, directory, pw.Reveal())
 		return err
 	}
-	path := strings.TrimPrefix(spec.Deliver, "file:")
-	return writeSecretFile(path, pw.Reveal()+"\n")
-}
-
-// writeSecretFile writes a 0600 file atomically: it is never visible with
-// looser permissions or half written.
-func writeSecretFile(path, content string) (err error) {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	path, root, err := fileTarget(spec)
 	if err != nil {
-		return fmt.Errorf("password file: %w", err)
+		return err
 	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if err = f.Chmod(0o600); err != nil {
-		return fmt.Errorf("password file: %w", err)
-	}
-	if _, err = f.WriteString(content); err != nil {
-		return fmt.Errorf("password file: %w", err)
-	}
-	if err = f.Sync(); err != nil {
-		return fmt.Errorf("password file: %w", err)
-	}
-	if err = f.Close(); err != nil {
-		return fmt.Errorf("password file: %w", err)
-	}
-	if err = os.Rename(f.Name(), path); err != nil {
+	if err := folder.CreateNew(root, path, []byte(pw.Reveal()+"\n"), 0o600, 0o700); err != nil {
 		return fmt.Errorf("password file: %w", err)
 	}
 	return nil

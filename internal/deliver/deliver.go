@@ -7,7 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
+	"io/fs"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -41,28 +41,20 @@ func (c *Channel) Ready(spec *plan.ActivateSpec) error {
 	if err != nil {
 		return err
 	}
-	if _, err := os.Lstat(path); err == nil {
-		return fmt.Errorf("the password file %s already exists: onboard never replaces one; once its password is handed over, remove it and run again", path)
-	}
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("password file folder: %w", err)
-	}
-	// Checked again when the file is made (beneath root); this catches it
-	// before a password is set.
-	rr, err := folder.Resolve(root)
+	// The folder is checked before anything is made in it, and made
+	// beneath root, so a symlink cannot lead a mkdir out either.
+	resolved, _, err := (folder.Set{root}).Check(path)
 	if err != nil {
-		return fmt.Errorf("password file folder: %w", err)
-	}
-	if _, _, err := (folder.Set{rr}).Check(path); err != nil {
 		return fmt.Errorf("password file: %w", err)
 	}
-	f, err := os.CreateTemp(dir, ".onboard-probe-*")
-	if err != nil {
-		return fmt.Errorf("password file folder %s is not writable: %w", dir, err)
+	err = folder.Probe(root, resolved, 0o700)
+	if errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("the password file %s already exists: onboard never replaces one; once its password is handed over, remove it and run again", path)
 	}
-	f.Close()
-	return os.Remove(f.Name())
+	if err != nil {
+		return fmt.Errorf("password file folder: %w", err)
+	}
+	return nil
 }
 
 // fileTarget is a file: delivery's path and the folder it is confined to
@@ -74,9 +66,10 @@ func fileTarget(spec *plan.ActivateSpec) (path, root string, err error) {
 	}
 	root = spec.DeliverRoot
 	if root == "" {
-		root = filepath.Dir(path)
+		root = filepath.Dir(path) // a plan made before folders were recorded
 	}
-	return path, root, nil
+	root, err = folder.Resolve(root)
+	return path, root, err
 }
 
 // Deliver writes the password to the channel. A file is created beneath
@@ -96,7 +89,12 @@ func (c *Channel) Deliver(directory, username string, spec *plan.ActivateSpec, p
 	if err != nil {
 		return err
 	}
-	if err := folder.CreateNew(root, path, []byte(pw.Reveal()+"\n"), 0o600, 0o700); err != nil {
+	resolved, _, err := (folder.Set{root}).Check(path)
+	if err != nil {
+		return fmt.Errorf("password file: %w", err)
+	}
+	// Beneath root: a symlink swapped in since the check cannot lead out.
+	if err := folder.CreateNew(root, resolved, []byte(pw.Reveal()+"\n"), 0o600, 0o700); err != nil {
 		return fmt.Errorf("password file: %w", err)
 	}
 	return nil

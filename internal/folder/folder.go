@@ -105,6 +105,40 @@ func rel(root, p string) (string, error) {
 	return filepath.Rel(root, p)
 }
 
+// Probe checks, beneath root, that p does not exist yet and that its
+// folder (made with dirMode when missing) takes a new file: what a password
+// delivery needs before the password is set.
+func Probe(root, p string, dirMode os.FileMode) error {
+	name, err := rel(root, p)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(root, dirMode); err != nil {
+		return err
+	}
+	r, err := os.OpenRoot(root)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	if _, err := r.Lstat(name); err == nil {
+		return fmt.Errorf("%s: %w", p, fs.ErrExist)
+	}
+	dir := filepath.Dir(name)
+	if dir != "." {
+		if err := r.MkdirAll(dir, dirMode); err != nil {
+			return err
+		}
+	}
+	probe := filepath.Join(dir, fmt.Sprintf(".onboard-probe-%d", os.Getpid()))
+	f, err := r.OpenFile(probe, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return fmt.Errorf("%s is not writable: %w", filepath.Dir(p), err)
+	}
+	f.Close()
+	return r.Remove(probe)
+}
+
 // MaxRead bounds a file read for a plan: its content travels in the plan.
 const MaxRead = 16 << 20
 

@@ -284,3 +284,23 @@ func contains(list []string, s string) bool {
 	}
 	return false
 }
+
+// --allow-write on the command line adds a folder playbooks may write in;
+// without it (and with no playbooks.write) a report is refused.
+func TestAllowWriteFlag(t *testing.T) {
+	dir, onboard := reachEnv(t, "groups:\n  all:\n    defaults: {become: sudo}\n")
+	pb := filepath.Join(dir, "pb.yaml")
+	os.WriteFile(pb, []byte("person: {employee_id: W1, given_name: Wu, surname: Li, start_date: 2026-12-01}\nhandover: {reports: [reports/W1.md]}\n"), 0o644)
+	code, out := onboard("validate", pb)
+	if code != exitInvalid || !strings.Contains(out, "pb.yaml:2:22: handover.reports[0]: playbooks may write to no folder") {
+		t.Errorf("without --allow-write: exit %d:\n%s", code, out)
+	}
+	code, out = onboard("--allow-write", filepath.Join(dir, "reports"), "validate", pb)
+	if code != exitOK {
+		t.Errorf("with --allow-write: exit %d:\n%s", code, out)
+	}
+	code, out = onboard("--allow-write", filepath.Join(dir, "elsewhere"), "validate", pb)
+	if code != exitInvalid || !strings.Contains(out, "is outside the allowed folders") {
+		t.Errorf("with another folder: exit %d:\n%s", code, out)
+	}
+}

@@ -3,6 +3,7 @@ package inventory
 import (
 	"fmt"
 	"net"
+	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -340,4 +341,49 @@ func (inv *Inventory) ProfileDirs() []string {
 		dirs = append(dirs, filepath.Join(filepath.Dir(abs), "profiles"))
 	}
 	return dirs
+}
+
+// Private are the local paths a playbook never reads: the inventory's
+// folders (keys and credentials often live beside it) and every file the
+// inventory names as a secret (file: references, client keys, keytabs,
+// ticket caches), wherever it is.
+func (inv *Inventory) Private() []string {
+	var out []string
+	for _, p := range inv.paths {
+		if st, err := os.Stat(p); err == nil && st.IsDir() {
+			out = append(out, p)
+		}
+	}
+	ref := func(r, dir string) {
+		if f, ok := strings.CutPrefix(r, "file:"); ok {
+			out = append(out, secret.ExpandPath(f, dir))
+		}
+	}
+	path := func(p, dir string) {
+		if p != "" {
+			out = append(out, secret.ExpandPath(p, dir))
+		}
+	}
+	fields := func(f HostFields, dir string) {
+		ref(f.Credential, dir)
+		ref(f.BecomePassword, dir)
+		path(f.ClientKey, dir)
+		path(f.Keytab, dir)
+		path(f.CCache, dir)
+	}
+	for _, n := range sortedKeys(inv.Hosts) {
+		fields(inv.Hosts[n].HostFields, inv.dirs["hosts."+n])
+	}
+	for _, n := range sortedKeys(inv.Groups) {
+		fields(inv.Groups[n].Defaults, inv.dirs["groups."+n])
+	}
+	for _, n := range sortedKeys(inv.Directories) {
+		d := inv.Directories[n]
+		ref(d.BindPassword, inv.dirs["directories."+n])
+		ref(d.Join.Password, inv.dirs["directories."+n])
+	}
+	for _, n := range sortedKeys(inv.credentials) {
+		ref(inv.credentials[n].ref, inv.credentials[n].dir)
+	}
+	return out
 }

@@ -157,6 +157,7 @@ type builder struct {
 	errs     *multierror.Error
 	read     folder.Set // besides each playbook's own folder
 	write    folder.Set
+	private  folder.Set // never read: the inventory's folders and secret files
 }
 
 func (b *builder) fail(err error) { b.errs = multierror.Append(b.errs, err) }

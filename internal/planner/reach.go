@@ -25,6 +25,9 @@ func (b *builder) folders() {
 	if b.read, err = folder.NewSet(b.inv.ReadDirs()...); err != nil {
 		b.fail(fmt.Errorf("the folders playbooks may read: %w", err))
 	}
+	if b.private, err = folder.NewSet(b.inv.Private()...); err != nil {
+		b.fail(fmt.Errorf("the inventory's folders and secret files: %w", err))
+	}
 	b.plan.Writable = []string(b.write)
 }
 
@@ -61,6 +64,10 @@ func (b *builder) readSource(pb *playbook.Playbook, field, src string) string {
 	}
 	if w := b.write.Root(p); w != "" {
 		b.fail(pb.Doc.Errorf(field, "%s is in %s, a folder playbooks may write to (reports, passwords): file sources are never read there", p, w))
+		return ""
+	}
+	if s := b.private.Root(p); s != "" {
+		b.fail(pb.Doc.Errorf(field, "%s is the inventory's (%s): a file source never reads the inventory's folders or the secrets it names", p, s))
 		return ""
 	}
 	data, err := folder.ReadFile(root, p)

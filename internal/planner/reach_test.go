@@ -47,7 +47,7 @@ playbooks:
   credentials:
     laptop-key: file:keys/laptop
     kiosk-key: env:KIOSK_KEY
-    other-key: env:OTHER_KEY
+    other-key: file:../secret/id_ed25519
   write: [../out]
 `
 
@@ -165,6 +165,13 @@ func TestReachRefusals(t *testing.T) {
 				t.Fatal(err)
 			}
 			return []string{f.playbook("a.yaml", "A1", "machine:\n  host: ws1\n  files: [{path: /tmp/k, source: fifo}]\n")}
+		}, nil},
+		{"file source in the inventory's folder", func(f *reachFixture) []string {
+			// A playbook beside the inventory folder: its own folder holds it.
+			return []string{f.write("a.yaml", strings.ReplaceAll(reachPerson, "%ID%", "A1")+"machine:\n  host: ws1\n  files: [{path: /tmp/k, source: inventory/inv.yaml}]\n")}
+		}, nil},
+		{"file source the inventory names as a secret", func(f *reachFixture) []string {
+			return []string{f.write("a.yaml", strings.ReplaceAll(reachPerson, "%ID%", "A1")+"machine:\n  host: ws1\n  files: [{path: /tmp/k, source: secret/id_ed25519}]\n")}
 		}, nil},
 		{"no folder to write in", func(f *reachFixture) []string {
 			f.write("inventory/inv.yaml", "hosts:\n  ws1: {address: 10.213.9.11, os: linux}\n")

@@ -582,6 +582,11 @@ func writeHandover(p *plan.Plan, h plan.Hire, path string, res *result.Run) erro
 		}
 		root = filepath.Dir(path) // a plan made before folders were recorded
 	}
+	// Reports are written 0644 and password files 0600: a playbook's report
+	// never replaces an earlier hire's password file in a shared folder.
+	if st, err := folder.Lstat(root, path); err == nil && (!st.Mode().IsRegular() || st.Mode().Perm() == 0o600) {
+		return fmt.Errorf("%s: handover report %s would replace a file that is not a report (%s)", h.Source, path, st.Mode())
+	}
 	b, err := report.Render(path, report.Only(res, h.ID))
 	if err != nil {
 		return err

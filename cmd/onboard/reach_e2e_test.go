@@ -22,6 +22,9 @@ import (
 	"testing"
 
 	xssh "golang.org/x/crypto/ssh"
+
+	"onboard/internal/plan"
+	"onboard/internal/result"
 )
 
 // trap is an SSH server that refuses every login and remembers what it
@@ -302,5 +305,40 @@ func TestAllowWriteFlag(t *testing.T) {
 	code, out = onboard("--allow-write", filepath.Join(dir, "elsewhere"), "validate", pb)
 	if code != exitInvalid || !strings.Contains(out, "is outside the allowed folders") {
 		t.Errorf("with another folder: exit %d:\n%s", code, out)
+	}
+}
+
+// Handover reports are written beneath the folder the plan confined them
+// to: not through a symlink swapped in since, not over a password file,
+// and not outside the plan's folders.
+func TestHandoverReportWrites(t *testing.T) {
+	dir := t.TempDir()
+	outside := t.TempDir()
+	p := &plan.Plan{Writable: []string{dir}}
+	h := plan.Hire{ID: "E1", Source: "pb.yaml"}
+	res := &result.Run{ID: "r1"}
+	os.WriteFile(filepath.Join(dir, "old.md"), []byte("last run's report"), 0o644)
+	if err := writeHandover(p, h, filepath.Join(dir, "old.md"), res); err != nil {
+		t.Errorf("replacing a report: %v", err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "old.md")); string(b) == "last run's report" {
+		t.Errorf("the report was not rewritten")
+	}
+	os.WriteFile(filepath.Join(dir, "E0.txt"), []byte("an earlier hire's password\n"), 0o600)
+	if err := writeHandover(p, h, filepath.Join(dir, "E0.txt"), res); err == nil {
+		t.Errorf("a report replaced a password file")
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "E0.txt")); string(b) != "an earlier hire's password\n" {
+		t.Errorf("the password file changed: %q", b)
+	}
+	os.Symlink(outside, filepath.Join(dir, "swapped"))
+	if err := writeHandover(p, h, filepath.Join(dir, "swapped", "r.md"), res); err == nil {
+		t.Errorf("a report was written through a symlink out")
+	}
+	if err := writeHandover(p, h, filepath.Join(outside, "r.md"), res); err == nil {
+		t.Errorf("a report was written outside the plan's folders")
+	}
+	if entries, _ := os.ReadDir(outside); len(entries) != 0 {
+		t.Errorf("written outside: %v", entries)
 	}
 }

@@ -139,6 +139,20 @@ func Probe(root, p string, dirMode os.FileMode) error {
 	return r.Remove(probe)
 }
 
+// Lstat describes p beneath root, not following a final symlink.
+func Lstat(root, p string) (fs.FileInfo, error) {
+	name, err := rel(root, p)
+	if err != nil {
+		return nil, err
+	}
+	r, err := os.OpenRoot(root)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	return r.Lstat(name)
+}
+
 // MaxRead bounds a file read for a plan: its content travels in the plan.
 const MaxRead = 16 << 20
 

@@ -571,7 +571,7 @@ func (b *builder) host(pb *playbook.Playbook) *plan.Host {
 	if m.OS == "" {
 		b.fail(doc.Errorf("machine.os", "is required for an inline machine (linux, macos or windows)"))
 	}
-	// The inventory decides whether and where (reach.go's rule).
+	// The inventory's playbooks section decides whether, where and with what.
 	h, errs := b.inv.InlineHost(doc, "machine", inlineMachine(m))
 	for _, err := range errs {
 		b.fail(err)

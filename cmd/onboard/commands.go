@@ -21,6 +21,7 @@ import (
 	"onboard/internal/connect"
 	"onboard/internal/deliver"
 	"onboard/internal/engine"
+	"onboard/internal/folder"
 	"onboard/internal/inventory"
 	"onboard/internal/journal"
 	"onboard/internal/plan"
@@ -44,6 +45,7 @@ type options struct {
 	retries     int
 	output      string
 	reports     []string
+	allowWrite  []string
 	acceptNew   bool
 	verbose     int
 	noColor     bool
@@ -89,7 +91,8 @@ unreachable, 4 changes pending (plan --detailed-exitcode).`,
 	root.SetErr(stderr)
 	pf := root.PersistentFlags()
 	pf.StringArrayVarP(&o.inventory, "inventory", "i", nil, "inventory file or folder (repeatable; default ./inventory)")
-	pf.StringArrayVar(&o.profiles, "profiles", nil, "folder of role profiles (repeatable; default: profiles/ beside the playbook, then ./playbooks/profiles)")
+	pf.StringArrayVar(&o.profiles, "profiles", nil, "folder of role profiles, searched first (repeatable); then profiles/ beside the playbook, the inventory's profile folders, ./playbooks/profiles")
+	pf.StringArrayVar(&o.allowWrite, "allow-write", nil, "a folder playbooks may write handover reports and password files in, besides the inventory's playbooks.write (repeatable; default: none)")
 	pf.CountVarP(&o.verbose, "verbose", "v", "log more (-v info, -vv debug) to stderr")
 	pf.StringVar(&o.journalPath, "journal", "", "the journal of runs (default $ONBOARD_JOURNAL, else /var/lib/onboard/journal.db as root, else ~/.local/state/onboard/journal.db)")
 	pf.BoolVar(&o.noJournal, "no-journal", false, "do not record this run in the journal")
@@ -249,7 +252,7 @@ func (o *options) load(ctx context.Context, args []string) (*plan.Plan, error) {
 		res := &connect.UsernameResolver{Dialer: o.dialer()}
 		defer res.Close()
 		unreachable := false
-		p, err = planner.Build(pbs, inv, planner.Options{ProfileDirs: o.profiles,
+		p, err = planner.Build(pbs, inv, planner.Options{ProfileDirs: o.profiles, Write: o.allowWrite,
 			Usernames: func(d *plan.Directory, id string, cands []string) (string, error) {
 				u, err := res.Resolve(ctx, d, id, cands)
 				if errors.Is(err, remote.ErrUnreachable) {
@@ -557,15 +560,40 @@ func (o *options) writeReports(p *plan.Plan, res *result.Run) error {
 	}
 	for _, h := range p.Hires {
 		for _, path := range h.Handover.Reports {
-			if !filepath.IsAbs(path) {
-				path = filepath.Join(filepath.Dir(h.Source), path)
-			}
-			errs = multierror.Append(errs, report.WriteFile(path, report.Only(res, h.ID)))
+			errs = multierror.Append(errs, writeHandover(p, h, path, res))
 		}
 	}
 	if err := errs.ErrorOrNil(); err != nil {
 		errs.ErrorFormat = strictyaml.ListFormat
 		return &exitError{exitFailed, fmt.Errorf("write reports: %w", err)}
+	}
+	return nil
+}
+
+// writeHandover writes a hire's report beneath the allowed folder the plan
+// confined it to, so a symlink swapped in since cannot lead out of it.
+func writeHandover(p *plan.Plan, h plan.Hire, path string, res *result.Run) error {
+	if !filepath.IsAbs(path) {
+		path = filepath.Join(filepath.Dir(h.Source), path)
+	}
+	root := folder.Set(p.Writable).Root(path)
+	if root == "" {
+		if len(p.Writable) > 0 {
+			return fmt.Errorf("%s: handover report %s is outside the folders the plan may write to (%s)", h.Source, path, folder.Set(p.Writable))
+		}
+		root = filepath.Dir(path) // a plan made before folders were recorded
+	}
+	// Reports are written 0644 and password files 0600: a playbook's report
+	// never replaces an earlier hire's password file in a shared folder.
+	if st, err := folder.Lstat(root, path); err == nil && (!st.Mode().IsRegular() || st.Mode().Perm() == 0o600) {
+		return fmt.Errorf("%s: handover report %s would replace a file that is not a report (%s)", h.Source, path, st.Mode())
+	}
+	b, err := report.Render(path, report.Only(res, h.ID))
+	if err != nil {
+		return err
+	}
+	if err := folder.Replace(root, path, b, 0o644, 0o755); err != nil {
+		return fmt.Errorf("report %s: %w", path, err)
 	}
 	return nil
 }
@@ -622,7 +650,7 @@ func (o *options) validate(args []string) error {
 			n++
 		}
 		if len(pbs) > 0 {
-			_, err := planner.Build(pbs, inv, planner.Options{ProfileDirs: o.profiles})
+			_, err := planner.Build(pbs, inv, planner.Options{ProfileDirs: o.profiles, Write: o.allowWrite})
 			errs = multierror.Append(errs, err)
 		}
 	}

@@ -94,6 +94,11 @@ func newEnv(t *testing.T, l *lab.Lab) *env {
 			t.Fatal(err)
 		}
 	}
+	// The folders the tests' playbooks write their reports and passwords in.
+	policy := "playbooks:\n  write: [../pw, ../out, ../batch/reports]\n"
+	if err := os.WriteFile(filepath.Join(inv, "playbooks.yaml"), []byte(policy), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	return &env{t: t, dir: dir, inv: inv}
 }
 
@@ -510,9 +515,8 @@ machine:
   address: %s
   os: linux
   user: onboard
-  credential: file:%s
-  known_hosts: [%s]
-  become_password: env:ONBOARD_E2E_SUDO_PW
+  credential: lab-key
+  become_password: e2e-sudo
   software: [hr-portal]
   commands:
     - name: leak
@@ -520,7 +524,17 @@ machine:
       unless: "false"
 handover:
   reports: [out/fay.html, out/fay.md, out/fay.xml, out/fay.json]
-`, ws4.Addr, l.KeyFile, l.KnownHostsFile))
+`, ws4.Addr))
+	// The lab's inventory allows its network with lab-key; the sudo
+	// password is a credential the technician names for that address.
+	e.write("inventory/sudo.yaml", fmt.Sprintf(`playbooks:
+  inline_machines:
+    - addresses: [%s]
+      credentials: [lab-key, e2e-sudo]
+      known_hosts: [%s]
+  credentials:
+    e2e-sudo: env:ONBOARD_E2E_SUDO_PW
+`, ws4.Addr, l.KnownHostsFile))
 	// The host holds the secret and a command prints it: remote output is
 	// where secrets leak in practice.
 	wsExec(t, l, "ws4", "echo "+pw+" > /etc/onboard-leak")

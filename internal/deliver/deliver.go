@@ -7,11 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
+	"io/fs"
 	"path/filepath"
 	"strings"
 	"sync"
 
+	"onboard/internal/folder"
 	"onboard/internal/plan"
 	"onboard/internal/secret"
 )
@@ -26,7 +27,9 @@ type Channel struct {
 // ErrNoTerminal: terminal delivery was asked for, but there is none.
 var ErrNoTerminal = errors.New("no terminal to print the password to: run onboard interactively, or use deliver: file:PATH")
 
-// Ready checks that the channel can take a password before one is set.
+// Ready checks that the channel can take a password before one is set: a
+// password file must not exist yet (one is never replaced: it may hold a
+// password someone still needs), and its folder must be writable.
 func (c *Channel) Ready(spec *plan.ActivateSpec) error {
 	if spec.Deliver == "terminal" {
 		if c.Terminal == nil {
@@ -34,23 +37,44 @@ func (c *Channel) Ready(spec *plan.ActivateSpec) error {
 		}
 		return nil
 	}
-	path, ok := strings.CutPrefix(spec.Deliver, "file:")
-	if !ok || !filepath.IsAbs(path) {
-		return fmt.Errorf("delivery %q must be terminal or file:/absolute/path", spec.Deliver)
+	path, root, err := fileTarget(spec)
+	if err != nil {
+		return err
 	}
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	// The folder is checked before anything is made in it, and made
+	// beneath root, so a symlink cannot lead a mkdir out either.
+	resolved, _, err := (folder.Set{root}).Check(path)
+	if err != nil {
+		return fmt.Errorf("password file: %w", err)
+	}
+	err = folder.Probe(root, resolved, 0o700)
+	if errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("the password file %s already exists: onboard never replaces one; once its password is handed over, remove it and run again", path)
+	}
+	if err != nil {
 		return fmt.Errorf("password file folder: %w", err)
 	}
-	f, err := os.CreateTemp(dir, ".onboard-probe-*")
-	if err != nil {
-		return fmt.Errorf("password file folder %s is not writable: %w", dir, err)
-	}
-	f.Close()
-	return os.Remove(f.Name())
+	return nil
 }
 
-// Deliver writes the password to the channel.
+// fileTarget is a file: delivery's path and the folder it is confined to
+// (its own folder for a plan made before confinement was recorded).
+func fileTarget(spec *plan.ActivateSpec) (path, root string, err error) {
+	path, ok := strings.CutPrefix(spec.Deliver, "file:")
+	if !ok || !filepath.IsAbs(path) {
+		return "", "", fmt.Errorf("delivery %q must be terminal or file:/absolute/path", spec.Deliver)
+	}
+	root = spec.DeliverRoot
+	if root == "" {
+		root = filepath.Dir(path) // a plan made before folders were recorded
+	}
+	root, err = folder.Resolve(root)
+	return path, root, err
+}
+
+// Deliver writes the password to the channel. A file is created beneath
+// its allowed folder (a symlink swapped in since the plan cannot lead
+// out) and never replaces one.
 func (c *Channel) Deliver(directory, username string, spec *plan.ActivateSpec, pw secret.Value) error {
 	if spec.Deliver == "terminal" {
 		if c.Terminal == nil {
@@ -61,36 +85,16 @@ func (c *Channel) Deliver(directory, username string, spec *plan.ActivateSpec, p
 		_, err := fmt.Fprintf(c.Terminal, "\n  Initial password of %s in %s (shown once): %s\n\n", username, directory, pw.Reveal())
 		return err
 	}
-	path := strings.TrimPrefix(spec.Deliver, "file:")
-	return writeSecretFile(path, pw.Reveal()+"\n")
-}
-
-// writeSecretFile writes a 0600 file atomically: it is never visible with
-// looser permissions or half written.
-func writeSecretFile(path, content string) (err error) {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	path, root, err := fileTarget(spec)
+	if err != nil {
+		return err
+	}
+	resolved, _, err := (folder.Set{root}).Check(path)
 	if err != nil {
 		return fmt.Errorf("password file: %w", err)
 	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if err = f.Chmod(0o600); err != nil {
-		return fmt.Errorf("password file: %w", err)
-	}
-	if _, err = f.WriteString(content); err != nil {
-		return fmt.Errorf("password file: %w", err)
-	}
-	if err = f.Sync(); err != nil {
-		return fmt.Errorf("password file: %w", err)
-	}
-	if err = f.Close(); err != nil {
-		return fmt.Errorf("password file: %w", err)
-	}
-	if err = os.Rename(f.Name(), path); err != nil {
+	// Beneath root: a symlink swapped in since the check cannot lead out.
+	if err := folder.CreateNew(root, resolved, []byte(pw.Reveal()+"\n"), 0o600, 0o700); err != nil {
 		return fmt.Errorf("password file: %w", err)
 	}
 	return nil

@@ -30,6 +30,8 @@ type File struct {
 	Printers    map[string]Printer   `yaml:"printers"`
 	Software    map[string]Software  `yaml:"software"`
 	Directories map[string]Directory `yaml:"directories"`
+	// Playbooks says what playbooks may reach (see playbooks.go).
+	Playbooks Playbooks `yaml:"playbooks"`
 }
 
 // Directory is an LDAP directory where accounts are made.
@@ -167,6 +169,14 @@ type Inventory struct {
 	// where each entry was defined: "hosts.ws1" -> doc
 	docs map[string]*strictyaml.Doc
 	dirs map[string]string // entry -> directory of its file
+
+	// What playbooks may reach, merged from every file's playbooks section.
+	inlineRules []inlineRule
+	credentials map[string]namedCredential
+	readDirs    []string
+	writeDirs   []string
+	profileDirs []string
+	paths       []string // the inventory files and folders given
 }
 
 // Load reads inventory files and directories (every *.yaml and *.yml
@@ -176,6 +186,7 @@ func Load(paths ...string) (*Inventory, error) {
 		Groups: map[string]Group{}, Hosts: map[string]Host{}, Printers: map[string]Printer{}, Software: map[string]Software{},
 		Directories: map[string]Directory{},
 		docs:        map[string]*strictyaml.Doc{}, dirs: map[string]string{},
+		credentials: map[string]namedCredential{}, paths: paths,
 	}
 	var errs *multierror.Error
 	var files []string
@@ -246,6 +257,9 @@ func (inv *Inventory) loadFile(path string) error {
 	}
 	for n, d := range f.Directories {
 		add("directories", n, func() { inv.Directories[n] = d })
+	}
+	if doc != nil {
+		errs = multierror.Append(errs, inv.addPlaybooks(doc, dir, f.Playbooks)...)
 	}
 	return errs.ErrorOrNil()
 }
@@ -322,6 +336,7 @@ func (inv *Inventory) check() []error {
 	for _, name := range sortedKeys(inv.Directories) {
 		errs = append(errs, inv.checkDirectory(name)...)
 	}
+	errs = append(errs, inv.checkPlaybooks()...)
 	for _, name := range sortedKeys(inv.Software) {
 		s := inv.Software[name]
 		key := "software." + name
@@ -414,17 +429,6 @@ func (inv *Inventory) Host(name string) (*plan.Host, error) {
 	ph := Resolve(name, layers, dirs)
 	ph.Source = inv.docs[key].Pos(key).String()
 	return ph, nil
-}
-
-// Inline resolves a host described outside the inventory (in a playbook),
-// under the defaults of the group "all". dir is the describing file's folder.
-func (inv *Inventory) Inline(name string, f HostFields, dir string) *plan.Host {
-	var layers []HostFields
-	var dirs []string
-	if g, ok := inv.Groups["all"]; ok {
-		layers, dirs = append(layers, g.Defaults), append(dirs, inv.dirs["groups.all"])
-	}
-	return Resolve(name, append(layers, f), append(dirs, dir))
 }
 
 // Resolve layers host fields (later wins) into a plan host. Relative paths

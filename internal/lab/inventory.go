@@ -67,6 +67,12 @@ func (l *Lab) inventory() string {
 		fmt.Fprintf(&b, "    bind_dn: %s\n    bind_password: %s\n    ca_cert: %s\n",
 			yamlScalar(d.BindDN), yamlScalar("file:"+d.BindPasswordFile), yamlScalar(d.CACertFile))
 	}
+	// A playbook may describe a machine of the lab's network itself, logged
+	// into with the lab's key and checked against its known_hosts; nothing
+	// outside the lab, and no other credential.
+	b.WriteString("playbooks:\n  inline_machines:\n")
+	fmt.Fprintf(&b, "    - addresses: [10.213.%d.0/24]\n      credentials: [lab-key]\n      known_hosts: [%s]\n", l.cfg.Subnet, yamlScalar(l.KnownHostsFile))
+	fmt.Fprintf(&b, "  credentials:\n    lab-key: %s\n", yamlScalar("file:"+l.KeyFile))
 	return b.String()
 }
 

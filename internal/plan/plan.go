@@ -71,6 +71,9 @@ type Plan struct {
 	// Directories are the LDAP directories the plan's accounts live in.
 	Directories map[string]*Directory `json:"directories,omitempty"`
 	Steps       []*Step               `json:"steps"`
+	// Writable are the folders (symlinks resolved) the hires' handover
+	// reports were confined to; each is written beneath its folder.
+	Writable []string `json:"writable,omitempty"`
 }
 
 // Directory is how to reach one LDAP directory. Secrets are references.
@@ -278,6 +281,9 @@ type ActivateSpec struct {
 	// Deliver is how the password reaches the hire: "file:PATH" (mode
 	// 0600) or "terminal" (printed once). It is never in a log or report.
 	Deliver string `json:"deliver"`
+	// DeliverRoot is the allowed folder a file: delivery was confined to
+	// when planned; the file is created beneath it, never replacing one.
+	DeliverRoot string `json:"deliver_root,omitempty"`
 	// Avoid: words the password must not contain (AD's complexity rule).
 	Avoid []string `json:"avoid,omitempty"`
 	// Adopt: the account may be one onboard did not make. A disabled one

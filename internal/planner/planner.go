@@ -5,14 +5,13 @@ package planner
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/hashicorp/go-multierror"
 
+	"onboard/internal/folder"
 	"onboard/internal/inventory"
 	"onboard/internal/plan"
 	"onboard/internal/playbook"
@@ -21,9 +20,12 @@ import (
 
 // Options tune plan building.
 type Options struct {
-	// ProfileDirs are searched in order for NAME.yaml. When empty, a
-	// playbook's own profiles/ folder and ./playbooks/profiles are used.
+	// ProfileDirs are searched first for NAME.yaml, then the playbook's own
+	// profiles/ folder, the inventory's, and ./playbooks/profiles.
 	ProfileDirs []string
+	// Write are folders (from the command line) that playbooks' reports and
+	// password deliveries may be written in, besides the inventory's.
+	Write []string
 	// Now stamps the plan; zero means time.Now.
 	Now time.Time
 	// Usernames picks a derived username in a directory: the account this
@@ -50,6 +52,7 @@ func Build(pbs []*playbook.Playbook, inv *inventory.Inventory, opt Options) (*pl
 	}
 	p := &plan.Plan{Version: 1, Created: now, Hosts: map[string]*plan.Host{}, Directories: map[string]*plan.Directory{}}
 	b := &builder{inv: inv, opt: opt, plan: p, profiles: map[string]*playbook.Profile{}}
+	b.folders()
 	seen := map[string]string{}
 	for _, pb := range pbs {
 		p.Sources = append(p.Sources, pb.File)
@@ -61,6 +64,7 @@ func Build(pbs []*playbook.Playbook, inv *inventory.Inventory, opt Options) (*pl
 		b.hire(pb)
 	}
 	b.checkConflicts()
+	b.checkOutputs()
 	if b.errs != nil {
 		b.errs.ErrorFormat = strictyaml.ListFormat
 		return nil, b.errs
@@ -129,6 +133,9 @@ type builder struct {
 	plan     *plan.Plan
 	profiles map[string]*playbook.Profile
 	errs     *multierror.Error
+	read     folder.Set // besides each playbook's own folder
+	write    folder.Set
+	private  folder.Set // never read: the inventory's folders and secret files
 }
 
 func (b *builder) fail(err error) { b.errs = multierror.Append(b.errs, err) }
@@ -137,10 +144,7 @@ func (b *builder) profile(pb *playbook.Playbook) *playbook.Profile {
 	if pb.Profile == "" {
 		return &playbook.Profile{}
 	}
-	dirs := b.opt.ProfileDirs
-	if len(dirs) == 0 {
-		dirs = []string{filepath.Join(filepath.Dir(pb.File), "profiles"), filepath.Join("playbooks", "profiles")}
-	}
+	dirs := b.profileDirs(pb)
 	path, err := playbook.FindProfile(pb.Profile, dirs)
 	if err != nil {
 		b.fail(pb.Doc.Errorf("profile", "%v", err))
@@ -209,7 +213,7 @@ func (b *builder) hire(pb *playbook.Playbook) {
 		ID: id, Source: pb.File, Name: pb.Person.DisplayName(), Email: pb.Person.Email, Title: pb.Person.Title,
 		Department: pb.Person.Department, Manager: pb.Person.Manager, StartDate: pb.Person.StartDate,
 		Profile: pb.Profile, Host: pb.Machine.Host,
-		Handover: plan.Handover{Contact: pb.Handover.Contact, Reports: pb.Handover.Reports},
+		Handover: plan.Handover{Contact: pb.Handover.Contact, Reports: b.reports(pb)},
 	}
 	h.Manual = append(append(h.Manual, pr.Manual...), pb.Handover.Manual...)
 
@@ -372,11 +376,7 @@ func (b *builder) hire(pb *playbook.Playbook) {
 		path := fmt.Sprintf("machine.files[%d]", i)
 		content := f.Content
 		if f.Source != "" {
-			data, err := os.ReadFile(filepath.Join(filepath.Dir(pb.File), f.Source))
-			if err != nil {
-				b.fail(doc.Errorf(path+".source", "%v", err))
-			}
-			content = string(data)
+			content = b.readSource(pb, path+".source", f.Source)
 		} else {
 			content = expand(path+".content", content)
 		}
@@ -522,18 +522,17 @@ func (b *builder) host(pb *playbook.Playbook) *plan.Host {
 		b.fail(doc.Errorf("machine.address", "host %s is already in the inventory (%s): drop the inline description or use another name", m.Host, b.inv.Pos("hosts."+m.Host)))
 		return nil
 	}
-	f := inventory.HostFields{Address: m.Address, Port: m.Port, OS: m.OS, Transport: m.Transport, User: m.User,
-		Credential: m.Credential, Auth: m.Auth, KnownHosts: m.KnownHosts, HostKey: m.HostKey, Become: m.Become,
-		BecomePassword: m.BecomePassword, PackageManager: m.PackageManager}
-	for _, err := range inventory.CheckHostFields(doc, "machine", f) {
-		b.fail(err)
-	}
 	if m.OS == "" {
 		b.fail(doc.Errorf("machine.os", "is required for an inline machine (linux, macos or windows)"))
 	}
-	dir, _ := filepath.Abs(filepath.Dir(pb.File))
-	h := b.inv.Inline(m.Host, f, dir)
-	h.Source = doc.Pos("machine").String()
+	// The inventory's playbooks section decides whether, where and with what.
+	h, errs := b.inv.InlineHost(doc, "machine", inlineMachine(m))
+	for _, err := range errs {
+		b.fail(err)
+	}
+	if h != nil {
+		h.Source = doc.Pos("machine").String()
+	}
 	return h
 }
 
@@ -618,21 +617,13 @@ func (b *builder) accountSteps(pb *playbook.Playbook, dir *plan.Directory, d inv
 	act := mk(plan.KindActivate, username, fmt.Sprintf("Set the initial password of %s and enable it", username))
 	act.Activate = &plan.ActivateSpec{Username: username, MustChangePassword: must, MustChangeRequired: pb.Account.MustChangePassword != nil && must,
 		Length:  pb.Account.Password.Length,
-		Deliver: deliverPath(pb, expand("account.password.deliver", pb.Account.Password.Deliver)),
+		Deliver: expand("account.password.deliver", pb.Account.Password.Deliver),
 		// AD refuses a password containing parts of the user's names.
 		Avoid: []string{username, p.GivenName, p.Surname, acct.DisplayName},
 		Adopt: pb.Account.Adopt, KeepPassword: pb.Account.Password.Adopted == "keep"}
+	act.Activate.Deliver, act.Activate.DeliverRoot = b.deliverTarget(pb, act.Activate.Deliver)
 	act.DependsOn = append([]string{a.ID}, before...)
 	return steps, []string{a.ID}
-}
-
-// deliverPath makes a file: delivery path absolute against the playbook.
-func deliverPath(pb *playbook.Playbook, d string) string {
-	if p, ok := strings.CutPrefix(d, "file:"); ok && !filepath.IsAbs(p) {
-		abs, _ := filepath.Abs(filepath.Join(filepath.Dir(pb.File), p))
-		return "file:" + abs
-	}
-	return d
 }
 
 // joinSteps makes the domain join of a Linux machine, and the computer
@@ -814,11 +805,7 @@ func (b *builder) windowsSteps(pb *playbook.Playbook, pr *playbook.Profile, host
 		fp := expand(path+".path", f.Path)
 		content := expand(path+".content", f.Content)
 		if f.Source != "" {
-			data, err := os.ReadFile(filepath.Join(filepath.Dir(pb.File), f.Source))
-			if err != nil {
-				b.fail(doc.Errorf(path+".source", "%v", err))
-			}
-			content = string(data)
+			content = b.readSource(pb, path+".source", f.Source)
 		}
 		s := newStep(plan.KindWinFile, fp, fmt.Sprintf("Write %s on %s", fp, host.Name), f.Timeout)
 		s.File = &plan.FileSpec{Path: fp, Content: content}

@@ -114,12 +114,14 @@ func (pb *Playbook) check() []error {
 		if r.v == "" {
 			continue
 		}
-		if err := secret.Ref(r.v).Validate(); err != nil {
-			fail(r.path, "%v", err)
-		} else if strings.HasPrefix(r.v, "cmd:") {
-			// A playbook may come from another system (HR): it never gets
-			// to run a command on the technician's machine.
-			fail(r.path, "cmd: references run a local command and are allowed only in the inventory; use env: or file: here, or describe the host in the inventory")
+		if secret.Ref(r.v).Validate() == nil {
+			// A playbook may come from another system (HR): given env: or
+			// file:, it could send any of the technician's secrets to the
+			// address it names.
+			fail(r.path, "names a credential the inventory defines for inline machines (playbooks.credentials), never a reference: a playbook cannot use the technician's env:, file: or cmd: secrets")
+		} else if !nameRE.MatchString(r.v) {
+			// Never echo the value: it may be a pasted password.
+			fail(r.path, "must name a credential of the inventory's playbooks.credentials (letters, digits, '.', '_', '-'; got %d characters)", len(r.v))
 		}
 	}
 	if (m.Host != "" || m.Address != "") && m.Host == "" {
@@ -136,12 +138,8 @@ func (pb *Playbook) check() []error {
 		if f.Mode != "" && !modeRE.MatchString(f.Mode) {
 			fail(path+".mode", "must be an octal mode in quotes such as \"0644\", got %q (unquoted 0644 is read as a number)", f.Mode)
 		}
-		if f.Source != "" {
-			src := filepath.Join(filepath.Dir(pb.File), f.Source)
-			if _, err := os.Stat(src); err != nil {
-				fail(path+".source", "cannot read %s: %v", src, err)
-			}
-		}
+		// A source is read when the plan is made, confined to the folders
+		// the inventory allows (internal/planner/reach.go).
 	}
 	names := map[string]bool{}
 	for i, c := range m.Commands {
@@ -349,17 +347,15 @@ func FindProfile(name string, dirs []string) (string, error) {
 	if !nameRE.MatchString(name) {
 		return "", fmt.Errorf("profile name %q must be letters, digits, '.', '_' or '-'", name)
 	}
-	var tried []string
 	for _, dir := range dirs {
 		for _, ext := range []string{".yaml", ".yml"} {
 			p := filepath.Join(dir, name+ext)
 			if _, err := os.Stat(p); err == nil {
 				return p, nil
 			}
-			tried = append(tried, p)
 		}
 	}
-	return "", fmt.Errorf("unknown profile %q (looked for %s)", name, strings.Join(tried, ", "))
+	return "", fmt.Errorf("unknown profile %q: no %s.yaml or %s.yml in %s", name, name, name, strings.Join(dirs, ", "))
 }
 
 // ParseMode reads an octal mode string.

@@ -45,15 +45,24 @@ func ForPath(path string) (Format, error) {
 // names. The file appears whole or not at all (temporary file and rename),
 // with mode 0644.
 func WriteFile(path string, r *result.Run) error {
-	f, err := ForPath(path)
+	b, err := Render(path, r)
 	if err != nil {
 		return err
 	}
+	return writeAtomic(path, b, 0o644)
+}
+
+// Render is the report of r in the format path's extension names.
+func Render(path string, r *result.Run) ([]byte, error) {
+	f, err := ForPath(path)
+	if err != nil {
+		return nil, err
+	}
 	var buf bytes.Buffer
 	if err := f.Write(&buf, r); err != nil {
-		return fmt.Errorf("report %s: %w", path, err)
+		return nil, fmt.Errorf("report %s: %w", path, err)
 	}
-	return writeAtomic(path, buf.Bytes(), 0o644)
+	return buf.Bytes(), nil
 }
 
 func writeAtomic(path string, data []byte, mode os.FileMode) (err error) {

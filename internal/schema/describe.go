@@ -36,7 +36,7 @@ func pattern(p, msg string) sch {
 	return sch{"type": "string", "pattern": p, "patternErrorMessage": msg}
 }
 
-var playbookRefRule = pattern(`^(env|file):.+`, "must be a reference to a secret, env:NAME or file:PATH (cmd: only in the inventory), never the secret itself")
+var playbookCredRule = pattern(namePattern, "must name a credential of the inventory's playbooks.credentials (a playbook never gives env:, file: or cmd: references)")
 
 var refRule = pattern(refPattern, "must be a reference to a secret, env:NAME, file:PATH or cmd:COMMAND, never the secret itself")
 
@@ -68,6 +68,8 @@ var fieldRules = func() map[string]sch {
 		"inventory.Directory.bind_password": refRule,
 		"inventory.Join.password":           refRule,
 		"inventory.Install.manager":         enum(managerNames),
+		"inventory.Playbooks.credentials": {"propertyNames": pattern(namePattern,
+			"credential names are letters, digits, '.', '_' or '-'"), "additionalProperties": refRule},
 	}
 	// Connection settings, in the inventory and inline in a playbook.
 	for _, owner := range []string{"inventory.HostFields", "playbook.Machine"} {
@@ -80,9 +82,10 @@ var fieldRules = func() map[string]sch {
 		r[owner+".become_password"] = refRule
 		r[owner+".port"] = sch{"minimum": 0, "maximum": 65535}
 		if owner == "playbook.Machine" {
-			// Playbooks may come from other systems: no local commands.
-			r[owner+".credential"] = playbookRefRule
-			r[owner+".become_password"] = playbookRefRule
+			// Playbooks may come from other systems: they name credentials
+			// the inventory gives them, never a reference of their own.
+			r[owner+".credential"] = playbookCredRule
+			r[owner+".become_password"] = playbookCredRule
 		}
 	}
 	return r
@@ -146,7 +149,7 @@ var descriptions = map[string]string{
 	"playbook.Account.must_change_password": "The hire must change the initial password at first logon (default true).",
 	"playbook.Account.adopt":                "Take over an existing account with this username (bring its attributes, groups and state to this playbook) instead of stopping with an error. A disabled one gets a new password, delivered, unless password.adopted: keep.",
 	"playbook.Account.password":             "How the generated initial password is delivered. It is never written to a log, the plan or a report.",
-	"playbook.Password.deliver":             "file:PATH (written with mode 0600, relative to the playbook) or terminal (printed once to the technician's terminal).",
+	"playbook.Password.deliver":             "file:PATH (written with mode 0600, relative to the playbook, in a folder --allow-write or the inventory's playbooks.write allows; never replacing a file) or terminal (printed once to the technician's terminal).",
 	"playbook.Password.length":              "Length of the generated password (12 to 128; at least the directory's minimum; default 16).",
 	"playbook.Password.adopted":             "With adopt: true, what a disabled adopted account gets when it is enabled: reset (default: a new password, delivered) or keep (its old password, by explicit choice).",
 	"playbook.Machine.local_groups":         "Windows: local groups of the machine (Administrators, Remote Desktop Users) the hire's domain account joins.",
@@ -161,17 +164,17 @@ var descriptions = map[string]string{
 	"playbook.Account.attributes":           "Extra directory attributes of the account, NAME: value; each value is a template. Only informational attributes (telephoneNumber, physicalDeliveryOfficeName, ...) or those the inventory allows (allow_attributes on the directory).",
 
 	"playbook.Machine.host":            "The machine's name: an inventory host, or with address, the name of a machine described here.",
-	"playbook.Machine.address":         "IP address or DNS name of a machine described here rather than in the inventory (a laptop fresh out of its box); it makes the machine inline, and needs os.",
+	"playbook.Machine.address":         "IP address or DNS name of a machine described here rather than in the inventory (a laptop fresh out of its box); it makes the machine inline, and needs os. Only addresses the inventory's playbooks.inline_machines allow.",
 	"playbook.Machine.port":            "Inline machine: port to connect to (default 22 over ssh).",
 	"playbook.Machine.os":              "Inline machine: its operating system.",
 	"playbook.Machine.transport":       "Inline machine: how onboard connects (default ssh; winrm on windows).",
 	"playbook.Machine.user":            "Inline machine: the user to log in as (default root over ssh).",
-	"playbook.Machine.credential":      "Inline machine: reference to the SSH private key (or the password with auth: password): env:NAME, file:PATH (relative to this file) or cmd:COMMAND. Never the secret itself.",
+	"playbook.Machine.credential":      "Inline machine: the name of a credential the inventory's playbooks.credentials defines and its playbooks.inline_machines rule allows for this address (the SSH key, or the password with auth: password). Never a reference or the secret itself.",
 	"playbook.Machine.auth":            "Inline machine: what the credential is, key (a private key file) or password; agent uses the SSH agent (the default without a credential).",
-	"playbook.Machine.known_hosts":     "Inline machine: known_hosts files holding its SSH host key (relative to this file); with --accept-new-host-key, a new key is added to the first.",
-	"playbook.Machine.host_key":        "Inline machine: its SSH host keys, as known_hosts lines or bare public keys (ssh-ed25519 AAAA...).",
+	"playbook.Machine.known_hosts":     "Refused: a playbook cannot name known_hosts files (onboard records keys there); the inventory's playbooks.inline_machines rule gives them.",
+	"playbook.Machine.host_key":        "Inline machine: its SSH host keys, as known_hosts lines or bare public keys (ssh-ed25519 AAAA...); only where the inventory's rule sets playbook_host_keys.",
 	"playbook.Machine.become":          "Inline machine: how privileged steps gain root when user is not root, sudo (default, except on windows) or none.",
-	"playbook.Machine.become_password": "Inline machine: reference to the sudo password, env:NAME, file:PATH or cmd:COMMAND; without it, sudo -n (passwordless sudo).",
+	"playbook.Machine.become_password": "Inline machine: the name of a credential of the inventory's playbooks.credentials holding the sudo password (allowed by its rule); without it, sudo -n (passwordless sudo).",
 	"playbook.Machine.package_manager": "Inline machine: how software is installed (default apt on linux, brew on macos).",
 	"playbook.Machine.software":        "Software to install, by software catalogue name: a list (added to the profile's), or {add: [...], omit: [...]}.",
 	"playbook.Machine.printers":        "Printers to map, by printer catalogue name: a list (added to the profile's), or {add: [...], omit: [...]}.",
@@ -181,7 +184,7 @@ var descriptions = map[string]string{
 
 	"playbook.File.path":    "Absolute path of the file on the machine." + templateNote,
 	"playbook.File.content": "The file's content (use | for several lines)." + templateNote,
-	"playbook.File.source":  "A local file to copy instead of content, relative to the playbook; copied as is, not templated.",
+	"playbook.File.source":  "A local file to copy instead of content, relative to the playbook, inside its folder or one the inventory's playbooks.read names; copied as is, not templated.",
 	"playbook.File.owner":   "User who owns the file, e.g. ${account.username}." + templateNote,
 	"playbook.File.group":   "Group that owns the file.",
 	"playbook.File.mode":    `Permissions in octal, quoted: "0644", "0600".`,
@@ -222,7 +225,7 @@ var descriptions = map[string]string{
 
 	"playbook.Handover.contact": "Who the hire asks for help, shown in the handover report.",
 	"playbook.Handover.notes":   "Free text for the handover report." + templateNote,
-	"playbook.Handover.reports": "Files to write the handover report to, relative to the playbook; the extension picks the format: .html (one self-contained file), .md, .xml (JUnit) or .json.",
+	"playbook.Handover.reports": "Files to write the handover report to, relative to the playbook, in folders --allow-write or the inventory's playbooks.write allow; the extension picks the format: .html (one self-contained file), .md, .xml (JUnit) or .json.",
 	"playbook.Handover.manual":  "Tasks left to do by hand, listed in the report after the profile's.",
 
 	"playbook.List.add":  "Names added to those the role profile gives.",
@@ -243,6 +246,16 @@ var descriptions = map[string]string{
 	"inventory.File.hosts":                      "Machines by host name (letters, digits, '.', '_', '-'); playbooks name them in machine.host.",
 	"inventory.File.printers":                   "The printer catalogue: the printers playbooks and profiles name, by name.",
 	"inventory.File.software":                   "The software catalogue: how to install each name playbooks and profiles use, per OS.",
+	"inventory.File.playbooks":                  "What playbooks may reach on this machine (they may be written elsewhere, or generated from HR data): inline machines, the credentials they may use, and the local folders playbooks read and write. Sections of several files add up.",
+	"inventory.Playbooks.inline_machines":       "Rules allowing machines described in a playbook (machine.address). Without one, inline machines are refused.",
+	"inventory.Playbooks.credentials":           "Credentials by name, each a reference (env:NAME, file:PATH relative to this file, cmd:COMMAND), that inline machines may use by name where a rule lists them.",
+	"inventory.Playbooks.read":                  "Folders (relative to this file) that files[].source may read, besides the playbook's own folder; never a folder playbooks may write to.",
+	"inventory.Playbooks.write":                 "Folders (relative to this file) that handover.reports and account.password.deliver files may be written in; default none (see also --allow-write). A password file is never replaced.",
+	"inventory.Playbooks.profiles":              "Folders of role profiles (relative to this file), searched after --profiles and the playbook's own profiles/ folder.",
+	"inventory.InlineRule.addresses":            "Addresses inline machines may have: IP addresses, CIDR ranges (10.20.0.0/16), host names, or *.domain for every name in it. A name never matches a range.",
+	"inventory.InlineRule.credentials":          "Names from playbooks.credentials these machines may use as machine.credential or machine.become_password. The group all's credentials never apply to inline machines.",
+	"inventory.InlineRule.known_hosts":          "known_hosts files (relative to this file) these machines' SSH host keys are checked against (and recorded in with --accept-new-host-key); a playbook cannot name one.",
+	"inventory.InlineRule.playbook_host_keys":   "Let playbooks pin the machine's host_key themselves (default false: only known_hosts from the inventory).",
 	"inventory.HostFields.https":                "WinRM: HTTPS on 5986 (default true); false means HTTP on 5985, only where the network is trusted.",
 	"inventory.HostFields.ca_cert":              "WinRM: PEM file of the CA that signed the host's HTTPS certificate; default: the system's CAs.",
 	"inventory.HostFields.insecure_skip_verify": "WinRM: do NOT verify the host's HTTPS certificate. Anyone on the path can then impersonate the host; for a lab only.",

@@ -62,6 +62,10 @@ type RunDetail struct {
 	Plan    json.RawMessage `json:"plan,omitempty"`
 	Finish  *Finish         `json:"finish,omitempty"`
 	Records []Record        `json:"records"`
+	// Unverified are the records of the run that do not match their hash:
+	// changed after they were written. Only CheckChain (VerifiedRun) says
+	// whether the chain around them holds too.
+	Unverified []int64 `json:"unverified,omitempty"`
 }
 
 // Filter selects runs; zero fields select everything.
@@ -252,6 +256,25 @@ func (j *Journal) Run(ctx context.Context, runID string) (*RunDetail, error) {
 		return nil, fmt.Errorf("journal: run %s: %w", runID, err)
 	}
 	defer func() { _ = tx.Rollback() }()
+	return runIn(ctx, tx, runID)
+}
+
+// VerifiedRun is Run for acting on a run (resume): it verifies the whole
+// chain first (see CheckChain) and reads the run in the same snapshot, so
+// what it returns is what was verified. A broken chain is a *ChainError.
+func (j *Journal) VerifiedRun(ctx context.Context, runID string, pins ...Anchor) (*RunDetail, error) {
+	tx, err := j.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, fmt.Errorf("journal: run %s: %w", runID, err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	if err := j.checkChain(ctx, tx, pins); err != nil {
+		return nil, err
+	}
+	return runIn(ctx, tx, runID)
+}
+
+func runIn(ctx context.Context, tx *sql.Tx, runID string) (*RunDetail, error) {
 	rows, err := tx.QueryContext(ctx, `SELECT seq, run_id, kind, time_ns, payload, prev_hash, hash FROM records WHERE run_id = ? ORDER BY seq`, runID)
 	if err != nil {
 		return nil, fmt.Errorf("journal: run %s: %w", runID, err)
@@ -266,6 +289,9 @@ func (j *Journal) Run(ctx context.Context, runID string) (*RunDetail, error) {
 		rec, payload, err := scanRecord(rows)
 		if err != nil {
 			return nil, fmt.Errorf("journal: run %s: %w", runID, err)
+		}
+		if hashRecord(rec.PrevHash, rec.Seq, rec.RunID, rec.Kind, rec.Time.UnixNano(), payload) != rec.Hash {
+			d.Unverified = append(d.Unverified, rec.Seq)
 		}
 		switch rec.Kind {
 		case RunStarted:

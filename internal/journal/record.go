@@ -13,6 +13,7 @@ import (
 	"os"
 	"regexp"
 	"sort"
+	"strconv"
 	"time"
 
 	"onboard/internal/plan"
@@ -122,10 +123,20 @@ const genesis = "000000000000000000000000000000000000000000000000000000000000000
 // hashRecord is the chain: SHA-256 over the previous hash and the record,
 // one field a line; the payload comes last, so it may hold newlines.
 func hashRecord(prev string, seq int64, runID string, kind Kind, timeNS int64, payload []byte) string {
+	// Built by hand, not with fmt: resume and audit hash every record of
+	// the journal before they act.
+	var buf [320]byte
+	b := append(buf[:0], "onboard-journal-v1\n"...)
+	b = append(append(b, prev...), '\n')
+	b = append(strconv.AppendInt(b, seq, 10), '\n')
+	b = append(append(b, runID...), '\n')
+	b = append(append(b, kind...), '\n')
+	b = append(strconv.AppendInt(b, timeNS, 10), '\n')
 	h := sha256.New()
-	fmt.Fprintf(h, "onboard-journal-v1\n%s\n%d\n%s\n%s\n%d\n", prev, seq, runID, kind, timeNS)
+	h.Write(b)
 	h.Write(payload)
-	return hex.EncodeToString(h.Sum(nil))
+	var sum [sha256.Size]byte
+	return hex.EncodeToString(h.Sum(sum[:0]))
 }
 
 var runIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$`)
@@ -473,9 +484,13 @@ func sqliteCode(err error) int {
 }
 
 const (
+	sqliteBusy                 = 5    // SQLITE_BUSY
 	sqliteConstraintPrimaryKey = 1555 // SQLITE_CONSTRAINT_PRIMARYKEY
 	sqliteConstraintUnique     = 2067 // SQLITE_CONSTRAINT_UNIQUE
 )
+
+// isBusy: SQLITE_BUSY, with or without an extended code.
+func isBusy(err error) bool { return sqliteCode(err)&0xff == sqliteBusy }
 
 func isPrimaryKey(err error) bool { return sqliteCode(err) == sqliteConstraintPrimaryKey }
 func isUnique(err error) bool     { return sqliteCode(err) == sqliteConstraintUnique }

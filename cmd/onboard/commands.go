@@ -468,8 +468,11 @@ func (o *options) resume(ctx context.Context, runID string) error {
 		return journalErr(fmt.Errorf("resume %s: %w", runID, err))
 	}
 	p, err := d.PlanOf()
-	if err != nil || p == nil {
-		return invalid(fmt.Errorf("run %s has no plan in the journal: %v", runID, err))
+	if err != nil {
+		return invalid(err)
+	}
+	if p == nil {
+		return invalid(fmt.Errorf("run %s has no plan in the journal", runID))
 	}
 	if d.Outcome == "ok" && !d.DryRun {
 		fmt.Fprintf(o.stdout, "run %s finished ok; re-checking it changes nothing that is in place\n", runID)

@@ -289,7 +289,10 @@ func auditPlan(ctx context.Context, j *journal.Journal, only map[string]bool) (*
 				seqList(d.Unverified), r.ID, j.Path())}
 		}
 		rp, err := d.PlanOf()
-		if err != nil || rp == nil {
+		if err != nil {
+			return nil, err
+		}
+		if rp == nil {
 			continue
 		}
 		for _, h := range rp.Hires {

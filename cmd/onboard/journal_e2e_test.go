@@ -125,3 +125,67 @@ func TestJournalOpenErrorSaidOnce(t *testing.T) {
 		t.Errorf("exit %d, want %d, naming the journal once and why:\n%s", code, exitFailed, msg)
 	}
 }
+
+// A value that holds a secret's text (here the directory's bind password,
+// resolved by the same run) is stored in the journal's plan exactly, so a
+// resume runs what was planned: the stored plan once said
+// /tmp/JX2-[redacted] and resume made that file instead.
+func TestResumeRunsThePlanExactly(t *testing.T) {
+	l := needLab(t)
+	e := newEnv(t, l)
+	const ws, hire = "ws2", "JX2"
+	pw := labDir(t, l, "corp-ldap").BindPassword
+	if len(pw) < 8 {
+		t.Fatalf("the lab's bind password is unknown (%d characters)", len(pw))
+	}
+	marker := "/tmp/" + hire + "-" + pw
+	clean := "rm -f " + marker + " /tmp/" + hire + "-*redacted*"
+	wsExec(t, l, ws, clean)
+	t.Cleanup(func() { _, _, _ = l.Exec(t.Context(), ws, clean) })
+	pb := e.write("jx.yaml", fmt.Sprintf(`person:
+  employee_id: %[1]s
+  given_name: Exa
+  surname: Ctly
+  start_date: 2026-12-01
+account:
+  directory: corp-ldap
+  must_change_password: false
+  password: {deliver: "file:pw/%[1]s.pw"}
+machine:
+  host: %[2]s
+  commands:
+    - name: marker
+      run: touch %[3]s
+      creates: %[3]s
+`, hire, ws, marker))
+	if code, out, stderr := e.onboard(pb); code != exitOK || !exists(t, e, ws, marker) {
+		t.Fatalf("apply: exit %d\n%s%s", code, out, stderr)
+	}
+	runID := latestRun(t, e, hire)
+
+	// The stored plan holds the value as planned.
+	db, err := sql.Open("sqlite", os.Getenv("ONBOARD_JOURNAL"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stored string
+	err = db.QueryRow(`SELECT json_extract(payload, '$.plan') FROM records WHERE kind = 'run-started' AND run_id = ?`, runID).Scan(&stored)
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(stored, `"creates":"`+marker+`","run":"touch `+marker+`"`) {
+		t.Errorf("the stored plan is not the plan:\n%s", stored)
+	}
+
+	wsExec(t, l, ws, "rm -f "+marker)
+	if code, out, stderr := e.onboard("resume", runID); code != exitOK {
+		t.Fatalf("resume: exit %d\n%s%s", code, out, stderr)
+	}
+	if !exists(t, e, ws, marker) {
+		t.Errorf("resume did not make %s: %s", marker, wsExec(t, l, ws, "ls /tmp"))
+	}
+	if got := strings.TrimSpace(wsExec(t, l, ws, "ls /tmp | grep -c redacted || true")); got != "0" {
+		t.Errorf("resume ran a scrubbed plan: %s", wsExec(t, l, ws, "ls /tmp"))
+	}
+}

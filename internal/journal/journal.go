@@ -16,10 +16,12 @@
 // run-started (operator, trigger, mode, sources, hires, the plan as JSON,
 // machine and process), step-started, step-finished (the step's result and
 // its planned action), handover-started, handover (the final re-check of a
-// step) and run-finished (outcome and counts). Every string of a payload is
-// passed through secret.Scrub before it is stored, so a secret that reached
-// a command's output or an error is stored as "[redacted]"; the plan holds
-// only references to secrets in the first place.
+// step) and run-finished (outcome and counts). The plan is stored exactly,
+// since resume runs it: it holds only references to secrets, never their
+// values. Every other string of a payload is passed through secret.Scrub
+// before it is stored, so a secret that reached a command's output or an
+// error is stored as "[redacted]"; a shown run (RunDetail as JSON) has its
+// plan scrubbed too.
 //
 // # Durability and concurrency
 //

@@ -88,16 +88,22 @@ type Finish struct {
 
 // Payloads as stored. Field names are the JSON keys the indexes read.
 type startPayload struct {
-	Operator string          `json:"operator"`
-	Trigger  string          `json:"trigger"`
-	Mode     string          `json:"mode,omitempty"`
-	DryRun   bool            `json:"dry_run"`
-	Sources  []string        `json:"sources,omitempty"`
-	Hires    []result.Hire   `json:"hires,omitempty"`
-	Hosts    []string        `json:"hosts,omitempty"`
-	Total    int             `json:"total"`
-	Process  Process         `json:"process"`
-	Plan     json.RawMessage `json:"plan,omitempty"`
+	Operator string        `json:"operator"`
+	Trigger  string        `json:"trigger"`
+	Mode     string        `json:"mode,omitempty"`
+	DryRun   bool          `json:"dry_run"`
+	Sources  []string      `json:"sources,omitempty"`
+	Hires    []result.Hire `json:"hires,omitempty"`
+	Hosts    []string      `json:"hosts,omitempty"`
+	Total    int           `json:"total"`
+	Process  Process       `json:"process"`
+	// Plan is stored exactly, not scrubbed: resume runs it. It holds
+	// references to secrets, never their values (see plan.Plan).
+	Plan json.RawMessage `json:"plan,omitempty"`
+	// PlanExact: the plan was stored unscrubbed. Journals written before
+	// that scrubbed it, which corrupts any value that contains the text
+	// of a secret resolved in the same process.
+	PlanExact bool `json:"plan_exact,omitempty"`
 }
 
 type stepPayload struct {
@@ -174,7 +180,7 @@ func (j *Journal) StartRun(ctx context.Context, rs RunStart) (string, error) {
 		if err != nil {
 			return "", fmt.Errorf("journal: run %s: plan: %w", rs.ID, err)
 		}
-		p.Plan = b
+		p.Plan, p.PlanExact = b, true
 		p.Total = len(rs.Plan.Steps)
 		if p.Sources == nil {
 			p.Sources = rs.Plan.Sources
@@ -196,7 +202,7 @@ func (j *Journal) StartRun(ctx context.Context, rs RunStart) (string, error) {
 		}
 	}
 	sort.Strings(p.Hosts)
-	b, err := canonical(p)
+	b, err := canonical(p, "plan")
 	if err != nil {
 		return "", fmt.Errorf("journal: run %s: %w", rs.ID, err)
 	}
@@ -434,9 +440,10 @@ func (j *Journal) append(ctx context.Context, durable bool, es ...entry) (seqs [
 
 // canonical encodes v as the journal stores it: JSON with sorted keys, no
 // HTML escaping, and every string (keys included) passed through
-// secret.Scrub. Scrubbing the decoded strings, not the JSON text, also
+// secret.Scrub, except under the top-level keys named by exact, kept as
+// they are. Scrubbing the decoded strings, not the JSON text, also
 // catches a secret that JSON would have escaped.
-func canonical(v any) ([]byte, error) {
+func canonical(v any, exact ...string) ([]byte, error) {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return nil, err
@@ -450,7 +457,23 @@ func canonical(v any) ([]byte, error) {
 	var out bytes.Buffer
 	enc := json.NewEncoder(&out)
 	enc.SetEscapeHTML(false)
-	if err := enc.Encode(scrub(tree)); err != nil {
+	if m, ok := tree.(map[string]any); ok && len(exact) > 0 {
+		kept := map[string]any{}
+		for _, k := range exact {
+			if x, ok := m[k]; ok {
+				kept[k] = x
+				delete(m, k)
+			}
+		}
+		m = scrub(m).(map[string]any)
+		for k, x := range kept {
+			m[k] = x
+		}
+		tree = m
+	} else {
+		tree = scrub(tree)
+	}
+	if err := enc.Encode(tree); err != nil {
 		return nil, err
 	}
 	return bytes.TrimSuffix(out.Bytes(), []byte("\n")), nil

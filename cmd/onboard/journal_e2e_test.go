@@ -104,6 +104,11 @@ func TestResumeAndAuditRefuseAnEditedJournal(t *testing.T) {
 	if exists(t, e, ws, evil) || exists(t, e, ws, ok) {
 		t.Errorf("something ran on %s from the edited journal (evil %v, ok %v)", ws, exists(t, e, ws, evil), exists(t, e, ws, ok))
 	}
+	// show still shows the edited run, and says which records changed.
+	code, out, stderr = e.onboard("show", runID)
+	if code != exitOK || !strings.Contains(out, runID) || !strings.Contains(stderr, "do not match their hashes") {
+		t.Errorf("show of an edited run: exit %d\n%s%s", code, out, stderr)
+	}
 	// journal verify says the same, with the same exit code.
 	if code, out, _ := e.onboard("journal", "verify"); code != exitTampered || !strings.Contains(out, ": edited: ") {
 		t.Errorf("journal verify: exit %d\n%s", code, out)

@@ -206,9 +206,11 @@ func (j *Journal) Close() error {
 
 // wal puts the file in WAL mode, which it then keeps for good. Switching
 // needs the file to itself, and SQLite answers SQLITE_BUSY at once, without
-// its busy handler, while another connection holds even a shared lock (as
-// when many processes open a new journal at the same moment); so wal
-// retries, with growing pauses, for up to the busy timeout.
+// waiting on its busy handler, while another connection holds a lock on it
+// (seen with modernc.org/sqlite 1.62, SQLite 3.54, when many processes open
+// a new journal at the same moment: the busy timeout set before it made no
+// difference); so wal retries, with growing pauses, for up to the busy
+// timeout.
 func (j *Journal) wal(ctx context.Context) error {
 	deadline := time.Now().Add(busyTimeout * time.Millisecond)
 	pause := time.Millisecond
@@ -218,17 +220,20 @@ func (j *Journal) wal(ctx context.Context) error {
 		if err == nil && strings.EqualFold(mode, "wal") {
 			return nil
 		}
+		retry := isBusy(err)
 		if err == nil {
 			err = j.w.QueryRowContext(ctx, "PRAGMA journal_mode = WAL").Scan(&mode)
 			if err == nil && strings.EqualFold(mode, "wal") {
 				return nil
 			}
+			// Refused outright, or the mode kept (SQLite's other way of
+			// saying it could not switch): both worth another try.
+			retry = err == nil || isBusy(err)
 			if err == nil {
-				// SQLite says why not only through the mode it kept.
 				err = fmt.Errorf("the journal stays in %s mode", mode)
 			}
 		}
-		if !isBusy(err) || time.Now().After(deadline) {
+		if !retry || time.Now().After(deadline) {
 			return fmt.Errorf("switch to WAL mode: %w", err)
 		}
 		select {

@@ -461,17 +461,22 @@ func (o *options) resume(ctx context.Context, runID string) error {
 	if j == nil {
 		return invalid(errors.New("resume reads the journal: drop --no-journal"))
 	}
-	d, err := j.Run(ctx, runID)
+	// The plan is about to run on every host it names: act only on a chain
+	// that verifies, read in the snapshot that was verified.
+	d, err := j.VerifiedRun(ctx, runID)
 	j.Close()
 	if errors.Is(err, journal.ErrNotFound) {
 		return invalid(fmt.Errorf("no run %s in the journal (onboard history lists them)", runID))
 	}
 	if err != nil {
-		return err
+		return journalErr(fmt.Errorf("resume %s: %w", runID, err))
 	}
 	p, err := d.PlanOf()
-	if err != nil || p == nil {
-		return invalid(fmt.Errorf("run %s has no plan in the journal: %v", runID, err))
+	if err != nil {
+		return invalid(err)
+	}
+	if p == nil {
+		return invalid(fmt.Errorf("run %s has no plan in the journal", runID))
 	}
 	if d.Outcome == "ok" && !d.DryRun {
 		fmt.Fprintf(o.stdout, "run %s finished ok; re-checking it changes nothing that is in place\n", runID)

@@ -36,9 +36,19 @@ func (o *options) openJournal(ctx context.Context) (*journal.Journal, error) {
 	}
 	j, err := journal.Open(ctx, path)
 	if err != nil {
-		return nil, &exitError{exitFailed, fmt.Errorf("open the journal %s: %w", path, err)}
+		return nil, &exitError{exitFailed, err} // it names the file
 	}
 	return j, nil
+}
+
+// journalErr gives a journal that does not verify its own exit code, so
+// that a script tells a tampered journal from a failed step.
+func journalErr(err error) error {
+	var ce *journal.ChainError
+	if errors.As(err, &ce) {
+		return &exitError{exitTampered, err}
+	}
+	return err
 }
 
 // recorder starts recording a run of p in j.
@@ -139,6 +149,10 @@ func (o *options) journalCommands(root *cobra.Command) {
 			if err != nil {
 				return err
 			}
+			if len(d.Unverified) > 0 {
+				fmt.Fprintf(o.stderr, "onboard: warning: record(s) %s of run %s do not match their hashes: changed outside onboard (onboard journal verify)\n",
+					seqList(d.Unverified), d.ID)
+			}
 			if showFmt == "json" {
 				return writeJSONTo(o.stdout, d)
 			}
@@ -201,7 +215,7 @@ func (o *options) journalCommands(root *cobra.Command) {
 			for _, p := range rep.Problems {
 				fmt.Fprintf(o.stdout, "%s\n", p)
 			}
-			return &exitError{exitFailed, fmt.Errorf("the journal %s was changed outside onboard: %d problem(s)", j.Path(), len(rep.Problems))}
+			return &exitError{exitTampered, fmt.Errorf("the journal %s was changed outside onboard: %d problem(s)", j.Path(), len(rep.Problems))}
 		},
 	}
 	verify.Flags().StringArrayVar(&pins, "expect-head", nil, "a head SEQ:HASH recorded earlier (printed after every run): detects a rewritten or truncated chain")
@@ -224,6 +238,14 @@ func (o *options) journalCommands(root *cobra.Command) {
 	journalCmd := &cobra.Command{Use: "journal", Short: "The journal of runs"}
 	journalCmd.AddCommand(verify)
 	root.AddCommand(history, show, journalCmd)
+}
+
+func seqList(seqs []int64) string {
+	var parts []string
+	for _, s := range seqs {
+		parts = append(parts, fmt.Sprint(s))
+	}
+	return strings.Join(parts, ", ")
 }
 
 func counts(m map[result.Outcome]int) string {
@@ -262,8 +284,15 @@ func auditPlan(ctx context.Context, j *journal.Journal, only map[string]bool) (*
 		if err != nil {
 			return nil, err
 		}
+		if len(d.Unverified) > 0 { // changed since CheckChain
+			return nil, &exitError{exitTampered, fmt.Errorf("audit: record(s) %s of run %s in %s do not match their hashes: changed outside onboard (onboard journal verify)",
+				seqList(d.Unverified), r.ID, j.Path())}
+		}
 		rp, err := d.PlanOf()
-		if err != nil || rp == nil {
+		if err != nil {
+			return nil, err
+		}
+		if rp == nil {
 			continue
 		}
 		for _, h := range rp.Hires {
@@ -312,9 +341,14 @@ func (o *options) audit(ctx context.Context, hires []string) error {
 	for _, h := range hires {
 		only[h] = true
 	}
+	// The audit re-runs the checks of recorded plans and reads their
+	// outcomes: only from a chain that verifies.
+	if err := j.CheckChain(ctx); err != nil {
+		return journalErr(fmt.Errorf("audit: %w", err))
+	}
 	p, err := auditPlan(ctx, j, only)
 	if err != nil {
-		return err
+		return journalErr(err)
 	}
 	if len(p.Steps) == 0 {
 		fmt.Fprintln(o.stdout, "nothing to audit: the journal has no completed setup")

@@ -6,6 +6,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -217,18 +218,21 @@ func TestConcurrentRunsOneJournal(t *testing.T) {
 	}
 	journalPath := filepath.Join(e.dir, "shared.db")
 	var cmds []*exec.Cmd
+	var outs []*bytes.Buffer
 	// ws5 ends TestUnreachableAndHostKey with a new host key: not that one.
 	for i, ws := range []string{"ws3", "ws4"} {
 		pb := e.write(fmt.Sprintf("c%d.yaml", i), fmt.Sprintf(hireTmpl, fmt.Sprintf("C%d", i), "Con", fmt.Sprintf("Current%d", i), "front-desk", ws, ""))
 		c := exec.Command(bin, "-i", e.inv, "--profiles", "../../playbooks/profiles", "--journal", journalPath, pb)
+		var out bytes.Buffer
+		c.Stdout, c.Stderr = &out, &out
 		if err := c.Start(); err != nil {
 			t.Fatal(err)
 		}
-		cmds = append(cmds, c)
+		cmds, outs = append(cmds, c), append(outs, &out)
 	}
 	for i, c := range cmds {
 		if err := c.Wait(); err != nil {
-			t.Errorf("run %d: %v", i, err)
+			t.Errorf("run %d: %v\n%s", i, err, outs[i])
 		}
 	}
 	out, err := exec.Command(bin, "--journal", journalPath, "history", "-o", "json").Output()

@@ -30,6 +30,7 @@ const (
 	exitInvalid     = 2 // invalid playbook, inventory or usage
 	exitUnreachable = 3 // one or more hosts could not be reached
 	exitChanges     = 4 // plan --detailed-exitcode: changes are pending
+	exitTampered    = 6 // the journal's hash chain is broken: verify reports it, resume and audit refuse
 	exitInternal    = 70
 	exitInterrupted = 130 // Ctrl-C or SIGTERM: the run stopped early
 )

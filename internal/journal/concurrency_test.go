@@ -54,6 +54,9 @@ func TestHelperWriter(t *testing.T) {
 		os.Exit(3)
 	}
 	n, _ := strconv.Atoi(os.Getenv("JOURNAL_HELPER_N"))
+	if at, _ := strconv.ParseInt(os.Getenv("JOURNAL_HELPER_AT"), 10, 64); at > 0 {
+		time.Sleep(time.Until(time.Unix(0, at))) // open together with the others
+	}
 	j, err := Open(ctx, path)
 	if err != nil {
 		fail(err)
@@ -180,6 +183,57 @@ func TestProcesses(t *testing.T) {
 	}
 	defer j.Close()
 	checkAll(t, j, runs, steps, procs*(1+steps+steps/2))
+}
+
+// An HR burst: many processes open one new journal at the same moment
+// (creating the file, switching it to WAL, creating the schema) and each
+// records its run. Repeated on a fresh file each round, since the race is
+// in the first moments of the file.
+func TestOpenBurst(t *testing.T) {
+	if testing.Short() {
+		t.Skip("spawns processes")
+	}
+	const procs, rounds, steps = 16, 20, 2
+	deadline := time.Now().Add(3 * time.Minute)
+	for round := range rounds {
+		if time.Now().After(deadline) {
+			t.Fatalf("round %d: out of time", round)
+		}
+		path := filepath.Join(t.TempDir(), "journal.db")
+		// Every process sleeps until the same instant before Open: their
+		// start-up (hundreds of ms apart on a busy machine) does not spread
+		// them out.
+		at := time.Now().Add(300 * time.Millisecond).UnixNano()
+		var cmds []*exec.Cmd
+		var outs []*strings.Builder
+		var runs []string
+		for p := range procs {
+			id := fmt.Sprintf("r%d-p%d", round, p)
+			runs = append(runs, id)
+			c := helper(path, id, steps)
+			c.Env = append(c.Env, "JOURNAL_HELPER_AT="+strconv.FormatInt(at, 10))
+			var out strings.Builder
+			c.Stdout, c.Stderr = &out, &out
+			if err := c.Start(); err != nil {
+				t.Fatal(err)
+			}
+			cmds, outs = append(cmds, c), append(outs, &out)
+		}
+		for i, c := range cmds {
+			if err := c.Wait(); err != nil {
+				t.Errorf("round %d, process %d: %v\n%s", round, i, err, tail(outs[i].String()))
+			}
+		}
+		if t.Failed() {
+			return
+		}
+		j, err := Open(context.Background(), path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkAll(t, j, runs, steps, procs*(1+steps+steps/2))
+		_ = j.Close()
+	}
 }
 
 func TestKilledWriter(t *testing.T) {

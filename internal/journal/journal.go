@@ -16,12 +16,19 @@
 // run-started (operator, trigger, mode, sources, hires, the plan as JSON,
 // machine and process), step-started, step-finished (the step's result and
 // its planned action), handover-started, handover (the final re-check of a
-// step) and run-finished (outcome and counts). Every string of a payload is
-// passed through secret.Scrub before it is stored, so a secret that reached
-// a command's output or an error is stored as "[redacted]"; the plan holds
-// only references to secrets in the first place.
+// step) and run-finished (outcome and counts). The plan is stored exactly,
+// since resume runs it: it holds only references to secrets, never their
+// values. Every other string of a payload is passed through secret.Scrub
+// before it is stored, so a secret that reached a command's output or an
+// error is stored as "[redacted]"; a shown run (RunDetail as JSON) has its
+// plan scrubbed too.
 //
 // # Durability and concurrency
+//
+// Open switches a new file to WAL mode, retrying while other processes
+// hold it (SQLite refuses that switch at once, without waiting), then
+// creates the schema in one immediate transaction: any number of processes
+// may create one journal at the same moment.
 //
 // Each recording call is one transaction, begun IMMEDIATE, so processes
 // sharing a journal queue on SQLite's write lock (busy timeout 10s) instead
@@ -57,6 +64,10 @@
 // back to Verify (`onboard journal verify --expect-head SEQ:HASH`): a
 // rewritten or truncated chain no longer holds the pinned record. Records
 // after the latest pin are only as trustworthy as the file's permissions.
+//
+// Whatever acts on records (resume, audit) checks the whole chain first
+// with CheckChain or VerifiedRun, which stream over it in constant memory
+// and return a *ChainError when it is broken.
 package journal
 
 import (
@@ -66,6 +77,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math/rand/v2"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -73,6 +85,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
@@ -132,24 +145,30 @@ func Open(ctx context.Context, path string) (*Journal, error) {
 		return nil, fmt.Errorf("open journal %s: %w", path, err)
 	}
 	if err := os.MkdirAll(filepath.Dir(abs), 0o700); err != nil {
-		return nil, fmt.Errorf("open journal: %w", err)
+		return nil, fmt.Errorf("open journal %s: %w", abs, err)
 	}
 	// Made here rather than by SQLite, which would use 0644.
 	f, err := os.OpenFile(abs, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
+		// The error names the file already.
 		return nil, fmt.Errorf("open journal: %w", err)
 	}
 	_ = f.Close()
 
 	uri := (&url.URL{Scheme: "file", Path: abs}).String()
 	pragmas := "?_pragma=busy_timeout(" + strconv.Itoa(busyTimeout) + ")"
-	w, err := sql.Open("sqlite", uri+pragmas+
-		"&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_txlock=immediate")
+	// No journal_mode here: a connection's DSN pragmas run when database/sql
+	// first connects, where a busy WAL switch cannot be retried (see wal).
+	w, err := sql.Open("sqlite", uri+pragmas+"&_txlock=immediate")
 	if err != nil {
 		return nil, fmt.Errorf("open journal %s: %w", abs, err)
 	}
 	w.SetMaxOpenConns(1)
-	j := &Journal{path: abs, w: w, sync: "FULL", runs: map[string]*runInfo{}}
+	j := &Journal{path: abs, w: w, runs: map[string]*runInfo{}}
+	if err := j.wal(ctx); err != nil {
+		_ = w.Close()
+		return nil, fmt.Errorf("open journal %s: %w", abs, err)
+	}
 	if err := j.migrate(ctx); err != nil {
 		_ = w.Close()
 		return nil, fmt.Errorf("open journal %s: %w", abs, err)
@@ -183,6 +202,47 @@ func (j *Journal) Path() string { return j.path }
 // Close closes the journal. Everything recorded is already on disk.
 func (j *Journal) Close() error {
 	return errors.Join(j.readHead.Close(), j.insert.Close(), j.moveHead.Close(), j.r.Close(), j.w.Close())
+}
+
+// wal puts the file in WAL mode, which it then keeps for good. Switching
+// needs the file to itself, and SQLite answers SQLITE_BUSY at once, without
+// waiting on its busy handler, while another connection holds a lock on it
+// (seen with modernc.org/sqlite 1.62, SQLite 3.54, when many processes open
+// a new journal at the same moment: the busy timeout set before it made no
+// difference); so wal retries, with growing pauses, for up to the busy
+// timeout.
+func (j *Journal) wal(ctx context.Context) error {
+	deadline := time.Now().Add(busyTimeout * time.Millisecond)
+	pause := time.Millisecond
+	for {
+		var mode string
+		err := j.w.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode)
+		if err == nil && strings.EqualFold(mode, "wal") {
+			return nil
+		}
+		retry := isBusy(err)
+		if err == nil {
+			err = j.w.QueryRowContext(ctx, "PRAGMA journal_mode = WAL").Scan(&mode)
+			if err == nil && strings.EqualFold(mode, "wal") {
+				return nil
+			}
+			// Refused outright, or the mode kept (SQLite's other way of
+			// saying it could not switch): both worth another try.
+			retry = err == nil || isBusy(err)
+			if err == nil {
+				err = fmt.Errorf("the journal stays in %s mode", mode)
+			}
+		}
+		if !retry || time.Now().After(deadline) {
+			return fmt.Errorf("switch to WAL mode: %w", err)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("switch to WAL mode: %w", ctx.Err())
+		case <-time.After(pause + time.Duration(rand.Int64N(int64(pause)))):
+		}
+		pause = min(2*pause, 50*time.Millisecond)
+	}
 }
 
 // migrate applies the embedded schema files newer than the database's

@@ -1,6 +1,7 @@
 package journal
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -10,6 +11,7 @@ import (
 
 	"onboard/internal/plan"
 	"onboard/internal/result"
+	"onboard/internal/secret"
 )
 
 // Record is one record of the chain as read back.
@@ -62,6 +64,12 @@ type RunDetail struct {
 	Plan    json.RawMessage `json:"plan,omitempty"`
 	Finish  *Finish         `json:"finish,omitempty"`
 	Records []Record        `json:"records"`
+	// planExact: Plan was stored unscrubbed (see startPayload).
+	planExact bool
+	// Unverified are the records of the run that do not match their hash:
+	// changed after they were written. Only CheckChain (VerifiedRun) says
+	// whether the chain around them holds too.
+	Unverified []int64 `json:"unverified,omitempty"`
 }
 
 // Filter selects runs; zero fields select everything.
@@ -252,6 +260,25 @@ func (j *Journal) Run(ctx context.Context, runID string) (*RunDetail, error) {
 		return nil, fmt.Errorf("journal: run %s: %w", runID, err)
 	}
 	defer func() { _ = tx.Rollback() }()
+	return runIn(ctx, tx, runID)
+}
+
+// VerifiedRun is Run for acting on a run (resume): it verifies the whole
+// chain first (see CheckChain) and reads the run in the same snapshot, so
+// what it returns is what was verified. A broken chain is a *ChainError.
+func (j *Journal) VerifiedRun(ctx context.Context, runID string, pins ...Anchor) (*RunDetail, error) {
+	tx, err := j.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, fmt.Errorf("journal: run %s: %w", runID, err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	if err := j.checkChain(ctx, tx, pins); err != nil {
+		return nil, err
+	}
+	return runIn(ctx, tx, runID)
+}
+
+func runIn(ctx context.Context, tx *sql.Tx, runID string) (*RunDetail, error) {
 	rows, err := tx.QueryContext(ctx, `SELECT seq, run_id, kind, time_ns, payload, prev_hash, hash FROM records WHERE run_id = ? ORDER BY seq`, runID)
 	if err != nil {
 		return nil, fmt.Errorf("journal: run %s: %w", runID, err)
@@ -266,6 +293,9 @@ func (j *Journal) Run(ctx context.Context, runID string) (*RunDetail, error) {
 		rec, payload, err := scanRecord(rows)
 		if err != nil {
 			return nil, fmt.Errorf("journal: run %s: %w", runID, err)
+		}
+		if hashRecord(rec.PrevHash, rec.Seq, rec.RunID, rec.Kind, rec.Time.UnixNano(), payload) != rec.Hash {
+			d.Unverified = append(d.Unverified, rec.Seq)
 		}
 		switch rec.Kind {
 		case RunStarted:
@@ -294,7 +324,7 @@ func (j *Journal) Run(ctx context.Context, runID string) (*RunDetail, error) {
 	}
 	st.inProgress = len(open)
 	d.RunSummary = summarize(runID, d.FirstSeq, d.Started, *sp, finished, d.Finish, st)
-	d.Sources, d.Plan = sp.Sources, sp.Plan
+	d.Sources, d.Plan, d.planExact = sp.Sources, sp.Plan, sp.PlanExact
 	return d, nil
 }
 
@@ -328,10 +358,31 @@ func (d *RunDetail) InProgressSteps() []string {
 	return out
 }
 
-// PlanOf decodes the run's plan, for a resume; nil if none was recorded.
+// MarshalJSON shows a run (onboard show -o json) with the secrets known to
+// this process scrubbed from its plan, which is stored exactly. The other
+// records were scrubbed before they were stored.
+func (d RunDetail) MarshalJSON() ([]byte, error) {
+	type shown RunDetail // without this method
+	c := shown(d)
+	if len(d.Plan) > 0 {
+		b, err := canonical(d.Plan)
+		if err != nil {
+			return nil, fmt.Errorf("journal: run %s: plan: %w", d.ID, err)
+		}
+		c.Plan = b
+	}
+	return json.Marshal(c)
+}
+
+// PlanOf decodes the run's plan, exactly as planned, for a resume; nil if
+// none was recorded.
 func (d *RunDetail) PlanOf() (*plan.Plan, error) {
 	if len(d.Plan) == 0 {
 		return nil, nil
+	}
+	if !d.planExact && bytes.Contains(d.Plan, []byte(secret.Redacted)) {
+		return nil, fmt.Errorf("journal: run %s: its plan was stored by an older onboard with secrets scrubbed, and holds %q: it may differ from what was planned, so it is not run again (apply the playbook instead)",
+			d.ID, secret.Redacted)
 	}
 	var p plan.Plan
 	if err := json.Unmarshal(d.Plan, &p); err != nil {

@@ -13,6 +13,7 @@ import (
 	"os"
 	"regexp"
 	"sort"
+	"strconv"
 	"time"
 
 	"onboard/internal/plan"
@@ -87,16 +88,22 @@ type Finish struct {
 
 // Payloads as stored. Field names are the JSON keys the indexes read.
 type startPayload struct {
-	Operator string          `json:"operator"`
-	Trigger  string          `json:"trigger"`
-	Mode     string          `json:"mode,omitempty"`
-	DryRun   bool            `json:"dry_run"`
-	Sources  []string        `json:"sources,omitempty"`
-	Hires    []result.Hire   `json:"hires,omitempty"`
-	Hosts    []string        `json:"hosts,omitempty"`
-	Total    int             `json:"total"`
-	Process  Process         `json:"process"`
-	Plan     json.RawMessage `json:"plan,omitempty"`
+	Operator string        `json:"operator"`
+	Trigger  string        `json:"trigger"`
+	Mode     string        `json:"mode,omitempty"`
+	DryRun   bool          `json:"dry_run"`
+	Sources  []string      `json:"sources,omitempty"`
+	Hires    []result.Hire `json:"hires,omitempty"`
+	Hosts    []string      `json:"hosts,omitempty"`
+	Total    int           `json:"total"`
+	Process  Process       `json:"process"`
+	// Plan is stored exactly, not scrubbed: resume runs it. It holds
+	// references to secrets, never their values (see plan.Plan).
+	Plan json.RawMessage `json:"plan,omitempty"`
+	// PlanExact: the plan was stored unscrubbed. Journals written before
+	// that scrubbed it, which corrupts any value that contains the text
+	// of a secret resolved in the same process.
+	PlanExact bool `json:"plan_exact,omitempty"`
 }
 
 type stepPayload struct {
@@ -122,10 +129,20 @@ const genesis = "000000000000000000000000000000000000000000000000000000000000000
 // hashRecord is the chain: SHA-256 over the previous hash and the record,
 // one field a line; the payload comes last, so it may hold newlines.
 func hashRecord(prev string, seq int64, runID string, kind Kind, timeNS int64, payload []byte) string {
+	// Built by hand, not with fmt: resume and audit hash every record of
+	// the journal before they act.
+	var buf [320]byte
+	b := append(buf[:0], "onboard-journal-v1\n"...)
+	b = append(append(b, prev...), '\n')
+	b = append(strconv.AppendInt(b, seq, 10), '\n')
+	b = append(append(b, runID...), '\n')
+	b = append(append(b, kind...), '\n')
+	b = append(strconv.AppendInt(b, timeNS, 10), '\n')
 	h := sha256.New()
-	fmt.Fprintf(h, "onboard-journal-v1\n%s\n%d\n%s\n%s\n%d\n", prev, seq, runID, kind, timeNS)
+	h.Write(b)
 	h.Write(payload)
-	return hex.EncodeToString(h.Sum(nil))
+	var sum [sha256.Size]byte
+	return hex.EncodeToString(h.Sum(sum[:0]))
 }
 
 var runIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$`)
@@ -163,7 +180,7 @@ func (j *Journal) StartRun(ctx context.Context, rs RunStart) (string, error) {
 		if err != nil {
 			return "", fmt.Errorf("journal: run %s: plan: %w", rs.ID, err)
 		}
-		p.Plan = b
+		p.Plan, p.PlanExact = b, true
 		p.Total = len(rs.Plan.Steps)
 		if p.Sources == nil {
 			p.Sources = rs.Plan.Sources
@@ -185,7 +202,7 @@ func (j *Journal) StartRun(ctx context.Context, rs RunStart) (string, error) {
 		}
 	}
 	sort.Strings(p.Hosts)
-	b, err := canonical(p)
+	b, err := canonical(p, "plan")
 	if err != nil {
 		return "", fmt.Errorf("journal: run %s: %w", rs.ID, err)
 	}
@@ -423,9 +440,10 @@ func (j *Journal) append(ctx context.Context, durable bool, es ...entry) (seqs [
 
 // canonical encodes v as the journal stores it: JSON with sorted keys, no
 // HTML escaping, and every string (keys included) passed through
-// secret.Scrub. Scrubbing the decoded strings, not the JSON text, also
+// secret.Scrub, except under the top-level keys named by exact, kept as
+// they are. Scrubbing the decoded strings, not the JSON text, also
 // catches a secret that JSON would have escaped.
-func canonical(v any) ([]byte, error) {
+func canonical(v any, exact ...string) ([]byte, error) {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return nil, err
@@ -439,7 +457,23 @@ func canonical(v any) ([]byte, error) {
 	var out bytes.Buffer
 	enc := json.NewEncoder(&out)
 	enc.SetEscapeHTML(false)
-	if err := enc.Encode(scrub(tree)); err != nil {
+	if m, ok := tree.(map[string]any); ok && len(exact) > 0 {
+		kept := map[string]any{}
+		for _, k := range exact {
+			if x, ok := m[k]; ok {
+				kept[k] = x
+				delete(m, k)
+			}
+		}
+		m = scrub(m).(map[string]any)
+		for k, x := range kept {
+			m[k] = x
+		}
+		tree = m
+	} else {
+		tree = scrub(tree)
+	}
+	if err := enc.Encode(tree); err != nil {
 		return nil, err
 	}
 	return bytes.TrimSuffix(out.Bytes(), []byte("\n")), nil
@@ -473,9 +507,13 @@ func sqliteCode(err error) int {
 }
 
 const (
+	sqliteBusy                 = 5    // SQLITE_BUSY
 	sqliteConstraintPrimaryKey = 1555 // SQLITE_CONSTRAINT_PRIMARYKEY
 	sqliteConstraintUnique     = 2067 // SQLITE_CONSTRAINT_UNIQUE
 )
+
+// isBusy: SQLITE_BUSY, with or without an extended code.
+func isBusy(err error) bool { return sqliteCode(err)&0xff == sqliteBusy }
 
 func isPrimaryKey(err error) bool { return sqliteCode(err) == sqliteConstraintPrimaryKey }
 func isUnique(err error) bool     { return sqliteCode(err) == sqliteConstraintUnique }

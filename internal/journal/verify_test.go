@@ -3,6 +3,7 @@ package journal
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -242,6 +243,23 @@ func TestVerifyDetectsTampering(t *testing.T) {
 			if rep.OK() != (tt.want == "") || (rep.First() == nil) != rep.OK() {
 				t.Errorf("OK() %v, First() %v", rep.OK(), rep.First())
 			}
+			// What resume and audit act on: the streaming check agrees with
+			// Verify, and refuses with its findings.
+			for name, check := range map[string]func() error{
+				"CheckChain":  func() error { return j.CheckChain(context.Background(), pins...) },
+				"VerifiedRun": func() error { _, err := j.VerifiedRun(context.Background(), "run-a", pins...); return err },
+			} {
+				err := check()
+				var ce *ChainError
+				switch {
+				case tt.want == "" && err != nil:
+					t.Errorf("%s: %v", name, err)
+				case tt.want != "" && !errors.As(err, &ce):
+					t.Errorf("%s: %v, want a ChainError", name, err)
+				case tt.want != "" && (summary(ce.Report) != tt.want || !strings.Contains(err.Error(), rep.Problems[0].String())):
+					t.Errorf("%s: %q (%s), want %q and Verify's message", name, summary(ce.Report), err, tt.want)
+				}
+			}
 		})
 	}
 }
@@ -277,6 +295,29 @@ func TestAppendRefusesAForgedTail(t *testing.T) {
 	defer j.Close()
 	if _, err := j.StartRun(ctx, RunStart{ID: "run-c"}); err == nil || !strings.Contains(err.Error(), "outside onboard") {
 		t.Errorf("append after a forged record: %v", err)
+	}
+}
+
+// Run flags the records of a run that no longer match their hash, for
+// show to warn and audit to refuse, even without a chain check.
+func TestRunFlagsEditedRecords(t *testing.T) {
+	ctx := context.Background()
+	path, _ := buildChain(t)
+	db := raw(t, path)
+	sqlExec(t, db, `UPDATE records SET payload = replace(payload, '"changed"', '"failed"') WHERE seq IN (3, 9)`)
+	j, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	for id, want := range map[string]string{"run-a": "[3]", "run-b": "[9]"} {
+		d, err := j.Run(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := fmt.Sprint(d.Unverified); got != want {
+			t.Errorf("run %s: unverified %s, want %s", id, got, want)
+		}
 	}
 }
 

@@ -78,7 +78,7 @@ func planHires(t *testing.T, inv string, hires ...hireSpec) (*plan.Plan, error) 
 		}
 		pbs = append(pbs, pb)
 	}
-	return Build(pbs, in, Options{})
+	return Build(pbs, in, Options{Write: []string{dir}})
 }
 
 func TestDerivedUsernames(t *testing.T) {
@@ -218,7 +218,7 @@ func TestAdoptedPassword(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			p, err := Build([]*playbook.Playbook{pb}, in, Options{})
+			p, err := Build([]*playbook.Playbook{pb}, in, Options{Write: []string{dir}})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -96,7 +96,7 @@ func TestPlanHoldsReferencesOnly(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		p, err := Build([]*playbook.Playbook{pb}, invs, Options{ProfileDirs: []string{"testdata/profiles"}})
+		p, err := Build([]*playbook.Playbook{pb}, invs, Options{ProfileDirs: []string{"testdata/profiles"}, Write: []string{"testdata/valid/secrets"}})
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}

@@ -1,6 +1,7 @@
 package strictyaml
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -87,5 +88,44 @@ nested: {name: inner, port: 0777}
 	}
 	if p := doc.Pos("tags[3]"); p.Line != 7 {
 		t.Errorf("a missing path falls back to its parent: %v", p)
+	}
+}
+
+type tree struct {
+	Name string `yaml:"name"`
+	Kids []tree `yaml:"kids"`
+}
+
+func TestAliasLimits(t *testing.T) {
+	// Nine levels of ten: a billion nodes from a few hundred bytes. The
+	// walk stops inside l3 (a thousand values, nearly all through aliases).
+	var b strings.Builder
+	b.WriteString("l0: &l0 {name: lol}\n")
+	for i := 1; i <= 9; i++ {
+		fmt.Fprintf(&b, "l%d: &l%d {kids: [", i, i)
+		for j := 0; j < 10; j++ {
+			if j > 0 {
+				b.WriteString(", ")
+			}
+			fmt.Fprintf(&b, "*l%d", i-1)
+		}
+		b.WriteString("]}\n")
+	}
+	b.WriteString("top: *l9\n")
+	var v map[string]tree
+	allocs := testing.AllocsPerRun(1, func() {
+		_, err := Decode("f.yaml", []byte(b.String()), &v)
+		if err == nil || !strings.Contains(err.Error(), "f.yaml:4:32: l3.kids[3]: the alias *l2 expands to too many values") {
+			t.Errorf("error: %v", err)
+		}
+	})
+	if allocs > 200000 {
+		t.Errorf("refusing a billion laughs took %.0f allocations", allocs)
+	}
+
+	var r map[string]tree
+	_, err := Decode("f.yaml", []byte("a: &a {name: x, kids: [*a]}\n"), &r)
+	if err == nil || !strings.Contains(err.Error(), "f.yaml:1:24: a.kids[0]: the alias *a refers to a value that contains it") {
+		t.Errorf("recursive anchor: %v", err)
 	}
 }

@@ -145,9 +145,9 @@ type Install struct {
 	// Timeout bounds one install (check, install, verify); an installer
 	// still running then is killed. Default 10m on Linux, 30m on Windows.
 	Timeout      time.Duration `yaml:"timeout"`
-	Install      string        `yaml:"install"`       // for manager command
-	IsInstalled  string        `yaml:"is_installed"`  // for manager command: exits 0 when installed
-	VersionQuery string        `yaml:"version_query"` // for manager command: prints the version
+	Install      string        `yaml:"install" onboard:"text"`       // for manager command
+	IsInstalled  string        `yaml:"is_installed" onboard:"text"`  // for manager command: exits 0 when installed
+	VersionQuery string        `yaml:"version_query" onboard:"text"` // for manager command: prints the version
 }
 
 // Inventory is the merged inventory with positions for errors.

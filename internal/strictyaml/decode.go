@@ -8,10 +8,12 @@ import (
 	"fmt"
 	"io"
 	"reflect"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/hashicorp/go-multierror"
 	"gopkg.in/yaml.v3"
@@ -131,6 +133,8 @@ type Decoder struct {
 	expanding []*yaml.Node // aliases being expanded, outermost first
 	usedAt    string       // the field path of the outermost one
 	stopped   bool         // expansion refused: decode nothing more
+
+	text bool // the field being decoded is tagged onboard:"text"
 }
 
 // The limits of yaml.v3's decode.go (allowedAliasRatio): up to 99% of the
@@ -339,8 +343,7 @@ func (d *Decoder) Value(n *yaml.Node, v reflect.Value, path string) {
 			d.Fail(d.PosOf(n), path, "must be a string, got %s", kindName(n))
 			return
 		}
-		if strings.ContainsRune(n.Value, 0) {
-			d.Fail(d.PosOf(n), path, "must not contain a NUL character")
+		if !d.checkText(n, path) {
 			return
 		}
 		v.SetString(n.Value)
@@ -362,6 +365,9 @@ func (d *Decoder) Value(n *yaml.Node, v reflect.Value, path string) {
 		if n.Kind == yaml.ScalarNode && n.Tag != "!!null" && v.Type().Elem().Kind() == reflect.String && v.Type().Elem() == reflect.TypeOf("") {
 			// A single string where a list of strings is expected: accept it
 			// as a list of one, as Ansible users expect.
+			if !d.checkText(n, path) {
+				return
+			}
 			v.Set(reflect.Append(reflect.MakeSlice(v.Type(), 0, 1), reflect.ValueOf(n.Value)))
 			return
 		}
@@ -389,6 +395,10 @@ func (d *Decoder) Value(n *yaml.Node, v reflect.Value, path string) {
 			v.Set(reflect.MakeMap(v.Type()))
 		}
 		d.eachPair(n, path, func(k, val *yaml.Node) {
+			if i := strings.IndexFunc(k.Value, IsControl); i >= 0 {
+				d.Fail(d.PosOf(k), path, "the key %q contains the control character %U: write it without", k.Value, []rune(k.Value[i:])[0])
+				return
+			}
 			e := reflect.New(v.Type().Elem()).Elem()
 			d.Value(val, e, join(path, k.Value))
 			v.SetMapIndex(reflect.ValueOf(k.Value).Convert(v.Type().Key()), e)
@@ -396,6 +406,35 @@ func (d *Decoder) Value(n *yaml.Node, v reflect.Value, path string) {
 	default:
 		panic(fmt.Sprintf("strictyaml: unsupported field type %s at %s", v.Type(), path))
 	}
+}
+
+// IsControl reports whether c is a C0 or C1 control character (DEL
+// included), which a terminal would obey rather than show, or a
+// bidirectional override that reorders what is shown.
+func IsControl(c rune) bool {
+	return c < 0x20 || c == 0x7f || (c >= 0x80 && c < 0xa0) ||
+		(c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069)
+}
+
+// checkText refuses control characters in a string: names, paths and
+// titles reach terminals and reports, where ESC and its kind would act.
+// Fields tagged onboard:"text" (file content, commands, notes) may hold
+// newlines, tabs and carriage returns, and nothing else of the kind.
+func (d *Decoder) checkText(n *yaml.Node, path string) bool {
+	for i, c := range n.Value {
+		if !IsControl(c) || (d.text && (c == '\n' || c == '\t' || c == '\r')) {
+			continue
+		}
+		what := "a control character"
+		if c == 0 {
+			what = "a NUL character"
+		} else if c == '\n' || c == '\t' || c == '\r' {
+			what = "a line break or tab"
+		}
+		d.Fail(d.PosOf(n), path, "must not contain %s (%U at character %d of the value)", what, c, utf8.RuneCountInString(n.Value[:i])+1)
+		return false
+	}
+	return true
 }
 
 // eachPair calls fn for every key/value of a mapping, following merge keys
@@ -467,6 +506,7 @@ type fieldInfo struct {
 	index    []int
 	name     string
 	required bool
+	text     bool // may hold newlines and tabs (file content, commands, notes)
 }
 
 // fieldsOf lists the YAML fields of a struct, flattening `yaml:",inline"`
@@ -491,7 +531,8 @@ func fieldsOf(t reflect.Type) []fieldInfo {
 		if name == "" {
 			name = strings.ToLower(f.Name)
 		}
-		fs = append(fs, fieldInfo{index: []int{i}, name: name, required: f.Tag.Get("onboard") == "required"})
+		opts := strings.Split(f.Tag.Get("onboard"), ",")
+		fs = append(fs, fieldInfo{index: []int{i}, name: name, required: slices.Contains(opts, "required"), text: slices.Contains(opts, "text")})
 	}
 	return fs
 }
@@ -516,7 +557,10 @@ func (d *Decoder) structValue(n *yaml.Node, v reflect.Value, path string) {
 		}
 		set[f.name] = true
 		before := d.count()
+		outer := d.text
+		d.text = f.text
 		d.Value(val, v.FieldByIndex(f.index), join(path, f.name))
+		d.text = outer
 		bad[f.name] = d.count() > before
 	})
 	for _, f := range fs {

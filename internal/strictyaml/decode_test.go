@@ -129,3 +129,43 @@ func TestAliasLimits(t *testing.T) {
 		t.Errorf("recursive anchor: %v", err)
 	}
 }
+
+func TestControlCharacters(t *testing.T) {
+	type doc struct {
+		Name   string            `yaml:"name"`
+		Paths  []string          `yaml:"paths"`
+		Labels map[string]string `yaml:"labels"`
+		Run    string            `yaml:"run" onboard:"text"`
+	}
+	tests := []struct {
+		name, in, want string // want "" means accepted
+	}{
+		{"plain name", "name: Ada Lovelace\n", ""},
+		{"ESC in a name", "name: \"Ada\\e[2J\"\n", "f.yaml:1:7: name: must not contain a control character (U+001B at character 4 of the value)"},
+		{"BEL in a list item", "paths: [/srv/a, \"/srv/\\a\"]\n", "f.yaml:1:17: paths[1]: must not contain a control character (U+0007"},
+		{"single string as list", "paths: \"/srv/\\x9b\"\n", "f.yaml:1:8: paths: must not contain a control character (U+009B"},
+		{"C1 in a map value", "labels: {a: \"x\\u0085\"}\n", "labels.a: must not contain a control character (U+0085"},
+		{"control in a map key", "labels: {\"a\\eb\": x}\n", "f.yaml:1:10: labels: the key \"a\\x1bb\" contains the control character U+001B"},
+		{"newline in a name", "name: \"Ada\\nLovelace\"\n", "name: must not contain a line break or tab (U+000A"},
+		{"tab in a name", "name: \"Ada\\tL\"\n", "name: must not contain a line break or tab (U+0009"},
+		{"bidi override in a name", "name: \"abc\\u202Ecba\"\n", "name: must not contain a control character (U+202E"},
+		{"DEL", "name: \"a\\x7f\"\n", "U+007F"},
+		{"multi-line command", "run: |\n  echo a\n  \techo b\n", ""},
+		{"ESC in a command", "run: \"printf '\\e[2J'\"\n", "f.yaml:1:6: run: must not contain a control character (U+001B"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var v doc
+			_, err := Decode("f.yaml", []byte(tt.in), &v)
+			if tt.want == "" {
+				if err != nil {
+					t.Fatalf("refused: %v", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error %v, want %q", err, tt.want)
+			}
+		})
+	}
+}

@@ -19,6 +19,15 @@ import (
 // chmod-ed and renamed over dst. A broken stream therefore never replaces
 // dst (the size check catches it), and no SFTP server is needed.
 func (c *Client) Upload(ctx context.Context, dst string, r io.Reader, mode fs.FileMode, privileged bool) error {
+	return c.UploadOwned(ctx, dst, r, mode, "", "", privileged)
+}
+
+// UploadOwned is Upload that also gives the file an owner and a group (each
+// optional). Owner, group and mode are set on the temporary file, never
+// following a symbolic link, before it is renamed over dst: nothing is done
+// to the path dst after the rename, so a link someone placed there is
+// replaced, not followed.
+func (c *Client) UploadOwned(ctx context.Context, dst string, r io.Reader, mode fs.FileMode, owner, group string, privileged bool) error {
 	if dst == "" || strings.HasSuffix(dst, "/") || strings.ContainsAny(dst, "\x00\n") {
 		return c.errorf("upload: invalid destination path %q", dst)
 	}
@@ -28,7 +37,7 @@ func (c *Client) Upload(ctx context.Context, dst string, r io.Reader, mode fs.Fi
 	}
 	var stderr bytes.Buffer
 	code, err := c.Run(ctx, remote.Cmd{
-		Command:    "sh -c " + shell.Quote(uploadScript(dst, size, mode)),
+		Command:    "sh -c " + shell.Quote(uploadScript(dst, size, mode, owner, group)),
 		Privileged: privileged,
 		Stdin:      body,
 		Stderr:     &stderr,
@@ -46,20 +55,34 @@ func (c *Client) Upload(ctx context.Context, dst string, r io.Reader, mode fs.Fi
 	return nil
 }
 
-// uploadScript is the remote side of Upload: every value is quoted.
-func uploadScript(dst string, size int64, mode fs.FileMode) string {
+// uploadScript is the remote side of Upload: every value is quoted. The
+// temporary file has an unpredictable name in dst's folder (mktemp creates
+// it exclusively, 0600). chown -h and chgrp -h do not follow a link; chmod
+// comes after them since chown clears the setuid bits; mv -T renames over
+// dst itself (a link or a folder there is never followed into).
+func uploadScript(dst string, size int64, mode fs.FileMode, owner, group string) string {
 	tmpl := path.Join(path.Dir(dst), "."+path.Base(dst)+".onboard-XXXXXX")
 	q := shell.Quote(dst)
-	return strings.Join([]string{
+	lines := []string{
 		`umask 077`,
 		`t=$(mktemp ` + shell.Quote(tmpl) + `) || exit 1`,
 		`trap 'rm -f "$t"' EXIT`,
 		`cat > "$t" || exit 1`,
 		`n=$(wc -c < "$t")`,
 		fmt.Sprintf(`if [ $n -ne %d ]; then echo "upload to "%s": received $n bytes of %d" >&2; exit 1; fi`, size, q, size),
-		`chmod ` + shell.Quote(chmodMode(mode)) + ` "$t"`,
-		`mv -f "$t" ` + q,
-	}, "\n")
+	}
+	// chown OWNER: would also set the owner's login group: set each alone.
+	if owner != "" {
+		lines = append(lines, `chown -h -- `+shell.Quote(owner)+` "$t" || exit 1`)
+	}
+	if group != "" {
+		lines = append(lines, `chgrp -h -- `+shell.Quote(group)+` "$t" || exit 1`)
+	}
+	return strings.Join(append(lines,
+		`[ -f "$t" ] && [ ! -L "$t" ] || { echo "upload to "`+q+`": the temporary file was replaced" >&2; exit 1; }`,
+		`chmod `+shell.Quote(chmodMode(mode))+` "$t" || exit 1`,
+		`mv -fT "$t" `+q,
+	), "\n")
 }
 
 // chmodMode is mode in chmod's octal, with the setuid, setgid and sticky

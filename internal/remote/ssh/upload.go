@@ -56,32 +56,39 @@ func (c *Client) UploadOwned(ctx context.Context, dst string, r io.Reader, mode 
 }
 
 // uploadScript is the remote side of Upload: every value is quoted. The
-// temporary file has an unpredictable name in dst's folder (mktemp creates
-// it exclusively, 0600). chown -h and chgrp -h do not follow a link; chmod
-// comes after them since chown clears the setuid bits; mv -T renames over
-// dst itself (a link or a folder there is never followed into).
+// content goes to a new folder that mktemp -d makes (unpredictable name,
+// 0700, in dst's folder so that the rename stays on one file system), and
+// the script works from inside it: whoever can write dst's folder can
+// rename that folder but not put anything in it, so chown -h, chgrp -h and
+// chmod act on onboard's file and nothing else. chmod comes after chown,
+// which clears the setuid bits; mv -T renames over dst itself, so a link or
+// a folder there is replaced or refused, never followed.
 func uploadScript(dst string, size int64, mode fs.FileMode, owner, group string) string {
 	tmpl := path.Join(path.Dir(dst), "."+path.Base(dst)+".onboard-XXXXXX")
-	q := shell.Quote(dst)
 	lines := []string{
 		`umask 077`,
-		`t=$(mktemp ` + shell.Quote(tmpl) + `) || exit 1`,
-		`trap 'rm -f "$t"' EXIT`,
-		`cat > "$t" || exit 1`,
-		`n=$(wc -c < "$t")`,
-		fmt.Sprintf(`if [ $n -ne %d ]; then echo "upload to "%s": received $n bytes of %d" >&2; exit 1; fi`, size, q, size),
+		`p=` + shell.Quote(dst),
+		`case $p in /*) ;; *) p=$PWD/$p ;; esac`,
+		`d=$(mktemp -d ` + shell.Quote(tmpl) + `) || exit 1`,
+		`cd "$d" || exit 1`,
+		`trap 'rm -f ./f; cd .. && rmdir -- "${d##*/}" 2>/dev/null' EXIT`,
+		// Only a folder this user made can be owned by it: not one put in
+		// its place between mktemp and cd.
+		`[ -O . ] || { echo "upload to $p: the temporary folder was replaced" >&2; exit 1; }`,
+		`cat > ./f || exit 1`,
+		`n=$(wc -c < ./f)`,
+		fmt.Sprintf(`if [ $n -ne %d ]; then echo "upload to $p: received $n bytes of %d" >&2; exit 1; fi`, size, size),
 	}
 	// chown OWNER: would also set the owner's login group: set each alone.
 	if owner != "" {
-		lines = append(lines, `chown -h -- `+shell.Quote(owner)+` "$t" || exit 1`)
+		lines = append(lines, `chown -h -- `+shell.Quote(owner)+` ./f || exit 1`)
 	}
 	if group != "" {
-		lines = append(lines, `chgrp -h -- `+shell.Quote(group)+` "$t" || exit 1`)
+		lines = append(lines, `chgrp -h -- `+shell.Quote(group)+` ./f || exit 1`)
 	}
 	return strings.Join(append(lines,
-		`[ -f "$t" ] && [ ! -L "$t" ] || { echo "upload to "`+q+`": the temporary file was replaced" >&2; exit 1; }`,
-		`chmod `+shell.Quote(chmodMode(mode))+` "$t" || exit 1`,
-		`mv -fT "$t" `+q,
+		`chmod `+shell.Quote(chmodMode(mode))+` ./f || exit 1`,
+		`mv -fT ./f "$p"`,
 	), "\n")
 }
 

@@ -153,9 +153,9 @@ type Install struct {
 	// Timeout bounds one install (check, install, verify); an installer
 	// still running then is killed. Default 10m on Linux, 30m on Windows.
 	Timeout      time.Duration `yaml:"timeout"`
-	Install      string        `yaml:"install"`       // for manager command
-	IsInstalled  string        `yaml:"is_installed"`  // for manager command: exits 0 when installed
-	VersionQuery string        `yaml:"version_query"` // for manager command: prints the version
+	Install      string        `yaml:"install" onboard:"text"`       // for manager command
+	IsInstalled  string        `yaml:"is_installed" onboard:"text"`  // for manager command: exits 0 when installed
+	VersionQuery string        `yaml:"version_query" onboard:"text"` // for manager command: prints the version
 }
 
 // Inventory is the merged inventory with positions for errors.
@@ -309,6 +309,20 @@ func (inv *Inventory) check() []error {
 			}
 			if r.Auth == "kerberos" && (r.Realm == "" || r.KDC == "") {
 				errs = append(errs, doc.Errorf(key, "auth: kerberos needs realm and kdc (here or in its groups' defaults)"))
+			}
+			// Over plain HTTP only NTLM seals the messages: Basic would send
+			// the password in clear text, and Kerberos (whose sealing is not
+			// implemented) every command and the domain-join password, to a
+			// server it never authenticates.
+			if r.Transport == "winrm" && r.HTTPS != nil && !*r.HTTPS && (r.Auth == "basic" || r.Auth == "kerberos") {
+				at := key
+				for _, f := range []string{key + ".https", key + ".auth"} {
+					if doc.Has(f) {
+						at = f
+						break
+					}
+				}
+				errs = append(errs, doc.Errorf(at, "%s authentication over plain HTTP (https: false) would send the traffic unsealed to a server it does not authenticate; use HTTPS (the default), or ntlm, which seals messages over HTTP", r.Auth))
 			}
 		}
 	}

@@ -314,7 +314,7 @@ type Profile struct {
 	Printers       []string `yaml:"printers"`
 	DefaultPrinter string   `yaml:"default_printer"`
 	Checks         []Check  `yaml:"checks"`
-	Manual         []string `yaml:"manual"`
+	Manual         []string `yaml:"manual" onboard:"text"`
 	// JoinOU is the OU that machines of this role join into.
 	JoinOU string `yaml:"join_ou"`
 

@@ -15,7 +15,7 @@ import (
 type Playbook struct {
 	Person   Person            `yaml:"person" onboard:"required"`
 	Profile  string            `yaml:"profile"`
-	Vars     map[string]string `yaml:"vars"`
+	Vars     map[string]string `yaml:"vars" onboard:"text"`
 	Account  Account           `yaml:"account"`
 	Machine  Machine           `yaml:"machine"`
 	Checks   []Check           `yaml:"checks"`
@@ -118,7 +118,7 @@ type Machine struct {
 // File is a file to write on the machine.
 type File struct {
 	Path    string        `yaml:"path" onboard:"required"`
-	Content string        `yaml:"content"`
+	Content string        `yaml:"content" onboard:"text"`
 	Source  string        `yaml:"source"` // a local file, relative to the playbook
 	Owner   string        `yaml:"owner"`
 	Group   string        `yaml:"group"`
@@ -130,9 +130,9 @@ type File struct {
 // idempotent: without one, a re-run would run it again.
 type Command struct {
 	Name       string        `yaml:"name" onboard:"required"`
-	Run        string        `yaml:"run" onboard:"required"`
+	Run        string        `yaml:"run" onboard:"required,text"`
 	Creates    string        `yaml:"creates"`
-	Unless     string        `yaml:"unless"`
+	Unless     string        `yaml:"unless" onboard:"text"`
 	Privileged bool          `yaml:"privileged"`
 	Timeout    time.Duration `yaml:"timeout"`
 }
@@ -151,9 +151,9 @@ type Check struct {
 // CommandCheck passes when the command exits as expected and its output
 // contains every stdout entry (a /regexp/ or a substring).
 type CommandCheck struct {
-	Run        string   `yaml:"run" onboard:"required"`
+	Run        string   `yaml:"run" onboard:"required,text"`
 	ExitStatus *int     `yaml:"exit_status"`
-	Stdout     []string `yaml:"stdout"`
+	Stdout     []string `yaml:"stdout" onboard:"text"`
 	Privileged bool     `yaml:"privileged"`
 }
 
@@ -163,7 +163,7 @@ type FileCheck struct {
 	Exists   *bool    `yaml:"exists"`
 	Mode     string   `yaml:"mode"`
 	Owner    string   `yaml:"owner"`
-	Contains []string `yaml:"contains"`
+	Contains []string `yaml:"contains" onboard:"text"`
 }
 
 // PackageCheck passes when an OS package is installed (or not).
@@ -183,9 +183,9 @@ type PrinterCheck struct {
 // Handover says what the handover report contains and where it goes.
 type Handover struct {
 	Contact string   `yaml:"contact"`
-	Notes   string   `yaml:"notes"`
+	Notes   string   `yaml:"notes" onboard:"text"`
 	Reports []string `yaml:"reports"`
-	Manual  []string `yaml:"manual"`
+	Manual  []string `yaml:"manual" onboard:"text"`
 }
 
 // List is a list of names that a playbook either writes plainly (items

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"bytes"
 	"encoding/json"
 	"io"
 
@@ -14,7 +15,12 @@ func (JSON) Write(w io.Writer, r *result.Run) error {
 	if r == nil {
 		return errNoRun
 	}
-	enc := json.NewEncoder(w)
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
 	enc.SetIndent("", "  ")
-	return enc.Encode(scrubRun(r))
+	if err := enc.Encode(scrubRun(r)); err != nil {
+		return err
+	}
+	_, err := w.Write(jsonControls(b.Bytes()))
+	return err
 }

@@ -10,22 +10,26 @@ import (
 
 // jsonLines writes one JSON object per event and line (--output json).
 type jsonLines struct {
-	mu  sync.Mutex
-	enc *json.Encoder
+	mu sync.Mutex
+	w  io.Writer
 }
 
 // NewJSONLines returns an observer that writes every event to w as one
 // line of JSON, with known secrets scrubbed. It is safe for concurrent
 // use; write errors are dropped, as an observer cannot stop a run.
 func NewJSONLines(w io.Writer) result.Observer {
-	return &jsonLines{enc: json.NewEncoder(w)}
+	return &jsonLines{w: w}
 }
 
 func (j *jsonLines) Event(e result.Event) {
 	e = scrubEvent(e)
+	line, err := json.Marshal(e)
+	if err != nil {
+		return
+	}
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	_ = j.enc.Encode(e)
+	_, _ = j.w.Write(append(jsonControls(line), '\n'))
 }
 
 // scrubEvent copies the step and run of e with secrets scrubbed; the

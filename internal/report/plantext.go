@@ -1,7 +1,7 @@
 package report
 
 import (
-	"bufio"
+	"bytes"
 	"fmt"
 	"io"
 	"slices"
@@ -31,7 +31,9 @@ func actionSymbol(a plan.Action) string {
 // where, then every step with its action, host, dependencies and reason,
 // and a closing count.
 func WritePlanText(w io.Writer, p *plan.Plan) error {
-	b := bufio.NewWriter(w)
+	// Every value is shown with its control characters escaped: the text
+	// is made whole, then escaped at once (it holds no escapes of its own).
+	b := new(bytes.Buffer)
 	fmt.Fprintf(b, "Plan made %s", fmtTime(p.Created))
 	if len(p.Sources) > 0 {
 		fmt.Fprintf(b, " from %s", strings.Join(p.Sources, ", "))
@@ -70,7 +72,8 @@ func WritePlanText(w io.Writer, p *plan.Plan) error {
 		fmt.Fprintf(b, ", %d not checked", n)
 	}
 	fmt.Fprintf(b, ".\n")
-	return b.Flush()
+	_, err := io.WriteString(w, visible(b.String()))
+	return err
 }
 
 func writePlanHire(b io.Writer, p *plan.Plan, h plan.Hire) {

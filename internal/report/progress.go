@@ -132,7 +132,7 @@ func (p *Progress) Event(e result.Event) {
 		}
 		s := scrubStep(*e.Step)
 		p.seq++
-		p.running[s.ID] = runningStep{host: clean(s.Host), title: firstLine(s.Title), since: at, seq: p.seq}
+		p.running[s.ID] = runningStep{host: visible(s.Host), title: firstLine(visible(s.Title)), since: at, seq: p.seq}
 	case result.StepFinished:
 		if e.Step == nil {
 			return
@@ -168,6 +168,8 @@ func (p *Progress) Write(b []byte) (int, error) {
 // line prints a permanent line: at once in plain mode, above the live
 // region at the next redraw otherwise.
 func (p *Progress) line(s string) {
+	// The view's own escapes are written by draw; a line's never act.
+	s = visible(s)
 	if p.live {
 		p.pending = append(p.pending, s)
 		return
@@ -178,11 +180,11 @@ func (p *Progress) line(s string) {
 // finishedLine is "ok      ws1  Install acme-chat 3.1.0  (0.4s)", with the
 // reason for anything that is not done.
 func (p *Progress) finishedLine(s result.Step) string {
-	host := clean(s.Host)
+	host := visible(s.Host)
 	if host == "" {
 		host = "-"
 	}
-	title := firstLine(s.Title)
+	title := firstLine(visible(s.Title))
 	if p.handover {
 		title = "re-check: " + title
 	}

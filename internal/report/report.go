@@ -267,7 +267,7 @@ func newRunView(orig *result.Run) (runView, error) {
 	if orig == nil {
 		return runView{}, errNoRun
 	}
-	r := scrubRun(orig)
+	r := showRun(scrubRun(orig))
 	v := runView{Run: r, Duration: r.Finished.Sub(r.Started)}
 	if r.Finished.IsZero() || v.Duration < 0 {
 		v.Duration = 0

@@ -342,7 +342,7 @@ func fields(t reflect.Type) []field {
 		if name == "" {
 			name = strings.ToLower(f.Name)
 		}
-		fs = append(fs, field{name: name, typ: f.Type, owner: t, required: f.Tag.Get("onboard") == "required"})
+		fs = append(fs, field{name: name, typ: f.Type, owner: t, required: slices.Contains(strings.Split(f.Tag.Get("onboard"), ","), "required")})
 	}
 	return fs
 }

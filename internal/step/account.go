@@ -285,11 +285,35 @@ func (Activate) Apply(ctx context.Context, x *Exec, s *plan.Step) (string, error
 	// so the flag can never be lost between two requests; OpenLDAP sets
 	// its ppolicy flag after.
 	ad := x.D.Dir.Kind == string(directory.ActiveDirectory)
+	deliver := func() error {
+		if err := x.D.Deliver.Deliver(x.D.Dir.Name, a.Username, a, pw); err != nil {
+			return fmt.Errorf("deliver the initial password of %s: %w", a.Username, err)
+		}
+		return nil
+	}
+	// An Active Directory account stays disabled until the end, so its
+	// password is set first (a password the policy refuses is then never
+	// delivered). OpenLDAP has no disabled state: an account with a
+	// password is usable, and Check counts it done. So there the password
+	// is delivered first and set after: a password in the directory has
+	// always been delivered, and a failed or interrupted delivery leaves
+	// the account without one, which the next run sees as not done and
+	// gives a new password, delivered again.
+	if !ad {
+		if err := deliver(); err != nil {
+			return "", err
+		}
+	}
 	if err := x.D.Client.SetPassword(ctx, u.DN, pw, ad && mustChange); err != nil {
+		if !ad {
+			return "", fmt.Errorf("%w (the password just delivered to %s was not set: the next run delivers a new one)", err, deliveryName(a.Deliver))
+		}
 		return "", err
 	}
-	if err := x.D.Deliver.Deliver(x.D.Dir.Name, a.Username, a, pw); err != nil {
-		return "", fmt.Errorf("deliver the initial password of %s: %w", a.Username, err)
+	if ad {
+		if err := deliver(); err != nil {
+			return "", err
+		}
 	}
 	if !ad && mustChange {
 		if err := x.D.Client.RequirePasswordChange(ctx, u.DN); err != nil {

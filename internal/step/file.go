@@ -69,6 +69,11 @@ func (File) Check(ctx context.Context, x *Exec, s *plan.Step) (State, error) {
 	if !st.exists {
 		return missing(f.Path + " does not exist"), nil
 	}
+	if st.kind == "symbolic link" {
+		// Replaced by the file, never followed: whoever can write the
+		// folder may have put it there.
+		return differs(f.Path + " is a symbolic link: the file replaces it"), nil
+	}
 	if st.kind != "regular file" && st.kind != "regular empty file" {
 		return State{}, fmt.Errorf("%s: %s is a %s, not a regular file", x.T.Host.Name, f.Path, st.kind)
 	}
@@ -98,19 +103,11 @@ func (File) Apply(ctx context.Context, x *Exec, s *plan.Step) (string, error) {
 	if _, err := x.Must(ctx, "create the folder of "+f.Path, shell.Cmd("mkdir -p --", path.Dir(f.Path)), true); err != nil {
 		return "", err
 	}
-	if err := x.Upload(ctx, f.Path, f.Content, uint32(mode), true); err != nil {
+	// Owner and group are set before the file takes its place: a chown of
+	// the path afterwards would follow a link that whoever can write the
+	// folder put there, and chown its target as root.
+	if err := x.UploadOwned(ctx, f.Path, f.Content, uint32(mode), f.Owner, f.Group, true); err != nil {
 		return "", err
-	}
-	// chown OWNER: would also set the owner's login group: set each alone.
-	if f.Owner != "" {
-		if _, err := x.Must(ctx, "set the owner of "+f.Path, shell.Cmd("chown --", f.Owner, f.Path), true); err != nil {
-			return "", err
-		}
-	}
-	if f.Group != "" {
-		if _, err := x.Must(ctx, "set the group of "+f.Path, shell.Cmd("chgrp --", f.Group, f.Path), true); err != nil {
-			return "", err
-		}
 	}
 	return fmt.Sprintf("wrote %s (%d bytes, mode %s)", f.Path, len(f.Content), fileMode(f)), nil
 }

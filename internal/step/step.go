@@ -7,6 +7,8 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
+	"io/fs"
 	"strings"
 	"sync"
 	"time"
@@ -192,6 +194,30 @@ func (x *Exec) Must(ctx context.Context, msg, cmd string, privileged bool) (Out,
 func (x *Exec) Upload(ctx context.Context, path, content string, mode uint32, privileged bool) error {
 	start := time.Now()
 	err := x.T.Comm.Upload(ctx, path, strings.NewReader(content), fsMode(mode), privileged)
+	x.Remote += time.Since(start)
+	if err != nil {
+		return fmt.Errorf("%s: upload %s: %w", x.T.Host.Name, path, err)
+	}
+	return nil
+}
+
+// ownedUploader is a transport that can give an uploaded file its owner
+// and group before it replaces the destination (SSH).
+type ownedUploader interface {
+	UploadOwned(ctx context.Context, dst string, r io.Reader, mode fs.FileMode, owner, group string, privileged bool) error
+}
+
+// UploadOwned writes a file on the host with an owner and a group.
+func (x *Exec) UploadOwned(ctx context.Context, path, content string, mode uint32, owner, group string, privileged bool) error {
+	if owner == "" && group == "" {
+		return x.Upload(ctx, path, content, mode, privileged)
+	}
+	u, ok := x.T.Comm.(ownedUploader)
+	if !ok {
+		return fmt.Errorf("%s: upload %s: this transport cannot set a file's owner or group", x.T.Host.Name, path)
+	}
+	start := time.Now()
+	err := u.UploadOwned(ctx, path, strings.NewReader(content), fsMode(mode), owner, group, privileged)
 	x.Remote += time.Since(start)
 	if err != nil {
 		return fmt.Errorf("%s: upload %s: %w", x.T.Host.Name, path, err)

@@ -8,10 +8,12 @@ import (
 	"fmt"
 	"io"
 	"reflect"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/hashicorp/go-multierror"
 	"gopkg.in/yaml.v3"
@@ -122,7 +124,73 @@ type Unmarshaler interface {
 type Decoder struct {
 	doc  *Doc
 	errs *multierror.Error
+
+	// Alias expansion is bounded as yaml.v3's own decoder bounds it, so that
+	// a small file of nested aliases ("billion laughs") cannot make the
+	// walker visit billions of values.
+	decoded   int          // values visited
+	aliased   int          // of which reached through an alias
+	expanding []*yaml.Node // aliases being expanded, outermost first
+	usedAt    string       // the field path of the outermost one
+	stopped   bool         // expansion refused: decode nothing more
+
+	text bool // the field being decoded is tagged onboard:"text"
 }
+
+// The limits of yaml.v3's decode.go (allowedAliasRatio): up to 99% of the
+// visited values may come from aliases in documents of up to 400,000
+// values, scaling down to 10% at 4,000,000.
+const (
+	aliasRatioRangeLow  = 400000
+	aliasRatioRangeHigh = 4000000
+)
+
+func allowedAliasRatio(decoded int) float64 {
+	switch {
+	case decoded <= aliasRatioRangeLow:
+		return 0.99
+	case decoded >= aliasRatioRangeHigh:
+		return 0.10
+	default:
+		return 0.99 - 0.89*float64(decoded-aliasRatioRangeLow)/float64(aliasRatioRangeHigh-aliasRatioRangeLow)
+	}
+}
+
+// visit counts one value and reports whether decoding may go on.
+func (d *Decoder) visit(path string) bool {
+	if d.stopped {
+		return false
+	}
+	d.decoded++
+	if len(d.expanding) > 0 {
+		d.aliased++
+	}
+	if d.aliased > 100 && d.decoded > 1000 && float64(d.aliased)/float64(d.decoded) > allowedAliasRatio(d.decoded) {
+		a := d.expanding[0]
+		d.Fail(d.PosOf(a), d.usedAt, "the alias *%s expands to too many values (%d of %d read through aliases): an alias may repeat a part of the file, not multiply it", a.Value, d.aliased, d.decoded)
+		d.stopped = true
+		return false
+	}
+	return true
+}
+
+// enter starts the expansion of alias a, refusing an anchor that contains
+// itself; leave must follow a true result.
+func (d *Decoder) enter(a *yaml.Node, path string) bool {
+	for _, e := range d.expanding {
+		if e.Alias == a.Alias {
+			d.Fail(d.PosOf(a), d.usedAt, "the alias *%s refers to a value that contains it", a.Value)
+			return false
+		}
+	}
+	if len(d.expanding) == 0 {
+		d.usedAt = path
+	}
+	d.expanding = append(d.expanding, a)
+	return true
+}
+
+func (d *Decoder) leave() { d.expanding = d.expanding[:len(d.expanding)-1] }
 
 // Decode parses data (named file in errors) into v, a pointer to a struct.
 // The error, if any, is a *multierror.Error of *Error.
@@ -146,6 +214,12 @@ func Decode(file string, data []byte, v any) (*Doc, error) {
 		return d.doc, d.Err()
 	}
 	d.Value(root.Content[0], reflect.ValueOf(v).Elem(), "")
+	if d.stopped {
+		// Refused as unreadable, like a syntax error: nothing half-decoded
+		// goes on to be checked (which would say thousands of things).
+		reflect.ValueOf(v).Elem().SetZero()
+		d.doc.pos = map[string]Pos{}
+	}
 	return d.doc, d.Err()
 }
 
@@ -219,8 +293,19 @@ var (
 
 // Value decodes n into v, recording the position of path.
 func (d *Decoder) Value(n *yaml.Node, v reflect.Value, path string) {
-	for n.Kind == yaml.AliasNode {
-		n = n.Alias
+	if d.stopped {
+		return
+	}
+	if n.Kind == yaml.AliasNode {
+		if !d.enter(n, path) {
+			return
+		}
+		defer d.leave()
+		d.Value(n.Alias, v, path)
+		return
+	}
+	if !d.visit(path) {
+		return
 	}
 	d.doc.pos[path] = d.PosOf(n)
 	if v.CanAddr() && v.Addr().Type().Implements(unmarshalerType) {
@@ -258,8 +343,7 @@ func (d *Decoder) Value(n *yaml.Node, v reflect.Value, path string) {
 			d.Fail(d.PosOf(n), path, "must be a string, got %s", kindName(n))
 			return
 		}
-		if strings.ContainsRune(n.Value, 0) {
-			d.Fail(d.PosOf(n), path, "must not contain a NUL character")
+		if !d.checkText(n, path) {
 			return
 		}
 		v.SetString(n.Value)
@@ -281,6 +365,9 @@ func (d *Decoder) Value(n *yaml.Node, v reflect.Value, path string) {
 		if n.Kind == yaml.ScalarNode && n.Tag != "!!null" && v.Type().Elem().Kind() == reflect.String && v.Type().Elem() == reflect.TypeOf("") {
 			// A single string where a list of strings is expected: accept it
 			// as a list of one, as Ansible users expect.
+			if !d.checkText(n, path) {
+				return
+			}
 			v.Set(reflect.Append(reflect.MakeSlice(v.Type(), 0, 1), reflect.ValueOf(n.Value)))
 			return
 		}
@@ -308,6 +395,10 @@ func (d *Decoder) Value(n *yaml.Node, v reflect.Value, path string) {
 			v.Set(reflect.MakeMap(v.Type()))
 		}
 		d.eachPair(n, path, func(k, val *yaml.Node) {
+			if i := strings.IndexFunc(k.Value, IsControl); i >= 0 {
+				d.Fail(d.PosOf(k), path, "the key %q contains the control character %U: write it without", k.Value, []rune(k.Value[i:])[0])
+				return
+			}
 			e := reflect.New(v.Type().Elem()).Elem()
 			d.Value(val, e, join(path, k.Value))
 			v.SetMapIndex(reflect.ValueOf(k.Value).Convert(v.Type().Key()), e)
@@ -317,31 +408,64 @@ func (d *Decoder) Value(n *yaml.Node, v reflect.Value, path string) {
 	}
 }
 
+// IsControl reports whether c is a C0 or C1 control character (DEL
+// included), which a terminal would obey rather than show, or a
+// bidirectional override that reorders what is shown.
+func IsControl(c rune) bool {
+	return c < 0x20 || c == 0x7f || (c >= 0x80 && c < 0xa0) ||
+		(c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069)
+}
+
+// checkText refuses control characters in a string: names, paths and
+// titles reach terminals and reports, where ESC and its kind would act.
+// Fields tagged onboard:"text" (file content, commands, notes) may hold
+// newlines, tabs and carriage returns, and nothing else of the kind.
+func (d *Decoder) checkText(n *yaml.Node, path string) bool {
+	for i, c := range n.Value {
+		if !IsControl(c) || (d.text && (c == '\n' || c == '\t' || c == '\r')) {
+			continue
+		}
+		what := "a control character"
+		if c == 0 {
+			what = "a NUL character"
+		} else if c == '\n' || c == '\t' || c == '\r' {
+			what = "a line break or tab"
+		}
+		d.Fail(d.PosOf(n), path, "must not contain %s (%U at character %d of the value)", what, c, utf8.RuneCountInString(n.Value[:i])+1)
+		return false
+	}
+	return true
+}
+
 // eachPair calls fn for every key/value of a mapping, following merge keys
 // (<<: *anchor) and rejecting duplicate and non-string keys.
 func (d *Decoder) eachPair(n *yaml.Node, path string, fn func(k, v *yaml.Node)) {
 	seen := map[string]bool{}
-	var merged [][2]*yaml.Node
+	// Merged pairs are read through their alias, and count as such.
+	type mergedPair struct{ k, v, alias *yaml.Node }
+	var merged []mergedPair
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, val := n.Content[i], n.Content[i+1]
 		if k.Tag == "!!merge" {
-			for val.Kind == yaml.AliasNode {
-				val = val.Alias
+			var via *yaml.Node
+			if val.Kind == yaml.AliasNode {
+				via, val = val, val.Alias
 			}
 			srcs := []*yaml.Node{val}
 			if val.Kind == yaml.SequenceNode {
 				srcs = val.Content
 			}
 			for _, s := range srcs {
-				for s.Kind == yaml.AliasNode {
-					s = s.Alias
+				a := via
+				if s.Kind == yaml.AliasNode {
+					a, s = s, s.Alias
 				}
 				if s.Kind != yaml.MappingNode {
 					d.Fail(d.PosOf(k), path, "a merge key (<<) must refer to a mapping")
 					continue
 				}
 				for j := 0; j+1 < len(s.Content); j += 2 {
-					merged = append(merged, [2]*yaml.Node{s.Content[j], s.Content[j+1]})
+					merged = append(merged, mergedPair{s.Content[j], s.Content[j+1], a})
 				}
 			}
 			continue
@@ -359,10 +483,22 @@ func (d *Decoder) eachPair(n *yaml.Node, path string, fn func(k, v *yaml.Node)) 
 	}
 	// Explicit keys win over merged ones, as in YAML's merge key spec.
 	for _, kv := range merged {
-		if !seen[kv[0].Value] {
-			seen[kv[0].Value] = true
-			fn(kv[0], kv[1])
+		if d.stopped {
+			return
 		}
+		if seen[kv.k.Value] {
+			continue
+		}
+		seen[kv.k.Value] = true
+		if kv.alias == nil {
+			fn(kv.k, kv.v)
+			continue
+		}
+		if !d.enter(kv.alias, path) {
+			continue
+		}
+		fn(kv.k, kv.v)
+		d.leave()
 	}
 }
 
@@ -370,6 +506,7 @@ type fieldInfo struct {
 	index    []int
 	name     string
 	required bool
+	text     bool // may hold newlines and tabs (file content, commands, notes)
 }
 
 // fieldsOf lists the YAML fields of a struct, flattening `yaml:",inline"`
@@ -394,7 +531,8 @@ func fieldsOf(t reflect.Type) []fieldInfo {
 		if name == "" {
 			name = strings.ToLower(f.Name)
 		}
-		fs = append(fs, fieldInfo{index: []int{i}, name: name, required: f.Tag.Get("onboard") == "required"})
+		opts := strings.Split(f.Tag.Get("onboard"), ",")
+		fs = append(fs, fieldInfo{index: []int{i}, name: name, required: slices.Contains(opts, "required"), text: slices.Contains(opts, "text")})
 	}
 	return fs
 }
@@ -419,7 +557,10 @@ func (d *Decoder) structValue(n *yaml.Node, v reflect.Value, path string) {
 		}
 		set[f.name] = true
 		before := d.count()
+		outer := d.text
+		d.text = f.text
 		d.Value(val, v.FieldByIndex(f.index), join(path, f.name))
+		d.text = outer
 		bad[f.name] = d.count() > before
 	})
 	for _, f := range fs {

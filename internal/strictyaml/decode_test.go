@@ -1,6 +1,7 @@
 package strictyaml
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -87,5 +88,84 @@ nested: {name: inner, port: 0777}
 	}
 	if p := doc.Pos("tags[3]"); p.Line != 7 {
 		t.Errorf("a missing path falls back to its parent: %v", p)
+	}
+}
+
+type tree struct {
+	Name string `yaml:"name"`
+	Kids []tree `yaml:"kids"`
+}
+
+func TestAliasLimits(t *testing.T) {
+	// Nine levels of ten: a billion nodes from a few hundred bytes. The
+	// walk stops inside l3 (a thousand values, nearly all through aliases).
+	var b strings.Builder
+	b.WriteString("l0: &l0 {name: lol}\n")
+	for i := 1; i <= 9; i++ {
+		fmt.Fprintf(&b, "l%d: &l%d {kids: [", i, i)
+		for j := 0; j < 10; j++ {
+			if j > 0 {
+				b.WriteString(", ")
+			}
+			fmt.Fprintf(&b, "*l%d", i-1)
+		}
+		b.WriteString("]}\n")
+	}
+	b.WriteString("top: *l9\n")
+	var v map[string]tree
+	allocs := testing.AllocsPerRun(1, func() {
+		_, err := Decode("f.yaml", []byte(b.String()), &v)
+		if err == nil || !strings.Contains(err.Error(), "f.yaml:4:32: l3.kids[3]: the alias *l2 expands to too many values") {
+			t.Errorf("error: %v", err)
+		}
+	})
+	if allocs > 200000 {
+		t.Errorf("refusing a billion laughs took %.0f allocations", allocs)
+	}
+
+	var r map[string]tree
+	_, err := Decode("f.yaml", []byte("a: &a {name: x, kids: [*a]}\n"), &r)
+	if err == nil || !strings.Contains(err.Error(), "f.yaml:1:24: a.kids[0]: the alias *a refers to a value that contains it") {
+		t.Errorf("recursive anchor: %v", err)
+	}
+}
+
+func TestControlCharacters(t *testing.T) {
+	type doc struct {
+		Name   string            `yaml:"name"`
+		Paths  []string          `yaml:"paths"`
+		Labels map[string]string `yaml:"labels"`
+		Run    string            `yaml:"run" onboard:"text"`
+	}
+	tests := []struct {
+		name, in, want string // want "" means accepted
+	}{
+		{"plain name", "name: Ada Lovelace\n", ""},
+		{"ESC in a name", "name: \"Ada\\e[2J\"\n", "f.yaml:1:7: name: must not contain a control character (U+001B at character 4 of the value)"},
+		{"BEL in a list item", "paths: [/srv/a, \"/srv/\\a\"]\n", "f.yaml:1:17: paths[1]: must not contain a control character (U+0007"},
+		{"single string as list", "paths: \"/srv/\\x9b\"\n", "f.yaml:1:8: paths: must not contain a control character (U+009B"},
+		{"C1 in a map value", "labels: {a: \"x\\u0085\"}\n", "labels.a: must not contain a control character (U+0085"},
+		{"control in a map key", "labels: {\"a\\eb\": x}\n", "f.yaml:1:10: labels: the key \"a\\x1bb\" contains the control character U+001B"},
+		{"newline in a name", "name: \"Ada\\nLovelace\"\n", "name: must not contain a line break or tab (U+000A"},
+		{"tab in a name", "name: \"Ada\\tL\"\n", "name: must not contain a line break or tab (U+0009"},
+		{"bidi override in a name", "name: \"abc\\u202Ecba\"\n", "name: must not contain a control character (U+202E"},
+		{"DEL", "name: \"a\\x7f\"\n", "U+007F"},
+		{"multi-line command", "run: |\n  echo a\n  \techo b\n", ""},
+		{"ESC in a command", "run: \"printf '\\e[2J'\"\n", "f.yaml:1:6: run: must not contain a control character (U+001B"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var v doc
+			_, err := Decode("f.yaml", []byte(tt.in), &v)
+			if tt.want == "" {
+				if err != nil {
+					t.Fatalf("refused: %v", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error %v, want %q", err, tt.want)
+			}
+		})
 	}
 }

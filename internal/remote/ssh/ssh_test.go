@@ -185,7 +185,7 @@ func TestUpload(t *testing.T) {
 
 	// A short stream (fewer bytes than announced) never replaces the file.
 	code, err := c.Run(ctx, remote.Cmd{
-		Command: "sh -c " + shell.Quote(uploadScript(dst, 10, 0o644)),
+		Command: "sh -c " + shell.Quote(uploadScript(dst, 10, 0o644, "", "")),
 		Stdin:   strings.NewReader("short"),
 	})
 	if err != nil || code == 0 {

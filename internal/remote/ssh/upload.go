@@ -19,6 +19,15 @@ import (
 // chmod-ed and renamed over dst. A broken stream therefore never replaces
 // dst (the size check catches it), and no SFTP server is needed.
 func (c *Client) Upload(ctx context.Context, dst string, r io.Reader, mode fs.FileMode, privileged bool) error {
+	return c.UploadOwned(ctx, dst, r, mode, "", "", privileged)
+}
+
+// UploadOwned is Upload that also gives the file an owner and a group (each
+// optional). Owner, group and mode are set on the temporary file, never
+// following a symbolic link, before it is renamed over dst: nothing is done
+// to the path dst after the rename, so a link someone placed there is
+// replaced, not followed.
+func (c *Client) UploadOwned(ctx context.Context, dst string, r io.Reader, mode fs.FileMode, owner, group string, privileged bool) error {
 	if dst == "" || strings.HasSuffix(dst, "/") || strings.ContainsAny(dst, "\x00\n") {
 		return c.errorf("upload: invalid destination path %q", dst)
 	}
@@ -28,7 +37,7 @@ func (c *Client) Upload(ctx context.Context, dst string, r io.Reader, mode fs.Fi
 	}
 	var stderr bytes.Buffer
 	code, err := c.Run(ctx, remote.Cmd{
-		Command:    "sh -c " + shell.Quote(uploadScript(dst, size, mode)),
+		Command:    "sh -c " + shell.Quote(uploadScript(dst, size, mode, owner, group)),
 		Privileged: privileged,
 		Stdin:      body,
 		Stderr:     &stderr,
@@ -46,20 +55,41 @@ func (c *Client) Upload(ctx context.Context, dst string, r io.Reader, mode fs.Fi
 	return nil
 }
 
-// uploadScript is the remote side of Upload: every value is quoted.
-func uploadScript(dst string, size int64, mode fs.FileMode) string {
+// uploadScript is the remote side of Upload: every value is quoted. The
+// content goes to a new folder that mktemp -d makes (unpredictable name,
+// 0700, in dst's folder so that the rename stays on one file system), and
+// the script works from inside it: whoever can write dst's folder can
+// rename that folder but not put anything in it, so chown -h, chgrp -h and
+// chmod act on onboard's file and nothing else. chmod comes after chown,
+// which clears the setuid bits; mv -T renames over dst itself, so a link or
+// a folder there is replaced or refused, never followed.
+func uploadScript(dst string, size int64, mode fs.FileMode, owner, group string) string {
 	tmpl := path.Join(path.Dir(dst), "."+path.Base(dst)+".onboard-XXXXXX")
-	q := shell.Quote(dst)
-	return strings.Join([]string{
+	lines := []string{
 		`umask 077`,
-		`t=$(mktemp ` + shell.Quote(tmpl) + `) || exit 1`,
-		`trap 'rm -f "$t"' EXIT`,
-		`cat > "$t" || exit 1`,
-		`n=$(wc -c < "$t")`,
-		fmt.Sprintf(`if [ $n -ne %d ]; then echo "upload to "%s": received $n bytes of %d" >&2; exit 1; fi`, size, q, size),
-		`chmod ` + shell.Quote(chmodMode(mode)) + ` "$t"`,
-		`mv -f "$t" ` + q,
-	}, "\n")
+		`p=` + shell.Quote(dst),
+		`case $p in /*) ;; *) p=$PWD/$p ;; esac`,
+		`d=$(mktemp -d ` + shell.Quote(tmpl) + `) || exit 1`,
+		`cd "$d" || exit 1`,
+		`trap 'rm -f ./f; cd .. && rmdir -- "${d##*/}" 2>/dev/null' EXIT`,
+		// Only a folder this user made can be owned by it: not one put in
+		// its place between mktemp and cd.
+		`[ -O . ] || { echo "upload to $p: the temporary folder was replaced" >&2; exit 1; }`,
+		`cat > ./f || exit 1`,
+		`n=$(wc -c < ./f)`,
+		fmt.Sprintf(`if [ $n -ne %d ]; then echo "upload to $p: received $n bytes of %d" >&2; exit 1; fi`, size, size),
+	}
+	// chown OWNER: would also set the owner's login group: set each alone.
+	if owner != "" {
+		lines = append(lines, `chown -h -- `+shell.Quote(owner)+` ./f || exit 1`)
+	}
+	if group != "" {
+		lines = append(lines, `chgrp -h -- `+shell.Quote(group)+` ./f || exit 1`)
+	}
+	return strings.Join(append(lines,
+		`chmod `+shell.Quote(chmodMode(mode))+` ./f || exit 1`,
+		`mv -fT ./f "$p"`,
+	), "\n")
 }
 
 // chmodMode is mode in chmod's octal, with the setuid, setgid and sticky

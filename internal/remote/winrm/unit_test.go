@@ -148,6 +148,9 @@ func TestConfigValidation(t *testing.T) {
 		{"ntlm is the default", func(c *Config) { c.HTTPS = false }, "", nil},
 		{"no password", func(c *Config) { c.Password = secret.Value{} }, "needs a user and a password", remote.ErrAuth},
 		{"kerberos without realm", func(c *Config) { c.Auth = AuthKerberos }, "needs a realm and a KDC", nil},
+		{"kerberos over http", func(c *Config) {
+			c.Auth, c.HTTPS, c.Realm, c.KDC = AuthKerberos, false, "EXAMPLE.TEST", net.JoinHostPort("127.0.0.1", strconv.Itoa(closedPort(t)))
+		}, "kerberos over plain HTTP would send every command and password unsealed", nil},
 		{"kerberos KDC unreachable", func(c *Config) {
 			c.Auth, c.Realm, c.KDC = AuthKerberos, "EXAMPLE.TEST", net.JoinHostPort("127.0.0.1", strconv.Itoa(closedPort(t)))
 		}, "", nil},

@@ -75,7 +75,7 @@ type Config struct {
 
 	// Auth is "basic" (HTTPS only unless AllowBasicOverHTTP), "ntlm"
 	// (the default), "certificate" (HTTPS client certificate) or
-	// "kerberos" (see Realm).
+	// "kerberos" (HTTPS only; see Realm).
 	Auth               string
 	AllowBasicOverHTTP bool
 	// AllowUnencryptedHTTP sends NTLM over plain HTTP without message
@@ -266,6 +266,12 @@ func (c *Client) validate() error {
 			return c.errorf("certificate authentication needs a client certificate and key file")
 		}
 	case AuthKerberos:
+		// Kerberos message sealing is not implemented: over plain HTTP every
+		// message (a domain-join password included) would travel in clear
+		// text to a server nothing authenticates.
+		if !cfg.HTTPS {
+			return c.errorf("kerberos over plain HTTP would send every command and password unsealed to an unauthenticated server; use HTTPS, or ntlm, which seals messages over HTTP")
+		}
 		if cfg.Realm == "" || cfg.KDC == "" {
 			return c.errorf("kerberos authentication needs a realm and a KDC address")
 		}

@@ -133,6 +133,18 @@ account:
 	if err != nil || st.InPlace {
 		t.Fatalf("after the interruption the check says %+v, %v; want not done", st, err)
 	}
+	// The interrupted run's file is still there: onboard never replaces a
+	// password file, so the re-run says so and changes nothing.
+	if _, err := (step.Activate{}).Apply(ctx, x, s); err == nil || !strings.Contains(err.Error(), "already exists") {
+		t.Fatalf("re-run over the interrupted run's file: %v, want it refused", err)
+	}
+	if v := entry(t, c, d.BaseDN, "(uid=iterrupt)", "userPassword").GetAttributeValues("userPassword"); len(v) != 0 {
+		t.Errorf("the refused re-run set a password")
+	}
+	// Moved away by the technician: the re-run delivers a password that binds.
+	if err := os.Rename(pwFile, pwFile+".old"); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := (step.Activate{}).Apply(ctx, x, s); err != nil {
 		t.Fatalf("re-run: %v", err)
 	}

@@ -49,7 +49,7 @@ func (c *Channel) Ready(spec *plan.ActivateSpec) error {
 	}
 	err = folder.Probe(root, resolved, 0o700)
 	if errors.Is(err, fs.ErrExist) {
-		return fmt.Errorf("the password file %s already exists: onboard never replaces one; once its password is handed over, remove it and run again", path)
+		return fmt.Errorf("the password file %s already exists: onboard never replaces one (it may hold a password already handed over, or one from an interrupted run that was never set); move it away and run again", path)
 	}
 	if err != nil {
 		return fmt.Errorf("password file folder: %w", err)

@@ -105,18 +105,31 @@ func rel(root, p string) (string, error) {
 	return filepath.Rel(root, p)
 }
 
+// open opens root (made with dirMode when mkdir is set and it is missing)
+// and names p relative to it; everything after goes through the returned
+// os.Root, so nothing can lead out of root.
+func open(root, p string, mkdir bool, dirMode os.FileMode) (*os.Root, string, error) {
+	name, err := rel(root, p)
+	if err != nil {
+		return nil, "", err
+	}
+	if mkdir {
+		if err := os.MkdirAll(root, dirMode); err != nil {
+			return nil, "", err
+		}
+	}
+	r, err := os.OpenRoot(root)
+	if err != nil {
+		return nil, "", err
+	}
+	return r, name, nil
+}
+
 // Probe checks, beneath root, that p does not exist yet and that its
 // folder (made with dirMode when missing) takes a new file: what a password
 // delivery needs before the password is set.
 func Probe(root, p string, dirMode os.FileMode) error {
-	name, err := rel(root, p)
-	if err != nil {
-		return err
-	}
-	if err := os.MkdirAll(root, dirMode); err != nil {
-		return err
-	}
-	r, err := os.OpenRoot(root)
+	r, name, err := open(root, p, true, dirMode)
 	if err != nil {
 		return err
 	}
@@ -141,11 +154,7 @@ func Probe(root, p string, dirMode os.FileMode) error {
 
 // Lstat describes p beneath root, not following a final symlink.
 func Lstat(root, p string) (fs.FileInfo, error) {
-	name, err := rel(root, p)
-	if err != nil {
-		return nil, err
-	}
-	r, err := os.OpenRoot(root)
+	r, name, err := open(root, p, false, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -159,11 +168,7 @@ const MaxRead = 16 << 20
 // ReadFile reads the regular file p beneath root; a symlink out of root, or
 // anything but a regular file (a device, a fifo), is refused.
 func ReadFile(root, p string) ([]byte, error) {
-	name, err := rel(root, p)
-	if err != nil {
-		return nil, err
-	}
-	r, err := os.OpenRoot(root)
+	r, name, err := open(root, p, false, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -201,14 +206,7 @@ func Replace(root, p string, data []byte, mode, dirMode os.FileMode) error {
 }
 
 func write(root, p string, data []byte, mode, dirMode os.FileMode, replace bool) (err error) {
-	name, err := rel(root, p)
-	if err != nil {
-		return err
-	}
-	if err := os.MkdirAll(root, dirMode); err != nil {
-		return err
-	}
-	r, err := os.OpenRoot(root)
+	r, name, err := open(root, p, true, dirMode)
 	if err != nil {
 		return err
 	}

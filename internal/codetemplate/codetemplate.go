@@ -200,3 +200,29 @@ func Prelude(values []string) string {
 const PowerShellVars = `$__onboard_n = 0
 foreach ($__onboard_v in $in.vars) { $__onboard_n++; Set-Variable -Name ('__onboard_' + $__onboard_n) -Value ([string]$__onboard_v) }
 `
+
+// scanner is the position in an author's command that both lexers share.
+type scanner struct {
+	rs   []rune
+	i    int
+	ctxs []quoting
+}
+
+// peek is the rune k places from the current one (k may be negative), or 0
+// past either end.
+func (s *scanner) peek(k int) rune {
+	if s.i+k >= 0 && s.i+k < len(s.rs) {
+		return s.rs[s.i+k]
+	}
+	return 0
+}
+
+// toLineEnd skips to the end of the line, calling mark at each template
+// on the way (a comment, or text passed on unparsed).
+func (s *scanner) toLineEnd(mark func()) {
+	for ; s.i < len(s.rs) && s.rs[s.i] != '\n'; s.i++ {
+		if s.rs[s.i] == placeholder {
+			mark()
+		}
+	}
+}

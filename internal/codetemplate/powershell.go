@@ -54,22 +54,13 @@ func isPSSpace(r rune) bool {
 }
 
 type psLexer struct {
-	rs   []rune
-	i    int
-	ctxs []quoting
+	scanner
 }
 
 func lexPowerShell(rs []rune) []quoting {
-	l := &psLexer{rs: rs}
+	l := &psLexer{scanner{rs: rs}}
 	l.code(false)
 	return l.ctxs
-}
-
-func (l *psLexer) peek(k int) rune {
-	if l.i+k >= 0 && l.i+k < len(l.rs) {
-		return l.rs[l.i+k]
-	}
-	return 0
 }
 
 func (l *psLexer) record(k ctxKind, why string) {
@@ -129,22 +120,12 @@ func (l *psLexer) code(inParen bool) {
 			}
 			l.i += 2
 		case r == '#' && l.tokenStart():
-			for l.i < len(l.rs) && l.rs[l.i] != '\n' {
-				if l.rs[l.i] == placeholder {
-					l.record(ctxComment, "")
-				}
-				l.i++
-			}
+			l.toLineEnd(func() { l.record(ctxComment, "") })
 		case r == '$':
 			l.dollar()
 		case r == '-' && l.peek(1) == '-' && l.peek(2) == '%' && l.tokenStart():
 			// --% passes the rest of the line to a native program as is.
-			for l.i < len(l.rs) && l.rs[l.i] != '\n' {
-				if l.rs[l.i] == placeholder {
-					l.record(ctxRefused, whyPSStopParsing)
-				}
-				l.i++
-			}
+			l.toLineEnd(func() { l.record(ctxRefused, whyPSStopParsing) })
 		case r == '(':
 			depth++
 			l.i++

@@ -37,9 +37,7 @@ const (
 )
 
 type shLexer struct {
-	rs       []rune
-	i        int
-	ctxs     []quoting
+	scanner
 	poisoned string    // once set, every later template is refused with it
 	heredocs []heredoc // pending: their bodies start after the next newline
 }
@@ -51,18 +49,11 @@ type heredoc struct {
 }
 
 func lexSh(rs []rune) []quoting {
-	l := &shLexer{rs: rs}
+	l := &shLexer{scanner: scanner{rs: rs}}
 	l.code(false)
 	// Unterminated constructs end the text: their templates were recorded
 	// as they came.
 	return l.ctxs
-}
-
-func (l *shLexer) peek(k int) rune {
-	if l.i+k < len(l.rs) {
-		return l.rs[l.i+k]
-	}
-	return 0
 }
 
 func (l *shLexer) record(k ctxKind, why string) {
@@ -118,12 +109,7 @@ func (l *shLexer) code(inParen bool) {
 		case r == '$':
 			l.dollar()
 		case r == '#' && l.atWordStart():
-			for l.i < len(l.rs) && l.rs[l.i] != '\n' {
-				if l.rs[l.i] == placeholder {
-					l.record(ctxComment, "")
-				}
-				l.i++
-			}
+			l.toLineEnd(func() { l.record(ctxComment, "") })
 		case r == '(':
 			depth++
 			l.i++

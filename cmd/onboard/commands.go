@@ -21,7 +21,6 @@ import (
 	"onboard/internal/connect"
 	"onboard/internal/deliver"
 	"onboard/internal/engine"
-	"onboard/internal/folder"
 	"onboard/internal/inventory"
 	"onboard/internal/journal"
 	"onboard/internal/plan"
@@ -565,40 +564,12 @@ func (o *options) writeReports(p *plan.Plan, res *result.Run) error {
 	}
 	for _, h := range p.Hires {
 		for _, path := range h.Handover.Reports {
-			errs = multierror.Append(errs, writeHandover(p, h, path, res))
+			errs = multierror.Append(errs, report.WriteHandover(p, h, path, res))
 		}
 	}
 	if err := errs.ErrorOrNil(); err != nil {
 		errs.ErrorFormat = strictyaml.ListFormat
 		return &exitError{exitFailed, fmt.Errorf("write reports: %w", err)}
-	}
-	return nil
-}
-
-// writeHandover writes a hire's report beneath the allowed folder the plan
-// confined it to, so a symlink swapped in since cannot lead out of it.
-func writeHandover(p *plan.Plan, h plan.Hire, path string, res *result.Run) error {
-	if !filepath.IsAbs(path) {
-		path = filepath.Join(filepath.Dir(h.Source), path)
-	}
-	root := folder.Set(p.Writable).Root(path)
-	if root == "" {
-		if len(p.Writable) > 0 {
-			return fmt.Errorf("%s: handover report %s is outside the folders the plan may write to (%s)", h.Source, path, folder.Set(p.Writable))
-		}
-		root = filepath.Dir(path) // a plan made before folders were recorded
-	}
-	// Reports are written 0644 and password files 0600: a playbook's report
-	// never replaces an earlier hire's password file in a shared folder.
-	if st, err := folder.Lstat(root, path); err == nil && (!st.Mode().IsRegular() || st.Mode().Perm() == 0o600) {
-		return fmt.Errorf("%s: handover report %s would replace a file that is not a report (%s)", h.Source, path, st.Mode())
-	}
-	b, err := report.Render(path, report.Only(res, h.ID))
-	if err != nil {
-		return err
-	}
-	if err := folder.Replace(root, path, b, 0o644, 0o755); err != nil {
-		return fmt.Errorf("report %s: %w", path, err)
 	}
 	return nil
 }

@@ -24,6 +24,7 @@ import (
 	xssh "golang.org/x/crypto/ssh"
 
 	"onboard/internal/plan"
+	"onboard/internal/report"
 	"onboard/internal/result"
 )
 
@@ -318,24 +319,24 @@ func TestHandoverReportWrites(t *testing.T) {
 	h := plan.Hire{ID: "E1", Source: "pb.yaml"}
 	res := &result.Run{ID: "r1"}
 	os.WriteFile(filepath.Join(dir, "old.md"), []byte("last run's report"), 0o644)
-	if err := writeHandover(p, h, filepath.Join(dir, "old.md"), res); err != nil {
+	if err := report.WriteHandover(p, h, filepath.Join(dir, "old.md"), res); err != nil {
 		t.Errorf("replacing a report: %v", err)
 	}
 	if b, _ := os.ReadFile(filepath.Join(dir, "old.md")); string(b) == "last run's report" {
 		t.Errorf("the report was not rewritten")
 	}
 	os.WriteFile(filepath.Join(dir, "E0.txt"), []byte("an earlier hire's password\n"), 0o600)
-	if err := writeHandover(p, h, filepath.Join(dir, "E0.txt"), res); err == nil {
+	if err := report.WriteHandover(p, h, filepath.Join(dir, "E0.txt"), res); err == nil {
 		t.Errorf("a report replaced a password file")
 	}
 	if b, _ := os.ReadFile(filepath.Join(dir, "E0.txt")); string(b) != "an earlier hire's password\n" {
 		t.Errorf("the password file changed: %q", b)
 	}
 	os.Symlink(outside, filepath.Join(dir, "swapped"))
-	if err := writeHandover(p, h, filepath.Join(dir, "swapped", "r.md"), res); err == nil {
+	if err := report.WriteHandover(p, h, filepath.Join(dir, "swapped", "r.md"), res); err == nil {
 		t.Errorf("a report was written through a symlink out")
 	}
-	if err := writeHandover(p, h, filepath.Join(outside, "r.md"), res); err == nil {
+	if err := report.WriteHandover(p, h, filepath.Join(outside, "r.md"), res); err == nil {
 		t.Errorf("a report was written outside the plan's folders")
 	}
 	if entries, _ := os.ReadDir(outside); len(entries) != 0 {

@@ -36,4 +36,3 @@ func WriteHandover(p *plan.Plan, h plan.Hire, path string, res *result.Run) erro
 	}
 	return nil
 }
-

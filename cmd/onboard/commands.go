@@ -170,7 +170,7 @@ unreachable, 4 changes pending (plan --detailed-exitcode).`,
 		Short: "Print the version",
 		Run:   func(cmd *cobra.Command, args []string) { fmt.Fprintln(stdout, "onboard", version) },
 	}
-	root.AddCommand(planCmd, applyCmd, resumeCmd, validateCmd, schemaCmd, versionCmd)
+	root.AddCommand(planCmd, applyCmd, resumeCmd, validateCmd, schemaCmd, versionCmd, o.serveCommand())
 	o.journalCommands(root)
 	return root
 }

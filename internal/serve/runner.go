@@ -230,7 +230,7 @@ func (s *Service) runPlan(ctx context.Context, r *store.Run, h *store.Hire) (*re
 	}
 	p = phasePlan(p, r.Phase)
 	d := s.dialer()
-	e := &engine.Engine{Dialer: d, Directories: d, Parallel: 8, Retries: 2, Log: s.log, Operator: "onboard serve (" + s.cfg.Instance + ")"}
+	e := &engine.Engine{Dialer: d, Directories: d, Parallel: 8, Retries: s.cfg.StepRetries, Log: s.log, Operator: "onboard serve (" + s.cfg.Instance + ")"}
 	if err := e.Validate(p); err != nil {
 		return nil, "", fmt.Errorf("the plan cannot be run: %w", err)
 	}

@@ -107,6 +107,9 @@ type Config struct {
 	// PollEvery is how often the queue looks for due jobs (SQLite has no
 	// notifications; PostgreSQL's LISTEN makes it mostly moot).
 	PollEvery time.Duration
+	// StepRetries is how many times a step is tried again within a run
+	// after a transient fault.
+	StepRetries int
 	// DialTimeout bounds connecting to a host.
 	DialTimeout time.Duration
 	// Instance names this instance in leases and the journal; default
@@ -126,12 +129,8 @@ type Service struct {
 	now   func() time.Time
 	stats *metrics
 
-	// running are this instance's runs in progress, for a clean stop.
-	mu      sync.Mutex
-	running map[string]context.CancelFunc
-	stopped chan struct{}
-	cancel  context.CancelFunc
-	wg      sync.WaitGroup
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
 }
 
 func (c *Config) defaults() {
@@ -179,8 +178,7 @@ func Open(ctx context.Context, cfg Config) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Service{cfg: cfg, store: st, log: cfg.Log, now: cfg.Now, running: map[string]context.CancelFunc{},
-		stopped: make(chan struct{}), stats: newMetrics()}
+	s := &Service{cfg: cfg, store: st, log: cfg.Log, now: cfg.Now, stats: newMetrics()}
 	q, err := openQueue(ctx, st, queueConfig{ID: sanitizeID(cfg.Instance), Workers: cfg.Workers, Worker: &runWorker{s: s},
 		Log: cfg.Log, PollEvery: cfg.PollEvery, SoftStop: cfg.StopTimeout, MaxAttempts: cfg.Retries + 1})
 	if err != nil {

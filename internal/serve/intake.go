@@ -52,15 +52,14 @@ type Accepted struct {
 }
 
 // Accept stores an event and what it leads to (a hire and its scheduled
-// runs, a reschedule, a cancel, or a hold) in one transaction, then queues
-// the runs. When Accept returns without error the event is durable: a
-// crash before the runs are queued is repaired by the sweeper.
+// runs on the queue, a reschedule, a cancel, or a hold) in one
+// transaction: when Accept returns without error, all of it is durable.
 func (s *Service) Accept(ctx context.Context, in Intake) (*Accepted, error) {
 	now := s.now().UTC()
 	var out *Accepted
-	var closed []*store.Run
 	err := s.store.Tx(ctx, func(tx *sql.Tx) error {
-		out, closed = nil, nil
+		var closed []*store.Run
+		out = nil
 		ev := &store.Event{ID: in.ID, Source: in.Source, Type: in.Type, EmployeeID: in.Person.EmployeeID,
 			ReceivedAt: now, Body: in.Body, Result: "pending"}
 		stored, inserted, err := store.InsertEvent(ctx, tx, ev)
@@ -76,6 +75,25 @@ func (s *Service) Accept(ctx context.Context, in Intake) (*Accepted, error) {
 		if err != nil {
 			return err
 		}
+		// Queued in the same transaction: an accepted event's runs are on
+		// the queue, and a superseded run's job is off it.
+		for _, r := range closed {
+			if r.JobID != 0 {
+				if err := s.queue.CancelTx(ctx, tx, r.JobID); err != nil {
+					return fmt.Errorf("cancel the job of run %s: %w", r.ID, err)
+				}
+			}
+		}
+		for _, r := range out.Runs {
+			if r.State == store.RunScheduled && r.JobID == 0 {
+				if r.JobID, err = s.queue.InsertTx(ctx, tx, RunArgs{RunID: r.ID}, r.ScheduledAt); err != nil {
+					return err
+				}
+				if err := store.SetJobID(ctx, tx, r.ID, r.JobID); err != nil {
+					return err
+				}
+			}
+		}
 		out.EventID = in.ID
 		return store.SetEventResult(ctx, tx, in.ID, out.Result, out.Detail)
 	})
@@ -83,24 +101,6 @@ func (s *Service) Accept(ctx context.Context, in Intake) (*Accepted, error) {
 		return nil, err
 	}
 	s.stats.event(in.Source, out.Result, out.Duplicate)
-	if out.Duplicate {
-		return out, nil
-	}
-	for _, r := range closed {
-		if r.JobID != 0 {
-			if err := s.queue.Cancel(ctx, r.JobID); err != nil {
-				s.log.Warn("cancel queued job", "run", r.ID, "err", err)
-			}
-		}
-	}
-	for _, r := range out.Runs {
-		if r.State == store.RunScheduled && r.JobID == 0 {
-			if err := s.enqueue(ctx, r, 0); err != nil {
-				// Stored: the sweeper queues it.
-				s.log.Warn("queue run", "run", r.ID, "err", err)
-			}
-		}
-	}
 	return out, nil
 }
 

@@ -75,17 +75,6 @@ func (m *metrics) runTime(phase string, d time.Duration) {
 	m.runSeconds.WithLabelValues(phase).Observe(d.Seconds())
 }
 
-func (m *metrics) steps(steps []stepTime) {
-	for _, s := range steps {
-		m.stepSeconds.WithLabelValues(s.kind).Observe(s.d.Seconds())
-	}
-}
-
-type stepTime struct {
-	kind string
-	d    time.Duration
-}
-
 func (m *metrics) busy(resource string) {
 	kind := resource
 	for i := range resource {
@@ -105,7 +94,7 @@ func (m *metrics) handedOver(startDate string, now time.Time) {
 	m.handover.Observe(now.Sub(start).Seconds())
 }
 
-func (m *metrics) depth(ctx context.Context, q queue) {
+func (m *metrics) depth(ctx context.Context, q *queue) {
 	n, age, err := q.Depth(ctx)
 	if err != nil {
 		return

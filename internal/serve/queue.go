@@ -8,10 +8,9 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver"
-	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivermigrate"
 
@@ -29,54 +28,68 @@ type RunArgs struct {
 // Kind names the job in River's tables.
 func (RunArgs) Kind() string { return "onboard_run" }
 
-// queue is the part of River the service uses, whatever the driver.
-type queue interface {
-	Insert(ctx context.Context, args RunArgs, at time.Time) (jobID int64, err error)
-	Cancel(ctx context.Context, jobID int64) error
-	Start(ctx context.Context) error
-	Stop(ctx context.Context) error
-	StopAndCancel(ctx context.Context) error
-	// Depth counts the jobs waiting (available, scheduled, retryable) and
-	// the age of the oldest available one.
-	Depth(ctx context.Context) (waiting int, oldest time.Duration, err error)
-}
-
-type riverQueue[TTx any] struct {
-	c     *river.Client[TTx]
-	db    *sql.DB
+// queue is River, with the service's job kind. Both engines speak
+// database/sql, so that a run's job is inserted in the transaction that
+// stores the event and its runs: accepted means queued.
+type queue struct {
+	c     *river.Client[*sql.Tx]
 	store *store.Store
 }
 
-func (q *riverQueue[TTx]) Insert(ctx context.Context, args RunArgs, at time.Time) (int64, error) {
-	res, err := q.c.Insert(ctx, args, &river.InsertOpts{ScheduledAt: at, UniqueOpts: river.UniqueOpts{ByArgs: true}})
+// insertOpts places a job: a due run is available at once (any
+// ScheduledAt makes a job "scheduled", which River's scheduler releases
+// only every few seconds).
+func insertOpts(at time.Time) *river.InsertOpts {
+	opts := &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true}}
+	if at.After(time.Now()) {
+		opts.ScheduledAt = at
+	}
+	return opts
+}
+
+// InsertTx queues a run in tx.
+func (q *queue) InsertTx(ctx context.Context, tx *sql.Tx, args RunArgs, at time.Time) (int64, error) {
+	res, err := q.c.InsertTx(ctx, tx, args, insertOpts(at))
 	if err != nil {
 		return 0, fmt.Errorf("queue run %s: %w", args.RunID, err)
 	}
 	return res.Job.ID, nil
 }
 
-func (q *riverQueue[TTx]) Cancel(ctx context.Context, id int64) error {
-	_, err := q.c.JobCancel(ctx, id)
+// Insert queues a run on its own.
+func (q *queue) Insert(ctx context.Context, args RunArgs, at time.Time) (int64, error) {
+	res, err := q.c.Insert(ctx, args, insertOpts(at))
+	if err != nil {
+		return 0, fmt.Errorf("queue run %s: %w", args.RunID, err)
+	}
+	return res.Job.ID, nil
+}
+
+// CancelTx cancels a queued job in tx (a job already finished is left).
+func (q *queue) CancelTx(ctx context.Context, tx *sql.Tx, id int64) error {
+	_, err := q.c.JobCancelTx(ctx, tx, id)
 	if err != nil && !errors.Is(err, river.ErrNotFound) {
 		return err
 	}
 	return nil
 }
 
-func (q *riverQueue[TTx]) Start(ctx context.Context) error         { return q.c.Start(ctx) }
-func (q *riverQueue[TTx]) Stop(ctx context.Context) error          { return q.c.Stop(ctx) }
-func (q *riverQueue[TTx]) StopAndCancel(ctx context.Context) error { return q.c.StopAndCancel(ctx) }
+func (q *queue) Start(ctx context.Context) error { return q.c.Start(ctx) }
+func (q *queue) Stop(ctx context.Context) error  { return q.c.Stop(ctx) }
 
-func (q *riverQueue[TTx]) Depth(ctx context.Context) (int, time.Duration, error) {
+// Depth counts the jobs waiting (available, scheduled, retryable) and the
+// age of the oldest available one.
+func (q *queue) Depth(ctx context.Context) (int, time.Duration, error) {
+	db := q.store.DB
 	var n int
-	if err := q.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM river_job WHERE kind = 'onboard_run'
+	if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM river_job WHERE kind = 'onboard_run'
 		AND state IN ('available', 'scheduled', 'retryable')`).Scan(&n); err != nil {
 		return 0, 0, err
 	}
-	var oldest sql.NullTime
 	var age time.Duration
 	if q.store.Dialect == store.Postgres {
-		if err := q.db.QueryRowContext(ctx, `SELECT MIN(scheduled_at) FROM river_job WHERE kind = 'onboard_run' AND state = 'available'`).Scan(&oldest); err != nil {
+		var oldest sql.NullTime
+		if err := db.QueryRowContext(ctx, `SELECT MIN(scheduled_at) FROM river_job WHERE kind = 'onboard_run' AND state = 'available'`).Scan(&oldest); err != nil {
 			return n, 0, err
 		}
 		if oldest.Valid {
@@ -86,7 +99,7 @@ func (q *riverQueue[TTx]) Depth(ctx context.Context) (int, time.Duration, error)
 	}
 	// riversqlite stores times as text.
 	var s sql.NullString
-	if err := q.db.QueryRowContext(ctx, `SELECT MIN(scheduled_at) FROM river_job WHERE kind = 'onboard_run' AND state = 'available'`).Scan(&s); err != nil {
+	if err := db.QueryRowContext(ctx, `SELECT MIN(scheduled_at) FROM river_job WHERE kind = 'onboard_run' AND state = 'available'`).Scan(&s); err != nil {
 		return n, 0, err
 	}
 	if s.Valid {
@@ -128,33 +141,27 @@ func (c queueConfig) river(workers *river.Workers) *river.Config {
 }
 
 // openQueue migrates River's tables and makes a client on the store's
-// engine: riversqlite on the embedded file, riverpgxv5 (LISTEN/NOTIFY for
-// prompt pickup) on PostgreSQL.
-func openQueue(ctx context.Context, s *store.Store, cfg queueConfig) (queue, error) {
+// engine: riversqlite on the embedded file; on PostgreSQL the database/sql
+// driver with a pgx listener (LISTEN/NOTIFY for prompt pickup).
+func openQueue(ctx context.Context, s *store.Store, cfg queueConfig) (*queue, error) {
 	workers := river.NewWorkers()
 	if err := river.AddWorkerSafely(workers, cfg.Worker); err != nil {
 		return nil, err
 	}
+	var drv riverdriver.Driver[*sql.Tx]
 	if s.Dialect == store.Postgres {
-		drv := riverpgxv5.New(s.Pool)
-		if err := migrateRiver(ctx, drv, s); err != nil {
-			return nil, err
-		}
-		c, err := river.NewClient[pgx.Tx](drv, cfg.river(workers))
-		if err != nil {
-			return nil, err
-		}
-		return &riverQueue[pgx.Tx]{c: c, db: s.DB, store: s}, nil
+		drv = riverdatabasesql.NewWithPgxListener(s.DB, s.Pool)
+	} else {
+		drv = riversqlite.New(s.DB)
 	}
-	drv := riversqlite.New(s.DB)
 	if err := migrateRiver(ctx, drv, s); err != nil {
 		return nil, err
 	}
-	c, err := river.NewClient[*sql.Tx](drv, cfg.river(workers))
+	c, err := river.NewClient(drv, cfg.river(workers))
 	if err != nil {
 		return nil, err
 	}
-	return &riverQueue[*sql.Tx]{c: c, db: s.DB, store: s}, nil
+	return &queue{c: c, store: s}, nil
 }
 
 // migrateRiver brings River's tables up to date; on PostgreSQL under an

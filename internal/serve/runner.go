@@ -241,6 +241,11 @@ func (s *Service) runPlan(ctx context.Context, r *store.Run, h *store.Hire) (*re
 		e.Recorder = rec
 	}
 	res := e.Run(ctx, p, engine.Apply)
+	for _, st := range res.Steps {
+		if st.Outcome != result.Skipped {
+			s.stats.stepSeconds.WithLabelValues(st.Kind).Observe(st.Duration.Seconds())
+		}
+	}
 	if res.JournalError != "" {
 		return res, res.ID, fmt.Errorf("the journal could not be written, so the run stopped: %s", res.JournalError)
 	}

@@ -124,7 +124,7 @@ type Config struct {
 type Service struct {
 	cfg   Config
 	store *store.Store
-	queue queue
+	queue *queue
 	log   *slog.Logger
 	now   func() time.Time
 	stats *metrics

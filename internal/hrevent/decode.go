@@ -294,7 +294,11 @@ func (d *dec) value(jd *json.Decoder, p path, depth int) (*node, error) {
 			// encoding/json would keep the last of two; a sender that
 			// writes a key twice has a bug worth hearing about.
 			if slices.Contains(n.keys, key) {
-				d.fail(p.key(key), "is written twice")
+				if printable(key) {
+					d.fail(p.key(key), "is written twice")
+				} else {
+					d.fail(p, "key %q is written twice", key)
+				}
 				continue
 			}
 			n.keys, n.vals = append(n.keys, key), append(n.vals, v)
@@ -337,13 +341,18 @@ func (d *dec) unknown(p path, key string, known []string) {
 	if hint == "" {
 		hint = " (known fields: " + strings.Join(known, ", ") + ")"
 	}
-	if strings.ContainsFunc(key, func(r rune) bool { return !strconv.IsPrint(r) }) {
-		// A key a terminal would act on is quoted in the message, not
-		// put bare into the pointer.
+	if !printable(key) {
 		d.fail(p, "unknown field %q%s", key, hint)
 		return
 	}
 	d.fail(p.key(key), "unknown field%s", hint)
+}
+
+// printable reports whether a key from the document may stand bare in a
+// pointer: one a terminal would act on (or that hides as blank) is quoted
+// in the message instead, and its parent named.
+func printable(key string) bool {
+	return !strings.ContainsFunc(key, func(r rune) bool { return !strconv.IsPrint(r) })
 }
 
 // str returns a string value, or records a problem. With numbers set, a

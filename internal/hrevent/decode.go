@@ -232,6 +232,7 @@ func (d *dec) parse(body []byte) *node {
 	}
 	// The streaming decoder's offsets count from where it began a token,
 	// not from the offending byte: the whole-document check places it.
+	tokenErr := err
 	var raw json.RawMessage
 	err = json.Unmarshal(body, &raw)
 	switch {
@@ -245,7 +246,7 @@ func (d *dec) parse(body []byte) *node {
 	default:
 		// The document is valid JSON that the token reader refused; not
 		// expected, but said rather than dropped.
-		d.failAt(body, int(jd.InputOffset()), "malformed JSON: %v", err)
+		d.failAt(body, int(jd.InputOffset()), "malformed JSON: %v", tokenErr)
 	}
 	return nil
 }

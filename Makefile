@@ -60,6 +60,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzQuote -fuzztime 30s ./internal/shell/
 	$(GO) test -run '^$$' -fuzz FuzzQuote -fuzztime 30s ./internal/powershell/
 	$(GO) test -run '^$$' -fuzz FuzzScriptData -fuzztime 30s ./internal/powershell/
+	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 30s ./internal/hrevent/
 
 schema: build
 	./bin/onboard schema playbook > docs/playbook.schema.json

@@ -36,6 +36,10 @@ func TestBadInput(t *testing.T) {
 			`event: line 1, column 34: malformed JSON: nested deeper than 32 levels`},
 		{"duplicate key", Native, `{"id": "evt-1", "id": "evt-2", "type": "cancel", "person": {"employee_id": "E1"}}`, Options{},
 			`event evt-1: /id (id): is written twice`},
+		{"duplicate key with a control character", Native, `{"id": "evt-1", "type": "cancel", "person": {"employee_id": "E1", "\u202e": "", "\u202e": ""}}`, Options{},
+			"event evt-1: 2 problems:\n" +
+				"  /person (person): key \"\\u202e\" is written twice\n" +
+				"  /person (person): unknown field \"\\u202e\" (known fields: employee_id, given_name, surname, preferred_name, title, department, manager, email, location, cost_center, start_date)"},
 		{"unknown field with a suggestion", Native, `{"id": "evt-1", "type": "cancel", "persn": {}, "person": {"employee_id": "E1"}}`, Options{},
 			`event evt-1: /persn (persn): unknown field (did you mean "person"?)`},
 		{"unknown person field", Native, withPerson(`"given_name": "Ada", "surname": "L", "start_date": "2026-12-07", "salary": "1"`), Options{},

@@ -232,6 +232,7 @@ func (d *dec) parse(body []byte) *node {
 	}
 	// The streaming decoder's offsets count from where it began a token,
 	// not from the offending byte: the whole-document check places it.
+	tokenErr := err
 	var raw json.RawMessage
 	err = json.Unmarshal(body, &raw)
 	switch {
@@ -245,7 +246,7 @@ func (d *dec) parse(body []byte) *node {
 	default:
 		// The document is valid JSON that the token reader refused; not
 		// expected, but said rather than dropped.
-		d.failAt(body, int(jd.InputOffset()), "malformed JSON: %v", err)
+		d.failAt(body, int(jd.InputOffset()), "malformed JSON: %v", tokenErr)
 	}
 	return nil
 }
@@ -294,7 +295,11 @@ func (d *dec) value(jd *json.Decoder, p path, depth int) (*node, error) {
 			// encoding/json would keep the last of two; a sender that
 			// writes a key twice has a bug worth hearing about.
 			if slices.Contains(n.keys, key) {
-				d.fail(p.key(key), "is written twice")
+				if printable(key) {
+					d.fail(p.key(key), "is written twice")
+				} else {
+					d.fail(p, "key %q is written twice", key)
+				}
 				continue
 			}
 			n.keys, n.vals = append(n.keys, key), append(n.vals, v)
@@ -337,13 +342,18 @@ func (d *dec) unknown(p path, key string, known []string) {
 	if hint == "" {
 		hint = " (known fields: " + strings.Join(known, ", ") + ")"
 	}
-	if strings.ContainsFunc(key, func(r rune) bool { return !strconv.IsPrint(r) }) {
-		// A key a terminal would act on is quoted in the message, not
-		// put bare into the pointer.
+	if !printable(key) {
 		d.fail(p, "unknown field %q%s", key, hint)
 		return
 	}
 	d.fail(p.key(key), "unknown field%s", hint)
+}
+
+// printable reports whether a key from the document may stand bare in a
+// pointer: one a terminal would act on (or that hides as blank) is quoted
+// in the message instead, and its parent named.
+func printable(key string) bool {
+	return !strings.ContainsFunc(key, func(r rune) bool { return !strconv.IsPrint(r) })
 }
 
 // str returns a string value, or records a problem. With numbers set, a

@@ -29,7 +29,9 @@ var Formats = []string{Native, Workday, BambooHR, Personio}
 
 // MaxBody is the largest body Decode reads: an HR event is a few hundred
 // bytes, and a bound keeps a hostile sender from making the server hold
-// (and parse) an arbitrarily large document.
+// (and parse) an arbitrarily large document. A server reads at most
+// MaxBody+1 bytes (http.MaxBytesReader) and lets Decode refuse the excess
+// with a problem.
 const MaxBody = 1 << 20
 
 // The HTTP headers an HR sender uses.

@@ -89,8 +89,12 @@ func Verify(keys [][]byte, timestamp, signature string, body []byte, now time.Ti
 	// The window is checked before the MAC so that a replay costs no
 	// HMAC work, and compared in seconds so a far-off value cannot overflow.
 	if d := now.Unix() - secs; d > int64(window/time.Second) || -d > int64(window/time.Second) {
-		return fmt.Errorf("%w: signed at %s, %s from now, beyond %s", ErrStale,
-			time.Unix(secs, 0).UTC().Format(time.RFC3339), time.Duration(min(max(d, -1<<32), 1<<32))*time.Second, window)
+		when := "ago"
+		if d < 0 {
+			d, when = -d, "ahead"
+		}
+		return fmt.Errorf("%w: signed at %s, %s %s, beyond %s", ErrStale,
+			time.Unix(secs, 0).UTC().Format(time.RFC3339), time.Duration(min(d, 1<<32))*time.Second, when, window)
 	}
 	for _, key := range keys {
 		want := mac(key, timestamp, body)

@@ -14,18 +14,18 @@ type mapping struct {
 
 // find follows keys through objects below n. It returns the value (nil
 // when absent), its path, and false when something on the way is not an
-// object (a problem it records).
+// object (a problem it records). A null on the way is returned as the
+// value: a vendor's "department": null means no department.
 func (d *dec) find(n *node, p path, keys ...string) (*node, path, bool) {
-	for _, k := range keys {
+	for i, k := range keys {
 		if n == nil {
-			p = p.key(k)
-			continue
+			for _, k := range keys[i:] {
+				p = p.key(k)
+			}
+			return nil, p, true
 		}
-		if n.kind == kNull {
-			// An empty vendor value (department: null) holds nothing below.
-			n = nil
-			p = p.key(k)
-			continue
+		if n.kind == kNull && i > 0 {
+			return n, p, true
 		}
 		if !d.object(n, p) {
 			return nil, p, false

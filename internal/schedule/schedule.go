@@ -141,42 +141,72 @@ type Slot struct {
 	At    time.Time // the instant, in the schedule's location
 }
 
+// Problem is one thing wrong with a schedule.
+type Problem struct {
+	Phase Phase  // the phase at fault
+	Field string // working_days_before or at; empty for the phase as a whole
+	// After is the phase this one runs before, when they are out of order.
+	After Phase
+	Msg   string
+}
+
+func (p Problem) String() string {
+	if p.Field == "" {
+		return fmt.Sprintf("%s: %s", p.Phase, p.Msg)
+	}
+	return fmt.Sprintf("%s.%s: %s", p.Phase, p.Field, p.Msg)
+}
+
 // Validate checks that every phase is placed, within bounds, and that the
 // phases run in order: account no later than machine, machine no later
-// than activation.
+// than activation. The error names the schedule and every problem.
 func (s Schedule) Validate() error {
-	var problems []string
+	ps := s.Problems()
+	if len(ps) == 0 {
+		return nil
+	}
+	var msgs []string
+	for _, p := range ps {
+		msgs = append(msgs, p.String())
+	}
+	return fmt.Errorf("schedule %s: %s", s.Name, strings.Join(msgs, "; "))
+}
+
+// Problems lists what Validate finds, in phase order.
+func (s Schedule) Problems() []Problem {
+	var out []Problem
 	missing := false
 	for _, p := range Phases {
 		w, ok := s.Phases[p]
 		if !ok {
-			problems, missing = append(problems, fmt.Sprintf("%s: the phase is not placed", p)), true
+			out, missing = append(out, Problem{Phase: p, Msg: "the phase is not placed"}), true
 			continue
 		}
-		if w.WorkingDaysBefore < 0 || w.WorkingDaysBefore > MaxWorkingDays {
-			problems = append(problems, fmt.Sprintf("%s.working_days_before: must be between 0 and %d, got %d", p, MaxWorkingDays, w.WorkingDaysBefore))
-		}
 		if !w.At.valid() {
-			problems = append(problems, fmt.Sprintf("%s.at: %s is not a time of day (00:00 to 23:59)", p, w.At))
+			out = append(out, Problem{Phase: p, Field: "at", Msg: fmt.Sprintf("%s is not a time of day (00:00 to 23:59)", w.At)})
+		}
+		if w.WorkingDaysBefore < 0 || w.WorkingDaysBefore > MaxWorkingDays {
+			out = append(out, Problem{Phase: p, Field: "working_days_before", Msg: fmt.Sprintf("must be between 0 and %d, got %d", MaxWorkingDays, w.WorkingDaysBefore)})
 		}
 	}
+	var unknown []string
 	for p := range s.Phases {
 		if !known(p) {
-			problems = append(problems, fmt.Sprintf("%s: unknown phase (account, machine or activation)", p))
+			unknown = append(unknown, string(p))
 		}
+	}
+	sort.Strings(unknown)
+	for _, p := range unknown {
+		out = append(out, Problem{Phase: Phase(p), Msg: "unknown phase (account, machine or activation)"})
 	}
 	// The order is checked once each phase is placed within bounds.
-	for i := 1; i < len(Phases) && !missing && len(problems) == 0; i++ {
+	for i := 1; i < len(Phases) && !missing && len(out) == 0; i++ {
 		a, b := Phases[i-1], Phases[i]
 		if s.Phases[b].before(s.Phases[a]) {
-			problems = append(problems, fmt.Sprintf("%s: runs before %s, which must come first (%s is %s, %s is %s)", b, a, a, describe(s.Phases[a]), b, describe(s.Phases[b])))
+			out = append(out, Problem{Phase: b, After: a, Msg: fmt.Sprintf("runs before %s, which must come first (%s %s, %s %s)", a, a, s.Phases[a], b, s.Phases[b])})
 		}
 	}
-	if len(problems) > 0 {
-		sort.Strings(problems)
-		return fmt.Errorf("schedule %s: %s", s.Name, strings.Join(problems, "; "))
-	}
-	return nil
+	return out
 }
 
 func known(p Phase) bool {
@@ -188,7 +218,14 @@ func known(p Phase) bool {
 	return false
 }
 
-func describe(w When) string {
+// String says when, as "5 working days before at 09:00".
+func (w When) String() string {
+	switch w.WorkingDaysBefore {
+	case 0:
+		return fmt.Sprintf("on the start date at %s", w.At)
+	case 1:
+		return fmt.Sprintf("1 working day before at %s", w.At)
+	}
 	return fmt.Sprintf("%d working days before at %s", w.WorkingDaysBefore, w.At)
 }
 

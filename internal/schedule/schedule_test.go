@@ -215,11 +215,11 @@ func TestValidate(t *testing.T) {
 		want   string
 	}{
 		{"machine before account", map[Phase]When{Account: {1, Clock{9, 0}}, Machine: {2, Clock{9, 0}}, Activation: {0, Clock{9, 0}}},
-			"schedule sales: machine: runs before account, which must come first (account is 1 working days before at 09:00, machine is 2 working days before at 09:00)"},
+			"schedule sales: machine: runs before account, which must come first (account 1 working day before at 09:00, machine 2 working days before at 09:00)"},
 		{"same day, earlier hour", map[Phase]When{Account: {0, Clock{9, 0}}, Machine: {0, Clock{8, 59}}, Activation: {0, Clock{9, 0}}},
-			"schedule sales: machine: runs before account, which must come first (account is 0 working days before at 09:00, machine is 0 working days before at 08:59)"},
+			"schedule sales: machine: runs before account, which must come first (account on the start date at 09:00, machine on the start date at 08:59)"},
 		{"activation first", map[Phase]When{Account: {3, Clock{9, 0}}, Machine: {1, Clock{9, 0}}, Activation: {2, Clock{9, 0}}},
-			"schedule sales: activation: runs before machine, which must come first (machine is 1 working days before at 09:00, activation is 2 working days before at 09:00)"},
+			"schedule sales: activation: runs before machine, which must come first (machine 1 working day before at 09:00, activation 2 working days before at 09:00)"},
 		{"negative days and a bad time", map[Phase]When{Account: {-1, Clock{24, 0}}, Machine: {1, Clock{9, 0}}, Activation: {0, Clock{9, 0}}},
 			"schedule sales: account.at: 24:00 is not a time of day (00:00 to 23:59); account.working_days_before: must be between 0 and 260, got -1"},
 		{"too many days", map[Phase]When{Account: {261, Clock{9, 0}}, Machine: {1, Clock{9, 0}}, Activation: {0, Clock{9, 0}}},

@@ -2,6 +2,7 @@ package inventory
 
 import (
 	"fmt"
+	"maps"
 	"regexp"
 	"strings"
 	"time"
@@ -108,10 +109,14 @@ func (m HRMatch) values(key string) []string {
 	return nil
 }
 
-// DefaultSchedule is the schedule without hr.schedules.default: the
-// account five working days before the start, the machine the working day
-// before, activation at 07:30 on the day.
-var DefaultSchedule = map[schedule.Phase]schedule.When{
+// DefaultPhases is the schedule without hr.schedules.default: the account
+// five working days before the start, the machine the working day before,
+// activation at 07:30 on the day.
+func DefaultPhases() map[schedule.Phase]schedule.When {
+	return maps.Clone(defaultPhases)
+}
+
+var defaultPhases = map[schedule.Phase]schedule.When{
 	schedule.Account:    {WorkingDaysBefore: 5, At: schedule.Clock{Hour: 9}},
 	schedule.Machine:    {WorkingDaysBefore: 1, At: schedule.Clock{Hour: 9}},
 	schedule.Activation: {WorkingDaysBefore: 0, At: schedule.Clock{Hour: 7, Minute: 30}},
@@ -290,7 +295,7 @@ func (inv *Inventory) checkSchedules() []error {
 	resolve := func(name string) (schedule.Schedule, map[schedule.Phase]string) {
 		phases := map[schedule.Phase]schedule.When{}
 		from := map[schedule.Phase]string{}
-		for p, w := range DefaultSchedule {
+		for p, w := range defaultPhases {
 			phases[p] = w
 		}
 		for _, n := range []string{"default", name} {
@@ -503,17 +508,18 @@ func (inv *Inventory) ValidateHR(profileExists func(name string) bool) error {
 	return errs.ErrorOrNil()
 }
 
-// HRSchedule is the schedule of a profile's hires: its own, or the
-// default's.
-func (inv *Inventory) HRSchedule(profile string) schedule.Schedule {
-	if s, ok := inv.hr.resolved[profile]; ok {
-		return s
+// ScheduleFor is the schedule of a profile's hires: its own, or the
+// default's. The maps are the caller's own. The maps are the caller's own.
+func (inv *Inventory) ScheduleFor(profile string) schedule.Schedule {
+	s, ok := inv.hr.resolved[profile]
+	if !ok {
+		s, ok = inv.hr.resolved["default"]
 	}
-	if s, ok := inv.hr.resolved["default"]; ok {
-		s.Name = "default"
-		return s
+	if !ok {
+		s = schedule.Schedule{Name: "default", Phases: defaultPhases, Location: time.UTC}
 	}
-	return schedule.Schedule{Name: "default", Phases: DefaultSchedule, Location: time.UTC}
+	s.Phases, s.Holidays = maps.Clone(s.Phases), maps.Clone(s.Holidays)
+	return s
 }
 
 // HRLocation is the zone hr schedules are local to (UTC by default).

@@ -43,7 +43,7 @@ func TestHRLoadGood(t *testing.T) {
 		t.Errorf("zone %s", got)
 	}
 	// sales overrides the account phase; the rest is the default's.
-	s := inv.HRSchedule("sales")
+	s := inv.ScheduleFor("sales")
 	want := map[schedule.Phase]schedule.When{
 		schedule.Account:    {WorkingDaysBefore: 3, At: schedule.Clock{Hour: 10}},
 		schedule.Machine:    {WorkingDaysBefore: 1, At: schedule.Clock{Hour: 9}},
@@ -52,7 +52,7 @@ func TestHRLoadGood(t *testing.T) {
 	if !reflect.DeepEqual(s.Phases, want) || s.Name != "sales" {
 		t.Errorf("sales schedule %s %v, want %v", s.Name, s.Phases, want)
 	}
-	if d := inv.HRSchedule("engineering"); d.Name != "default" || d.Phases[schedule.Account].WorkingDaysBefore != 5 {
+	if d := inv.ScheduleFor("engineering"); d.Name != "default" || d.Phases[schedule.Account].WorkingDaysBefore != 5 {
 		t.Errorf("engineering gets %s %v, want the default", d.Name, d.Phases)
 	}
 	// The holidays reach the schedule: the year end is skipped.
@@ -62,7 +62,7 @@ func TestHRLoadGood(t *testing.T) {
 	}
 	// Without an hr section: the built-in default, in UTC.
 	empty := loadHR(t, filepath.Join("testdata", "hr", "good", "estate.yaml"))
-	if d := empty.HRSchedule("x"); !reflect.DeepEqual(d.Phases, DefaultSchedule) || empty.HRLocation().String() != "UTC" {
+	if d := empty.ScheduleFor("x"); !reflect.DeepEqual(d.Phases, DefaultPhases()) || empty.HRLocation().String() != "UTC" {
 		t.Errorf("no hr section: %v in %s", d.Phases, empty.HRLocation())
 	}
 	if _, err := empty.MatchHR(HRPerson{Department: "Engineering"}); !errors.Is(err, ErrNoMatch) || !strings.Contains(err.Error(), "the inventory has no hr rules") {
@@ -162,7 +162,7 @@ func TestMatchHR(t *testing.T) {
 		Rule: "engineers", RuleAt: "testdata/hr/good/hr.yaml:12:7", Profile: "engineering", Directory: "corp-ad",
 		JoinOU: "OU=Engineering,OU=Computers,DC=corp,DC=example,DC=test", Host: "ws1", Groups: []string{"eng-all"},
 		PasswordDeliver: "file:/var/lib/onboard/passwords/${person.employee_id}.txt", HandoverContact: "it-desk@corp.example.test",
-		HandoverReports: []string{"/var/lib/onboard/reports/${person.employee_id}.html"}, Schedule: inv.HRSchedule("engineering"),
+		HandoverReports: []string{"/var/lib/onboard/reports/${person.employee_id}.html"}, Schedule: inv.ScheduleFor("engineering"),
 	}
 	if !reflect.DeepEqual(a, want) {
 		t.Errorf("got  %+v\nwant %+v", a, want)
@@ -246,4 +246,31 @@ func TestMatchHRMoreRules(t *testing.T) {
 	if err == nil || err.Error() != want {
 		t.Errorf("got\n%v\nwant\n%s", err, want)
 	}
+}
+
+// Whatever HR sends, matching neither panics nor shows a value unquoted.
+func FuzzMatchHR(f *testing.F) {
+	inv, err := Load(filepath.Join("testdata", "hr", "good", "estate.yaml"), filepath.Join("testdata", "hr", "good", "hr.yaml"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add("Engineering", "Engineer", "Berlin", "CC-4", "ws3")
+	f.Add("Marketing", "/.*/", "(rules: x)", "\x00", "")
+	f.Add("Support", "", "Hamburg", "", "WS9\n")
+	f.Fuzz(func(t *testing.T, dep, title, loc, cc, ws string) {
+		p := HRPerson{Department: dep, Title: title, Location: loc, CostCenter: cc, Workstation: ws}
+		a, err := inv.MatchHR(p)
+		if err == nil {
+			if a.Rule == "" || (a.Host == "") == (a.Pool == nil) {
+				t.Fatalf("assignment %+v", a)
+			}
+			return
+		}
+		if !errors.Is(err, ErrNoMatch) {
+			t.Fatalf("not ErrNoMatch: %v", err)
+		}
+		if strings.ContainsFunc(err.Error(), func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+			t.Fatalf("control character in %q", err)
+		}
+	})
 }

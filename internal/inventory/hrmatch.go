@@ -80,7 +80,8 @@ const maxHRField = 256
 
 // MatchHR finds the first hr rule (in file order) every match key of which
 // fits the hire. Without one, the error is ErrNoMatch with the fields tried
-// and why the nearest rules did not match.
+// and why the nearest rules did not match. It only reads the inventory:
+// safe for concurrent use.
 func (inv *Inventory) MatchHR(p HRPerson) (*HRAssignment, error) {
 	for _, f := range []struct{ name, v string }{
 		{"department", p.Department}, {"title", p.Title}, {"location", p.Location},
@@ -149,7 +150,7 @@ func (inv *Inventory) assign(r *hrRule, p HRPerson) (*HRAssignment, error) {
 		Groups:          append([]string(nil), r.Groups...),
 		PasswordDeliver: r.Password.Deliver, HandoverContact: r.Handover.Contact,
 		HandoverReports: append([]string(nil), r.Handover.Reports...),
-		Schedule:        inv.HRSchedule(r.Profile),
+		Schedule:        inv.ScheduleFor(r.Profile),
 	}
 	if len(a.Pool) == 0 {
 		a.Pool = nil

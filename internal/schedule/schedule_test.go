@@ -264,3 +264,18 @@ func TestParse(t *testing.T) {
 		}
 	}
 }
+
+func TestDateText(t *testing.T) {
+	d := date(t, "2027-01-04")
+	b, err := d.MarshalText()
+	if err != nil || string(b) != "2027-01-04" {
+		t.Fatalf("MarshalText = %s, %v", b, err)
+	}
+	var e Date
+	if err := e.UnmarshalText(b); err != nil || e != d {
+		t.Errorf("UnmarshalText = %v, %v", e, err)
+	}
+	if err := e.UnmarshalText([]byte("2027-13-01")); err == nil {
+		t.Error("month 13 accepted")
+	}
+}

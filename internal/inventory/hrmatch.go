@@ -21,6 +21,16 @@ var ErrNoMatch = errors.New("no hr rule matches")
 // technician.
 var ErrWorkstation = errors.New("no workstation the hr rule allows")
 
+// workstationError is ErrWorkstation and ErrNoMatch, with its own text: a
+// rule did match, only the machine is missing.
+type workstationError struct{ msg string }
+
+func (e *workstationError) Error() string { return e.msg }
+
+func (e *workstationError) Is(target error) bool {
+	return target == ErrNoMatch || target == ErrWorkstation
+}
+
 // HRPerson is what an HR event says about a hire, as far as the mapping is
 // concerned. The values are untrusted: they are compared as data, never
 // read as patterns, and quoted wherever they are shown.
@@ -159,7 +169,7 @@ func (inv *Inventory) assign(r *hrRule, p HRPerson) (*HRAssignment, error) {
 		a.FromEvent = true
 		allowed := strings.Join(fe.Allowed, ", ")
 		if p.Workstation == "" {
-			return nil, fmt.Errorf("%w: %w: rule %s (%s) takes the workstation from the event, and the event names none (allowed: %s)", ErrNoMatch, ErrWorkstation, r.Name, a.RuleAt, allowed)
+			return nil, &workstationError{fmt.Sprintf("hr rule %s (%s) takes the workstation from the event, and the event names none (allowed: %s)", r.Name, a.RuleAt, allowed)}
 		}
 		// Host names are compared ignoring case, as DNS does; the
 		// inventory's spelling is the one used.
@@ -169,7 +179,7 @@ func (inv *Inventory) assign(r *hrRule, p HRPerson) (*HRAssignment, error) {
 				return a, nil
 			}
 		}
-		return nil, fmt.Errorf("%w: %w: the event's workstation %s is not one rule %s (%s) allows (%s)", ErrNoMatch, ErrWorkstation, quoteHR(p.Workstation), r.Name, a.RuleAt, allowed)
+		return nil, &workstationError{fmt.Sprintf("the event's workstation %s is not one hr rule %s (%s) allows (%s)", quoteHR(p.Workstation), r.Name, a.RuleAt, allowed)}
 	}
 	return a, nil
 }

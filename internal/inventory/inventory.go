@@ -32,6 +32,8 @@ type File struct {
 	Directories map[string]Directory `yaml:"directories"`
 	// Playbooks says what playbooks may reach (see playbooks.go).
 	Playbooks Playbooks `yaml:"playbooks"`
+	// HR maps hires recorded by HR to playbooks and schedules (see hr.go).
+	HR HR `yaml:"hr"`
 }
 
 // Directory is an LDAP directory where accounts are made.
@@ -177,6 +179,8 @@ type Inventory struct {
 	writeDirs   []string
 	profileDirs []string
 	paths       []string // the inventory files and folders given
+
+	hr hrState // the hr sections, merged
 }
 
 // Load reads inventory files and directories (every *.yaml and *.yml
@@ -260,6 +264,7 @@ func (inv *Inventory) loadFile(path string) error {
 	}
 	if doc != nil {
 		errs = multierror.Append(errs, inv.addPlaybooks(doc, dir, f.Playbooks)...)
+		errs = multierror.Append(errs, inv.addHR(doc, f.HR)...)
 	}
 	return errs.ErrorOrNil()
 }
@@ -351,6 +356,7 @@ func (inv *Inventory) check() []error {
 		errs = append(errs, inv.checkDirectory(name)...)
 	}
 	errs = append(errs, inv.checkPlaybooks()...)
+	errs = append(errs, inv.checkHR()...)
 	for _, name := range sortedKeys(inv.Software) {
 		s := inv.Software[name]
 		key := "software." + name

@@ -69,8 +69,8 @@ type User struct {
 	UserName   string
 
 	GivenName, FamilyName, DisplayName, NickName, Title string
-	Email                                                string // the primary (else work, else first) email
-	Active                                               bool
+	Email                                               string // the primary (else work, else first) email
+	Active                                              bool
 
 	// Enterprise extension (urn:ietf:params:scim:schemas:extension:enterprise:2.0:User);
 	// Manager is the manager's ID (manager.value).

@@ -65,6 +65,8 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request) {
 	if !h.authorized(w, r) {
 		return
 	}
+	// The request is the caller's: changes go to a copy.
+	r = r.Clone(r.Context())
 	// The library serves paths below /v2 (or the bare resource paths).
 	path := strings.TrimPrefix(r.URL.Path, "/scim")
 	rest := strings.TrimPrefix(path, "/v2")
@@ -72,10 +74,15 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request) {
 		writeError(w, scimerrors.ScimError{Status: http.StatusNotFound, Detail: "Groups are not provided: this service provider manages Users only."})
 		return
 	}
-	if f := r.URL.Query().Get("filter"); f != "" {
+	q := r.URL.Query()
+	if f := q.Get("filter"); f != "" {
 		if utf8.RuneCountInString(f) > maxFilter || hasControl(f) {
 			writeError(w, scimerrors.ScimErrorInvalidFilter)
 			return
+		}
+		if g := rewriteFilter(f); g != f {
+			q.Set("filter", g)
+			r.URL.RawQuery = q.Encode()
 		}
 	}
 	isUser := rest == "/Users" || (strings.HasPrefix(rest, "/Users/") && !strings.Contains(rest[len("/Users/"):], "/"))
@@ -88,10 +95,9 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request) {
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		r.ContentLength = int64(len(body))
 	}
-	r2 := r.Clone(r.Context())
-	r2.URL.Path = path
-	r2.URL.RawPath = ""
-	h.srv.ServeHTTP(w, r2)
+	r.URL.Path = path
+	r.URL.RawPath = ""
+	h.srv.ServeHTTP(w, r)
 }
 
 // authorized checks the bearer token and answers 401 when it is missing,
@@ -387,5 +393,17 @@ func (s *statusRecorder) Write(b []byte) (int, error) {
 type libLogger struct{ log *slog.Logger }
 
 func (l libLogger) Error(args ...interface{}) {
-	l.log.Error("scim library", "details", fmt.Sprint(args...))
+	// The library passes a message, then key-value pairs that may hold a
+	// whole resource: only the message and the error are logged.
+	attrs := []any{}
+	for i := 1; i+1 < len(args); i += 2 {
+		if k, _ := args[i].(string); k == "error" {
+			attrs = append(attrs, "err", args[i+1])
+		}
+	}
+	msg := "scim library"
+	if len(args) > 0 {
+		msg += ": " + fmt.Sprint(args[0])
+	}
+	l.log.Error(msg, attrs...)
 }

@@ -74,6 +74,8 @@ func TestPatchCrossCheck(t *testing.T) {
 		{"name replaced as a complex value", `{"op":"replace","path":"name","value":{"givenName":"Åsa"}}`},
 		{"givenName removed", `{"op":"remove","path":"name.givenName"}`},
 		{"work email added to a user without one", `{"op":"add","path":"emails","value":[{"value":"new@example.com","type":"work"}]}`},
+		{"emails removed", `{"op":"remove","path":"emails"}`},
+		{"work email set by filter on a user without emails", `{"op":"replace","path":"emails[type eq \"work\"].value","value":"w@example.com"}`},
 		{"title added then removed", `{"op":"add","path":"title","value":"Clerk"}`},
 		{"title removed", `{"op":"remove","path":"title"}`},
 	}

@@ -322,7 +322,7 @@ func checkStrings(name string, v interface{}) *scimerrors.ScimError {
 			n := k
 			switch {
 			case name == "":
-			case strings.HasPrefix(strings.ToLower(name), "urn:") && !strings.Contains(name, "."):
+			case strings.EqualFold(name, UserSchema), strings.EqualFold(name, EnterpriseSchema), strings.EqualFold(name, OnboardSchema):
 				n = name + ":" + k
 			default:
 				n = name + "." + k

@@ -160,6 +160,7 @@ func TestFilterCrossCheck(t *testing.T) {
 		`externalId eq "ext-2"`,
 		`emails[type eq "work"].value eq "bo@example.com"`,
 		`emails[type eq "work" and value co "example.org"]`,
+		`emails.value co "example.com"`,
 		`name.familyName eq "Lee"`,
 		`title co "Engineer"`,
 		`displayName sw "Cy"`,

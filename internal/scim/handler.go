@@ -11,6 +11,7 @@ import (
 
 	"github.com/elimity-com/scim"
 	scimerrors "github.com/elimity-com/scim/errors"
+	libfilter "github.com/elimity-com/scim/filter"
 )
 
 // users implements the library's ResourceHandler over a Backend.
@@ -52,9 +53,14 @@ func (h users) GetAll(r *http.Request, params scim.ListRequestParams) (scim.Page
 		}
 		return all[i].ID < all[j].ID
 	})
+	var fv *libfilter.Validator
+	if params.FilterValidator != nil {
+		v := h.schemas.filterValidator(*params.FilterValidator)
+		fv = &v
+	}
 	matched := all[:0:0]
 	for _, u := range all {
-		if params.FilterValidator == nil || passes(*params.FilterValidator, filterDocument(u)) {
+		if fv == nil || passes(*fv, filterDocument(u)) {
 			matched = append(matched, u)
 		}
 	}

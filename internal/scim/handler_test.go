@@ -116,6 +116,8 @@ func TestErrors(t *testing.T) {
 		{"two JSON values", "POST", "/scim/v2/Users", `{` + coreUser + `,"userName":"a"} {}`, 400, "invalidSyntax", ""},
 		{"no schemas", "POST", "/scim/v2/Users", `{"userName":"a"}`, 400, "invalidSyntax", ""},
 		{"PATCH without PatchOp schema", "PATCH", "/scim/v2/Users/{{id}}", `{"Operations":[{"op":"replace","path":"title","value":"x"}]}`, 400, "invalidValue", ""},
+		{"operator the type lacks", "GET", "/scim/v2/Users?filter=" + url.QueryEscape(`active gt true`), ``, 400, "invalidFilter", ""},
+		{"search not provided", "POST", "/scim/v2/Users/.search", `{"schemas":["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],"filter":"userName eq \"a\""}`, 501, "", "not supported"},
 		{"bad filter syntax", "GET", "/scim/v2/Users?filter=" + url.QueryEscape(`userName eq`), ``, 400, "invalidFilter", ""},
 		{"bad filter operator", "GET", "/scim/v2/Users?filter=" + url.QueryEscape(`userName is "a"`), ``, 400, "invalidFilter", ""},
 		{"filter with a control character", "GET", "/scim/v2/Users?filter=" + url.QueryEscape("userName eq \"a\x00\""), ``, 400, "invalidFilter", ""},

@@ -54,6 +54,8 @@ func TestFilters(t *testing.T) {
 		{`employeeNumber eq "2002"`, "bo.ek"},
 		{`urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department ne "Sales"`, "bo.ek"},
 		{`id eq "u0003"`, "cy.dee"},
+		{`urn:ietf:params:scim:schemas:extension:onboard:2.0:User:startDate ge "2026-05-01"`, "cy.dee"},
+		{`workstation eq "WS-7"`, "cy.dee"},
 		{`meta.created ge "2026-03-02T09:03:00Z"`, "cy.dee di.lee"},
 		{`userName eq "nobody"`, ""},
 	} {

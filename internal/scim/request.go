@@ -85,7 +85,8 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request) {
 			r.URL.RawQuery = q.Encode()
 		}
 	}
-	isUser := rest == "/Users" || (strings.HasPrefix(rest, "/Users/") && !strings.Contains(rest[len("/Users/"):], "/"))
+	id, isOne := strings.CutPrefix(rest, "/Users/")
+	isUser := rest == "/Users" || (isOne && id != ".search" && !strings.Contains(id, "/"))
 	if isUser && (r.Method == http.MethodPost || r.Method == http.MethodPut || r.Method == http.MethodPatch) {
 		body, serr := h.checkBody(w, r)
 		if serr != nil {

@@ -84,6 +84,9 @@ func (m *memBackend) Replace(_ context.Context, id string, u User) (User, error)
 	if !ok {
 		return User{}, fmt.Errorf("store: user %q: %w", id, ErrNotFound)
 	}
+	if u.Version != "" && u.Version != old.Version {
+		return User{}, fmt.Errorf("store: user %q changed since version %s: %w", id, u.Version, ErrConflict)
+	}
 	if err := m.conflict(u, id); err != nil {
 		return User{}, err
 	}

@@ -108,7 +108,9 @@ func (h users) Patch(r *http.Request, id string, ops []scim.PatchOperation) (sci
 	if err := checkUser(u); err != nil {
 		return scim.Resource{}, err
 	}
-	u.Created, u.LastModified, u.Version = time.Time{}, time.Time{}, ""
+	// Version stays the one the operations were applied to, so that a
+	// Backend can refuse with ErrConflict when the user changed meanwhile.
+	u.Created, u.LastModified = time.Time{}, time.Time{}
 	replaced, err := h.b.Replace(r.Context(), id, u)
 	if err != nil {
 		return scim.Resource{}, h.backendError(r, "replace user", id, err)

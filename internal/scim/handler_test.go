@@ -264,12 +264,14 @@ func TestBackendReceives(t *testing.T) {
 	if code != 200 || len(b.got) != 1 {
 		t.Errorf("no-op PATCH: %d, Backend received %d users", code, len(b.got))
 	}
-	// Disabling reaches Replace with Active false and everything else kept.
+	// Disabling reaches Replace with Active false, everything else kept and
+	// the version the PATCH read.
+	read := b.users[id].Version
 	code, doc = do(t, h, "PATCH", "/scim/v2/Users/"+id, `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"Replace","path":"active","value":"False"}]}`)
 	if code != 200 || len(b.got) != 2 {
 		t.Fatalf("disable: %d %v", code, doc)
 	}
-	want.ID, want.Active = id, false
+	want.ID, want.Active, want.Version = id, false, read
 	if diff := cmp.Diff(want, b.got[1]); diff != "" {
 		t.Errorf("Backend received on disable (-want +got):\n%s", diff)
 	}
@@ -321,5 +323,32 @@ func TestPatchShapes(t *testing.T) {
 				t.Errorf("stored (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// staleGet reads a user as it was before another change landed.
+type staleGet struct{ *memBackend }
+
+func (s staleGet) Get(ctx context.Context, id string) (User, error) {
+	u, err := s.memBackend.Get(ctx, id)
+	u.Version = `W/"0"`
+	return u, err
+}
+
+// TestPatchConcurrentChange: a PATCH applied to a version that is no
+// longer the stored one is refused by the Backend and answered 409.
+func TestPatchConcurrentChange(t *testing.T) {
+	b := newMemBackend()
+	h, err := NewHandler(staleGet{b}, checker(testToken), nil, WithBaseURL("https://onboard.example.test/scim/v2"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, doc := do(t, h, "POST", "/scim/v2/Users", `{`+coreUser+`,"userName":"ann"}`)
+	if code != 201 || str(doc, "/meta/location") != "https://onboard.example.test/scim/v2/Users/"+str(doc, "/id") {
+		t.Fatalf("create: %d %v", code, doc)
+	}
+	code, doc = do(t, h, "PATCH", "/scim/v2/Users/"+str(doc, "/id"), `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","path":"title","value":"Clerk"}]}`)
+	if code != 409 {
+		t.Errorf("PATCH on a stale version: %d %v, want 409", code, doc)
 	}
 }

@@ -25,11 +25,21 @@ const (
 	maxOperations = 100      // operations in one PATCH
 )
 
+// Option configures NewHandler.
+type Option func(*[]scim.ServerOption)
+
+// WithBaseURL makes meta.location and the Location header absolute: base is
+// the public URL of the endpoint, e.g. "https://onboard.example.com/scim/v2".
+// Without it they are relative ("Users/ID").
+func WithBaseURL(base string) Option {
+	return func(o *[]scim.ServerOption) { *o = append(*o, scim.WithBaseURL(base)) }
+}
+
 // NewHandler returns the SCIM 2.0 endpoint over b. It answers requests whose
 // path is /scim/v2/… (or /v2/… or /…, when the caller strips a prefix), each
 // with a bearer token that tokens accepts. log gets one line a request and
 // the Backend's unexpected errors; never a token or a body.
-func NewHandler(b Backend, tokens TokenChecker, log *slog.Logger) (http.Handler, error) {
+func NewHandler(b Backend, tokens TokenChecker, log *slog.Logger, opts ...Option) (http.Handler, error) {
 	if b == nil || tokens == nil {
 		return nil, errors.New("scim handler: a Backend and a TokenChecker are required")
 	}
@@ -37,10 +47,14 @@ func NewHandler(b Backend, tokens TokenChecker, log *slog.Logger) (http.Handler,
 		log = slog.New(slog.DiscardHandler)
 	}
 	users := users{b: b, log: log, schemas: userSchemas()}
+	serverOpts := []scim.ServerOption{scim.WithLogger(libLogger{log})}
+	for _, o := range opts {
+		o(&serverOpts)
+	}
 	srv, err := scim.NewServer(&scim.ServerArgs{
 		ServiceProviderConfig: serviceProviderConfig(),
 		ResourceTypes:         []scim.ResourceType{userResourceType(users)},
-	}, scim.WithLogger(libLogger{log}))
+	}, serverOpts...)
 	if err != nil {
 		return nil, fmt.Errorf("scim handler: %w", err)
 	}

@@ -30,7 +30,9 @@ type Backend interface {
 	// pages.
 	List(ctx context.Context) ([]User, error)
 	// Replace stores a change to an existing user; Active false cancels its
-	// pending runs.
+	// pending runs. From a PATCH, u.Version is the version the change was
+	// made to: a Backend that sees another may refuse with ErrConflict.
+	// From a PUT it is empty.
 	Replace(ctx context.Context, id string, u User) (User, error)
 	// Delete removes the user and cancels its pending runs.
 	Delete(ctx context.Context, id string) error
@@ -81,5 +83,5 @@ type User struct {
 	StartDate, Workstation, Location string
 
 	Created, LastModified time.Time // assigned by the Backend
-	Version               string    // entity tag, assigned by the Backend
+	Version               string    // entity tag (meta.version), assigned by the Backend
 }

@@ -139,6 +139,7 @@ func TestErrors(t *testing.T) {
 		{"control character in PATCH value", "PATCH", "/scim/v2/Users/{{id}}", `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","path":"title","value":"Boss\r\nX-Injected: 1"}]}`, 400, "invalidValue", "title: control characters"},
 		{"control character in PATCH map", "PATCH", "/scim/v2/Users/{{id}}", `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","value":{"name.familyName":"L\u0085ee"}}]}`, 400, "invalidValue", "name.familyName: control characters"},
 		{"control character in PATCH path", "PATCH", "/scim/v2/Users/{{id}}", `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","path":"title\u0000","value":"x"}]}`, 400, "invalidPath", "path: control characters"},
+		{"bidirectional override", "POST", "/scim/v2/Users", `{` + coreUser + `,"userName":"a","displayName":"Ann \u202egnp.exe"}`, 400, "invalidValue", "displayName: control characters"},
 		{"line separator", "POST", "/scim/v2/Users", `{` + coreUser + `,"userName":"a","title":"x\u2028y"}`, 400, "invalidValue", "title: control characters"},
 		{"overlong value", "POST", "/scim/v2/Users", `{` + coreUser + `,"userName":"a","displayName":"` + strings.Repeat("é", 257) + `"}`, 400, "invalidValue", "displayName: longer than 256"},
 		{"start date not a date", "POST", "/scim/v2/Users", `{` + coreUser + `,"userName":"a",` + onboard + `:{"startDate":"next Monday"}}`, 400, "invalidValue", "onboard:2.0:User:startDate: not a date"},

@@ -10,11 +10,12 @@ import (
 	"net/http"
 	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/elimity-com/scim"
 	scimerrors "github.com/elimity-com/scim/errors"
+
+	"onboard/internal/strictyaml"
 )
 
 // Bounds on what a client may send.
@@ -368,9 +369,12 @@ func checkString(name, s string) error {
 	return nil
 }
 
+// hasControl: the project's control characters (C0, DEL, C1 and the
+// bidirectional overrides, as playbooks refuse them) and the line and
+// paragraph separators, which end a line in logs and JavaScript.
 func hasControl(s string) bool {
 	return strings.ContainsFunc(s, func(r rune) bool {
-		return unicode.IsControl(r) || r == '\u2028' || r == '\u2029'
+		return strictyaml.IsControl(r) || r == '\u2028' || r == '\u2029'
 	})
 }
 

@@ -179,6 +179,9 @@ func (o *options) serve(ctx context.Context, so *serveOptions) error {
 		AllowWrite: o.allowWrite, StateDir: so.stateDir, Journal: j, Workers: so.workers, GlobalLimit: so.globalLimit,
 		DirectoryLimit: so.directoryLimit, Lease: so.lease, Retries: so.retries, StopTimeout: so.stopTimeout,
 		PollEvery: so.pollEvery, StepRetries: o.retries, DialTimeout: o.dialTimeout, Instance: so.instance, Log: log})
+	if errors.Is(err, serve.ErrSetup) {
+		return invalid(err)
+	}
 	if err != nil {
 		return &exitError{exitFailed, err}
 	}

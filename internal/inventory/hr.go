@@ -509,7 +509,7 @@ func (inv *Inventory) ValidateHR(profileExists func(name string) bool) error {
 }
 
 // ScheduleFor is the schedule of a profile's hires: its own, or the
-// default's. The maps are the caller's own. The maps are the caller's own.
+// default's. The maps are the caller's own.
 func (inv *Inventory) ScheduleFor(profile string) schedule.Schedule {
 	s, ok := inv.hr.resolved[profile]
 	if !ok {

@@ -55,11 +55,26 @@ type Accepted struct {
 // runs on the queue, a reschedule, a cancel, or a hold) in one
 // transaction: when Accept returns without error, all of it is durable.
 func (s *Service) Accept(ctx context.Context, in Intake) (*Accepted, error) {
-	now := s.now().UTC()
 	var out *Accepted
 	err := s.store.Tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		out, err = s.acceptTx(ctx, tx, in)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.stats.event(in.Source, out.Result, out.Duplicate)
+	return out, nil
+}
+
+// acceptTx is Accept inside the caller's transaction (SCIM stores its
+// user in the same one).
+func (s *Service) acceptTx(ctx context.Context, tx *sql.Tx, in Intake) (*Accepted, error) {
+	now := s.now().UTC()
+	var out *Accepted
+	err := func() error {
 		var closed []*store.Run
-		out = nil
 		ev := &store.Event{ID: in.ID, Source: in.Source, Type: in.Type, EmployeeID: in.Person.EmployeeID,
 			ReceivedAt: now, Body: in.Body, Result: "pending"}
 		stored, inserted, err := store.InsertEvent(ctx, tx, ev)
@@ -96,11 +111,10 @@ func (s *Service) Accept(ctx context.Context, in Intake) (*Accepted, error) {
 		}
 		out.EventID = in.ID
 		return store.SetEventResult(ctx, tx, in.ID, out.Result, out.Detail)
-	})
+	}()
 	if err != nil {
 		return nil, err
 	}
-	s.stats.event(in.Source, out.Result, out.Duplicate)
 	return out, nil
 }
 
@@ -219,6 +233,9 @@ func (s *Service) apply(ctx context.Context, tx *sql.Tx, in Intake, now time.Tim
 		if a.Host == "" {
 			return hold(fmt.Sprintf("every workstation of rule %s is assigned to another open hire (%s)", a.Rule, strings.Join(a.Pool, ", ")))
 		}
+	}
+	if err := expandReports(s.playbookPath(emp), p, a); err != nil {
+		return hold(err.Error())
 	}
 	yml, err := playbookYAML(p, a)
 	if err != nil {

@@ -92,6 +92,35 @@ func playbookYAML(p Person, a *Assignment) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
+// expandReports fills the templates of the mapping's report paths with
+// the hire's values (${person.employee_id}...), as a technician would
+// have written them out: the planner expands password.deliver itself,
+// but takes handover.reports as written.
+func expandReports(path string, p Person, a *Assignment) error {
+	if len(a.HandoverReports) == 0 {
+		return nil
+	}
+	bare := *a
+	bare.HandoverReports = nil
+	yml, err := playbookYAML(p, &bare)
+	if err != nil {
+		return err
+	}
+	pb, err := parsePlaybook(path, yml)
+	if err != nil {
+		return err
+	}
+	vars := pb.TemplateVars("", a.Host)
+	out := make([]string, len(a.HandoverReports))
+	for i, r := range a.HandoverReports {
+		if out[i], err = playbook.Expand(r, vars); err != nil {
+			return fmt.Errorf("hr rule %s: handover report %q: %w", a.Rule, r, err)
+		}
+	}
+	a.HandoverReports = out
+	return nil
+}
+
 // parsePlaybook reads a generated playbook as a technician's would be read.
 func parsePlaybook(path string, yml []byte) (*playbook.Playbook, error) {
 	pb, err := playbook.Parse(path, yml)

@@ -450,9 +450,3 @@ func (s *Service) Retry(ctx context.Context, runID string) error {
 	return s.enqueue(ctx, r, r.Attempts)
 }
 
-// inventoryMapper places hires by the inventory's hr section.
-func inventoryMapper(paths []string) Mapper {
-	return func(p Person) (*Assignment, error) {
-		return nil, fmt.Errorf("%w: the inventory has no hr mapping", ErrHeld)
-	}
-}

@@ -64,6 +64,10 @@ type Slot struct {
 // dropped, and never run until approved.
 var ErrHeld = errors.New("held for a technician")
 
+// ErrSetup wraps a configuration the service cannot start with (the
+// inventory or its hr section does not validate).
+var ErrSetup = errors.New("invalid setup")
+
 // Mapper places a person: the inventory's hr section. It is called with
 // the inventory of the moment, so a fixed mapping applies to the next
 // event (or to an approval).
@@ -172,6 +176,9 @@ func (c *Config) defaults() {
 func Open(ctx context.Context, cfg Config) (*Service, error) {
 	cfg.defaults()
 	if cfg.Mapper == nil {
+		if err := validateMapping(cfg.Inventory, cfg.Profiles); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrSetup, err)
+		}
 		cfg.Mapper = inventoryMapper(cfg.Inventory)
 	}
 	st, err := store.Open(ctx, cfg.Database)

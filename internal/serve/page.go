@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -47,6 +48,7 @@ const recentAfter = 7 * 24 * time.Hour
 // Bounds on what the page shows.
 const (
 	pageEvents   = 20
+	pageRecent   = 50
 	maxErrorText = 16 << 10
 	maxFormBody  = 16 << 10
 )
@@ -273,9 +275,11 @@ type pageView struct {
 	Zone      string
 	Hires     []pageHire
 	Recent    []pageHire
-	Held      []pageHire
-	Failures  []pageFailure
-	Events    []pageEvent
+	// RecentMore is how many older finished hires are left out.
+	RecentMore int
+	Held       []pageHire
+	Failures   []pageFailure
+	Events     []pageEvent
 }
 
 type pageFlash struct{ Kind, Text string }
@@ -379,6 +383,12 @@ func makePage(in *pageInput, now time.Time, loc *time.Location, refresh time.Dur
 		if ph.State == store.HireHeld {
 			v.Held = append(v.Held, ph)
 		}
+	}
+	// Recent hires newest first, the oldest left to the API.
+	slices.Reverse(v.Recent)
+	if len(v.Recent) > pageRecent {
+		v.RecentMore = len(v.Recent) - pageRecent
+		v.Recent = v.Recent[:pageRecent]
 	}
 	for _, e := range in.Events {
 		v.Events = append(v.Events, pageEvent{Received: showTime(e.ReceivedAt, loc), Source: show(e.Source), Type: show(e.Type),

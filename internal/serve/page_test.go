@@ -442,3 +442,23 @@ func TestPlaybookWithoutDirectoryHasNoAccount(t *testing.T) {
 		})
 	}
 }
+
+// Finished hires of long ago are folded, newest first, and bounded.
+func TestPageRecentIsBounded(t *testing.T) {
+	now := time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)
+	in := &pageInput{Runs: map[string][]*store.Run{}}
+	for i := range pageRecent + 5 {
+		id := fmt.Sprintf("E%03d", i)
+		start := now.AddDate(0, 0, -200+i).Format(time.DateOnly)
+		in.Hires = append(in.Hires, &store.Hire{EmployeeID: id, State: store.HireScheduled, Generation: 1, StartDate: start,
+			Person: personJSON(t, Person{EmployeeID: id, GivenName: "A", Surname: "B"})})
+		in.Runs[id] = []*store.Run{{ID: id + ".g1.activation", Generation: 1, Phase: PhaseActivation, State: store.RunOK}}
+	}
+	v := makePage(in, now, time.UTC, time.Second)
+	if len(v.Recent) != pageRecent || v.RecentMore != 5 || v.Recent[0].Key != fmt.Sprintf("E%03d", pageRecent+4) || len(v.Hires) != 0 {
+		t.Fatalf("recent: %d shown, %d more, first %s; %d upcoming", len(v.Recent), v.RecentMore, v.Recent[0].Key, len(v.Hires))
+	}
+	if got := renderPage(t, v); !strings.Contains(got, "5 older finished hires are not shown") {
+		t.Error("the page does not say that older hires are left out")
+	}
+}

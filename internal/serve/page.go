@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -45,6 +46,13 @@ const (
 // into the "recent" section.
 const recentAfter = 7 * 24 * time.Hour
 
+// Failed sign-ins per client address: a bucket of loginBurst, refilled
+// one attempt per loginEvery (5 guesses a minute; a typo costs nothing).
+const (
+	loginBurst = 5
+	loginEvery = 12 * time.Second
+)
+
 // Bounds on what the page shows.
 const (
 	pageEvents   = 20
@@ -64,7 +72,7 @@ type page struct {
 }
 
 func pageRoutes(h *server, mux *http.ServeMux) error {
-	p := &page{h: h, limit: newLoginLimiter(5, 12*time.Second), loc: time.Local, refresh: h.hc.PageRefresh}
+	p := &page{h: h, limit: newLoginLimiter(loginBurst, loginEvery), loc: time.Local, refresh: h.hc.PageRefresh}
 	if p.refresh <= 0 {
 		p.refresh = defaultBusyRefresh
 	}
@@ -129,7 +137,7 @@ func (p *page) login(w http.ResponseWriter, r *http.Request) {
 	now := p.h.s.now()
 	if !p.limit.allow(ip, now) {
 		p.h.s.stats.refuse("page", "rate_limited")
-		w.Header().Set("Retry-After", "12")
+		w.Header().Set("Retry-After", strconv.Itoa(int(loginEvery.Seconds())))
 		p.render(w, http.StatusTooManyRequests, "login.html", loginData{Error: "Too many failed sign-ins from this address: wait a minute and try again."})
 		return
 	}

@@ -110,3 +110,7 @@ func jsonControls(data []byte) []byte {
 	}
 	return b.Bytes()
 }
+
+// Visible is visible for other packages' HTML and text: control characters
+// (bidirectional overrides included) written as Go escapes a reader sees.
+func Visible(s string) string { return visible(s) }

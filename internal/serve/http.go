@@ -30,6 +30,9 @@ type HTTPConfig struct {
 	SessionKey []byte
 	// Secure marks cookies Secure (served over TLS, or behind a TLS proxy).
 	Secure bool
+	// PageRefresh is how often the status page reloads itself while a run
+	// is due or running (default 5s; otherwise every minute).
+	PageRefresh time.Duration
 	// BaseURL is the service's public address, for the links in answers
 	// (default: from the request).
 	BaseURL string

@@ -32,7 +32,7 @@ func newMetrics() *metrics {
 		Help: "Events accepted, by source (hr, scim) and result (scheduled, rescheduled, held, cancelled, ignored, duplicate)."},
 		[]string{"source", "result"})
 	m.refused = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "onboard_events_refused_total",
-		Help: "Requests refused, by source and reason (signature, stale, unsigned, malformed, invalid, unauthorized, too_large)."},
+		Help: "Requests refused, by source and reason (signature, stale, unsigned, malformed, invalid, unauthorized, too_large; the status page: unauthorized, csrf, rate_limited)."},
 		[]string{"source", "reason"})
 	m.runs = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "onboard_runs_total",
 		Help: "Runs finished, by phase and outcome (ok, failed)."}, []string{"phase", "outcome"})

@@ -15,7 +15,7 @@ type genPlaybook struct {
 	Person   genPerson         `yaml:"person"`
 	Profile  string            `yaml:"profile"`
 	Vars     map[string]string `yaml:"vars,omitempty"`
-	Account  genAccount        `yaml:"account"`
+	Account  genAccount        `yaml:"account,omitempty"`
 	Machine  genMachine        `yaml:"machine"`
 	Handover genHandover       `yaml:"handover,omitempty"`
 }

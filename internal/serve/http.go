@@ -149,11 +149,13 @@ func (h *server) hireView(ctx context.Context, hire *store.Hire, events bool) (*
 	if err != nil {
 		return nil, err
 	}
+	sortRuns(runs)
 	v := &HireView{Hire: hire, Runs: runs, Progress: "not started"}
+	reached := -1
 	for _, r := range runs {
 		r.Plan = nil
-		if r.Generation == hire.Generation && r.State == store.RunOK {
-			v.Progress = r.Phase
+		if i := phaseIndex(r.Phase); r.Generation == hire.Generation && r.State == store.RunOK && i > reached {
+			v.Progress, reached = r.Phase, i
 		}
 	}
 	if events {

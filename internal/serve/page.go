@@ -261,14 +261,14 @@ func (p *page) load(ctx context.Context) (*pageInput, error) {
 	if err != nil {
 		return nil, err
 	}
-	in := &pageInput{Hires: hires, Runs: map[string][]*store.Run{}}
-	for _, h := range hires {
-		runs, err := store.RunsOf(ctx, db, h.EmployeeID)
-		if err != nil {
-			return nil, err
-		}
-		in.Runs[h.EmployeeID] = runs
+	runs, err := store.AllRuns(ctx, db)
+	if err != nil {
+		return nil, err
 	}
+	for _, rs := range runs {
+		sortRuns(rs)
+	}
+	in := &pageInput{Hires: hires, Runs: runs}
 	in.Events, err = store.Events(ctx, db, "", pageEvents)
 	return in, err
 }

@@ -1,7 +1,10 @@
 package serve
 
 import (
+	"sort"
+
 	"onboard/internal/plan"
+	"onboard/internal/serve/store"
 )
 
 // Phases, in the order they run around the start date: the account some
@@ -74,4 +77,14 @@ func phasePlan(p *plan.Plan, phase string) *plan.Plan {
 		}
 	}
 	return &out
+}
+
+// sortRuns orders a hire's runs by generation, then phase.
+func sortRuns(runs []*store.Run) {
+	sort.SliceStable(runs, func(i, j int) bool {
+		if runs[i].Generation != runs[j].Generation {
+			return runs[i].Generation < runs[j].Generation
+		}
+		return phaseIndex(runs[i].Phase) < phaseIndex(runs[j].Phase)
+	})
 }

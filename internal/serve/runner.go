@@ -93,6 +93,21 @@ func (s *Service) work(ctx context.Context, runID string, last bool) error {
 		if err != nil {
 			return err
 		}
+		// Phases run in order: an earlier phase of this hire that is
+		// still to run (a late hire has every phase due at once) goes
+		// first. One that failed does not hold the next back: each phase
+		// re-checks the ones before it and resumes what failed.
+		runs, err := store.RunsOf(ctx, tx, got.EmployeeID)
+		if err != nil {
+			return err
+		}
+		for _, o := range runs {
+			if o.Generation == got.Generation && phaseIndex(o.Phase) < phaseIndex(got.Phase) &&
+				(o.State == store.RunScheduled || o.State == store.RunRunning) {
+				busy = "phase:" + o.Phase
+				return errBusy
+			}
+		}
 		var a Assignment
 		_ = json.Unmarshal(h.Assignment, &a)
 		for _, res := range s.resources(got, &a) {
@@ -449,4 +464,3 @@ func (s *Service) Retry(ctx context.Context, runID string) error {
 	}
 	return s.enqueue(ctx, r, r.Attempts)
 }
-

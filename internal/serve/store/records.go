@@ -372,3 +372,23 @@ func Retry(ctx context.Context, q querier, id string, now time.Time) (bool, erro
 	n, _ := res.RowsAffected()
 	return n == 1, nil
 }
+
+// AllRuns lists every run by hire, in one query (the status page), without
+// their plans and results.
+func AllRuns(ctx context.Context, q querier) (map[string][]*Run, error) {
+	rows, err := q.QueryContext(ctx, `SELECT id, employee_id, generation, phase, state, trigger, scheduled_at, started_at, finished_at,
+		attempts, holder, lease_until, '', journal_run, error, '', job_id FROM onboard_runs ORDER BY employee_id, generation, scheduled_at, id`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string][]*Run{}
+	for rows.Next() {
+		r, err := scanRun(rows)
+		if err != nil {
+			return nil, err
+		}
+		out[r.EmployeeID] = append(out[r.EmployeeID], r)
+	}
+	return out, rows.Err()
+}

@@ -51,6 +51,7 @@ bench: setup
 	$(GO) test -run '^$$' -bench 'RunReusedShell|RunShellPerCommand|RunWithLatency' -benchtime 200x ./internal/remote/winrm/
 	$(GO) test -run '^$$' -bench 'BenchmarkRun$$' -benchtime 200x ./internal/remote/ssh/
 	$(GO) test -run '^$$' -bench 'RecordStep' -benchtime 500x ./internal/journal/
+	$(GO) test -run '^$$' -bench 'Intake|Pickup' -benchtime 1000x ./internal/serve/
 
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }

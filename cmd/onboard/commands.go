@@ -26,7 +26,6 @@ import (
 	"onboard/internal/plan"
 	"onboard/internal/planner"
 	"onboard/internal/playbook"
-	"onboard/internal/remote"
 	"onboard/internal/report"
 	"onboard/internal/result"
 	"onboard/internal/schema"
@@ -246,19 +245,8 @@ func (o *options) load(ctx context.Context, args []string) (*plan.Plan, error) {
 	}
 	var p *plan.Plan
 	if inv != nil {
-		// Usernames derived by a directory's naming policy are looked up
-		// there (read-only): the hire's own account, or the first free name.
-		res := &connect.UsernameResolver{Dialer: o.dialer()}
-		defer res.Close()
-		unreachable := false
-		p, err = planner.Build(pbs, inv, planner.Options{ProfileDirs: o.profiles, Write: o.allowWrite,
-			Usernames: func(d *plan.Directory, id string, cands []string) (string, error) {
-				u, err := res.Resolve(ctx, d, id, cands)
-				if errors.Is(err, remote.ErrUnreachable) {
-					unreachable = true
-				}
-				return u, err
-			}})
+		var unreachable bool
+		p, unreachable, err = o.dialer().Plan(ctx, pbs, inv, planner.Options{ProfileDirs: o.profiles, Write: o.allowWrite})
 		errs = multierror.Append(errs, err)
 		if unreachable {
 			errs.ErrorFormat = strictyaml.ListFormat

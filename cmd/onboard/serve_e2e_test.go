@@ -279,6 +279,10 @@ func adAccounts(t *testing.T, l *lab.Lab, emp string) []*ldap.Entry {
 	return res.Entries
 }
 
+// uniq tells this test run's hires from an earlier run's in the same lab
+// (go test -count=N): the lab's directory keeps their accounts.
+func uniq(s string) string { return fmt.Sprintf("%s-%d", s, time.Now().UnixNano()%1e9) }
+
 func hrHire(id, emp, given, surname, dept string) string {
 	b, _ := json.Marshal(map[string]any{"id": id, "type": "hire", "person": map[string]string{
 		"employee_id": emp, "given_name": given, "surname": surname, "department": dept,
@@ -294,7 +298,8 @@ func TestServeHREventToHandover(t *testing.T) {
 	e := serveEnv(t, l)
 	p := startServe(t, e)
 
-	ev := hrHire("evt-e2e-1", "E9101", "Ada", "Serve", "Engineering")
+	e1, e2, e3 := uniq("E9101"), uniq("E9102"), uniq("E9103")
+	ev := hrHire(uniq("evt-e2e-1"), e1, "Ada", "Serve", "Engineering")
 	code, a := p.postHR(t, ev)
 	if code != http.StatusAccepted || a["result"] != "scheduled" {
 		t.Fatalf("hire: %d %v", code, a)
@@ -304,16 +309,16 @@ func TestServeHREventToHandover(t *testing.T) {
 		t.Fatalf("redelivery: %d %v", code, a)
 	}
 	hostile := `O'Brien"; touch /tmp/pwned-serve #`
-	code, a = p.postHR(t, hrHire("evt-e2e-2", "E9102", "$(touch /tmp/pwned-serve)", hostile, "Engineering"))
+	code, a = p.postHR(t, hrHire(uniq("evt-e2e-2"), e2, "$(touch /tmp/pwned-serve)", hostile, "Engineering"))
 	if code != http.StatusAccepted {
 		t.Fatalf("hostile hire: %d %v", code, a)
 	}
-	code, a = p.postHR(t, hrHire("evt-e2e-3", "E9103", "Nora", "Nomatch", "Marketing"))
+	code, a = p.postHR(t, hrHire(uniq("evt-e2e-3"), e3, "Nora", "Nomatch", "Marketing"))
 	if code != http.StatusAccepted || a["result"] != "held" || !strings.Contains(fmt.Sprint(a["detail"]), `department "Marketing"`) {
 		t.Fatalf("unmapped hire: %d %v", code, a)
 	}
 
-	for _, emp := range []string{"E9101", "E9102"} {
+	for _, emp := range []string{e1, e2} {
 		h := p.waitDone(t, emp, 3*time.Minute)
 		if h.Progress != "activation" || h.State != "scheduled" {
 			t.Errorf("%s: progress %q state %q", emp, h.Progress, h.State)
@@ -326,7 +331,7 @@ func TestServeHREventToHandover(t *testing.T) {
 			t.Errorf("%s: account not enabled (userAccountControl %s)", emp, uac)
 		}
 	}
-	if sn := adAccounts(t, l, "E9102")[0].GetAttributeValue("sn"); sn != hostile {
+	if sn := adAccounts(t, l, e2)[0].GetAttributeValue("sn"); sn != hostile {
 		t.Errorf("hostile surname stored as %q", sn)
 	}
 	for _, ws := range []string{"ws6", "ws7"} {
@@ -334,19 +339,19 @@ func TestServeHREventToHandover(t *testing.T) {
 			t.Fatalf("a name ran as code on %s", ws)
 		}
 	}
-	report := mustRead(t, filepath.Join(e.dir, "out", "E9101.html"))
+	report := mustRead(t, filepath.Join(e.dir, "out", e1+".html"))
 	if !strings.Contains(report, "Ada Serve") || !strings.Contains(report, "chat-installed") {
 		t.Errorf("handover report lacks the hire or the check")
 	}
-	if st, err := os.Stat(filepath.Join(e.dir, "pw", "E9101.txt")); err != nil || st.Mode().Perm() != 0o600 {
+	if st, err := os.Stat(filepath.Join(e.dir, "pw", e1+".txt")); err != nil || st.Mode().Perm() != 0o600 {
 		t.Errorf("password file: %v %v", st, err)
 	}
 	// The held hire waits for a technician: nothing ran for it.
-	if h, _ := p.hire(t, "E9103"); h.State != "held" || len(h.Runs) != 0 {
+	if h, _ := p.hire(t, e3); h.State != "held" || len(h.Runs) != 0 {
 		t.Errorf("held hire: %+v", h)
 	}
 	// The handover report through the API, with the token.
-	req, _ := http.NewRequest(http.MethodGet, p.url+"/api/v1/hires/E9101/handover?format=md", nil)
+	req, _ := http.NewRequest(http.MethodGet, p.url+"/api/v1/hires/"+e1+"/handover?format=md", nil)
 	req.Header.Set("Authorization", "Bearer "+serveAPIToken)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -354,37 +359,17 @@ func TestServeHREventToHandover(t *testing.T) {
 	}
 	md, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode != 200 || !bytes.Contains(md, []byte("E9101")) {
+	if resp.StatusCode != 200 || !bytes.Contains(md, []byte("Ada Serve")) {
 		t.Errorf("handover via the API: %d %s", resp.StatusCode, md)
 	}
 
 	if err := p.stop(syscall.SIGTERM); err != nil {
 		t.Fatalf("SIGTERM: %v", err)
 	}
-	// The journal verifies, and holds each run with its trigger.
-	j, err := journal.Open(context.Background(), filepath.Join(e.dir, "journal.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer j.Close()
-	if err := j.CheckChain(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	runs, err := j.Runs(context.Background(), journal.Filter{Hire: "E9101"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ok := 0
-	for _, r := range runs {
-		if r.Trigger != "hr:evt-e2e-1" {
-			t.Errorf("journal run %s trigger %q", r.ID, r.Trigger)
-		}
-		if r.Outcome == "ok" {
-			ok++
-		}
-	}
-	if ok != 3 {
-		t.Errorf("%d ok journal runs for E9101, want one per phase", ok)
+	// The journal verifies, and holds each phase's run once, ok.
+	ok, _ := journalRuns(t, e, e1)
+	if len(ok) != 3 {
+		t.Errorf("ok journal runs of %s: %v, want one per phase", e1, ok)
 	}
 }
 
@@ -399,9 +384,9 @@ func TestServeTwoInstancesSurviveSIGKILL(t *testing.T) {
 	a := startServe(t, e, "--database", pg.DSN, "--instance", "alpha", "--workers", "1")
 	b := startServe(t, e, "--database", pg.DSN, "--instance", "bravo", "--workers", "1")
 
-	emps := []string{"E9201", "E9202", "E9203"}
+	emps := []string{uniq("E9201"), uniq("E9202"), uniq("E9203")}
 	for i, emp := range emps {
-		if code, ans := a.postHR(t, hrHire(fmt.Sprintf("evt-kill-%d", i), emp, "Kim", fmt.Sprintf("Twice%d", i), "Slow")); code != http.StatusAccepted {
+		if code, ans := a.postHR(t, hrHire(uniq(fmt.Sprintf("evt-kill-%d", i)), emp, "Kim", fmt.Sprintf("Twice%d", i), "Slow")); code != http.StatusAccepted {
 			t.Fatalf("%s: %d %v", emp, code, ans)
 		}
 	}
@@ -445,6 +430,22 @@ func TestServeTwoInstancesSurviveSIGKILL(t *testing.T) {
 	}
 	// The journal: each store run finished ok exactly once; the killed
 	// one also left an interrupted journal run behind (alpha's).
+	ok, interrupted := journalRuns(t, e, emps...)
+	if len(ok) != 3*len(emps) || len(interrupted) != 1 || interrupted[killed] != 1 {
+		t.Errorf("journal: ok %v, interrupted %v; want %d runs ok once each, and %s interrupted once", ok, interrupted, 3*len(emps), killed)
+	}
+	for id, n := range ok {
+		if n != 1 {
+			t.Errorf("run %s finished ok %d times", id, n)
+		}
+	}
+}
+
+// journalRuns opens the journal, checks its chain, and counts the journal
+// runs of the hires by store run and outcome; every one must have been
+// triggered by an HR event.
+func journalRuns(t *testing.T, e *env, emps ...string) (ok, interrupted map[string]int) {
+	t.Helper()
 	j, err := journal.Open(context.Background(), filepath.Join(e.dir, "journal.db"))
 	if err != nil {
 		t.Fatal(err)
@@ -453,34 +454,25 @@ func TestServeTwoInstancesSurviveSIGKILL(t *testing.T) {
 	if err := j.CheckChain(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	okByRun := map[string]int{}
-	interrupted := 0
+	ok, interrupted = map[string]int{}, map[string]int{}
 	for _, emp := range emps {
 		runs, err := j.Runs(context.Background(), journal.Filter{Hire: emp})
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, r := range runs {
-			id := runIDOf(r.Mode)
+			if !strings.HasPrefix(r.Trigger, "hr:") {
+				t.Errorf("journal run %s: trigger %q", r.ID, r.Trigger)
+			}
 			switch r.Outcome {
 			case "ok":
-				okByRun[id]++
+				ok[runIDOf(r.Mode)]++
 			case "interrupted", "running":
-				interrupted++
-				if id != killed {
-					t.Errorf("journal run %s of %s ended %s", r.ID, id, r.Outcome)
-				}
+				interrupted[runIDOf(r.Mode)]++
 			}
 		}
 	}
-	if len(okByRun) != 3*len(emps) || interrupted != 1 {
-		t.Errorf("journal: %d runs ok (%v), %d interrupted; want %d and 1", len(okByRun), okByRun, interrupted, 3*len(emps))
-	}
-	for id, n := range okByRun {
-		if n != 1 {
-			t.Errorf("run %s finished ok %d times", id, n)
-		}
-	}
+	return ok, interrupted
 }
 
 // runIDOf reads the store run out of a journal run's mode:
@@ -498,12 +490,13 @@ func TestServeSIGTERMThenRestart(t *testing.T) {
 	l := needLab(t)
 	e := serveEnv(t, l)
 	p := startServe(t, e)
-	if code, ans := p.postHR(t, hrHire("evt-term-1", "E9301", "Tess", "Terminated", "Slow")); code != http.StatusAccepted {
+	emp := uniq("E9301")
+	if code, ans := p.postHR(t, hrHire(uniq("evt-term-1"), emp, "Tess", "Terminated", "Slow")); code != http.StatusAccepted {
 		t.Fatalf("%d %v", code, ans)
 	}
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
-		h, _ := p.hire(t, "E9301")
+		h, _ := p.hire(t, emp)
 		running := false
 		for _, r := range h.Runs {
 			running = running || (r.State == "running" && r.Phase == "activation")
@@ -521,28 +514,17 @@ func TestServeSIGTERMThenRestart(t *testing.T) {
 		t.Fatalf("SIGTERM: %v", err)
 	}
 	q := startServe(t, e)
-	h := q.waitDone(t, "E9301", 3*time.Minute)
+	h := q.waitDone(t, emp, 3*time.Minute)
 	for _, r := range h.Runs {
 		if r.Phase == "activation" && r.Attempts != 2 {
 			t.Errorf("activation attempted %d times, want 2 (interrupted, then done)", r.Attempts)
 		}
 	}
-	if n := len(adAccounts(t, l, "E9301")); n != 1 {
+	if n := len(adAccounts(t, l, emp)); n != 1 {
 		t.Errorf("%d accounts", n)
 	}
 	q.stop(syscall.SIGTERM)
-	j, err := journal.Open(context.Background(), filepath.Join(e.dir, "journal.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer j.Close()
-	runs, _ := j.Runs(context.Background(), journal.Filter{Hire: "E9301"})
-	ok := map[string]int{}
-	for _, r := range runs {
-		if r.Outcome == "ok" {
-			ok[runIDOf(r.Mode)]++
-		}
-	}
+	ok, _ := journalRuns(t, e, emp)
 	if len(ok) != 3 {
 		t.Errorf("ok journal runs: %v", ok)
 	}

@@ -23,7 +23,6 @@ import (
 	"onboard/internal/plan"
 	"onboard/internal/planner"
 	"onboard/internal/playbook"
-	"onboard/internal/remote"
 	"onboard/internal/report"
 	"onboard/internal/result"
 	"onboard/internal/secret"
@@ -367,17 +366,7 @@ func (s *Service) buildPlan(ctx context.Context, path string, yml []byte) (*plan
 	if err != nil {
 		return nil, err
 	}
-	res := &connect.UsernameResolver{Dialer: s.dialer()}
-	defer res.Close()
-	unreachable := false
-	p, err := planner.Build([]*playbook.Playbook{pb}, inv, planner.Options{ProfileDirs: s.cfg.Profiles, Write: s.cfg.AllowWrite,
-		Usernames: func(d *plan.Directory, id string, cands []string) (string, error) {
-			u, err := res.Resolve(ctx, d, id, cands)
-			if errors.Is(err, remote.ErrUnreachable) {
-				unreachable = true
-			}
-			return u, err
-		}})
+	p, unreachable, err := s.dialer().Plan(ctx, []*playbook.Playbook{pb}, inv, planner.Options{ProfileDirs: s.cfg.Profiles, Write: s.cfg.AllowWrite})
 	errs = multierror.Append(errs, err)
 	if err := errs.ErrorOrNil(); err != nil {
 		errs.ErrorFormat = strictyaml.ListFormat

@@ -94,7 +94,7 @@ checks:
       match: {department: Slow}
       profile: hr-slow
       directory: corp-ad
-      machine: {pool: [ws3, ws4, ws5]}
+      machine: {pool: [ws2, ws3, ws4]}   # not ws5: TestUnreachableAndHostKey rotates its host key
       password: {deliver: "file:%[1]s/pw/${person.employee_id}.txt"}
 `, e.dir))
 	return e

@@ -23,6 +23,7 @@ import (
 	"onboard/internal/plan"
 	"onboard/internal/planner"
 	"onboard/internal/playbook"
+	"onboard/internal/remote"
 	"onboard/internal/report"
 	"onboard/internal/result"
 	"onboard/internal/secret"
@@ -271,7 +272,7 @@ func (s *Service) runPlan(ctx context.Context, r *store.Run, h *store.Hire) (*re
 			return res, res.ID, err
 		}
 	}
-	if len(res.Unreachable) > 0 {
+	if len(res.Unreachable) > 0 && !refused(res) {
 		sort.Strings(res.Unreachable)
 		return res, res.ID, fmt.Errorf("%w: unreachable: %s", errTransient, strings.Join(res.Unreachable, ", "))
 	}
@@ -279,6 +280,18 @@ func (s *Service) runPlan(ctx context.Context, r *store.Run, h *store.Hire) (*re
 		return res, res.ID, errors.New(msg)
 	}
 	return res, res.ID, nil
+}
+
+// refused says a host was reached and refused us (a changed host key,
+// credentials not accepted): waiting will not help, a technician must.
+func refused(res *result.Run) bool {
+	for _, st := range res.Steps {
+		if f := st.Failure; f != nil && f.Phase == "connect" &&
+			(strings.Contains(f.Message, remote.ErrHostKey.Error()) || strings.Contains(f.Message, remote.ErrAuth.Error())) {
+			return true
+		}
+	}
+	return false
 }
 
 // failures summarises failed steps: host, step, command, exit code, output.

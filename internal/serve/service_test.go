@@ -3,6 +3,8 @@ package serve
 import (
 	"context"
 	"fmt"
+	"onboard/internal/remote"
+	"onboard/internal/result"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -193,5 +195,26 @@ func waitRun(t *testing.T, s *Service, id, state string) *store.Run {
 			t.Fatalf("run %s never reached %s: %+v %v", id, state, r, err)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// A host that refuses us (a changed host key, credentials not accepted)
+// is not a transient fault: retrying cannot help, a technician must act.
+func TestRefusedIsNotTransient(t *testing.T) {
+	conn := func(msg string) *result.Run {
+		return &result.Run{Unreachable: []string{"ws1"}, Steps: []result.Step{{Outcome: result.Failed,
+			Failure: &result.Failure{Host: "ws1", Phase: "connect", Message: msg}}}}
+	}
+	for _, c := range []struct {
+		msg  string
+		want bool
+	}{
+		{"dial ws1: " + remote.ErrUnreachable.Error() + ": i/o timeout", false},
+		{"ws1: " + remote.ErrHostKey.Error() + ": the key changed", true},
+		{"ws1: " + remote.ErrAuth.Error(), true},
+	} {
+		if got := refused(conn(c.msg)); got != c.want {
+			t.Errorf("%q: refused %v, want %v", c.msg, got, c.want)
+		}
 	}
 }

@@ -374,10 +374,12 @@ func Retry(ctx context.Context, q querier, id string, now time.Time) (bool, erro
 }
 
 // AllRuns lists every run by hire, in one query (the status page), without
-// their plans and results.
+// their plans; a run with a result has "{}" in its place, which says
+// there is one (a handover report to link to) without reading it.
 func AllRuns(ctx context.Context, q querier) (map[string][]*Run, error) {
 	rows, err := q.QueryContext(ctx, `SELECT id, employee_id, generation, phase, state, trigger, scheduled_at, started_at, finished_at,
-		attempts, holder, lease_until, '', journal_run, error, '', job_id FROM onboard_runs ORDER BY employee_id, generation, scheduled_at, id`)
+		attempts, holder, lease_until, '', journal_run, error, CASE WHEN result <> '' THEN '{}' ELSE '' END, job_id
+		FROM onboard_runs ORDER BY employee_id, generation, scheduled_at, id`)
 	if err != nil {
 		return nil, err
 	}

@@ -26,8 +26,8 @@ import (
 	"github.com/go-ldap/ldap/v3"
 
 	"onboard/internal/result"
-	"onboard/internal/winsim"
-	"onboard/internal/wsman"
+	"onboard/internal/lab/winsim"
+	"onboard/internal/lab/wsman"
 )
 
 // testTLS makes a CA and a server certificate for 127.0.0.1; it returns the

@@ -232,7 +232,7 @@ func (l *Lab) StartWindows(ctx context.Context, name string) error {
 // winhostSources are the module folders the winhost binary is built from
 // (its own and the module packages it imports), hashed with go.mod and
 // go.sum to name the cached binary.
-var winhostSources = []string{"internal/lab/winhost", "internal/winsim", "internal/wsman", "internal/powershell"}
+var winhostSources = []string{"internal/lab/winhost", "internal/lab/winsim", "internal/lab/wsman", "internal/powershell"}
 
 // winhostBinary returns the path of the winhost daemon built from the
 // current sources, building it into cacheDir if needed.

@@ -2,7 +2,7 @@
 // and HMAC-MD5 of MS-NLMP, the signing and sealing of a session with
 // extended session security, and the multipart/encrypted framing of
 // MS-WSMV 2.2.9.1.1. The handshakes themselves live with their side
-// (internal/remote/winrm is the client, internal/wsman the lab's server).
+// (internal/remote/winrm is the client, internal/lab/wsman the lab's server).
 package ntlm
 
 import (

@@ -9,7 +9,7 @@ import (
 // A client's and a server's sessions of one key open each other's framed
 // messages, in order, for every flag combination WinRM uses; a tampered
 // message is refused. (The MS-NLMP worked example is checked in
-// internal/wsman's tests, against these same functions.)
+// internal/lab/wsman's tests, against these same functions.)
 func TestFrameRoundTrip(t *testing.T) {
 	key := bytes.Repeat([]byte{7}, 16)
 	for _, flags := range []uint32{

@@ -23,8 +23,8 @@ import (
 
 	"github.com/go-ldap/ldap/v3"
 
-	"onboard/internal/winsim"
-	"onboard/internal/wsman"
+	"onboard/internal/lab/winsim"
+	"onboard/internal/lab/wsman"
 )
 
 // Config is the daemon's configuration, written by the lab as JSON.

@@ -12,7 +12,7 @@ import (
 	mw "github.com/masterzen/winrm"
 
 	"onboard/internal/remote"
-	"onboard/internal/wsman"
+	"onboard/internal/lab/wsman"
 )
 
 // benchSetups are the transports the benchmarks compare.

@@ -16,7 +16,7 @@ import (
 	"onboard/internal/lab"
 	"onboard/internal/remote"
 	"onboard/internal/secret"
-	"onboard/internal/wsman"
+	"onboard/internal/lab/wsman"
 )
 
 // TestKerberosLab logs in with Kerberos tickets from the lab's Samba AD DC.

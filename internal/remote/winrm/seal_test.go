@@ -13,7 +13,7 @@ import (
 
 	"onboard/internal/remote"
 	"onboard/internal/secret"
-	"onboard/internal/wsman"
+	"onboard/internal/lab/wsman"
 )
 
 // recordingProxy forwards TCP connections to addr and keeps every byte it

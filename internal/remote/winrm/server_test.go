@@ -27,7 +27,7 @@ import (
 
 	"onboard/internal/powershell"
 	"onboard/internal/secret"
-	"onboard/internal/wsman"
+	"onboard/internal/lab/wsman"
 )
 
 const (

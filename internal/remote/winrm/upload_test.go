@@ -14,7 +14,7 @@ import (
 
 	"onboard/internal/golden"
 	"onboard/internal/powershell"
-	"onboard/internal/wsman"
+	"onboard/internal/lab/wsman"
 )
 
 func TestUpload(t *testing.T) {

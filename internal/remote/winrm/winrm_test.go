@@ -14,7 +14,7 @@ import (
 
 	"onboard/internal/remote"
 	"onboard/internal/secret"
-	"onboard/internal/wsman"
+	"onboard/internal/lab/wsman"
 )
 
 type result struct {

@@ -11,7 +11,7 @@ import (
 
 	"onboard/internal/plan"
 	"onboard/internal/step"
-	"onboard/internal/winsim"
+	"onboard/internal/lab/winsim"
 )
 
 const productCode = "{12345678-1234-1234-1234-123456789012}"

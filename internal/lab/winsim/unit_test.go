@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"onboard/internal/powershell"
-	"onboard/internal/wsman"
+	"onboard/internal/lab/wsman"
 )
 
 func TestPSJSONIsWindowsPowerShells(t *testing.T) {

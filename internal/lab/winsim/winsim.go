@@ -26,7 +26,7 @@ import (
 	"sync"
 	"time"
 
-	"onboard/internal/wsman"
+	"onboard/internal/lab/wsman"
 )
 
 // Config describes the simulated machine.

@@ -26,8 +26,8 @@ import (
 	"onboard/internal/remote/winrm"
 	"onboard/internal/secret"
 	"onboard/internal/step"
-	"onboard/internal/winsim"
-	"onboard/internal/wsman"
+	"onboard/internal/lab/winsim"
+	"onboard/internal/lab/wsman"
 )
 
 // The lab: a wsman server over HTTPS (a test CA) with NTLM, the simulated

@@ -10,7 +10,7 @@ import (
 	"strings"
 
 	"onboard/internal/powershell"
-	"onboard/internal/wsman"
+	"onboard/internal/lab/wsman"
 )
 
 // How powershell.exe answers over WinRM: output lines end in CRLF; a

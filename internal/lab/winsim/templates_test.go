@@ -9,7 +9,7 @@ import (
 	"onboard/internal/codetemplate"
 	"onboard/internal/plan"
 	"onboard/internal/playbook"
-	"onboard/internal/winsim"
+	"onboard/internal/lab/winsim"
 )
 
 // Templated values through run, unless and creates over WinRM to the

@@ -25,9 +25,9 @@ import (
 
 	"github.com/go-ldap/ldap/v3"
 
-	"onboard/internal/result"
 	"onboard/internal/lab/winsim"
 	"onboard/internal/lab/wsman"
+	"onboard/internal/result"
 )
 
 // testTLS makes a CA and a server certificate for 127.0.0.1; it returns the

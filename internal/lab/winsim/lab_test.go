@@ -20,14 +20,14 @@ import (
 	"time"
 
 	"onboard/internal/directory"
+	"onboard/internal/lab/winsim"
+	"onboard/internal/lab/wsman"
 	"onboard/internal/plan"
 	"onboard/internal/powershell"
 	"onboard/internal/remote"
 	"onboard/internal/remote/winrm"
 	"onboard/internal/secret"
 	"onboard/internal/step"
-	"onboard/internal/lab/winsim"
-	"onboard/internal/lab/wsman"
 )
 
 // The lab: a wsman server over HTTPS (a test CA) with NTLM, the simulated

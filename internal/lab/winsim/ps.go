@@ -9,8 +9,8 @@ import (
 	"strconv"
 	"strings"
 
-	"onboard/internal/powershell"
 	"onboard/internal/lab/wsman"
+	"onboard/internal/powershell"
 )
 
 // How powershell.exe answers over WinRM: output lines end in CRLF; a

@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"onboard/internal/lab/winsim"
 	"onboard/internal/plan"
 	"onboard/internal/step"
-	"onboard/internal/lab/winsim"
 )
 
 const productCode = "{12345678-1234-1234-1234-123456789012}"

@@ -7,9 +7,9 @@ import (
 	"time"
 
 	"onboard/internal/codetemplate"
+	"onboard/internal/lab/winsim"
 	"onboard/internal/plan"
 	"onboard/internal/playbook"
-	"onboard/internal/lab/winsim"
 )
 
 // Templated values through run, unless and creates over WinRM to the

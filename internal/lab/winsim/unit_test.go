@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"onboard/internal/powershell"
 	"onboard/internal/lab/wsman"
+	"onboard/internal/powershell"
 )
 
 func TestPSJSONIsWindowsPowerShells(t *testing.T) {

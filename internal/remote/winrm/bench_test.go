@@ -11,8 +11,8 @@ import (
 
 	mw "github.com/masterzen/winrm"
 
-	"onboard/internal/remote"
 	"onboard/internal/lab/wsman"
+	"onboard/internal/remote"
 )
 
 // benchSetups are the transports the benchmarks compare.

@@ -14,9 +14,9 @@ import (
 	"github.com/jcmturner/gokrb5/v8/keytab"
 
 	"onboard/internal/lab"
+	"onboard/internal/lab/wsman"
 	"onboard/internal/remote"
 	"onboard/internal/secret"
-	"onboard/internal/lab/wsman"
 )
 
 // TestKerberosLab logs in with Kerberos tickets from the lab's Samba AD DC.

@@ -11,9 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"onboard/internal/lab/wsman"
 	"onboard/internal/remote"
 	"onboard/internal/secret"
-	"onboard/internal/lab/wsman"
 )
 
 // recordingProxy forwards TCP connections to addr and keeps every byte it

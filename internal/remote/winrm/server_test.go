@@ -25,9 +25,9 @@ import (
 	"testing"
 	"time"
 
+	"onboard/internal/lab/wsman"
 	"onboard/internal/powershell"
 	"onboard/internal/secret"
-	"onboard/internal/lab/wsman"
 )
 
 const (

@@ -13,8 +13,8 @@ import (
 	"time"
 
 	"onboard/internal/golden"
-	"onboard/internal/powershell"
 	"onboard/internal/lab/wsman"
+	"onboard/internal/powershell"
 )
 
 func TestUpload(t *testing.T) {

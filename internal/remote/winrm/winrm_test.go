@@ -12,9 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"onboard/internal/lab/wsman"
 	"onboard/internal/remote"
 	"onboard/internal/secret"
-	"onboard/internal/lab/wsman"
 )
 
 type result struct {

@@ -31,7 +31,23 @@ var DefaultOpenLDAPPolicy = PasswordPolicy{MinLength: 12, Complexity: true}
 // minPwdLength and pwdProperties (bit 1 is complexity) of the domain
 // (BaseDN). OpenLDAP: the strictest readable pwdPolicy entry under BaseDN
 // (ppolicy overlay), else DefaultOpenLDAPPolicy.
+//
+// It is read once per Client: the policy of a run's directory does not
+// change while the run sets a batch of passwords.
 func (c *Client) PasswordPolicy(ctx context.Context) (PasswordPolicy, error) {
+	c.policy.Lock()
+	defer c.policy.Unlock()
+	if c.policy.p != nil {
+		return *c.policy.p, nil
+	}
+	p, err := c.readPasswordPolicy(ctx)
+	if err == nil {
+		c.policy.p = &p
+	}
+	return p, err
+}
+
+func (c *Client) readPasswordPolicy(ctx context.Context) (PasswordPolicy, error) {
 	if c.cfg.Kind == ActiveDirectory {
 		entries, err := c.search(ctx, "read password policy of", opPlain,
 			c.searchReq(c.cfg.BaseDN, ldap.ScopeBaseObject, filterPresent("objectClass"), "minPwdLength", "pwdProperties"))
@@ -205,6 +221,17 @@ const pwdResetOID = "1.3.6.1.4.1.42.2.27.8.1.22"
 // A password the policy refuses gives ErrPasswordPolicy with the server's
 // reason; no error ever contains the password.
 func (c *Client) SetPassword(ctx context.Context, dn string, pw secret.Value, mustChange bool) error {
+	err := c.setPassword(ctx, dn, pw, mustChange)
+	if errors.Is(err, ErrPasswordPolicy) {
+		// The policy changed since it was read: read it again next time.
+		c.policy.Lock()
+		c.policy.p = nil
+		c.policy.Unlock()
+	}
+	return err
+}
+
+func (c *Client) setPassword(ctx context.Context, dn string, pw secret.Value, mustChange bool) error {
 	p := pw.Reveal()
 	if err := checkPassword(p); err != nil {
 		return fmt.Errorf("directory %s: set password of %s: %w", c.cfg.Name, dn, err)
@@ -390,6 +417,7 @@ func (c *Client) VerifyBind(ctx context.Context, dn string, pw secret.Value) err
 	c.vmu.Lock()
 	defer c.vmu.Unlock()
 	if vs := c.vs; vs != nil {
+		c.trips.Add(1)
 		alive, err := vs.run(ctx, func(l *ldap.Conn) error { return l.Bind(dn, p) })
 		if !alive || (err != nil && !ldap.IsErrorWithCode(err, ldap.LDAPResultInvalidCredentials)) {
 			// Closed to honour ctx, or broken: never use it again.
@@ -408,6 +436,7 @@ func (c *Client) VerifyBind(ctx context.Context, dn string, pw secret.Value) err
 		}
 	}
 	if c.vs == nil {
+		c.trips.Add(1)
 		s, err := c.open(ctx, c.url, dn, pw)
 		if err != nil {
 			return c.newError(op, dn, opPassword, err, p)
@@ -416,6 +445,7 @@ func (c *Client) VerifyBind(ctx context.Context, dn string, pw secret.Value) err
 	}
 	vs := c.vs
 	var res *ldap.SearchResult
+	c.trips.Add(1)
 	alive, err := vs.run(ctx, func(l *ldap.Conn) error {
 		var err error
 		res, err = l.Search(c.searchReq(dn, ldap.ScopeBaseObject, filterPresent("objectClass"), "1.1"))

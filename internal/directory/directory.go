@@ -20,6 +20,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-ldap/ldap/v3"
@@ -150,7 +151,21 @@ type Client struct {
 
 	schemaMu    sync.Mutex
 	hasPwdReset *bool // OpenLDAP: whether the ppolicy attribute pwdReset exists
+
+	// Read once per Client (one run): what does not change while it runs.
+	groups sync.Map // group name -> DN
+	policy struct {
+		sync.Mutex
+		p *PasswordPolicy
+	}
+
+	trips atomic.Int64 // requests sent, for tests and benchmarks
 }
+
+// RoundTrips counts the requests this Client has sent to its server (each
+// search, modify, add, and each bind of VerifyBind): what a batch of
+// accounts costs the directory, measured.
+func (c *Client) RoundTrips() int64 { return c.trips.Load() }
 
 // session is one bound LDAP connection and the socket under it, which is
 // what gets closed to abort a request.
@@ -439,6 +454,7 @@ func (c *Client) do(ctx context.Context, f func(*ldap.Conn) error) error {
 	if err != nil {
 		return err
 	}
+	c.trips.Add(1)
 	done := make(chan error, 1)
 	go func() { done <- f(s.l) }()
 	select {

@@ -29,6 +29,11 @@ func (c *Client) FindGroup(ctx context.Context, name string) (string, error) {
 	if err := checkText("group", name); err != nil {
 		return "", fmt.Errorf("directory %s: find group: %w", c.cfg.Name, err)
 	}
+	// A group's DN does not change during a run: every membership step of
+	// a batch (check, apply, verify, handover) names the same few groups.
+	if dn, ok := c.groups.Load(name); ok {
+		return dn.(string), nil
+	}
 	entries, err := c.search(ctx, op, opGroup, c.searchReq(c.cfg.GroupsBase, ldap.ScopeWholeSubtree, c.groupFilter(name), "1.1"))
 	if err != nil {
 		return "", err
@@ -37,6 +42,7 @@ func (c *Client) FindGroup(ctx context.Context, name string) (string, error) {
 	case 0:
 		return "", &Error{Directory: c.cfg.Name, Server: c.url, Op: op, DN: c.cfg.GroupsBase, kind: ErrNoSuchGroup}
 	case 1:
+		c.groups.Store(name, entries[0].DN)
 		return entries[0].DN, nil
 	}
 	dns := make([]string, len(entries))

@@ -448,6 +448,46 @@ func testDirectory(t *testing.T, env dirEnv) {
 		}
 	})
 
+	fresh := func(t *testing.T) *Client {
+		t.Helper()
+		c2, err := Dial(ctx, env.cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c2.Close() })
+		return c2
+	}
+	t.Run("lookups that cannot change during a run are made once", func(t *testing.T) {
+		c2 := fresh(t)
+		const group = "engineering"
+		for _, lookup := range []struct {
+			name string
+			do   func() error
+		}{
+			{"password policy", func() error { _, err := c2.PasswordPolicy(ctx); return err }},
+			{"group " + group, func() error { _, err := c2.FindGroup(ctx, group); return err }},
+		} {
+			before := c2.RoundTrips()
+			for range 3 {
+				if err := lookup.do(); err != nil {
+					t.Fatalf("%s: %v", lookup.name, err)
+				}
+			}
+			if n := c2.RoundTrips() - before; n != 1 {
+				t.Errorf("%s three times: %d round trips, want 1", lookup.name, n)
+			}
+		}
+		// A membership check is one round trip once the group is known.
+		before := c2.RoundTrips()
+		gdn, _ := c2.FindGroup(ctx, group)
+		if _, err := c2.IsMember(ctx, gdn, dn); err != nil {
+			t.Fatal(err)
+		}
+		if n := c2.RoundTrips() - before; n != 1 {
+			t.Errorf("IsMember with a known group: %d round trips, want 1", n)
+		}
+	})
+
 	t.Run("password policy", func(t *testing.T) {
 		pol, err := c.PasswordPolicy(ctx)
 		if err != nil {
@@ -489,7 +529,9 @@ func testDirectory(t *testing.T, env dirEnv) {
 					t.Errorf("restore the password policy: %v", err)
 				}
 			})
-			if pol, _ := c.PasswordPolicy(ctx); pol.MinLength != 14 {
+			// A Client reads the policy once; a new one (the next run) sees
+			// the change.
+			if pol, _ := fresh(t).PasswordPolicy(ctx); pol.MinLength != 14 {
 				t.Errorf("PasswordPolicy after the change = %+v", pol)
 			}
 			refused(t, secret.New("Sh0rt-Pass#1"))
@@ -509,7 +551,7 @@ func testDirectory(t *testing.T, env dirEnv) {
 					t.Errorf("restore the password policy: %v", err)
 				}
 			})
-			pol, _ := c.PasswordPolicy(ctx)
+			pol, _ := fresh(t).PasswordPolicy(ctx)
 			if pol.MinLength != 30 {
 				t.Errorf("PasswordPolicy after the change = %+v", pol)
 			}

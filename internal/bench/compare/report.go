@@ -77,6 +77,10 @@ type Machine struct {
 	MemoryMB int64  `json:"memory_mb"`
 	Kernel   string `json:"kernel"`
 	Commit   string `json:"commit,omitempty"`
+	// LoadBefore and LoadAfter are /proc/loadavg's 1-minute figure at the
+	// start and end: on a shared machine, a high load makes the run noisy.
+	LoadBefore string `json:"load_before,omitempty"`
+	LoadAfter  string `json:"load_after,omitempty"`
 }
 
 // Scale is one onboard run at a large N (see Config.Scale).
@@ -249,8 +253,15 @@ func ratio(v, target float64, atLeast bool) string {
 // controller CPU, peak RSS and hosts' CPU per tool.
 func (r *Report) WriteMarkdown(w io.Writer) error {
 	var b strings.Builder
-	fmt.Fprintf(&b, "Medians of %d run(s) each, tools alternating; %d CPUs, %d MB, kernel %s, %s.\n\n",
+	fmt.Fprintf(&b, "Medians of %d run(s) each, tools alternating; %d CPUs, %d MB, kernel %s, %s",
 		r.Runs, r.Machine.CPUs, r.Machine.MemoryMB, r.Machine.Kernel, r.Date.UTC().Format("2006-01-02 15:04 UTC"))
+	if r.Machine.Commit != "" {
+		fmt.Fprintf(&b, ", commit %s", r.Machine.Commit)
+	}
+	if r.Machine.LoadBefore != "" {
+		fmt.Fprintf(&b, ", load average %s before, %s after", r.Machine.LoadBefore, r.Machine.LoadAfter)
+	}
+	b.WriteString(".\n\n")
 	b.WriteString("| workload | N | onboard (text) | onboard (`-o json`) | Ansible | bare, session per command | bare batched / physical limit | Ansible/onboard (≥ 40) | onboard/floor | text/json (≤ 1.05) |\n")
 	b.WriteString("|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, row := range r.Rows {

@@ -86,6 +86,7 @@ func Run(ctx context.Context, l *lab.Lab, cfg Config) (*Report, error) {
 	}
 	b := &bench{cfg: cfg, lab: l, dir: dir, bare: bare,
 		rep: &Report{Date: time.Now().UTC(), Machine: thisMachine(), Runs: cfg.Runs}}
+	defer func() { b.rep.Machine.LoadAfter = loadAvg() }()
 	for _, n := range cfg.Trivial {
 		if err := b.trivial(ctx, n); err != nil {
 			return b.rep, err
@@ -427,7 +428,7 @@ func (b *bench) scale(ctx context.Context, n int) error {
 
 // thisMachine describes the machine.
 func thisMachine() Machine {
-	m := Machine{CPUs: runtime.NumCPU()}
+	m := Machine{CPUs: runtime.NumCPU(), LoadBefore: loadAvg()}
 	var si syscall.Sysinfo_t
 	if syscall.Sysinfo(&si) == nil {
 		m.MemoryMB = int64(si.Totalram) * int64(si.Unit) / (1 << 20)
@@ -447,4 +448,16 @@ func thisMachine() Machine {
 		m.Commit = strings.TrimSpace(string(out))
 	}
 	return m
+}
+
+// loadAvg is the 1-minute load average, "" when unknown.
+func loadAvg() string {
+	data, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return ""
+	}
+	if f := strings.Fields(string(data)); len(f) > 0 {
+		return f[0]
+	}
+	return ""
 }

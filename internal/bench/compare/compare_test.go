@@ -62,7 +62,7 @@ func sampleReport() *Report {
 	ms := func(n int) time.Duration { return time.Duration(n) * time.Millisecond }
 	add := func(w string, n int, tool string, walls ...int) {
 		for i, wall := range walls {
-			r.Row(w, n).Add(tool, Sample{Wall: ms(wall), ControllerCPU: ms(wall / 4), PeakRSSKB: int64(30000 + i), HostCPU: ms(wall * 2), Steps: 10 * n})
+			r.Row(w, n).Add(tool, Sample{Wall: ms(wall), ControllerCPU: ms(wall / 4), PeakRSSKB: int64(30000 + i), HostCPU: ms(wall * 2), Steps: 10 * n, HostProcs: wall / 10 * n})
 		}
 	}
 	add(Trivial, 20, OnboardText, 1200, 1140, 1100)

@@ -43,6 +43,9 @@ type Sample struct {
 	// HostCPU is the CPU time the workstations' processes (sshd, shells,
 	// apt, python) spent during the run.
 	HostCPU time.Duration `json:"host_cpu_ns"`
+	// HostProcs is how many processes the run started on the hosts (sshd
+	// session processes, shells, commands), from each host's last PID.
+	HostProcs int `json:"host_procs"`
 	// Steps is how many steps (or commands) the run did, for steps/second.
 	Steps int `json:"steps,omitempty"`
 }
@@ -166,6 +169,7 @@ func MedianSample(ss []Sample) Sample {
 	out.HostCPU = pick(func(s Sample) time.Duration { return s.HostCPU })
 	out.PeakRSSKB = int64(pick(func(s Sample) time.Duration { return time.Duration(s.PeakRSSKB) }))
 	out.Steps = int(pick(func(s Sample) time.Duration { return time.Duration(s.Steps) }))
+	out.HostProcs = int(pick(func(s Sample) time.Duration { return time.Duration(s.HostProcs) }))
 	return out
 }
 
@@ -285,16 +289,20 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 			ratio(ra.AnsibleOverOnboard, t.AnsibleOverOnboard, true), floorNote,
 			ratio(ra.TextOverJSON, t.TextOverJSON, false))
 	}
-	b.WriteString("\n| workload | N | tool | wall | controller CPU | peak controller RSS | hosts' CPU |\n")
-	b.WriteString("|---|---|---|---|---|---|---|\n")
+	b.WriteString("\n| workload | N | tool | wall | controller CPU | peak controller RSS | hosts' CPU | processes per host |\n")
+	b.WriteString("|---|---|---|---|---|---|---|---|\n")
 	for _, row := range r.Rows {
 		for _, c := range row.Cells {
 			rss := "–"
 			if c.Median.PeakRSSKB > 0 {
 				rss = fmt.Sprintf("%.0f MB", float64(c.Median.PeakRSSKB)/1024)
 			}
-			fmt.Fprintf(&b, "| %s | %d | %s | %s | %s | %s | %s |\n", workloadTitle(row.Workload), row.N, c.Tool,
-				secs(c.Median.Wall), secs(c.Median.ControllerCPU), rss, secs(c.Median.HostCPU))
+			procs := "–"
+			if c.Median.HostProcs > 0 {
+				procs = fmt.Sprintf("%.1f", float64(c.Median.HostProcs)/float64(row.N))
+			}
+			fmt.Fprintf(&b, "| %s | %d | %s | %s | %s | %s | %s | %s |\n", workloadTitle(row.Workload), row.N, c.Tool,
+				secs(c.Median.Wall), secs(c.Median.ControllerCPU), rss, secs(c.Median.HostCPU), procs)
 		}
 	}
 	if len(r.Scale) > 0 {

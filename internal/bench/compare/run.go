@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -246,8 +247,9 @@ func (b *bench) logf(format string, args ...any) {
 
 func (b *bench) record(row *Row, run int, tool string, s Sample) {
 	row.Add(tool, s)
-	b.logf("%-16s N=%-3d run %d %-15s wall %7.2fs  controller CPU %6.2fs  RSS %4d MB  hosts' CPU %6.2fs",
-		row.Workload, row.N, run, tool, s.Wall.Seconds(), s.ControllerCPU.Seconds(), s.PeakRSSKB/1024, s.HostCPU.Seconds())
+	b.logf("%-16s N=%-3d run %d %-15s wall %7.2fs  controller CPU %6.2fs  RSS %4d MB  hosts' CPU %6.2fs  processes/host %5.1f",
+		row.Workload, row.N, run, tool, s.Wall.Seconds(), s.ControllerCPU.Seconds(), s.PeakRSSKB/1024, s.HostCPU.Seconds(),
+		float64(s.HostProcs)/float64(row.N))
 }
 
 // trivial measures 10 trivial checks per host on n hosts.
@@ -270,7 +272,7 @@ func (b *bench) trivial(ctx context.Context, n int) error {
 		for _, json := range []bool{false, true} {
 			tool := map[bool]string{false: OnboardText, true: OnboardJSON}[json]
 			journal := filepath.Join(b.dir, fmt.Sprintf("journal-trivial-%d-%d-%s.db", n, run, tool))
-			s, err := b.onboard(ctx, probe, n, files, journal, json)
+			s, err := b.counted(ctx, n, func() (Sample, error) { return b.onboard(ctx, probe, n, files, journal, json) })
 			if err != nil {
 				return err
 			}
@@ -278,7 +280,7 @@ func (b *bench) trivial(ctx context.Context, n int) error {
 			b.record(row, run, tool, s)
 		}
 		if !b.cfg.NoAnsible {
-			s, err := b.ansible(ctx, probe, pb, env)
+			s, err := b.counted(ctx, n, func() (Sample, error) { return b.ansible(ctx, probe, pb, env) })
 			if err != nil {
 				return err
 			}
@@ -286,7 +288,9 @@ func (b *bench) trivial(ctx context.Context, n int) error {
 			b.record(row, run, Ansible, s)
 		}
 		for _, m := range []Mode{SessionPerCommand, Batched} {
-			s, err := b.inProcess(probe, func() error { return b.bare.Run(ctx, hosts, cmds, m, "") })
+			s, err := b.counted(ctx, n, func() (Sample, error) {
+				return b.inProcess(probe, func() error { return b.bare.Run(ctx, hosts, cmds, m, "") })
+			})
 			if err != nil {
 				return err
 			}
@@ -353,7 +357,7 @@ func (b *bench) provision(ctx context.Context, n int) error {
 		}
 		journal := filepath.Join(b.dir, fmt.Sprintf("journal-provision-%d-%d.db", n, run))
 		for _, row := range []*Row{first, again} {
-			s, err := b.onboard(ctx, probe, n, files, journal, false)
+			s, err := b.counted(ctx, n, func() (Sample, error) { return b.onboard(ctx, probe, n, files, journal, false) })
 			if err != nil {
 				return err
 			}
@@ -366,7 +370,7 @@ func (b *bench) provision(ctx context.Context, n int) error {
 				return err
 			}
 			for _, row := range []*Row{first, again} {
-				s, err := b.ansible(ctx, probe, pb, env)
+				s, err := b.counted(ctx, n, func() (Sample, error) { return b.ansible(ctx, probe, pb, env) })
 				if err != nil {
 					return err
 				}
@@ -380,16 +384,16 @@ func (b *bench) provision(ctx context.Context, n int) error {
 			return err
 		}
 		script := PhysicalLimitScript(uri)
-		s, err := b.inProcess(probe, func() error {
-			return b.bare.Run(ctx, hosts, []string{script}, Batched, "sudo ")
+		s, err := b.counted(ctx, n, func() (Sample, error) {
+			return b.inProcess(probe, func() error { return b.bare.Run(ctx, hosts, []string{script}, Batched, "sudo ") })
 		})
 		if err != nil {
 			return err
 		}
 		s.Steps = steps * n
 		b.record(first, run, PhysicalLimit, s)
-		s, err = b.inProcess(probe, func() error {
-			return b.bare.Run(ctx, hosts, RerunChecks(), SessionPerCommand, "")
+		s, err = b.counted(ctx, n, func() (Sample, error) {
+			return b.inProcess(probe, func() error { return b.bare.Run(ctx, hosts, RerunChecks(), SessionPerCommand, "") })
 		})
 		if err != nil {
 			return err
@@ -460,4 +464,51 @@ func loadAvg() string {
 		return f[0]
 	}
 	return ""
+}
+
+// lastPIDs reads each of the first n hosts' last PID (every workstation has
+// a PID namespace of its own): the PID of the reading shell, which starts
+// nothing else. (/proc/sys/kernel/ns_last_pid there answers for another
+// namespace of the lab's nesting, not the host's.)
+func (b *bench) lastPIDs(ctx context.Context, n int) ([]int, error) {
+	out := make([]int, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i, ws := range b.lab.Workstations[:n] {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			o, _, err := b.lab.Exec(ctx, ws.Name, "echo $$")
+			if err == nil {
+				out[i], err = strconv.Atoi(strings.TrimSpace(o))
+			}
+			if err != nil {
+				errs[i] = fmt.Errorf("last PID of %s: %w", ws.Name, err)
+			}
+		}()
+	}
+	wg.Wait()
+	return out, errors.Join(errs...)
+}
+
+// counted runs measure and adds to its sample how many processes it
+// started on the first n hosts: the growth of each host's last PID, less
+// the one process the second reading starts.
+func (b *bench) counted(ctx context.Context, n int, measure func() (Sample, error)) (Sample, error) {
+	before, err := b.lastPIDs(ctx, n)
+	if err != nil {
+		return Sample{}, err
+	}
+	s, err := measure()
+	if err != nil {
+		return s, err
+	}
+	after, err := b.lastPIDs(ctx, n)
+	if err != nil {
+		return s, err
+	}
+	for i := range after {
+		s.HostProcs += after[i] - before[i] - 1
+	}
+	return s, nil
 }

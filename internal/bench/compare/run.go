@@ -173,6 +173,12 @@ func (b *bench) ansibleFiles(name string, n int, playbook string) (string, []str
 func (b *bench) child(ctx context.Context, probe *HostCPU, env []string, name string, args ...string) (Sample, error) {
 	cmd := exec.CommandContext(ctx, name, args...)
 	cmd.Env = env
+	// Ansible's workers outlive a killed parent and hold its output open:
+	// an interrupted run kills the whole process group, and stops waiting
+	// for output soon after.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = 5 * time.Second
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	before, err := probe.Read()

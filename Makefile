@@ -7,7 +7,7 @@ LAB_HOSTS ?= 3
 LAB_FLAGS ?= -directories -windows 1
 INVENTORY  = -i inventory -i $(LAB_DIR)/inventory
 
-.PHONY: all setup build test test-short lab-up lab-down demo bench lint fuzz schema clean
+.PHONY: all setup build test test-short lab-up lab-down demo bench bench-compare lint fuzz schema clean
 
 all: build
 
@@ -70,3 +70,11 @@ schema: build
 
 clean:
 	rm -rf bin out
+
+# onboard side by side with Ansible and a bare SSH loop (issue 10): starts a
+# lab of its own ("bcmp"), runs each tool three times alternating, prints the
+# table and writes out/bench/compare-DATE.json (root). BENCH_FLAGS=-quick for
+# a smoke test; see docs/performance.md.
+BENCH_FLAGS ?=
+bench-compare: setup build
+	./bin/onboard-lab bench $(BENCH_FLAGS)

@@ -6,6 +6,7 @@
 //	onboard-lab up [-name lab] [-n 2] [-subnet 0] [-dir DIR] [-cache DIR] [-ldap] [-ad] [-directories] [-windows 0]
 //	onboard-lab status [-name lab] [-dir DIR]
 //	onboard-lab down [-name lab] [-dir DIR]
+//	onboard-lab bench [-quick] [-trivial 20,50] [-provision 20] [-runs 3] [-scale N] [-out FILE]
 //
 // The lab's servers keep running after "up" returns; "down" removes them.
 package main
@@ -37,10 +38,11 @@ func main() {
 	}
 }
 
-const usage = `usage: onboard-lab up|status|down [flags]
+const usage = `usage: onboard-lab up|status|down|bench [flags]
   up      start a lab (stopping any lab of the same name first)
   status  show a running lab and whether its servers answer
   down    stop a lab and remove everything it made (the base image cache stays)
+  bench   onboard side by side with Ansible and a bare SSH loop, in a lab of its own
 `
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -49,6 +51,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return errors.New("missing command")
 	}
 	verb := args[0]
+	if verb == "bench" {
+		return bench(ctx, args[1:], stdout, stderr)
+	}
 	fs := flag.NewFlagSet("onboard-lab "+verb, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var cfg lab.Config

@@ -35,6 +35,8 @@ const (
 var imagePackages = []string{
 	"openssh-server", "sudo", "cups", "cups-client", "cups-bsd", "ca-certificates",
 	"adcli", "krb5-user",
+	// Ansible, the benchmark's peer (onboard-lab bench), runs Python on each host.
+	"python3", "python3-apt",
 }
 
 // imageSetup runs in the new tree (chroot) after debootstrap. Host keys and

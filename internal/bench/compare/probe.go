@@ -1,0 +1,115 @@
+package compare
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// clockTick is USER_HZ, the unit of /proc/PID/stat times (100 on Linux).
+const clockTick = 100
+
+// HostCPU sums the CPU time of the processes in a set of network
+// namespaces (the workstations): each one's own time and that of the
+// children it reaped. The workstations' sshd listeners outlive a run and
+// reap its sessions and shells, so a difference of two readings is what the
+// hosts spent in between.
+type HostCPU struct {
+	inodes map[uint64]bool
+}
+
+// NewHostCPU watches the named network namespaces (names under /run/netns).
+func NewHostCPU(netns []string) (*HostCPU, error) {
+	h := &HostCPU{inodes: map[uint64]bool{}}
+	for _, n := range netns {
+		var st syscall.Stat_t
+		if err := syscall.Stat(filepath.Join("/run/netns", n), &st); err != nil {
+			return nil, fmt.Errorf("host CPU: namespace %s: %w", n, err)
+		}
+		h.inodes[st.Ino] = true
+	}
+	return h, nil
+}
+
+// Read returns the CPU time spent so far by the namespaces' processes.
+func (h *HostCPU) Read() (time.Duration, error) {
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return 0, fmt.Errorf("host CPU: %w", err)
+	}
+	var ticks int64
+	for _, e := range ents {
+		if _, err := strconv.Atoi(e.Name()); err != nil {
+			continue
+		}
+		link, err := os.Readlink(filepath.Join("/proc", e.Name(), "ns", "net"))
+		if err != nil {
+			continue // gone, or a kernel thread
+		}
+		ino, ok := parseNetLink(link)
+		if !ok || !h.inodes[ino] {
+			continue
+		}
+		stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		t, err := StatTicks(string(stat))
+		if err != nil {
+			return 0, err
+		}
+		ticks += t
+	}
+	return time.Duration(ticks) * time.Second / clockTick, nil
+}
+
+// parseNetLink reads the inode of "net:[4026532281]".
+func parseNetLink(link string) (uint64, bool) {
+	s, ok := strings.CutPrefix(link, "net:[")
+	if !ok {
+		return 0, false
+	}
+	s, ok = strings.CutSuffix(s, "]")
+	if !ok {
+		return 0, false
+	}
+	n, err := strconv.ParseUint(s, 10, 64)
+	return n, err == nil
+}
+
+// StatTicks returns utime+stime+cutime+cstime of a /proc/PID/stat line.
+// The command name (field 2) may hold spaces and parentheses, so fields are
+// counted from the last ')'.
+func StatTicks(stat string) (int64, error) {
+	i := strings.LastIndexByte(stat, ')')
+	if i < 0 {
+		return 0, fmt.Errorf("host CPU: malformed stat %q", stat)
+	}
+	f := strings.Fields(stat[i+1:])
+	// f[0] is field 3 (state); utime..cstime are fields 14..17.
+	if len(f) < 15 {
+		return 0, fmt.Errorf("host CPU: short stat %q", stat)
+	}
+	var sum int64
+	for _, s := range f[11:15] {
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("host CPU: stat field %q: %w", s, err)
+		}
+		sum += n
+	}
+	return sum, nil
+}
+
+// selfUsage is this process's CPU time (user+sys) so far.
+func selfUsage() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}

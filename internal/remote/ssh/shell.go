@@ -52,7 +52,6 @@ type rshell struct {
 	stdin   io.WriteCloser
 	out     *framer
 	errs    *framer
-	release func() // frees the session slot; once
 	closing sync.Once
 }
 
@@ -60,7 +59,6 @@ func (sh *rshell) close() {
 	sh.closing.Do(func() {
 		_ = sh.stdin.Close()
 		_ = sh.sess.Close()
-		sh.release()
 	})
 }
 
@@ -81,10 +79,7 @@ func newNonce() string {
 // error) when the caller should use a session of its own instead: the
 // shell is busy with another caller, or cannot serve this host.
 func (c *Client) takeShell(ctx context.Context, priv bool) (*rshell, error) {
-	i := 0
-	if priv {
-		i = 1
-	}
+	i := c.shellIndex(priv)
 	c.mu.Lock()
 	slot := &c.shells[i]
 	if c.closed || slot.busy || slot.broken {
@@ -100,7 +95,7 @@ func (c *Client) takeShell(ctx context.Context, priv bool) (*rshell, error) {
 	if sh != nil {
 		sh.close()
 	}
-	sh, err := c.startShell(ctx, priv)
+	sh, err := c.startShell(ctx, i == 1)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	slot.sh = sh
@@ -109,6 +104,9 @@ func (c *Client) takeShell(ctx context.Context, priv bool) (*rshell, error) {
 		if errors.Is(err, errShellUnusable) {
 			c.log.Info("no long-lived shell on this host, one session per command", "privileged", priv, "err", err)
 			slot.broken = true
+			return nil, nil
+		}
+		if errors.Is(err, errShellNotReady) {
 			return nil, nil
 		}
 		return nil, err
@@ -122,12 +120,18 @@ func (c *Client) takeShell(ctx context.Context, priv bool) (*rshell, error) {
 	return sh, nil
 }
 
+// shellIndex is the slot of the shell that runs a command: root logins
+// need no second shell for privileged commands.
+func (c *Client) shellIndex(priv bool) int {
+	if priv && c.cfg.User != "root" {
+		return 1
+	}
+	return 0
+}
+
 // putShell gives the shell back; a shell that failed is closed.
 func (c *Client) putShell(priv bool, sh *rshell, ok bool) {
-	i := 0
-	if priv {
-		i = 1
-	}
+	i := c.shellIndex(priv)
 	c.mu.Lock()
 	slot := &c.shells[i]
 	slot.busy = false
@@ -158,7 +162,10 @@ func (c *Client) closeShells() {
 	}
 }
 
-var errShellUnusable = errors.New("the long-lived shell did not start")
+var (
+	errShellUnusable = errors.New("the long-lived shell did not start")
+	errShellNotReady = errors.New("the long-lived shell is slow to start")
+)
 
 // startShell opens a session running sh (under sudo when priv and the login
 // user is not root) and waits for its first frame.
@@ -167,22 +174,15 @@ func (c *Client) startShell(ctx context.Context, priv bool) (*rshell, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", errShellUnusable, err)
 	}
-	select {
-	case c.slots <- struct{}{}:
-	case <-ctx.Done():
-		return nil, c.errorf("wait for a free session: %w", ctx.Err())
-	}
-	var once sync.Once
-	release := func() { once.Do(func() { <-c.slots }) }
+	// A shell takes no slot of Config.MaxSessions: it would starve the
+	// sessions of uploads; the two shells are counted in DefaultMaxSessions.
 	sess, cn, err := c.newSession(ctx)
 	if err != nil {
-		release()
 		return nil, err
 	}
-	sh := &rshell{cn: cn, sess: sess, release: release}
+	sh := &rshell{cn: cn, sess: sess}
 	fail := func(err error) (*rshell, error) {
 		_ = sess.Close()
-		release()
 		return nil, err
 	}
 	if sh.stdin, err = sess.StdinPipe(); err != nil {
@@ -218,11 +218,14 @@ func (c *Client) startShell(ctx context.Context, priv bool) (*rshell, error) {
 		return fail(c.errorf("start shell: %w: %w", err, remote.ErrConnectionLost))
 	}
 	if _, err := f.wait(rctx); err != nil {
-		if ctx.Err() != nil {
+		switch {
+		case ctx.Err() != nil:
 			return fail(c.errorf("start shell: %w", ctx.Err()))
-		}
-		if !cn.alive() {
+		case !cn.alive():
 			return fail(c.errorf("start shell: %w: %w", err, remote.ErrConnectionLost))
+		case rctx.Err() != nil:
+			// Slow, not broken (a loaded host): a session this time.
+			return fail(c.errorf("%w: no answer in %v", errShellNotReady, shellReady))
 		}
 		return fail(c.errorf("%w: %w", errShellUnusable, err))
 	}
@@ -410,6 +413,9 @@ func (fr *framer) loop(r io.Reader) {
 			}
 			fr.err = fmt.Errorf("shell stream ended: %w", err)
 			if fr.cur != nil {
+				// What was held back as a possible marker was output.
+				_, _ = fr.cur.w.Write(fr.buf)
+				fr.buf = nil
 				fr.cur.err = fr.err
 				close(fr.cur.done)
 				fr.cur = nil

@@ -28,6 +28,7 @@ const (
 	DefaultKeepAlive   = 15 * time.Second
 	// DefaultMaxSessions stays below OpenSSH's MaxSessions (10), a hard cap
 	// per connection: one more concurrent session fails with "open failed".
+	// The two long-lived shells come on top: 8 + 2 = 10.
 	DefaultMaxSessions = 8
 )
 
@@ -72,8 +73,9 @@ type Config struct {
 	// KeepAlive is the interval of keepalive@openssh.com requests (default
 	// 15s); a connection that misses 3 in a row is closed and reported lost.
 	KeepAlive time.Duration
-	// MaxSessions caps concurrent commands on the one connection (default
-	// 8); keep it below sshd's MaxSessions.
+	// MaxSessions caps concurrent sessions of their own (commands with
+	// input, or beside a busy shell) on the one connection (default 8);
+	// keep it two below sshd's MaxSessions, for the long-lived shells.
 	MaxSessions int
 	// SessionPerCommand runs every command in a session of its own (the
 	// old way) instead of a long-lived shell per host. Commands with input

@@ -52,6 +52,7 @@ type options struct {
 	detailed    bool
 	check       bool
 	dial        *connect.Dialer
+	pool        *connect.Pool // while set, engines share its connections
 	journalPath string
 	noJournal   bool
 	mode        string // recorded in the journal: apply, or resume of RUN-ID
@@ -282,8 +283,12 @@ func terminal() io.Writer {
 
 func (o *options) engine(obs result.Observer) *engine.Engine {
 	d := o.dialer()
+	var hosts engine.Dialer = d
+	if o.pool != nil {
+		hosts = o.pool
+	}
 	return &engine.Engine{
-		Dialer: d, Directories: d,
+		Dialer: hosts, Directories: d,
 		Parallel: o.parallel, Retries: o.retries, Observer: obs, Log: d.Log, Operator: operator(),
 	}
 }
@@ -501,6 +506,12 @@ func (o *options) applyPlan(ctx context.Context, p *plan.Plan) error {
 	if err != nil {
 		return err
 	}
+	// The plan shown first and the apply share one connection per host.
+	o.pool = connect.NewPool(o.dialer())
+	defer func() {
+		_ = o.pool.Close()
+		o.pool = nil
+	}()
 	if o.output == "text" {
 		// Show the checked plan first, as terraform apply does: what will
 		// change and why. The checks are read-only and cheap.

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -566,4 +567,41 @@ handover:
 		}
 	}
 	_ = code
+}
+
+// The text output shows the checked plan, then applies and re-checks for
+// handover: all of it over one SSH connection to the host, as sshd counts
+// them.
+func TestTextOutputOneConnection(t *testing.T) {
+	l := needLab(t)
+	e := newEnv(t, l)
+	const ws = "ws3"
+	accepted := func() int {
+		out := wsExec(t, l, ws, "grep -c 'Accepted publickey' /var/log/sshd.log || true")
+		n, err := strconv.Atoi(strings.TrimSpace(out))
+		if err != nil {
+			t.Fatalf("sshd log count %q: %v", out, err)
+		}
+		return n
+	}
+	pb := e.write("hal.yaml", fmt.Sprintf(hireTmpl, "E61", "Hal", "Foster", "front-desk", ws, `  commands:
+    - name: scratch
+      run: mkdir -p /srv/scratch
+      creates: /srv/scratch
+      privileged: true
+checks:
+  - name: os release
+    command: {run: test -r /etc/os-release, exit_status: 0}
+`))
+	before := accepted()
+	code, out, stderr := e.onboard(pb)
+	if code != exitOK {
+		t.Fatalf("exit %d\nstdout: %s\nstderr: %s", code, out, stderr)
+	}
+	if !strings.Contains(out, "scratch") {
+		t.Errorf("the text output does not show the plan:\n%s", out)
+	}
+	if n := accepted() - before; n != 1 {
+		t.Errorf("sshd accepted %d connections for one text-output run, want 1", n)
+	}
 }

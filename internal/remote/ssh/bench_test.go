@@ -7,16 +7,57 @@ import (
 	"onboard/internal/remote"
 )
 
-// BenchmarkRun is one trivial command over one reused connection.
+// modes are the two ways a client runs commands.
+var modes = []struct {
+	name       string
+	perCommand bool
+}{{"shell", false}, {"session", true}}
+
+// BenchmarkRun is one trivial command over one reused connection: in the
+// long-lived shell, and in a session of its own.
 func BenchmarkRun(b *testing.B) {
 	s := startSSHD(b)
-	c := dial(b, s.config())
-	ctx := context.Background()
-	b.ResetTimer()
-	for b.Loop() {
-		if code, err := c.Run(ctx, remote.Cmd{Command: "true"}); err != nil || code != 0 {
-			b.Fatal(code, err)
-		}
+	for _, m := range modes {
+		b.Run(m.name, func(b *testing.B) {
+			cfg := s.config()
+			cfg.SessionPerCommand = m.perCommand
+			c := dial(b, cfg)
+			ctx := context.Background()
+			if code, err := c.Run(ctx, remote.Cmd{Command: "true"}); err != nil || code != 0 {
+				b.Fatal(code, err) // the shell starts outside the timing
+			}
+			b.ResetTimer()
+			for b.Loop() {
+				if code, err := c.Run(ctx, remote.Cmd{Command: "true"}); err != nil || code != 0 {
+					b.Fatal(code, err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkTenChecks is what a host costs for ten trivial steps: connect,
+// ten commands, close.
+func BenchmarkTenChecks(b *testing.B) {
+	s := startSSHD(b)
+	for _, m := range modes {
+		b.Run(m.name, func(b *testing.B) {
+			cfg := s.config()
+			cfg.SessionPerCommand = m.perCommand
+			ctx := context.Background()
+			for b.Loop() {
+				c, err := Dial(ctx, cfg)
+				if err != nil {
+					b.Fatal(err)
+				}
+				for range 10 {
+					if code, err := c.Run(ctx, remote.Cmd{Command: "test -d /"}); err != nil || code != 0 {
+						b.Fatal(code, err)
+					}
+				}
+				c.Close()
+			}
+		})
 	}
 }
 

@@ -28,6 +28,7 @@ const (
 	DefaultKeepAlive   = 15 * time.Second
 	// DefaultMaxSessions stays below OpenSSH's MaxSessions (10), a hard cap
 	// per connection: one more concurrent session fails with "open failed".
+	// The two long-lived shells come on top: 8 + 2 = 10.
 	DefaultMaxSessions = 8
 )
 
@@ -72,10 +73,21 @@ type Config struct {
 	// KeepAlive is the interval of keepalive@openssh.com requests (default
 	// 15s); a connection that misses 3 in a row is closed and reported lost.
 	KeepAlive time.Duration
-	// MaxSessions caps concurrent commands on the one connection (default
-	// 8); keep it below sshd's MaxSessions.
+	// MaxSessions caps concurrent sessions of their own (commands with
+	// input, or beside a busy shell) on the one connection (default 8);
+	// keep it two below sshd's MaxSessions, for the long-lived shells.
 	MaxSessions int
-	Logger      *slog.Logger // optional
+	// SessionPerCommand runs every command in a session of its own (the
+	// old way) instead of a long-lived shell per host. Commands with input
+	// (Stdin, uploads) always get a session of their own.
+	SessionPerCommand bool
+	Logger            *slog.Logger // optional
+}
+
+// Stats counts what a client opened, for tests and logs.
+type Stats struct {
+	Dials    int64 // SSH connections made
+	Sessions int64 // SSH sessions (channels) opened
 }
 
 // Client runs commands on one host over one SSH connection. It implements
@@ -86,7 +98,7 @@ type Client struct {
 	log    *slog.Logger
 	signer xssh.Signer // from Config.PrivateKey, parsed once
 
-	sessions chan struct{} // semaphore: one token per open session
+	slots    chan struct{} // semaphore: one token per open session
 	dialLock chan struct{} // one dial at a time; a channel so waiting obeys ctx
 
 	mu       sync.Mutex
@@ -94,7 +106,15 @@ type Client struct {
 	closed   bool
 	accepted []string // host keys accepted this run, as known_hosts lines
 
-	dials atomic.Int64 // connections made, for logs and tests
+	shells [2]shellSlot // long-lived shells: [0] login user, [1] privileged
+
+	dials    atomic.Int64 // connections made, for logs and tests
+	sessions atomic.Int64 // sessions opened, for tests
+}
+
+// Stats returns the counts of connections and sessions opened so far.
+func (c *Client) Stats() Stats {
+	return Stats{Dials: c.dials.Load(), Sessions: c.sessions.Load()}
 }
 
 var _ remote.Communicator = (*Client)(nil)
@@ -140,7 +160,7 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 		cfg:      cfg,
 		addr:     net.JoinHostPort(cfg.Address, strconv.Itoa(cfg.Port)),
 		log:      cfg.Logger,
-		sessions: make(chan struct{}, cfg.MaxSessions),
+		slots:    make(chan struct{}, cfg.MaxSessions),
 		dialLock: make(chan struct{}, 1),
 	}
 	if c.log == nil {
@@ -292,18 +312,29 @@ func (c *Client) keepAlive(cn *conn) {
 	}
 }
 
-// Run runs cmd in its own session on the shared connection.
+// Run runs cmd in the host's long-lived shell (see shell.go), or in a
+// session of its own when the command has input, the shell is busy with
+// another caller, or the host cannot keep a shell.
 func (c *Client) Run(ctx context.Context, cmd remote.Cmd) (int, error) {
 	line, stdinPrefix, err := c.commandLine(cmd)
 	if err != nil {
 		return -1, err
 	}
+	if !c.cfg.SessionPerCommand && cmd.Stdin == nil {
+		sh, err := c.takeShell(ctx, cmd.Privileged)
+		if err != nil {
+			return -1, err
+		}
+		if sh != nil {
+			return c.runShell(ctx, sh, cmd, func(ok bool) { c.putShell(cmd.Privileged, sh, ok) })
+		}
+	}
 	select {
-	case c.sessions <- struct{}{}:
+	case c.slots <- struct{}{}:
 	case <-ctx.Done():
 		return -1, c.errorf("wait for a free session: %w", ctx.Err())
 	}
-	release := func() { <-c.sessions }
+	release := func() { <-c.slots }
 	sess, cn, err := c.newSession(ctx)
 	if err != nil {
 		release()
@@ -323,6 +354,7 @@ func (c *Client) newSession(ctx context.Context) (*xssh.Session, *conn, error) {
 		}
 		sess, err := openSession(ctx, cn)
 		if err == nil {
+			c.sessions.Add(1)
 			return sess, cn, nil
 		}
 		var refused *xssh.OpenChannelError
@@ -482,6 +514,7 @@ func (c *Client) killGroup(cn *conn, group int, sig string) {
 		c.log.Warn("cannot kill cancelled command", "pid", group, "err", err)
 		return
 	}
+	c.sessions.Add(1)
 	defer sess.Close()
 	_ = sess.Run(fmt.Sprintf("kill -%s -- -%d 2>/dev/null", sig, group))
 }
@@ -511,6 +544,7 @@ func (c *Client) Close() error {
 	cn := c.cur
 	c.cur, c.closed = nil, true
 	c.mu.Unlock()
+	c.closeShells()
 	if cn != nil {
 		cn.close()
 	}

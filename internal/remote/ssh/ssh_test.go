@@ -54,7 +54,16 @@ func run(t testing.TB, c *Client, command string, stdin io.Reader) result {
 
 func TestRunOutputAndExitCode(t *testing.T) {
 	s := startSSHD(t)
-	c := dial(t, s.config())
+	for _, perCommand := range []bool{false, true} {
+		cfg := s.config()
+		cfg.SessionPerCommand = perCommand
+		t.Run(fmt.Sprintf("session per command %v", perCommand), func(t *testing.T) {
+			testRunOutputAndExitCode(t, dial(t, cfg))
+		})
+	}
+}
+
+func testRunOutputAndExitCode(t *testing.T, c *Client) {
 	tests := []struct {
 		name, command  string
 		code           int
@@ -62,7 +71,7 @@ func TestRunOutputAndExitCode(t *testing.T) {
 	}{
 		{"success", "echo hello", 0, "hello\n", ""},
 		{"stderr and exit code", "echo out; echo err >&2; exit 3", 3, "out\n", "err\n"},
-		{"command not found", "no-such-command-onboard", 127, "", "no-such-command-onboard: command not found"},
+		{"command not found", "no-such-command-onboard", 127, "", "not found"},
 		{"quoted argument", "printf '%s|' " + shell.Join("a b", "it's", "$HOME"), 0, "a b|it's|$HOME|", ""},
 		{"killed by a signal", "kill -KILL $$", 137, "", ""},
 	}

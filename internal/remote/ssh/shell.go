@@ -1,0 +1,509 @@
+package ssh
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"sync"
+	"time"
+
+	xssh "golang.org/x/crypto/ssh"
+
+	"onboard/internal/remote"
+	"onboard/internal/shell"
+)
+
+// A long-lived shell runs many commands on one SSH session, so that a
+// command costs a fork in a running sh instead of a new session and a new
+// login shell. The protocol, all on the shell's stdin:
+//
+//	{ $onboard_ss sh -c 'printf "<P>%d\n" "$$" >&2
+//	<command>' </dev/null; printf '<E>x%d\n' "$?"; printf '<E>e\n' >&2; } &
+//
+// <P> and <E> are random per command. The command runs in a child sh of
+// its own (nothing it does leaks into the next), in a session and process
+// group of its own (setsid, when the host has it), with stdin closed. Its
+// stdout and stderr are the shell's own, kept apart by SSH; the end marker
+// <E> with the exit code closes each stream's frame. <E> never appears on
+// any command line (printf is a builtin), so a command cannot learn it from
+// ps; an output that contains an earlier command's marker is just output.
+// The job runs in the background so that the shell stays free to read the
+// kill line that cancels it.
+
+// shellSetup is the first thing a new shell runs.
+const shellSetup = "command -v setsid >/dev/null 2>&1 && onboard_ss=setsid || onboard_ss=\n"
+
+// shellReady is how long a new shell has to answer its first frame.
+const shellReady = 10 * time.Second
+
+// shellWedged is how long a killed command has to end before its shell is
+// closed and a fresh one made on the next call.
+const shellWedged = 3 * time.Second
+
+// rshell is one long-lived sh on its own session.
+type rshell struct {
+	cn      *conn
+	sess    *xssh.Session
+	stdin   io.WriteCloser
+	out     *framer
+	errs    *framer
+	closing sync.Once
+}
+
+func (sh *rshell) close() {
+	sh.closing.Do(func() {
+		_ = sh.stdin.Close()
+		_ = sh.sess.Close()
+	})
+}
+
+// shellSlot is a client's shell for one privilege: one caller at a time.
+type shellSlot struct {
+	sh     *rshell
+	busy   bool
+	broken bool // the shell could not start here (say, sudo refused): use sessions
+}
+
+func newNonce() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	return "OnB" + hex.EncodeToString(b)
+}
+
+// takeShell returns the shell for priv, starting it if needed; nil (and no
+// error) when the caller should use a session of its own instead: the
+// shell is busy with another caller, or cannot serve this host.
+func (c *Client) takeShell(ctx context.Context, priv bool) (*rshell, error) {
+	i := c.shellIndex(priv)
+	c.mu.Lock()
+	slot := &c.shells[i]
+	if c.closed || slot.busy || slot.broken {
+		c.mu.Unlock()
+		return nil, nil
+	}
+	slot.busy = true
+	sh := slot.sh
+	c.mu.Unlock()
+	if sh != nil && sh.cn.alive() && !sh.out.ended() && !sh.errs.ended() {
+		return sh, nil
+	}
+	if sh != nil {
+		sh.close()
+	}
+	sh, err := c.startShell(ctx, i == 1)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	slot.sh = sh
+	if err != nil {
+		slot.busy = false
+		if errors.Is(err, errShellUnusable) {
+			c.log.Info("no long-lived shell on this host, one session per command", "privileged", priv, "err", err)
+			slot.broken = true
+			return nil, nil
+		}
+		if errors.Is(err, errShellNotReady) {
+			return nil, nil
+		}
+		return nil, err
+	}
+	if c.closed {
+		slot.busy = false
+		slot.sh = nil
+		sh.close()
+		return nil, nil
+	}
+	return sh, nil
+}
+
+// shellIndex is the slot of the shell that runs a command: root logins
+// need no second shell for privileged commands.
+func (c *Client) shellIndex(priv bool) int {
+	if priv && c.cfg.User != "root" {
+		return 1
+	}
+	return 0
+}
+
+// putShell gives the shell back; a shell that failed is closed.
+func (c *Client) putShell(priv bool, sh *rshell, ok bool) {
+	i := c.shellIndex(priv)
+	c.mu.Lock()
+	slot := &c.shells[i]
+	slot.busy = false
+	if !ok || c.closed {
+		if slot.sh == sh {
+			slot.sh = nil
+		}
+		c.mu.Unlock()
+		sh.close()
+		return
+	}
+	c.mu.Unlock()
+}
+
+// closeShells closes every shell (Close).
+func (c *Client) closeShells() {
+	c.mu.Lock()
+	var shs []*rshell
+	for i := range c.shells {
+		if c.shells[i].sh != nil {
+			shs = append(shs, c.shells[i].sh)
+			c.shells[i].sh = nil
+		}
+	}
+	c.mu.Unlock()
+	for _, sh := range shs {
+		sh.close()
+	}
+}
+
+var (
+	errShellUnusable = errors.New("the long-lived shell did not start")
+	errShellNotReady = errors.New("the long-lived shell is slow to start")
+)
+
+// startShell opens a session running sh (under sudo when priv and the login
+// user is not root) and waits for its first frame.
+func (c *Client) startShell(ctx context.Context, priv bool) (*rshell, error) {
+	line, prefix, err := c.commandLine(remote.Cmd{Command: "exec sh", Privileged: priv})
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", errShellUnusable, err)
+	}
+	// A shell takes no slot of Config.MaxSessions: it would starve the
+	// sessions of uploads; the two shells are counted in DefaultMaxSessions.
+	sess, cn, err := c.newSession(ctx)
+	if err != nil {
+		return nil, err
+	}
+	sh := &rshell{cn: cn, sess: sess}
+	fail := func(err error) (*rshell, error) {
+		_ = sess.Close()
+		return nil, err
+	}
+	if sh.stdin, err = sess.StdinPipe(); err != nil {
+		return fail(c.errorf("shell stdin: %w", err))
+	}
+	stdout, err := sess.StdoutPipe()
+	if err != nil {
+		return fail(c.errorf("shell stdout: %w", err))
+	}
+	stderr, err := sess.StderrPipe()
+	if err != nil {
+		return fail(c.errorf("shell stderr: %w", err))
+	}
+	sh.out, sh.errs = newFramer(stdout), newFramer(stderr)
+	if err := sess.Start(line); err != nil {
+		if !cn.alive() || errors.Is(err, io.EOF) {
+			c.drop(cn, "start shell: "+err.Error())
+			return fail(c.errorf("start shell: %w: %w", err, remote.ErrConnectionLost))
+		}
+		return fail(c.errorf("start shell: %w", err))
+	}
+	// The sudo password goes first, on its own line, as for a command.
+	if _, err := io.WriteString(sh.stdin, prefix+shellSetup); err != nil {
+		return fail(c.errorf("start shell: %w: %w", err, remote.ErrConnectionLost))
+	}
+	// The first frame proves the shell reads and answers.
+	rctx, cancel := context.WithTimeout(ctx, shellReady)
+	defer cancel()
+	e := newNonce()
+	f := sh.frame(e, "", io.Discard, io.Discard)
+	script := fmt.Sprintf("printf '%sx%%d\\n' 0; printf '%se\\n' >&2\n", e, e)
+	if _, err := io.WriteString(sh.stdin, script); err != nil {
+		return fail(c.errorf("start shell: %w: %w", err, remote.ErrConnectionLost))
+	}
+	if _, err := f.wait(rctx); err != nil {
+		switch {
+		case ctx.Err() != nil:
+			return fail(c.errorf("start shell: %w", ctx.Err()))
+		case !cn.alive():
+			return fail(c.errorf("start shell: %w: %w", err, remote.ErrConnectionLost))
+		case rctx.Err() != nil:
+			// Slow, not broken (a loaded host): a session this time.
+			return fail(c.errorf("%w: no answer in %v", errShellNotReady, shellReady))
+		}
+		return fail(c.errorf("%w: %w", errShellUnusable, err))
+	}
+	return sh, nil
+}
+
+// cmdFrame is one command's frames on both streams.
+type cmdFrame struct {
+	out, errs *frame
+}
+
+// frame registers a command's frames on both streams; pid, if not empty,
+// is the marker that carries the command's PID on stderr.
+func (sh *rshell) frame(end, pid string, stdout, stderr io.Writer) cmdFrame {
+	var pidMarker []byte
+	if pid != "" {
+		pidMarker = []byte(pid)
+	}
+	return cmdFrame{
+		out:  sh.out.expect(&frame{end: []byte(end), w: stdout, done: make(chan struct{})}),
+		errs: sh.errs.expect(&frame{end: []byte(end), pid: pidMarker, w: stderr, done: make(chan struct{}), gotPID: make(chan struct{})}),
+	}
+}
+
+// wait waits for both end markers and returns the exit code.
+func (f cmdFrame) wait(ctx context.Context) (int, error) {
+	for _, fr := range []*frame{f.out, f.errs} {
+		select {
+		case <-fr.done:
+		case <-ctx.Done():
+			return -1, ctx.Err()
+		}
+		if fr.err != nil {
+			return -1, fr.err
+		}
+	}
+	return f.out.code, nil
+}
+
+// commandScript is the line that runs command in the shell (see above).
+func commandScript(command, end, pid string) string {
+	inner := "printf '" + pid + "%d\\n' \"$$\" >&2\n" + command
+	return "{ $onboard_ss sh -c " + shell.Quote(inner) + " </dev/null; printf '" + end + "x%d\\n' \"$?\"; printf '" + end + "e\\n' >&2; } &\n"
+}
+
+// runShell runs cmd in the long-lived shell sh. ok reports whether the
+// shell can be used again; Run returns at once on cancellation, and done
+// is called when the shell is free (or closed).
+func (c *Client) runShell(ctx context.Context, sh *rshell, cmd remote.Cmd, done func(ok bool)) (int, error) {
+	stdout, stderr := &remote.GatedWriter{W: cmd.Stdout}, &remote.GatedWriter{W: cmd.Stderr}
+	end, pid := newNonce(), newNonce()
+	f := sh.frame(end, pid, stdout, stderr)
+	if _, err := io.WriteString(sh.stdin, commandScript(cmd.Command, end, pid)); err != nil {
+		done(false)
+		return -1, c.errorf("send command to shell: %w: %w", err, remote.ErrConnectionLost)
+	}
+	code, err := f.wait(ctx)
+	switch {
+	case err == nil:
+		stdout.Shut()
+		stderr.Shut()
+		done(true)
+		return code, nil
+	case ctx.Err() != nil:
+		stdout.Shut()
+		stderr.Shut()
+		go func() { done(c.killShellCommand(sh, f)) }()
+		return -1, c.errorf("command cancelled: %w", ctx.Err())
+	default:
+		stdout.Shut()
+		stderr.Shut()
+		done(false)
+		if !sh.cn.alive() || sh.cn.lost.Load() {
+			return -1, c.errorf("command: %w: %w", err, remote.ErrConnectionLost)
+		}
+		// The shell died under the command: its outcome is unknown.
+		return -1, c.errorf("shell ended while the command ran, its outcome is unknown: %w: %w", err, remote.ErrConnectionLost)
+	}
+}
+
+// killShellCommand ends a cancelled command through its shell: SIGTERM to
+// its process group, SIGKILL after cancelGrace; it reports whether the
+// shell is still fit for use (the command's frames ended).
+func (c *Client) killShellCommand(sh *rshell, f cmdFrame) bool {
+	select {
+	case <-f.errs.gotPID:
+	case <-f.errs.done:
+	case <-time.After(cancelGrace):
+	}
+	p := f.errs.pidValue()
+	wait := func(d time.Duration) bool {
+		ctx, cancel := context.WithTimeout(context.Background(), d)
+		defer cancel()
+		_, err := f.wait(ctx)
+		return err == nil
+	}
+	for _, sig := range []string{"TERM", "KILL"} {
+		if p > 1 {
+			// dash's kill takes no "--": "-PID" names the group.
+			line := fmt.Sprintf("kill -%s -%d 2>/dev/null || kill -%s %d 2>/dev/null\n", sig, p, sig, p)
+			if _, err := io.WriteString(sh.stdin, line); err != nil {
+				return false
+			}
+		}
+		if wait(cancelGrace) {
+			return true
+		}
+	}
+	if wait(shellWedged) {
+		return true
+	}
+	c.log.Warn("cancelled command did not end, closing its shell", "pid", p)
+	return false
+}
+
+// framer reads one stream of a shell and hands each command its bytes up
+// to the command's end marker.
+type framer struct {
+	mu    sync.Mutex
+	cur   *frame
+	buf   []byte
+	err   error // why the stream ended; nil while it runs
+	endCh chan struct{}
+}
+
+// frame is one command's part of one stream.
+type frame struct {
+	end    []byte    // end marker; followed by "x<code>\n" or "e\n"
+	pid    []byte    // stderr only: PID marker, followed by "<pid>\n"
+	w      io.Writer // where the command's bytes go
+	code   int
+	p      int
+	err    error
+	done   chan struct{}
+	gotPID chan struct{}
+	pidMu  sync.Mutex
+}
+
+func (f *frame) pidValue() int {
+	f.pidMu.Lock()
+	defer f.pidMu.Unlock()
+	return f.p
+}
+
+func newFramer(r io.Reader) *framer {
+	fr := &framer{endCh: make(chan struct{})}
+	go fr.loop(r)
+	return fr
+}
+
+func (fr *framer) ended() bool {
+	select {
+	case <-fr.endCh:
+		return true
+	default:
+		return false
+	}
+}
+
+// expect makes f the stream's current frame (the previous one has ended).
+func (fr *framer) expect(f *frame) *frame {
+	fr.mu.Lock()
+	defer fr.mu.Unlock()
+	if fr.err != nil {
+		f.err = fr.err
+		close(f.done)
+		return f
+	}
+	fr.cur = f
+	return f
+}
+
+func (fr *framer) loop(r io.Reader) {
+	b := make([]byte, 32<<10)
+	for {
+		n, err := r.Read(b)
+		fr.mu.Lock()
+		if n > 0 {
+			fr.buf = append(fr.buf, b[:n]...)
+			fr.process()
+		}
+		if err != nil {
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			fr.err = fmt.Errorf("shell stream ended: %w", err)
+			if fr.cur != nil {
+				// What was held back as a possible marker was output.
+				_, _ = fr.cur.w.Write(fr.buf)
+				fr.buf = nil
+				fr.cur.err = fr.err
+				close(fr.cur.done)
+				fr.cur = nil
+			}
+			close(fr.endCh)
+			fr.mu.Unlock()
+			return
+		}
+		fr.mu.Unlock()
+	}
+}
+
+// maxMarkerTail is the longest "x<code>\n" or "<pid>\n" after a marker.
+const maxMarkerTail = 24
+
+// process passes on what is certainly output and cuts the markers out.
+func (fr *framer) process() {
+	for {
+		f := fr.cur
+		if f == nil {
+			// Output between commands (a background process of an earlier
+			// command): no command owns it.
+			fr.buf = fr.buf[:0]
+			return
+		}
+		i, isPID := bytes.Index(fr.buf, f.end), false
+		if f.pid != nil && f.pidValue() == 0 {
+			if j := bytes.Index(fr.buf, f.pid); j >= 0 && (i < 0 || j < i) {
+				i, isPID = j, true
+			}
+		}
+		if i < 0 {
+			// Hold back what could be the start of a marker.
+			keep := len(f.end) - 1
+			if n := len(fr.buf) - keep; n > 0 {
+				_, _ = f.w.Write(fr.buf[:n])
+				fr.buf = append(fr.buf[:0], fr.buf[n:]...)
+			}
+			return
+		}
+		if i > 0 {
+			_, _ = f.w.Write(fr.buf[:i])
+		}
+		marker := f.end
+		if isPID {
+			marker = f.pid
+		}
+		rest := fr.buf[i+len(marker):]
+		nl := bytes.IndexByte(rest, '\n')
+		if nl < 0 {
+			fr.buf = append(fr.buf[:0], fr.buf[i:]...)
+			if len(rest) > maxMarkerTail {
+				fr.fail(fmt.Errorf("malformed frame marker"))
+			}
+			return
+		}
+		tail := string(rest[:nl])
+		fr.buf = append(fr.buf[:0], rest[nl+1:]...)
+		switch {
+		case isPID:
+			n, _ := strconv.Atoi(tail)
+			f.pidMu.Lock()
+			f.p = max(n, 1)
+			f.pidMu.Unlock()
+			close(f.gotPID)
+		case tail == "e":
+			fr.finish()
+		case len(tail) > 1 && tail[0] == 'x':
+			code, err := strconv.Atoi(tail[1:])
+			if err != nil {
+				fr.fail(fmt.Errorf("malformed exit code %q", tail))
+				return
+			}
+			f.code = code
+			fr.finish()
+		default:
+			fr.fail(fmt.Errorf("malformed frame marker %q", tail))
+			return
+		}
+	}
+}
+
+func (fr *framer) finish() {
+	close(fr.cur.done)
+	fr.cur = nil
+}
+
+func (fr *framer) fail(err error) {
+	fr.cur.err = err
+	fr.finish()
+}

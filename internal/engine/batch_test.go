@@ -32,6 +32,7 @@ type aptHost struct {
 	stale     bool              // sources newer than the index
 	installed map[string]string
 	broken    map[string]bool // packages whose post-installation script fails
+	drops     int             // installs whose connection drops before they answer
 	cmds      []string
 }
 
@@ -110,6 +111,10 @@ func (h *aptHost) Run(_ context.Context, c remote.Cmd) (int, error) {
 		h.stale = false
 		return 0, nil
 	case strings.HasPrefix(cmd, "DEBIAN_FRONTEND=noninteractive apt-get install"):
+		if h.drops > 0 {
+			h.drops--
+			return -1, fmt.Errorf("ws1: %w", remote.ErrConnectionLost)
+		}
 		targets := installTargets(cmd)
 		for _, t := range targets {
 			n, v, _ := strings.Cut(t, "=")
@@ -421,5 +426,29 @@ func TestPackageDryRunInstallsNothing(t *testing.T) {
 	}
 	if n, all := h.count(dpkgCmd), len(h.cmds); n != 1 || all != 1 {
 		t.Errorf("a dry run ran %q, want one dpkg-query", h.cmds)
+	}
+}
+
+func TestPackageBatchRetriedAfterATransientFault(t *testing.T) {
+	h := newAptHost(labRepo)
+	h.drops = 1
+	r := runApt(h, pkgPlan(fourPkgs...), Apply, nil)
+	attempts := 0
+	for _, s := range r.Steps {
+		if s.Outcome != result.Changed {
+			t.Errorf("%s: %s %+v", s.ID, s.Outcome, s.Failure)
+		}
+		attempts += s.Attempts
+	}
+	// The lost transaction is tried again, still as one.
+	want := []string{"acme-chat=3.1.0-1", "acme-ide=1.9.3", "acme-office=1:24.2.0-1", "acme-vpn"}
+	if got := h.installs(); len(got) != 2 || !slices.Equal(got[0], want) || !slices.Equal(got[1], want) {
+		t.Errorf("installs = %q, want the same four twice", got)
+	}
+	if attempts != 5 {
+		t.Errorf("%d attempts in all, want 5 (the step that led the batch tried twice)", attempts)
+	}
+	if n := h.count(updateCmd); n != 1 {
+		t.Errorf("apt-get update ran %d times, want 1", n)
 	}
 }

@@ -33,6 +33,7 @@ type aptHost struct {
 	installed map[string]string
 	broken    map[string]bool // packages whose post-installation script fails
 	drops     int             // installs whose connection drops before they answer
+	rebuilt   bool            // the repository no longer holds the files the index names
 	cmds      []string
 }
 
@@ -108,7 +109,7 @@ func (h *aptHost) Run(_ context.Context, c remote.Cmd) (int, error) {
 		for n, v := range h.repo {
 			h.index[n] = v
 		}
-		h.stale = false
+		h.stale, h.rebuilt = false, false
 		return 0, nil
 	case strings.HasPrefix(cmd, "DEBIAN_FRONTEND=noninteractive apt-get install"):
 		if h.drops > 0 {
@@ -116,6 +117,10 @@ func (h *aptHost) Run(_ context.Context, c remote.Cmd) (int, error) {
 			return -1, fmt.Errorf("ws1: %w", remote.ErrConnectionLost)
 		}
 		targets := installTargets(cmd)
+		if h.rebuilt {
+			fmt.Fprintf(c.Stderr, "E: Failed to fetch http://repo/./%s.deb  404  Not Found\n", targets[0])
+			return 100, nil
+		}
 		for _, t := range targets {
 			n, v, _ := strings.Cut(t, "=")
 			if have, ok := h.index[n]; !ok || (v != "" && v != have) {
@@ -266,12 +271,17 @@ func TestPackagesIndexRefreshedOnlyWhenNeeded(t *testing.T) {
 		name       string
 		index      map[string]string
 		stale      bool
+		rebuilt    bool // the index's files are gone from the repository
 		wantUpdate int
+		// installs: a transaction that failed on a trusted index is tried
+		// again once after a refresh.
+		wantInstalls int
 	}{
-		{"index knows every wanted version", labRepo, false, 0},
-		{"sources newer than the index", labRepo, true, 1},
-		{"index lacks a package", map[string]string{"acme-chat": "3.1.0-1"}, false, 1},
-		{"index has an older version", map[string]string{"acme-chat": "3.0.0", "acme-ide": "1.9.3", "acme-office": "1:24.2.0-1", "acme-vpn": "1"}, false, 1},
+		{"index knows every wanted version", labRepo, false, false, 0, 1},
+		{"sources newer than the index", labRepo, true, false, 1, 1},
+		{"index lacks a package", map[string]string{"acme-chat": "3.1.0-1"}, false, false, 1, 1},
+		{"index trusted, repository rebuilt since", labRepo, false, true, 1, 2},
+		{"index has an older version", map[string]string{"acme-chat": "3.0.0", "acme-ide": "1.9.3", "acme-office": "1:24.2.0-1", "acme-vpn": "1"}, false, false, 1, 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -279,7 +289,7 @@ func TestPackagesIndexRefreshedOnlyWhenNeeded(t *testing.T) {
 			for n, v := range tt.index {
 				h.index[n] = v
 			}
-			h.stale = tt.stale
+			h.stale, h.rebuilt = tt.stale, tt.rebuilt
 			r := runApt(h, pkgPlan(fourPkgs...), Apply, nil)
 			if c := result.Counts(r.Steps); c[result.Changed] != 4 {
 				t.Fatalf("counts %v", c)
@@ -287,8 +297,8 @@ func TestPackagesIndexRefreshedOnlyWhenNeeded(t *testing.T) {
 			if n := h.count(updateCmd); n != tt.wantUpdate {
 				t.Errorf("apt-get update ran %d times, want %d", n, tt.wantUpdate)
 			}
-			if n := h.count(installCmd); n != 1 {
-				t.Errorf("apt-get install ran %d times, want 1", n)
+			if n := h.count(installCmd); n != tt.wantInstalls {
+				t.Errorf("apt-get install ran %d times, want %d", n, tt.wantInstalls)
 			}
 		})
 	}

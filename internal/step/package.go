@@ -180,6 +180,15 @@ func (k Package) ApplyBatch(ctx context.Context, x *Exec, steps []*plan.Step) []
 	}
 	if len(todo) > 0 {
 		err := install(todo)
+		if err != nil && !isTransport(err) {
+			// The index was trusted without a refresh: a repository
+			// rebuilt since may no longer hold the files it names.
+			if ran, uerr := aptUpdate(ctx, x); uerr != nil {
+				err = uerr
+			} else if ran {
+				err = install(todo)
+			}
+		}
 		if err != nil && len(todo) > 1 && !isTransport(err) {
 			// apt fails the whole transaction for one bad package: install
 			// each alone so that the good ones land and the bad one carries
@@ -228,12 +237,15 @@ func (k Package) applyCommand(ctx context.Context, x *Exec, p *plan.PackageSpec)
 	return fmt.Sprintf("%s %s → %s", p.Package, before, after), nil
 }
 
-// aptUpdate refreshes the package index, once per host per run.
-func aptUpdate(ctx context.Context, x *Exec) error {
-	return x.T.Once("apt-update", func() error {
+// aptUpdate refreshes the package index, once per host per run; ran says
+// whether this call did it.
+func aptUpdate(ctx context.Context, x *Exec) (ran bool, err error) {
+	err = x.T.Once("apt-update", func() error {
+		ran = true
 		_, err := x.Must(ctx, "refresh the package index", "DEBIAN_FRONTEND=noninteractive apt-get update -q -o DPkg::Lock::Timeout=120", true)
 		return err
 	})
+	return ran, err
 }
 
 // aptInstall installs targets ("name" or "name=version") in one apt
@@ -319,7 +331,7 @@ func resolve(ctx context.Context, x *Exec, specs []*plan.PackageSpec) ([]string,
 			}
 		}
 		if need {
-			if err = aptUpdate(ctx, x); err == nil {
+			if _, err = aptUpdate(ctx, x); err == nil {
 				avail, _, out, err = madison(ctx, x, names)
 			}
 		}

@@ -93,6 +93,10 @@ type run struct {
 	mu      sync.Mutex
 	results map[string]*result.Step
 	done    map[string]chan struct{}
+	// started holds the steps that began on their own; claims the steps
+	// that another step's batch took over (see claimBatch).
+	started map[string]bool
+	claims  map[string]*claim
 
 	cancel context.CancelFunc // stops the run when the journal fails
 	recErr error
@@ -269,6 +273,8 @@ func (e *Engine) Run(ctx context.Context, p *plan.Plan, mode Mode) *result.Run {
 		dirs:    map[string]*dirConn{},
 		results: map[string]*result.Step{},
 		done:    map[string]chan struct{}{},
+		started: map[string]bool{},
+		claims:  map[string]*claim{},
 	}
 	if r.kinds == nil {
 		r.kinds = step.Kinds
@@ -574,10 +580,25 @@ func (r *run) runStep(ctx context.Context, s *plan.Step, mode Mode) *result.Step
 		}
 		return rs
 	}
-	release, err := r.acquire(ctx, lockKey(s))
-	if err != nil {
-		rs.Outcome, rs.Reason = result.Skipped, "the run was cancelled"
-		return rs
+	var release func()
+	for {
+		var err error
+		release, err = r.acquire(ctx, lockKey(s))
+		if err != nil {
+			rs.Outcome, rs.Reason = result.Skipped, "the run was cancelled"
+			return rs
+		}
+		c := r.begin(s.ID)
+		if c == nil {
+			break
+		}
+		// Another step's batch took this one: its result is the batch's,
+		// unless the batch gave it back to run on its own.
+		release()
+		<-c.done
+		if c.rs != nil {
+			return c.rs
+		}
 	}
 	defer release()
 	rs.Started = time.Now()
@@ -676,22 +697,20 @@ func (r *run) attempt(ctx context.Context, kind step.Kind, base *step.Exec, s *p
 		rs.Failure = &result.Failure{Host: s.Host, Step: s.ID, Phase: "check", Message: secret.Scrub(st.Reason)}
 		return nil
 	}
-	changed, err := kind.Apply(ctx, x, s)
+	var changed string
+	if b, ok := kind.(step.Batcher); ok && mode == Apply && x.T != nil {
+		changed, err = r.applyBatch(ctx, b, kind, x, s)
+	} else {
+		changed, err = kind.Apply(ctx, x, s)
+		if x.T != nil {
+			x.T.Invalidate()
+		}
+	}
 	if err != nil {
 		return phaseErr("apply", err)
 	}
-	if v, ok := kind.(step.Verifier); ok {
-		if err := v.Verify(ctx, x, s); err != nil {
-			return phaseErr("verify", err)
-		}
-	} else {
-		after, err := kind.Check(ctx, x, s)
-		if err != nil {
-			return phaseErr("verify", err)
-		}
-		if !after.InPlace {
-			return phaseErr("verify", fmt.Errorf("applied, but the check still finds: %s", after.Reason))
-		}
+	if err := r.verify(ctx, kind, x, s); err != nil {
+		return phaseErr("verify", err)
 	}
 	rs.Outcome, rs.Changed, rs.Reason = result.Changed, secret.Scrub(changed), st.Reason
 	return nil
@@ -720,6 +739,11 @@ func (r *run) fail(rs *result.Step, s *plan.Step, phase string, err error) {
 // final state of the machine rather than the history of the run.
 func (r *run) handover(ctx context.Context) {
 	r.emit(result.Event{Type: result.HandoverStarted, Total: len(r.p.Steps)})
+	for _, tc := range r.targets {
+		if tc.t != nil {
+			tc.t.Invalidate() // the handover reads the hosts afresh
+		}
+	}
 	out := make([]result.Step, len(r.p.Steps))
 	var wg sync.WaitGroup
 	for i, s := range r.p.Steps {
@@ -760,4 +784,146 @@ func (r *run) handover(ctx context.Context) {
 	}
 	wg.Wait()
 	r.res.Handover = out
+}
+
+// claim is a step taken over by another step's batch; done closes when
+// its result is final.
+type claim struct {
+	done chan struct{}
+	rs   *result.Step
+}
+
+// begin marks a step as started on its own, unless a batch claimed it:
+// then it returns the claim.
+func (r *run) begin(id string) *claim {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if c := r.claims[id]; c != nil {
+		return c
+	}
+	r.started[id] = true
+	return nil
+}
+
+// claimBatch takes over the steps that can join s's batch: same host and
+// kind, not started, not claimed, and every dependency already finished
+// done. A step whose dependencies are pending or failed is left to run on
+// its own (and be skipped there), so dependency order holds.
+func (r *run) claimBatch(s *plan.Step) []*plan.Step {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []*plan.Step
+	for _, o := range r.p.Steps {
+		if o.ID == s.ID || o.Host != s.Host || o.Kind != s.Kind || r.started[o.ID] || r.claims[o.ID] != nil {
+			continue
+		}
+		ready := true
+		for _, d := range o.DependsOn {
+			dr := r.results[d]
+			if dr == nil || (dr.Outcome != result.OK && dr.Outcome != result.Changed) {
+				ready = false
+				break
+			}
+		}
+		if ready {
+			r.claims[o.ID] = &claim{done: make(chan struct{})}
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+// unclaim gives a claimed step back: it runs on its own as if never
+// claimed.
+func (r *run) unclaim(id string) {
+	r.mu.Lock()
+	c := r.claims[id]
+	delete(r.claims, id)
+	r.mu.Unlock()
+	if c != nil {
+		close(c.done) // c.rs is nil: a waiter starts again
+	}
+}
+
+// finish settles a claimed step with its result.
+func (r *run) finish(id string, rs *result.Step) {
+	r.mu.Lock()
+	c := r.claims[id]
+	r.mu.Unlock()
+	c.rs = rs
+	close(c.done)
+}
+
+// applyBatch applies s together with the other ready steps of its kind on
+// its host (one apt transaction for a host's packages). Each claimed step
+// is checked on its own first; those in place, or whose check fails, are
+// given back to run on their own (with their own retries). After the batch
+// each step is verified on its own and gets its own result; s's outcome is
+// returned to its caller like a plain Apply.
+func (r *run) applyBatch(ctx context.Context, b step.Batcher, kind step.Kind, x *step.Exec, s *plan.Step) (string, error) {
+	type member struct {
+		s  *plan.Step
+		rs *result.Step
+		x  *step.Exec
+	}
+	var members []member
+	for _, o := range r.claimBatch(s) {
+		rs := newResult(o)
+		ox := &step.Exec{T: x.T, D: x.D}
+		st, err := kind.Check(ctx, ox, o)
+		if err != nil || st.InPlace || ctx.Err() != nil {
+			r.unclaim(o.ID)
+			continue
+		}
+		rs.Action, rs.Reason, rs.Attempts = string(st.Action), st.Reason, 1
+		r.emit(result.Event{Type: result.StepStarted, Step: rs})
+		members = append(members, member{s: o, rs: rs, x: ox})
+	}
+	steps := []*plan.Step{s}
+	for _, m := range members {
+		steps = append(steps, m.s)
+	}
+	bx := &step.Exec{T: x.T, D: x.D}
+	applied := b.ApplyBatch(ctx, bx, steps)
+	// The transaction's time is shared out among its steps.
+	share := bx.Remote / time.Duration(len(steps))
+	x.Remote += share
+	for i, m := range members {
+		a := applied[i+1]
+		m.rs.Remote = m.x.Remote + share
+		switch {
+		case a.Err != nil && remote.IsTransient(a.Err):
+			// Retried on its own, as any transient fault.
+			r.unclaim(m.s.ID)
+			continue
+		case a.Err != nil:
+			r.fail(m.rs, m.s, "apply", a.Err)
+		default:
+			if err := r.verify(ctx, kind, m.x, m.s); err != nil {
+				r.fail(m.rs, m.s, "verify", err)
+			} else {
+				m.rs.Outcome, m.rs.Changed = result.Changed, secret.Scrub(a.Changed)
+			}
+			m.rs.Remote = m.x.Remote + share
+		}
+		m.rs.Duration = time.Since(m.rs.Started)
+		r.finish(m.s.ID, m.rs)
+	}
+	return applied[0].Changed, applied[0].Err
+}
+
+// verify proves a step after apply: the kind's own Verify, or a check
+// that now finds it in place.
+func (r *run) verify(ctx context.Context, kind step.Kind, x *step.Exec, s *plan.Step) error {
+	if v, ok := kind.(step.Verifier); ok {
+		return v.Verify(ctx, x, s)
+	}
+	after, err := kind.Check(ctx, x, s)
+	if err != nil {
+		return err
+	}
+	if !after.InPlace {
+		return fmt.Errorf("applied, but the check still finds: %s", after.Reason)
+	}
+	return nil
 }

@@ -42,7 +42,7 @@ func (Check) Check(ctx context.Context, x *Exec, s *plan.Step) (State, error) {
 		}
 		return inPlace(fmt.Sprintf("%s %s is installed", c.Package.Name, v)), nil
 	case c.Printer != nil:
-		st, err := readPrinter(ctx, x, c.Printer.Name)
+		st, err := checkPrinter(ctx, x, c.Printer.Name)
 		if err != nil {
 			return State{}, err
 		}

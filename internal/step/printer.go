@@ -23,25 +23,52 @@ type printerState struct {
 
 const sep = "@@onboard@@"
 
+// lpstatCmd reads the queues named (all of them when none is) in one round
+// trip: devices, acceptance, long state (with location, description and
+// driver), and the server's default destination, separated by markers. A
+// user's own default (LPDEST, PRINTER, ~/.cups/lpoptions) is kept out of
+// the way: the check is about the machine's default, which lpadmin -d sets.
+func lpstatCmd(queues ...string) string {
+	q := ""
+	if len(queues) > 0 {
+		q = " " + shell.Join(queues...)
+	}
+	return "export LC_ALL=C HOME=/nonexistent; unset LPDEST PRINTER; lpstat -v" + q + " 2>&1; echo " + sep + "; lpstat -a" + q + " 2>&1; echo " + sep +
+		"; lpstat -l -p" + q + " 2>&1; echo " + sep + "; lpstat -d 2>&1; true"
+}
+
+// readPrinter reads one queue afresh (after a change made by this step).
 func readPrinter(ctx context.Context, x *Exec, queue string) (printerState, error) {
-	q := shell.Quote(queue)
-	// One round trip: the queue's device, acceptance, long state (with
-	// location, description and driver), and the server's default
-	// destination, separated by markers. A user's own default (LPDEST,
-	// PRINTER, ~/.cups/lpoptions) is kept out of the way: the check is about
-	// the machine's default, which lpadmin -d sets.
-	cmd := "export LC_ALL=C HOME=/nonexistent; unset LPDEST PRINTER; lpstat -v " + q + " 2>&1; echo " + sep + "; lpstat -a " + q + " 2>&1; echo " + sep +
-		"; lpstat -l -p " + q + " 2>&1; echo " + sep + "; lpstat -d 2>&1; true"
-	out, err := x.Run(ctx, cmd, false, "")
+	out, err := x.Run(ctx, lpstatCmd(queue), false, "")
 	if err != nil {
 		return printerState{}, err
 	}
+	return parsePrinter(x.T.Host.Name, out, queue)
+}
+
+// checkPrinter reads a queue for a check: one lpstat of every queue on the
+// host, shared by the checks of all its printers until something is
+// applied there.
+func checkPrinter(ctx context.Context, x *Exec, queue string) (printerState, error) {
+	v, err := x.T.Cached("cups", func() (any, error) {
+		out, err := x.Run(ctx, lpstatCmd(), false, "")
+		return out, err
+	})
+	if err != nil {
+		return printerState{}, err
+	}
+	return parsePrinter(x.T.Host.Name, v.(Out), queue)
+}
+
+// parsePrinter finds queue in lpstatCmd's output, whether it read that
+// queue alone or every queue.
+func parsePrinter(host string, out Out, queue string) (printerState, error) {
 	parts := strings.Split(out.Stdout, sep+"\n")
 	if len(parts) < 4 {
-		return printerState{}, &CommandError{Host: x.T.Host.Name, Out: out, Msg: "read printer " + queue}
+		return printerState{}, &CommandError{Host: host, Out: out, Msg: "read printer " + queue}
 	}
 	if strings.Contains(parts[0], "Scheduler is not running") || strings.Contains(parts[0], "Unable to connect") {
-		return printerState{}, &CommandError{Host: x.T.Host.Name, Out: out, Msg: "CUPS is not running on the host"}
+		return printerState{}, &CommandError{Host: host, Out: out, Msg: "CUPS is not running on the host"}
 	}
 	var st printerState
 	name := queue // CUPS queue names are case-insensitive: use CUPS's spelling
@@ -52,12 +79,26 @@ func readPrinter(ctx context.Context, x *Exec, queue string) (printerState, erro
 			}
 		}
 	}
-	st.accepting = strings.Contains(parts[1], name+" accepting requests")
-	for i, line := range strings.Split(parts[2], "\n") {
+	for _, line := range strings.Split(parts[1], "\n") {
+		if strings.HasPrefix(line, name+" accepting requests") {
+			st.accepting = true
+		}
+	}
+	// The queue's block: its "printer NAME ..." line, then indented lines.
+	in := false
+	for _, line := range strings.Split(parts[2], "\n") {
+		if !strings.HasPrefix(line, " ") && !strings.HasPrefix(line, "\t") {
+			in = strings.HasPrefix(line, "printer "+name+" ")
+			if in {
+				st.enabled = !strings.Contains(line, "disabled")
+			}
+			continue
+		}
+		if !in {
+			continue
+		}
 		t := strings.TrimSpace(line)
 		switch {
-		case i == 0:
-			st.enabled = strings.HasPrefix(t, "printer "+name+" ") && !strings.Contains(t, "disabled")
 		case strings.HasPrefix(t, "Location:"):
 			st.location = strings.TrimSpace(strings.TrimPrefix(t, "Location:"))
 		case strings.HasPrefix(t, "Description:"):
@@ -73,7 +114,7 @@ func readPrinter(ctx context.Context, x *Exec, queue string) (printerState, erro
 
 func (Printer) Check(ctx context.Context, x *Exec, s *plan.Step) (State, error) {
 	p := s.Printer
-	st, err := readPrinter(ctx, x, p.Name)
+	st, err := checkPrinter(ctx, x, p.Name)
 	if err != nil {
 		return State{}, err
 	}

@@ -42,6 +42,25 @@ type Verifier interface {
 	Verify(ctx context.Context, x *Exec, s *plan.Step) error
 }
 
+// Batcher is implemented by kinds that can apply several steps of one host
+// in one transaction (apt installs several packages in one run of
+// apt-get). The engine hands it steps that were each checked and found not
+// in place, whose dependencies are met; it still verifies each step on its
+// own afterwards.
+type Batcher interface {
+	// ApplyBatch applies steps (all of one host, all of this kind) and
+	// returns one result per step, in order. It calls the target's
+	// Invalidate once it has changed the host, before reading it again.
+	ApplyBatch(ctx context.Context, x *Exec, steps []*plan.Step) []Applied
+}
+
+// Applied is what applying one step of a batch did: Changed in words, or
+// the error that step failed with.
+type Applied struct {
+	Changed string
+	Err     error
+}
+
 // Kinds maps plan step kinds to their implementation.
 var Kinds = map[string]Kind{
 	plan.KindPackage: Package{},
@@ -73,6 +92,39 @@ type Target struct {
 
 	once map[string]*onceResult
 	mu   sync.Mutex
+
+	// cache holds reads of the host shared by several checks (the dpkg
+	// database), dropped by Invalidate whenever something changes.
+	cacheMu sync.Mutex
+	cache   map[string]any
+}
+
+// Cached returns what read returns for key, reading the host at most once
+// until the next Invalidate. Errors are not kept.
+func (t *Target) Cached(key string, read func() (any, error)) (any, error) {
+	t.cacheMu.Lock()
+	defer t.cacheMu.Unlock()
+	if v, ok := t.cache[key]; ok {
+		return v, nil
+	}
+	v, err := read()
+	if err != nil {
+		return nil, err
+	}
+	if t.cache == nil {
+		t.cache = map[string]any{}
+	}
+	t.cache[key] = v
+	return v, nil
+}
+
+// Invalidate drops every cached read: the engine calls it around each
+// apply on the host and before the handover re-check, so that a check
+// never sees the host as it was before a change.
+func (t *Target) Invalidate() {
+	t.cacheMu.Lock()
+	t.cache = nil
+	t.cacheMu.Unlock()
 }
 
 type onceResult struct {

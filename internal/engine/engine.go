@@ -879,12 +879,27 @@ func (r *run) applyBatch(ctx context.Context, b step.Batcher, kind step.Kind, x 
 		r.emit(result.Event{Type: result.StepStarted, Step: rs})
 		members = append(members, member{s: o, rs: rs, x: ox})
 	}
+	if r.journalFailed() {
+		// Never change a host without a record of it: the members' starts
+		// may not be written.
+		for _, m := range members {
+			r.unclaim(m.s.ID)
+		}
+		members = nil
+	}
 	steps := []*plan.Step{s}
 	for _, m := range members {
 		steps = append(steps, m.s)
 	}
 	bx := &step.Exec{T: x.T, D: x.D}
 	applied := b.ApplyBatch(ctx, bx, steps)
+	if len(applied) != len(steps) {
+		err := fmt.Errorf("%s: the %s kind applied %d of %d steps", s.Host, s.Kind, len(applied), len(steps))
+		applied = make([]step.Applied, len(steps))
+		for i := range applied {
+			applied[i].Err = err
+		}
+	}
 	// The transaction's time is shared out among its steps.
 	share := bx.Remote / time.Duration(len(steps))
 	x.Remote += share
@@ -899,7 +914,12 @@ func (r *run) applyBatch(ctx context.Context, b step.Batcher, kind step.Kind, x 
 		case a.Err != nil:
 			r.fail(m.rs, m.s, "apply", a.Err)
 		default:
-			if err := r.verify(ctx, kind, m.x, m.s); err != nil {
+			err := r.verify(ctx, kind, m.x, m.s)
+			if err != nil && remote.IsTransient(err) {
+				r.unclaim(m.s.ID) // checked again on its own
+				continue
+			}
+			if err != nil {
 				r.fail(m.rs, m.s, "verify", err)
 			} else {
 				m.rs.Outcome, m.rs.Changed = result.Changed, secret.Scrub(a.Changed)

@@ -183,9 +183,9 @@ func (k Package) ApplyBatch(ctx context.Context, x *Exec, steps []*plan.Step) []
 		if err != nil && !isTransport(err) {
 			// The index was trusted without a refresh: a repository
 			// rebuilt since may no longer hold the files it names.
-			if ran, uerr := aptUpdate(ctx, x); uerr != nil {
-				err = uerr
-			} else if ran {
+			// A refresh that fails leaves the install's own error, which
+			// says more.
+			if ran, uerr := aptUpdate(ctx, x); uerr == nil && ran {
 				err = install(todo)
 			}
 		}

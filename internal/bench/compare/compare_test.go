@@ -353,3 +353,15 @@ func TestWorkstations(t *testing.T) {
 		t.Errorf("Workstations with scale = %d, want 200", got)
 	}
 }
+
+func TestWriteMarkdownScaleOnly(t *testing.T) {
+	r := sampleReport()
+	r.Rows = nil
+	var b bytes.Buffer
+	if err := r.WriteMarkdown(&b); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(b.String(), "| workload |") || !strings.Contains(b.String(), "| onboard-json | 200 | 8.00 s | 2000 | 250 | 80 MB |") {
+		t.Errorf("scale-only report:\n%s", b.String())
+	}
+}

@@ -266,6 +266,24 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 		fmt.Fprintf(&b, ", load average %s before, %s after", r.Machine.LoadBefore, r.Machine.LoadAfter)
 	}
 	b.WriteString(".\n\n")
+	if len(r.Rows) > 0 {
+		r.writeRows(&b)
+	}
+	if len(r.Scale) > 0 {
+		b.WriteString("| scale: tool | N | wall | steps | steps/s | peak controller RSS | controller CPU | hosts' CPU |\n")
+		b.WriteString("|---|---|---|---|---|---|---|---|\n")
+		for _, s := range r.Scale {
+			fmt.Fprintf(&b, "| %s | %d | %s | %d | %.0f | %.0f MB | %s | %s |\n", s.Tool, s.N, secs(s.Wall), s.Steps,
+				s.StepsPerSecond, float64(s.PeakRSSKB)/1024, secs(s.ControllerCPU), secs(s.HostCPU))
+		}
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// writeRows writes the wall-time table with the ratios and the table of
+// every figure per tool, each followed by a blank line.
+func (r *Report) writeRows(b *strings.Builder) {
 	b.WriteString("| workload | N | onboard (text) | onboard (`-o json`) | Ansible | bare, session per command | bare batched / physical limit | Ansible/onboard (≥ 40) | onboard/floor | text/json (≤ 1.05) |\n")
 	b.WriteString("|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, row := range r.Rows {
@@ -283,7 +301,7 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 		if ra.OnboardOverFloor == 0 {
 			floorNote = "–"
 		}
-		fmt.Fprintf(&b, "| %s | %d | %s | %s | %s | %s | %s | %s | %s | %s |\n",
+		fmt.Fprintf(b, "| %s | %d | %s | %s | %s | %s | %s | %s | %s | %s |\n",
 			workloadTitle(row.Workload), row.N, secs(row.wall(OnboardText)), secs(row.wall(OnboardJSON)),
 			secs(row.wall(Ansible)), sessCell, floorCell,
 			ratio(ra.AnsibleOverOnboard, t.AnsibleOverOnboard, true), floorNote,
@@ -301,20 +319,11 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 			if c.Median.HostProcs > 0 {
 				procs = fmt.Sprintf("%.1f", float64(c.Median.HostProcs)/float64(row.N))
 			}
-			fmt.Fprintf(&b, "| %s | %d | %s | %s | %s | %s | %s | %s |\n", workloadTitle(row.Workload), row.N, c.Tool,
+			fmt.Fprintf(b, "| %s | %d | %s | %s | %s | %s | %s | %s |\n", workloadTitle(row.Workload), row.N, c.Tool,
 				secs(c.Median.Wall), secs(c.Median.ControllerCPU), rss, secs(c.Median.HostCPU), procs)
 		}
 	}
-	if len(r.Scale) > 0 {
-		b.WriteString("\n| scale: tool | N | wall | steps | steps/s | peak controller RSS | controller CPU | hosts' CPU |\n")
-		b.WriteString("|---|---|---|---|---|---|---|---|\n")
-		for _, s := range r.Scale {
-			fmt.Fprintf(&b, "| %s | %d | %s | %d | %.0f | %.0f MB | %s | %s |\n", s.Tool, s.N, secs(s.Wall), s.Steps,
-				s.StepsPerSecond, float64(s.PeakRSSKB)/1024, secs(s.ControllerCPU), secs(s.HostCPU))
-		}
-	}
-	_, err := io.WriteString(w, b.String())
-	return err
+	b.WriteString("\n")
 }
 
 // MarshalIndent is the report as indented JSON.

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -62,7 +63,7 @@ func sampleReport() *Report {
 	ms := func(n int) time.Duration { return time.Duration(n) * time.Millisecond }
 	add := func(w string, n int, tool string, walls ...int) {
 		for i, wall := range walls {
-			r.Row(w, n).Add(tool, Sample{Wall: ms(wall), ControllerCPU: ms(wall / 4), PeakRSSKB: int64(30000 + i), HostCPU: ms(wall * 2), Steps: 10 * n, HostProcs: wall / 10 * n})
+			r.Row(w, n).Add(tool, Sample{Wall: ms(wall), ControllerCPU: ms(wall / 4), PeakRSSKB: int64(30000 + i), HostCPU: ms(wall * 2), Steps: 10 * n, HostProcs: wall / 10 * n, PeakGroupPSSKB: int64(40000 + wall)})
 		}
 	}
 	add(Trivial, 20, OnboardText, 1200, 1140, 1100)
@@ -76,7 +77,7 @@ func sampleReport() *Report {
 	add(Rerun, 20, OnboardText, 3850, 3800, 3900)
 	add(Rerun, 20, Ansible, 22100, 22000, 22200)
 	add(Rerun, 20, BareChecks, 900, 880, 910)
-	r.Scale = []Scale{{N: 200, Tool: OnboardJSON, Wall: 8 * time.Second, Steps: 2000, StepsPerSecond: 250, PeakRSSKB: 80 << 10, ControllerCPU: 2 * time.Second, HostCPU: 12 * time.Second}}
+	r.Scale = []Scale{{N: 200, Tool: OnboardJSON, Wall: 8 * time.Second, Steps: 2000, StepsPerSecond: 250, PeakRSSKB: 80 << 10, PeakGroupPSSKB: 70 << 10, ControllerCPU: 2 * time.Second, HostCPU: 12 * time.Second}}
 	return r
 }
 
@@ -351,5 +352,34 @@ func TestWorkstations(t *testing.T) {
 	}
 	if got := (Config{Trivial: []int{5}, Scale: 200}).Workstations(); got != 200 {
 		t.Errorf("Workstations with scale = %d, want 200", got)
+	}
+}
+
+func TestWriteMarkdownScaleOnly(t *testing.T) {
+	r := sampleReport()
+	r.Rows = nil
+	var b bytes.Buffer
+	if err := r.WriteMarkdown(&b); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(b.String(), "| workload |") || !strings.Contains(b.String(), "| onboard-json | 200 | 8.00 s | 2000 | 250 | 80 MB | 70 MB |") {
+		t.Errorf("scale-only report:\n%s", b.String())
+	}
+}
+
+func TestPSS(t *testing.T) {
+	rollup := "55d0c0a1e000-7ffc4a9f1000 ---p 00000000 00:00 0  [rollup]\nRss:               12345 kB\nPss:                6789 kB\nPss_Anon:           4000 kB\n"
+	if got := PSSKB(rollup); got != 6789 {
+		t.Errorf("PSSKB = %d, want 6789", got)
+	}
+	if got := PSSKB("Rss: 1 kB\n"); got != 0 {
+		t.Errorf("PSSKB without Pss = %d, want 0", got)
+	}
+	if g, err := statField("12 (a b) S 1 77 34 0", 5); err != nil || g != 77 {
+		t.Errorf("statField(pgrp) = %d, %v; want 77", g, err)
+	}
+	// This test's own process group holds at least this process.
+	if got := GroupPSS(syscall.Getpgrp()); got <= 0 {
+		t.Errorf("GroupPSS of our own group = %d KiB", got)
 	}
 }

@@ -60,6 +60,14 @@ func TestRunQuickAgainstLab(t *testing.T) {
 			t.Errorf("%s: ratios %+v", w, r)
 		}
 	}
+	// The process count sees one shell per command at least: 10 commands
+	// a session each, on each of the 2 hosts.
+	if got := rep.Row(Trivial, 2).Cell(BareSession).Median.HostProcs; got < 2*10 {
+		t.Errorf("bare session per command started %d processes on 2 hosts, want at least 20", got)
+	}
+	if s, b := rep.Row(Trivial, 2).Cell(BareSession).Median.HostProcs, rep.Row(Trivial, 2).Cell(BareBatched).Median.HostProcs; b >= s || b < 2 {
+		t.Errorf("batched started %d processes, session per command %d: want fewer, at least one per host", b, s)
+	}
 	// The last provisioning (the physical limit) left every host set up.
 	for _, ws := range l.Workstations {
 		out, _, err := l.Exec(ctx, ws.Name, "dpkg-query -W -f='${Version}' acme-chat && lpstat -v Office-2F && cat /etc/motd && test -d /srv/workspace")

@@ -113,3 +113,58 @@ func selfUsage() time.Duration {
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
+
+// GroupPSS returns the summed proportional set size, in KiB, of every
+// process whose process group is pgid (from /proc/PID/smaps_rollup).
+func GroupPSS(pgid int) int64 {
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return 0
+	}
+	var sum int64
+	for _, e := range ents {
+		if _, err := strconv.Atoi(e.Name()); err != nil {
+			continue
+		}
+		stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		if g, err := statField(string(stat), 5); err != nil || g != int64(pgid) {
+			continue
+		}
+		rollup, err := os.ReadFile(filepath.Join("/proc", e.Name(), "smaps_rollup"))
+		if err != nil {
+			continue
+		}
+		sum += PSSKB(string(rollup))
+	}
+	return sum
+}
+
+// statField returns numeric field n (1-based, n > 2) of a /proc/PID/stat line.
+func statField(stat string, n int) (int64, error) {
+	i := strings.LastIndexByte(stat, ')')
+	if i < 0 {
+		return 0, fmt.Errorf("malformed stat")
+	}
+	f := strings.Fields(stat[i+1:])
+	if len(f) < n-2 {
+		return 0, fmt.Errorf("short stat")
+	}
+	return strconv.ParseInt(f[n-3], 10, 64)
+}
+
+// PSSKB reads the "Pss:" line of a smaps_rollup file, in KiB.
+func PSSKB(rollup string) int64 {
+	for _, line := range strings.Split(rollup, "\n") {
+		if rest, ok := strings.CutPrefix(line, "Pss:"); ok {
+			f := strings.Fields(rest)
+			if len(f) > 0 {
+				n, _ := strconv.ParseInt(f[0], 10, 64)
+				return n
+			}
+		}
+	}
+	return 0
+}

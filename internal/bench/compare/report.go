@@ -40,6 +40,10 @@ type Sample struct {
 	// PeakRSSKB is the largest resident set of the tool's process or any
 	// child it waited for (not their sum); 0 when not measured.
 	PeakRSSKB int64 `json:"peak_rss_kb"`
+	// PeakGroupPSSKB is the largest sum, sampled every 100 ms, of the
+	// proportional set sizes of every process of the tool's process group
+	// (Ansible's forked workers together); 0 when not measured.
+	PeakGroupPSSKB int64 `json:"peak_group_pss_kb,omitempty"`
 	// HostCPU is the CPU time the workstations' processes (sshd, shells,
 	// apt, python) spent during the run.
 	HostCPU time.Duration `json:"host_cpu_ns"`
@@ -94,6 +98,7 @@ type Scale struct {
 	Steps          int           `json:"steps"`
 	StepsPerSecond float64       `json:"steps_per_second"`
 	PeakRSSKB      int64         `json:"peak_rss_kb"`
+	PeakGroupPSSKB int64         `json:"peak_group_pss_kb,omitempty"`
 	ControllerCPU  time.Duration `json:"controller_cpu_ns"`
 	HostCPU        time.Duration `json:"host_cpu_ns"`
 }
@@ -169,6 +174,7 @@ func MedianSample(ss []Sample) Sample {
 	out.HostCPU = pick(func(s Sample) time.Duration { return s.HostCPU })
 	out.PeakRSSKB = int64(pick(func(s Sample) time.Duration { return time.Duration(s.PeakRSSKB) }))
 	out.Steps = int(pick(func(s Sample) time.Duration { return time.Duration(s.Steps) }))
+	out.PeakGroupPSSKB = int64(pick(func(s Sample) time.Duration { return time.Duration(s.PeakGroupPSSKB) }))
 	out.HostProcs = int(pick(func(s Sample) time.Duration { return time.Duration(s.HostProcs) }))
 	return out
 }
@@ -266,6 +272,24 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 		fmt.Fprintf(&b, ", load average %s before, %s after", r.Machine.LoadBefore, r.Machine.LoadAfter)
 	}
 	b.WriteString(".\n\n")
+	if len(r.Rows) > 0 {
+		r.writeRows(&b)
+	}
+	if len(r.Scale) > 0 {
+		b.WriteString("| scale: tool | N | wall | steps | steps/s | peak controller RSS | peak PSS, all processes | controller CPU | hosts' CPU |\n")
+		b.WriteString("|---|---|---|---|---|---|---|---|---|\n")
+		for _, s := range r.Scale {
+			fmt.Fprintf(&b, "| %s | %d | %s | %d | %.0f | %.0f MB | %.0f MB | %s | %s |\n", s.Tool, s.N, secs(s.Wall), s.Steps,
+				s.StepsPerSecond, float64(s.PeakRSSKB)/1024, float64(s.PeakGroupPSSKB)/1024, secs(s.ControllerCPU), secs(s.HostCPU))
+		}
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// writeRows writes the wall-time table with the ratios and the table of
+// every figure per tool, each followed by a blank line.
+func (r *Report) writeRows(b *strings.Builder) {
 	b.WriteString("| workload | N | onboard (text) | onboard (`-o json`) | Ansible | bare, session per command | bare batched / physical limit | Ansible/onboard (≥ 40) | onboard/floor | text/json (≤ 1.05) |\n")
 	b.WriteString("|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, row := range r.Rows {
@@ -283,38 +307,33 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 		if ra.OnboardOverFloor == 0 {
 			floorNote = "–"
 		}
-		fmt.Fprintf(&b, "| %s | %d | %s | %s | %s | %s | %s | %s | %s | %s |\n",
+		fmt.Fprintf(b, "| %s | %d | %s | %s | %s | %s | %s | %s | %s | %s |\n",
 			workloadTitle(row.Workload), row.N, secs(row.wall(OnboardText)), secs(row.wall(OnboardJSON)),
 			secs(row.wall(Ansible)), sessCell, floorCell,
 			ratio(ra.AnsibleOverOnboard, t.AnsibleOverOnboard, true), floorNote,
 			ratio(ra.TextOverJSON, t.TextOverJSON, false))
 	}
-	b.WriteString("\n| workload | N | tool | wall | controller CPU | peak controller RSS | hosts' CPU | processes per host |\n")
-	b.WriteString("|---|---|---|---|---|---|---|---|\n")
+	b.WriteString("\n| workload | N | tool | wall | controller CPU | peak controller RSS | peak controller memory, all processes (PSS) | hosts' CPU | processes per host |\n")
+	b.WriteString("|---|---|---|---|---|---|---|---|---|\n")
 	for _, row := range r.Rows {
 		for _, c := range row.Cells {
 			rss := "–"
 			if c.Median.PeakRSSKB > 0 {
 				rss = fmt.Sprintf("%.0f MB", float64(c.Median.PeakRSSKB)/1024)
 			}
+			pss := "–"
+			if c.Median.PeakGroupPSSKB > 0 {
+				pss = fmt.Sprintf("%.0f MB", float64(c.Median.PeakGroupPSSKB)/1024)
+			}
 			procs := "–"
 			if c.Median.HostProcs > 0 {
 				procs = fmt.Sprintf("%.1f", float64(c.Median.HostProcs)/float64(row.N))
 			}
-			fmt.Fprintf(&b, "| %s | %d | %s | %s | %s | %s | %s | %s |\n", workloadTitle(row.Workload), row.N, c.Tool,
-				secs(c.Median.Wall), secs(c.Median.ControllerCPU), rss, secs(c.Median.HostCPU), procs)
+			fmt.Fprintf(b, "| %s | %d | %s | %s | %s | %s | %s | %s | %s |\n", workloadTitle(row.Workload), row.N, c.Tool,
+				secs(c.Median.Wall), secs(c.Median.ControllerCPU), rss, pss, secs(c.Median.HostCPU), procs)
 		}
 	}
-	if len(r.Scale) > 0 {
-		b.WriteString("\n| scale: tool | N | wall | steps | steps/s | peak controller RSS | controller CPU | hosts' CPU |\n")
-		b.WriteString("|---|---|---|---|---|---|---|---|\n")
-		for _, s := range r.Scale {
-			fmt.Fprintf(&b, "| %s | %d | %s | %d | %.0f | %.0f MB | %s | %s |\n", s.Tool, s.N, secs(s.Wall), s.Steps,
-				s.StepsPerSecond, float64(s.PeakRSSKB)/1024, secs(s.ControllerCPU), secs(s.HostCPU))
-		}
-	}
-	_, err := io.WriteString(w, b.String())
-	return err
+	b.WriteString("\n")
 }
 
 // MarshalIndent is the report as indented JSON.

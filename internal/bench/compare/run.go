@@ -186,8 +186,30 @@ func (b *bench) child(ctx context.Context, probe *HostCPU, env []string, name st
 		return Sample{}, err
 	}
 	start := time.Now()
-	err = cmd.Run()
+	if err = cmd.Start(); err != nil {
+		return Sample{}, fmt.Errorf("%s: %w", name, err)
+	}
+	// Sample the memory of the whole process group while it runs.
+	var peakPSS int64
+	done := make(chan struct{})
+	sampled := make(chan struct{})
+	go func() {
+		defer close(sampled)
+		t := time.NewTicker(100 * time.Millisecond)
+		defer t.Stop()
+		for {
+			peakPSS = max(peakPSS, GroupPSS(cmd.Process.Pid))
+			select {
+			case <-done:
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	err = cmd.Wait()
 	wall := time.Since(start)
+	close(done)
+	<-sampled
 	after, perr := probe.Read()
 	if err != nil {
 		return Sample{}, fmt.Errorf("%s %s: %w: %s", name, strings.Join(args, " "), err, tailString(out.String(), 2000))
@@ -195,7 +217,7 @@ func (b *bench) child(ctx context.Context, probe *HostCPU, env []string, name st
 	if perr != nil {
 		return Sample{}, perr
 	}
-	s := Sample{Wall: wall, HostCPU: after - before}
+	s := Sample{Wall: wall, HostCPU: after - before, PeakGroupPSSKB: peakPSS}
 	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
 		s.ControllerCPU = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 		s.PeakRSSKB = ru.Maxrss
@@ -253,8 +275,8 @@ func (b *bench) logf(format string, args ...any) {
 
 func (b *bench) record(row *Row, run int, tool string, s Sample) {
 	row.Add(tool, s)
-	b.logf("%-16s N=%-3d run %d %-15s wall %7.2fs  controller CPU %6.2fs  RSS %4d MB  hosts' CPU %6.2fs  processes/host %5.1f",
-		row.Workload, row.N, run, tool, s.Wall.Seconds(), s.ControllerCPU.Seconds(), s.PeakRSSKB/1024, s.HostCPU.Seconds(),
+	b.logf("%-16s N=%-3d run %d %-15s wall %7.2fs  controller CPU %6.2fs  RSS %4d MB  PSS %4d MB  hosts' CPU %6.2fs  processes/host %5.1f",
+		row.Workload, row.N, run, tool, s.Wall.Seconds(), s.ControllerCPU.Seconds(), s.PeakRSSKB/1024, s.PeakGroupPSSKB/1024, s.HostCPU.Seconds(),
 		float64(s.HostProcs)/float64(row.N))
 }
 
@@ -427,7 +449,7 @@ func (b *bench) scale(ctx context.Context, n int) error {
 		if err != nil {
 			return err
 		}
-		sc := Scale{N: n, Tool: tool, Wall: s.Wall, Steps: 10 * n, PeakRSSKB: s.PeakRSSKB,
+		sc := Scale{N: n, Tool: tool, Wall: s.Wall, Steps: 10 * n, PeakRSSKB: s.PeakRSSKB, PeakGroupPSSKB: s.PeakGroupPSSKB,
 			ControllerCPU: s.ControllerCPU, HostCPU: s.HostCPU}
 		sc.StepsPerSecond = float64(sc.Steps) / s.Wall.Seconds()
 		b.rep.Scale = append(b.rep.Scale, sc)

@@ -47,6 +47,7 @@ func BenchmarkRun(b *testing.B) {
 		b.Run(m.name, func(b *testing.B) {
 			cfg := s.config()
 			cfg.SessionPerCommand = m.perCommand
+			before := hostCPU(b, s)
 			c := dial(b, cfg)
 			ctx := context.Background()
 			if code, err := c.Run(ctx, remote.Cmd{Command: "true"}); err != nil || code != 0 {
@@ -58,6 +59,10 @@ func BenchmarkRun(b *testing.B) {
 					b.Fatal(code, err)
 				}
 			}
+			b.StopTimer()
+			c.Close()
+			// Includes one connection and its first command, spread over b.N.
+			b.ReportMetric(float64((hostCPU(b, s)-before).Microseconds())/1000/float64(b.N), "host-ms/op")
 		})
 	}
 }

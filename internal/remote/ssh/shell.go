@@ -22,7 +22,7 @@ import (
 // command costs a fork in a running sh instead of a new session and a new
 // login shell. The protocol, all on the shell's stdin:
 //
-//	{ $onboard_ss sh -c 'printf "<P>%d\n" "$$" >&2
+//	wait; { $onboard_ss sh -c 'printf "<P>%d\n" "$$" >&2
 //	<command>' </dev/null; printf '<E>x%d\n' "$?"; printf '<E>e\n' >&2; } &
 //
 // <P> and <E> are random per command. The command runs in a child sh of
@@ -271,7 +271,10 @@ func (f cmdFrame) wait(ctx context.Context) (int, error) {
 // commandScript is the line that runs command in the shell (see above).
 func commandScript(command, end, pid string) string {
 	inner := "printf '" + pid + "%d\\n' \"$$\" >&2\n" + command
-	return "{ $onboard_ss sh -c " + shell.Quote(inner) + " </dev/null; printf '" + end + "x%d\\n' \"$?\"; printf '" + end + "e\\n' >&2; } &\n"
+	// wait reaps the previous job (it has printed its markers, so it has
+	// ended or is ending): a shell never waits otherwise, and would pile
+	// up zombies, and their CPU time would be lost to the host's accounts.
+	return "wait; { $onboard_ss sh -c " + shell.Quote(inner) + " </dev/null; printf '" + end + "x%d\\n' \"$?\"; printf '" + end + "e\\n' >&2; } &\n"
 }
 
 // runShell runs cmd in the long-lived shell sh. ok reports whether the

@@ -128,6 +128,21 @@ func TestShellRun(t *testing.T) {
 	}
 }
 
+// TestShellReapsJobs: the shell reaps each finished command, so that no
+// zombie piles up on a host that runs thousands of commands.
+func TestShellReapsJobs(t *testing.T) {
+	s := startSSHD(t)
+	c := dial(t, s.config())
+	for range 5 {
+		run(t, c, "true", nil)
+	}
+	// The job's parent is the background subshell; its parent is the shell.
+	r := run(t, c, "ps -o stat= --ppid $(ps -o ppid= -p $PPID)", nil)
+	if r.err != nil || r.code != 0 || strings.TrimSpace(r.stdout) == "" || strings.Contains(r.stdout, "Z") {
+		t.Errorf("children of the shell: %+v, want only the running job", r)
+	}
+}
+
 // TestShellLargeOutput moves 10 MB through the frame and the next command
 // still gets only its own output.
 func TestShellLargeOutput(t *testing.T) {

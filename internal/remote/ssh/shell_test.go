@@ -222,6 +222,20 @@ func TestShellCancel(t *testing.T) {
 			}
 			time.Sleep(20 * time.Millisecond)
 		}
+		// The kill goes on behind Run; until the shell's frames end, a
+		// caller would get a session of its own (by design), not the shell.
+		for {
+			c.mu.Lock()
+			busy := c.shells[0].busy
+			c.mu.Unlock()
+			if !busy {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("round %d: the shell stays busy after the kill", i)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
 		ctx, cancel = context.WithTimeout(context.Background(), 10*time.Second)
 		var out bytes.Buffer
 		code, err := c.Run(ctx, remote.Cmd{Command: "echo again", Stdout: &out})

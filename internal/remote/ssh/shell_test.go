@@ -280,7 +280,10 @@ func TestShellWedged(t *testing.T) {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatal("the wedged shell was never replaced")
+			c.mu.Lock()
+			slot := c.shells[0]
+			c.mu.Unlock()
+			t.Fatalf("the wedged shell was never replaced: stats %+v, slot busy %v broken %v", c.Stats(), slot.busy, slot.broken)
 		}
 		time.Sleep(200 * time.Millisecond)
 	}

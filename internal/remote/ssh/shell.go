@@ -22,7 +22,7 @@ import (
 // command costs a fork in a running sh instead of a new session and a new
 // login shell. The protocol, all on the shell's stdin:
 //
-//	{ $onboard_ss sh -c 'printf "<P>%d\n" "$$" >&2
+//	wait; { $onboard_ss sh -c 'printf "<P>%d\n" "$$" >&2
 //	<command>' </dev/null; printf '<E>x%d\n' "$?"; printf '<E>e\n' >&2; } &
 //
 // <P> and <E> are random per command. The command runs in a child sh of
@@ -226,6 +226,9 @@ func (c *Client) startShell(ctx context.Context, priv bool) (*rshell, error) {
 		case rctx.Err() != nil:
 			// Slow, not broken (a loaded host): a session this time.
 			return fail(c.errorf("%w: no answer in %v", errShellNotReady, shellReady))
+		case !c.probe(cn):
+			c.drop(cn, "shell start: connection does not answer")
+			return fail(c.errorf("start shell: %w: %w", err, remote.ErrConnectionLost))
 		}
 		return fail(c.errorf("%w: %w", errShellUnusable, err))
 	}
@@ -268,7 +271,10 @@ func (f cmdFrame) wait(ctx context.Context) (int, error) {
 // commandScript is the line that runs command in the shell (see above).
 func commandScript(command, end, pid string) string {
 	inner := "printf '" + pid + "%d\\n' \"$$\" >&2\n" + command
-	return "{ $onboard_ss sh -c " + shell.Quote(inner) + " </dev/null; printf '" + end + "x%d\\n' \"$?\"; printf '" + end + "e\\n' >&2; } &\n"
+	// wait reaps the previous job (it has printed its markers, so it has
+	// ended or is ending): a shell never waits otherwise, and would pile
+	// up zombies, and their CPU time would be lost to the host's accounts.
+	return "wait; { $onboard_ss sh -c " + shell.Quote(inner) + " </dev/null; printf '" + end + "x%d\\n' \"$?\"; printf '" + end + "e\\n' >&2; } &\n"
 }
 
 // runShell runs cmd in the long-lived shell sh. ok reports whether the
@@ -298,13 +304,40 @@ func (c *Client) runShell(ctx context.Context, sh *rshell, cmd remote.Cmd, done 
 		stdout.Shut()
 		stderr.Shut()
 		done(false)
-		if !sh.cn.alive() || sh.cn.lost.Load() {
+		if !sh.cn.alive() || sh.cn.lost.Load() || !c.probe(sh.cn) {
+			// A dead connection can look alive for a moment: drop it, so
+			// that the next call redials instead of opening a session on it.
+			c.drop(sh.cn, "shell ended with the connection")
 			return -1, c.errorf("command: %w: %w", err, remote.ErrConnectionLost)
 		}
 		// The shell died under the command: its outcome is unknown.
 		return -1, c.errorf("shell ended while the command ran, its outcome is unknown: %w: %w", err, remote.ErrConnectionLost)
 	}
 }
+
+// probe reports whether cn still answers a request: a shell's stream can
+// end a moment before the connection is seen dead.
+func (c *Client) probe(cn *conn) bool {
+	if !cn.alive() {
+		return false
+	}
+	replied := make(chan error, 1)
+	go func() {
+		_, _, err := cn.ssh.SendRequest("keepalive@openssh.com", true, nil)
+		replied <- err
+	}()
+	select {
+	case err := <-replied:
+		return err == nil
+	case <-cn.done:
+		return false
+	case <-time.After(probeTimeout):
+		return false
+	}
+}
+
+// probeTimeout bounds probe.
+const probeTimeout = 2 * time.Second
 
 // killShellCommand ends a cancelled command through its shell: SIGTERM to
 // its process group, SIGKILL after cancelGrace; it reports whether the

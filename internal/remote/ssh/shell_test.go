@@ -128,6 +128,21 @@ func TestShellRun(t *testing.T) {
 	}
 }
 
+// TestShellReapsJobs: the shell reaps each finished command, so that no
+// zombie piles up on a host that runs thousands of commands.
+func TestShellReapsJobs(t *testing.T) {
+	s := startSSHD(t)
+	c := dial(t, s.config())
+	for range 5 {
+		run(t, c, "true", nil)
+	}
+	// The job's parent is the background subshell; its parent is the shell.
+	r := run(t, c, "ps -o stat= --ppid $(ps -o ppid= -p $PPID)", nil)
+	if r.err != nil || r.code != 0 || strings.TrimSpace(r.stdout) == "" || strings.Contains(r.stdout, "Z") {
+		t.Errorf("children of the shell: %+v, want only the running job", r)
+	}
+}
+
 // TestShellLargeOutput moves 10 MB through the frame and the next command
 // still gets only its own output.
 func TestShellLargeOutput(t *testing.T) {
@@ -207,6 +222,20 @@ func TestShellCancel(t *testing.T) {
 			}
 			time.Sleep(20 * time.Millisecond)
 		}
+		// The kill goes on behind Run; until the shell's frames end, a
+		// caller would get a session of its own (by design), not the shell.
+		for {
+			c.mu.Lock()
+			busy := c.shells[0].busy
+			c.mu.Unlock()
+			if !busy {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("round %d: the shell stays busy after the kill", i)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
 		ctx, cancel = context.WithTimeout(context.Background(), 10*time.Second)
 		var out bytes.Buffer
 		code, err := c.Run(ctx, remote.Cmd{Command: "echo again", Stdout: &out})
@@ -251,7 +280,10 @@ func TestShellWedged(t *testing.T) {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatal("the wedged shell was never replaced")
+			c.mu.Lock()
+			slot := c.shells[0]
+			c.mu.Unlock()
+			t.Fatalf("the wedged shell was never replaced: stats %+v, slot busy %v broken %v", c.Stats(), slot.busy, slot.broken)
 		}
 		time.Sleep(200 * time.Millisecond)
 	}

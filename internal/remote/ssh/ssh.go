@@ -379,7 +379,7 @@ func openSession(ctx context.Context, cn *conn) (*xssh.Session, error) {
 	delay := time.Millisecond
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		sess, err := cn.ssh.NewSession()
+		sess, err := newSessionOn(ctx, cn)
 		var refused *xssh.OpenChannelError
 		if err == nil || !errors.As(err, &refused) || refused.Reason != xssh.ConnectionFailed || time.Now().After(deadline) {
 			return sess, err
@@ -390,6 +390,38 @@ func openSession(ctx context.Context, cn *conn) (*xssh.Session, error) {
 			return nil, err
 		}
 		delay = min(2*delay, 50*time.Millisecond)
+	}
+}
+
+// newSessionOn opens a session on cn, giving up when cn dies or ctx ends:
+// x/crypto/ssh waits forever for the reply to a channel opened just as its
+// connection died (the channel misses the close of all channels).
+func newSessionOn(ctx context.Context, cn *conn) (*xssh.Session, error) {
+	type opened struct {
+		sess *xssh.Session
+		err  error
+	}
+	ch := make(chan opened, 1)
+	go func() {
+		s, err := cn.ssh.NewSession()
+		ch <- opened{s, err}
+	}()
+	abandon := func() {
+		go func() {
+			if o := <-ch; o.sess != nil {
+				_ = o.sess.Close()
+			}
+		}()
+	}
+	select {
+	case o := <-ch:
+		return o.sess, o.err
+	case <-cn.done:
+		abandon()
+		return nil, fmt.Errorf("open session: %w", net.ErrClosed)
+	case <-ctx.Done():
+		abandon()
+		return nil, ctx.Err()
 	}
 }
 

@@ -371,8 +371,10 @@ func teardownNetwork(ctx context.Context, cfg Config) error {
 
 func delLink(ctx context.Context, link string, errs *[]error) {
 	out, err := command(ctx, "ip", "link", "del", link).CombinedOutput()
-	// A veth whose peer's namespace just died may already be gone.
-	if err != nil && !strings.Contains(string(out), "Cannot find device") {
+	// A veth whose peer's namespace just died may already be gone, or be
+	// going: ip says "Cannot find device" when it was gone before the call,
+	// the kernel "No such device" when it went during it.
+	if err != nil && !strings.Contains(string(out), "Cannot find device") && !strings.Contains(string(out), "No such device") {
 		*errs = append(*errs, fmt.Errorf("ip link del %s: %w: %s", link, err, strings.TrimSpace(string(out))))
 	}
 }

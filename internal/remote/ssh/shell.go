@@ -364,14 +364,31 @@ func (c *Client) killShellCommand(sh *rshell, f cmdFrame) bool {
 			}
 		}
 		if wait(cancelGrace) {
-			return true
+			return sh.answers(shellWedged)
 		}
 	}
 	if wait(shellWedged) {
-		return true
+		return sh.answers(shellWedged)
 	}
 	c.log.Warn("cancelled command did not end, closing its shell", "pid", p)
 	return false
+}
+
+// answers reports whether the shell reads and runs a line within d. A
+// command can end on its own while its shell is stuck (stopped, or blocked
+// writing): then the kill lines were never read, and would run whenever the
+// shell woke, against whatever process has that group id by then. Such a
+// shell is closed, never reused.
+func (sh *rshell) answers(d time.Duration) bool {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	e := newNonce()
+	f := sh.frame(e, "", io.Discard, io.Discard)
+	if _, err := io.WriteString(sh.stdin, fmt.Sprintf("printf '%sx%%d\\n' 0; printf '%se\\n' >&2\n", e, e)); err != nil {
+		return false
+	}
+	_, err := f.wait(ctx)
+	return err == nil
 }
 
 // framer reads one stream of a shell and hands each command its bytes up

@@ -259,19 +259,27 @@ func TestShellWedged(t *testing.T) {
 	wedged := c.shells[0].sh
 	c.mu.Unlock()
 	// The job's parent is the background subshell; its parent is the shell.
-	stop := "kill -STOP $(ps -o ppid= -p $PPID); sleep 8"
-	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
-	_, err := c.Run(ctx, remote.Cmd{Command: stop})
-	cancel()
-	if !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("%v, want context.DeadlineExceeded", err)
+	// The command is cancelled once it says the shell is stopped (not after
+	// a fixed time: on a loaded machine it may not have got that far).
+	stop := "kill -STOP $(ps -o ppid= -p $PPID) && echo stopped; sleep 8"
+	ctx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
+	safety := time.AfterFunc(30*time.Second, func() { cancel(errors.New("the shell never said it was stopped")) })
+	defer safety.Stop()
+	_, err := c.Run(ctx, remote.Cmd{Command: stop, Stdout: writerFunc(func(p []byte) {
+		if bytes.Contains(p, []byte("stopped")) {
+			cancel(context.Canceled)
+		}
+	})})
+	if !errors.Is(err, context.Canceled) || context.Cause(ctx) != context.Canceled {
+		t.Fatalf("%v (cause %v), want the cancel after the shell stopped", err, context.Cause(ctx))
 	}
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		// While the wedged shell is being given up, commands get sessions
 		// of their own: they run all the same.
 		if r := run(t, c, "echo fresh", nil); r.err != nil || r.code != 0 || r.stdout != "fresh\n" {
-			t.Fatalf("after a wedged shell: %+v", r)
+			t.Fatalf("after a wedged shell: %+v (%v)", r, r.err)
 		}
 		c.mu.Lock()
 		sh := c.shells[0].sh
@@ -318,3 +326,8 @@ func TestShellConcurrent(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// writerFunc sees what a command writes.
+type writerFunc func(p []byte)
+
+func (f writerFunc) Write(p []byte) (int, error) { f(p); return len(p), nil }

@@ -62,38 +62,9 @@ func BenchmarkOnboard(b *testing.B) {
 }
 
 func benchOnce(b *testing.B, n int) {
-	ctx := context.Background()
 	b.StopTimer()
-	l, err := lab.Start(ctx, lab.Config{Name: "bench", Subnet: 30, Workstations: n})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer func() {
-		if err := l.Stop(ctx); err != nil {
-			b.Error(err)
-		}
-	}()
-	dir := b.TempDir()
-	var pbs []*playbook.Playbook
-	for i := 1; i <= n; i++ {
-		f := filepath.Join(dir, fmt.Sprintf("hire%d.yaml", i))
-		if err := os.WriteFile(f, []byte(fmt.Sprintf(tenSteps, i)), 0o644); err != nil {
-			b.Fatal(err)
-		}
-		pb, err := playbook.Load(f)
-		if err != nil {
-			b.Fatal(err)
-		}
-		pbs = append(pbs, pb)
-	}
-	inv, err := inventory.Load("../../inventory/software.yaml", "../../inventory/groups.yaml", l.InventoryFile)
-	if err != nil {
-		b.Fatal(err)
-	}
-	p, err := planner.Build(pbs, inv, planner.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
+	p, stop := tenStepPlan(b, "bench", 30, n)
+	defer stop()
 	if len(p.Steps) != 10*n {
 		b.Fatalf("plan has %d steps, want %d", len(p.Steps), 10*n)
 	}
@@ -134,4 +105,46 @@ func measure(b *testing.B, e *engine.Engine, p *plan.Plan, label string, n int) 
 	fmt.Printf("bench: %-9s workstations=%-2d steps=%-3d wall=%-8s engine overhead/step mean=%-8s p95=%s\n",
 		label, n, len(r.Steps), wall.Round(time.Millisecond), f.overhead.Round(time.Microsecond), f.p95.Round(time.Microsecond))
 	return f
+}
+
+// tenStepPlan starts a lab of n fresh workstations (its own name and
+// subnet: other benchmarks may run on the machine) and plans the tenSteps
+// hire on each; stop stops the lab.
+func tenStepPlan(b *testing.B, name string, subnet, n int) (p *plan.Plan, stop func()) {
+	b.Helper()
+	ctx := context.Background()
+	l, err := lab.Start(ctx, lab.Config{Name: name, Subnet: subnet, Workstations: n})
+	if err != nil {
+		b.Fatal(err)
+	}
+	stop = func() {
+		if err := l.Stop(ctx); err != nil {
+			b.Error(err)
+		}
+	}
+	dir := b.TempDir()
+	var pbs []*playbook.Playbook
+	for i := 1; i <= n; i++ {
+		f := filepath.Join(dir, fmt.Sprintf("hire%d.yaml", i))
+		if err := os.WriteFile(f, []byte(fmt.Sprintf(tenSteps, i)), 0o644); err != nil {
+			stop()
+			b.Fatal(err)
+		}
+		pb, err := playbook.Load(f)
+		if err != nil {
+			stop()
+			b.Fatal(err)
+		}
+		pbs = append(pbs, pb)
+	}
+	inv, err := inventory.Load("../../inventory/software.yaml", "../../inventory/groups.yaml", l.InventoryFile)
+	if err != nil {
+		stop()
+		b.Fatal(err)
+	}
+	if p, err = planner.Build(pbs, inv, planner.Options{}); err != nil {
+		stop()
+		b.Fatal(err)
+	}
+	return p, stop
 }

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
-	"path/filepath"
 	"sort"
 	"sync/atomic"
 	"testing"
@@ -14,11 +12,7 @@ import (
 
 	"onboard/internal/connect"
 	"onboard/internal/engine"
-	"onboard/internal/inventory"
-	"onboard/internal/lab"
 	"onboard/internal/plan"
-	"onboard/internal/planner"
-	"onboard/internal/playbook"
 	"onboard/internal/remote"
 	"onboard/internal/secret"
 )
@@ -41,37 +35,8 @@ func BenchmarkProvisioning(b *testing.B) {
 func provisionOnce(b *testing.B, n int) {
 	ctx := context.Background()
 	b.StopTimer()
-	// Its own lab name and subnet: other benchmarks may run on the machine.
-	l, err := lab.Start(ctx, lab.Config{Name: "pkgb", Subnet: 171, Workstations: n})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer func() {
-		if err := l.Stop(ctx); err != nil {
-			b.Error(err)
-		}
-	}()
-	dir := b.TempDir()
-	var pbs []*playbook.Playbook
-	for i := 1; i <= n; i++ {
-		f := filepath.Join(dir, fmt.Sprintf("hire%d.yaml", i))
-		if err := os.WriteFile(f, []byte(fmt.Sprintf(tenSteps, i)), 0o644); err != nil {
-			b.Fatal(err)
-		}
-		pb, err := playbook.Load(f)
-		if err != nil {
-			b.Fatal(err)
-		}
-		pbs = append(pbs, pb)
-	}
-	inv, err := inventory.Load("../../inventory/software.yaml", "../../inventory/groups.yaml", l.InventoryFile)
-	if err != nil {
-		b.Fatal(err)
-	}
-	p, err := planner.Build(pbs, inv, planner.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
+	p, stop := tenStepPlan(b, "pkgb", 171, n)
+	defer stop()
 	var cmds atomic.Int64
 	d := &countingDialer{d: &connect.Dialer{Secrets: &secret.Resolver{}}, n: &cmds}
 	e := &engine.Engine{Dialer: d, Parallel: 20, Retries: 1}

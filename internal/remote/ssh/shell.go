@@ -290,6 +290,16 @@ func (c *Client) runShell(ctx context.Context, sh *rshell, cmd remote.Cmd, done 
 	}
 	code, err := f.wait(ctx)
 	switch {
+	case err == nil && code > 128 && !c.probe(sh.cn):
+		// Killed by a signal, and the connection is gone with it: sshd
+		// died (or the host went down) and took the command along. That
+		// is a lost connection, as with a session per command, not the
+		// command's own failure.
+		stdout.Shut()
+		stderr.Shut()
+		done(false)
+		c.drop(sh.cn, "command killed as the connection ended")
+		return -1, c.errorf("command killed (exit %d) as the connection ended: %w", code, remote.ErrConnectionLost)
 	case err == nil:
 		stdout.Shut()
 		stderr.Shut()

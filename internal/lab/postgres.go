@@ -126,8 +126,14 @@ func PostgresForTest(t testing.TB) *Postgres {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
+	reapPostgres(ctx)
 	dir, err := os.MkdirTemp("", "onboard-pg-")
 	if err != nil {
+		t.Fatal(err)
+	}
+	// Who owns the cluster: a test process killed before its cleanup ran
+	// leaves it running, and the next PostgresForTest stops it.
+	if err := os.WriteFile(filepath.Join(dir, "owner.pid"), []byte(strconv.Itoa(os.Getpid())), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.Chmod(dir, 0o755); err != nil {
@@ -162,4 +168,29 @@ func freePort() (int, error) {
 // interrupt does not reach the server's children.
 func asUser(uid, gid uint32) *syscall.SysProcAttr {
 	return &syscall.SysProcAttr{Setpgid: true, Credential: &syscall.Credential{Uid: uid, Gid: gid}}
+}
+
+// reapPostgres stops and removes the clusters of test processes that died
+// without cleaning up (SIGKILL, a timeout's panic): nothing is left behind
+// for long.
+func reapPostgres(ctx context.Context) {
+	owners, _ := filepath.Glob(filepath.Join(os.TempDir(), "onboard-pg-*", "owner.pid"))
+	for _, f := range owners {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+		if err != nil || pid <= 0 || syscall.Kill(pid, 0) == nil {
+			continue // unreadable, or its owner still runs
+		}
+		bin, err := postgresBin()
+		if err != nil {
+			return
+		}
+		dir := filepath.Dir(f)
+		pg := &Postgres{Dir: filepath.Join(dir, "pg"), bin: bin}
+		_ = pg.Stop(ctx)
+		_ = os.RemoveAll(dir)
+	}
 }

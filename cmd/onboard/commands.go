@@ -561,11 +561,7 @@ func (o *options) writeReports(p *plan.Plan, res *result.Run) error {
 	for _, path := range o.reports {
 		errs = multierror.Append(errs, report.WriteFile(path, res))
 	}
-	for _, h := range p.Hires {
-		for _, path := range h.Handover.Reports {
-			errs = multierror.Append(errs, report.WriteHandover(p, h, path, res))
-		}
-	}
+	errs = multierror.Append(errs, report.WriteHandovers(p, res))
 	if err := errs.ErrorOrNil(); err != nil {
 		errs.ErrorFormat = strictyaml.ListFormat
 		return &exitError{exitFailed, fmt.Errorf("write reports: %w", err)}

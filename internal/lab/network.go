@@ -243,7 +243,7 @@ func procsIn(inodes map[uint64]bool) ([]proc, error) {
 		if err != nil {
 			continue
 		}
-		ino, ok := parseNSLink(link)
+		ino, ok := ParseNSLink(link)
 		if !ok || !inodes[ino] {
 			continue
 		}
@@ -252,8 +252,9 @@ func procsIn(inodes map[uint64]bool) ([]proc, error) {
 	return out, nil
 }
 
-// parseNSLink parses "net:[4026532281]".
-func parseNSLink(link string) (uint64, bool) {
+// ParseNSLink reads the inode of a network namespace link,
+// "net:[4026532281]" (what /proc/PID/ns/net points to).
+func ParseNSLink(link string) (uint64, bool) {
 	s, ok := strings.CutPrefix(link, "net:[")
 	if !ok {
 		return 0, false

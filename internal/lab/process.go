@@ -151,7 +151,7 @@ func (l *Lab) initPID(netns string) (int, error) {
 	l.mu.Unlock()
 	if ok {
 		if link, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/net", pid)); err == nil {
-			if got, ok := parseNSLink(link); ok && got == ino {
+			if got, ok := ParseNSLink(link); ok && got == ino {
 				return pid, nil
 			}
 		}

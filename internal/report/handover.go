@@ -1,6 +1,7 @@
 package report
 
 import (
+	"errors"
 	"fmt"
 	"path/filepath"
 
@@ -35,4 +36,18 @@ func WriteHandover(p *plan.Plan, h plan.Hire, path string, res *result.Run) erro
 		return fmt.Errorf("report %s: %w", path, err)
 	}
 	return nil
+}
+
+// WriteHandovers writes every hire's handover reports the plan names, one
+// per hire, holding only that hire; every failure is returned.
+func WriteHandovers(p *plan.Plan, res *result.Run) error {
+	var errs []error
+	for _, h := range p.Hires {
+		for _, path := range h.Handover.Reports {
+			if err := WriteHandover(p, h, path, res); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	return errors.Join(errs...)
 }

@@ -268,8 +268,8 @@ func (s *Service) runPlan(ctx context.Context, r *store.Run, h *store.Hire) (*re
 		return res, res.ID, nil
 	}
 	if r.Phase == PhaseActivation {
-		if err := s.writeHandover(p, res); err != nil {
-			return res, res.ID, err
+		if err := report.WriteHandovers(p, res); err != nil {
+			return res, res.ID, fmt.Errorf("write handover reports: %w", err)
 		}
 	}
 	if len(res.Unreachable) > 0 && !refused(res) {
@@ -395,21 +395,6 @@ func (s *Service) buildPlan(ctx context.Context, path string, yml []byte) (*plan
 // only), known_hosts strictly, as the inventory says.
 func (s *Service) dialer() *connect.Dialer {
 	return &connect.Dialer{Secrets: &secret.Resolver{}, DialTimeout: s.cfg.DialTimeout, Log: s.log, Deliver: &deliver.Channel{}}
-}
-
-// writeHandover writes the hire's handover reports the mapping names.
-func (s *Service) writeHandover(p *plan.Plan, res *result.Run) error {
-	var errs *multierror.Error
-	for _, h := range p.Hires {
-		for _, path := range h.Handover.Reports {
-			errs = multierror.Append(errs, report.WriteHandover(p, h, path, res))
-		}
-	}
-	if err := errs.ErrorOrNil(); err != nil {
-		errs.ErrorFormat = strictyaml.ListFormat
-		return fmt.Errorf("write handover reports: %w", err)
-	}
-	return nil
 }
 
 // sweep repairs what a stop or a crash left: runs stored but never queued,

@@ -140,11 +140,17 @@ func (b *scimBackend) counted(acc *Accepted) {
 	}
 }
 
-func (b *scimBackend) Get(ctx context.Context, id string) (scim.User, error) {
-	su, err := store.GetSCIMUser(ctx, b.s.store.DB, id)
+// lookup reads a stored user, answering SCIM's not-found for a missing one.
+func lookup(ctx context.Context, q store.Querier, id string) (*store.SCIMUser, error) {
+	su, err := store.GetSCIMUser(ctx, q, id)
 	if errors.Is(err, store.ErrNotFound) {
-		return scim.User{}, scim.ErrNotFound
+		return nil, scim.ErrNotFound
 	}
+	return su, err
+}
+
+func (b *scimBackend) Get(ctx context.Context, id string) (scim.User, error) {
+	su, err := lookup(ctx, b.s.store.DB, id)
 	if err != nil {
 		return scim.User{}, err
 	}
@@ -179,10 +185,7 @@ func (b *scimBackend) Replace(ctx context.Context, id string, u scim.User) (scim
 	var acc *Accepted
 	var out scim.User
 	err := b.s.store.Tx(ctx, func(tx *sql.Tx) error {
-		old, err := store.GetSCIMUser(ctx, tx, id)
-		if errors.Is(err, store.ErrNotFound) {
-			return scim.ErrNotFound
-		}
+		old, err := lookup(ctx, tx, id)
 		if err != nil {
 			return err
 		}
@@ -239,10 +242,7 @@ func (b *scimBackend) Replace(ctx context.Context, id string, u scim.User) (scim
 func (b *scimBackend) Delete(ctx context.Context, id string) error {
 	var acc *Accepted
 	err := b.s.store.Tx(ctx, func(tx *sql.Tx) error {
-		old, err := store.GetSCIMUser(ctx, tx, id)
-		if errors.Is(err, store.ErrNotFound) {
-			return scim.ErrNotFound
-		}
+		old, err := lookup(ctx, tx, id)
 		if err != nil {
 			return err
 		}

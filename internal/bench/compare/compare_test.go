@@ -17,6 +17,8 @@ import (
 	"onboard/internal/inventory"
 	"onboard/internal/planner"
 	"onboard/internal/playbook"
+
+	"onboard/internal/lab"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -338,11 +340,11 @@ func TestStatTicks(t *testing.T) {
 			t.Errorf("StatTicks(%q) = %d, %v; want %d, ok %v", tc.stat, got, err, tc.want, tc.ok)
 		}
 	}
-	if n, ok := parseNetLink("net:[4026532281]"); !ok || n != 4026532281 {
-		t.Errorf("parseNetLink = %d, %v", n, ok)
+	if n, ok := lab.ParseNSLink("net:[4026532281]"); !ok || n != 4026532281 {
+		t.Errorf("ParseNSLink = %d, %v", n, ok)
 	}
-	if _, ok := parseNetLink("mnt:[1]"); ok {
-		t.Error("parseNetLink accepted a mount namespace")
+	if _, ok := lab.ParseNSLink("mnt:[1]"); ok {
+		t.Error("ParseNSLink accepted a mount namespace")
 	}
 }
 

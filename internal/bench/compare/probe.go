@@ -8,6 +8,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"onboard/internal/lab"
 )
 
 // clockTick is USER_HZ, the unit of /proc/PID/stat times (100 on Linux).
@@ -50,7 +52,7 @@ func (h *HostCPU) Read() (time.Duration, error) {
 		if err != nil {
 			continue // gone, or a kernel thread
 		}
-		ino, ok := parseNetLink(link)
+		ino, ok := lab.ParseNSLink(link)
 		if !ok || !h.inodes[ino] {
 			continue
 		}
@@ -65,20 +67,6 @@ func (h *HostCPU) Read() (time.Duration, error) {
 		ticks += t
 	}
 	return time.Duration(ticks) * time.Second / clockTick, nil
-}
-
-// parseNetLink reads the inode of "net:[4026532281]".
-func parseNetLink(link string) (uint64, bool) {
-	s, ok := strings.CutPrefix(link, "net:[")
-	if !ok {
-		return 0, false
-	}
-	s, ok = strings.CutSuffix(s, "]")
-	if !ok {
-		return 0, false
-	}
-	n, err := strconv.ParseUint(s, 10, 64)
-	return n, err == nil
 }
 
 // StatTicks returns utime+stime+cutime+cstime of a /proc/PID/stat line.

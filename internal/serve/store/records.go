@@ -77,7 +77,7 @@ const (
 
 // InsertEvent stores ev unless an event with its id is stored already:
 // inserted is false then, and the stored one is returned.
-func InsertEvent(ctx context.Context, q querier, ev *Event) (stored *Event, inserted bool, err error) {
+func InsertEvent(ctx context.Context, q Querier, ev *Event) (stored *Event, inserted bool, err error) {
 	res, err := q.ExecContext(ctx, `INSERT INTO onboard_events (id, source, type, employee_id, received_at, body, result, detail)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (id) DO NOTHING`,
 		ev.ID, ev.Source, ev.Type, ev.EmployeeID, ms(ev.ReceivedAt), string(ev.Body), ev.Result, ev.Detail)
@@ -92,7 +92,7 @@ func InsertEvent(ctx context.Context, q querier, ev *Event) (stored *Event, inse
 }
 
 // SetEventResult records what an event led to.
-func SetEventResult(ctx context.Context, q querier, id, result, detail string) error {
+func SetEventResult(ctx context.Context, q Querier, id, result, detail string) error {
 	_, err := q.ExecContext(ctx, `UPDATE onboard_events SET result = $2, detail = $3 WHERE id = $1`, id, result, detail)
 	return err
 }
@@ -111,7 +111,7 @@ func scanEvent(row interface{ Scan(...any) error }) (*Event, error) {
 }
 
 // GetEvent reads one event.
-func GetEvent(ctx context.Context, q querier, id string) (*Event, error) {
+func GetEvent(ctx context.Context, q Querier, id string) (*Event, error) {
 	ev, err := scanEvent(q.QueryRowContext(ctx, `SELECT `+eventCols+` FROM onboard_events WHERE id = $1`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("event %s: %w", id, ErrNotFound)
@@ -120,7 +120,7 @@ func GetEvent(ctx context.Context, q querier, id string) (*Event, error) {
 }
 
 // Events lists the newest events first; employee "" means everyone's.
-func Events(ctx context.Context, q querier, employee string, limit int) ([]*Event, error) {
+func Events(ctx context.Context, q Querier, employee string, limit int) ([]*Event, error) {
 	rows, err := q.QueryContext(ctx, `SELECT `+eventCols+` FROM onboard_events
 		WHERE ($1 = '' OR employee_id = $1) ORDER BY received_at DESC, id DESC LIMIT $2`, employee, limit)
 	if err != nil {
@@ -157,7 +157,7 @@ func scanHire(row interface{ Scan(...any) error }) (*Hire, error) {
 }
 
 // GetHire reads one hire.
-func GetHire(ctx context.Context, q querier, employee string) (*Hire, error) {
+func GetHire(ctx context.Context, q Querier, employee string) (*Hire, error) {
 	h, err := scanHire(q.QueryRowContext(ctx, `SELECT `+hireCols+` FROM onboard_hires WHERE employee_id = $1`, employee))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("hire %s: %w", employee, ErrNotFound)
@@ -166,7 +166,7 @@ func GetHire(ctx context.Context, q querier, employee string) (*Hire, error) {
 }
 
 // PutHire inserts or replaces a hire.
-func PutHire(ctx context.Context, q querier, h *Hire) error {
+func PutHire(ctx context.Context, q Querier, h *Hire) error {
 	_, err := q.ExecContext(ctx, `INSERT INTO onboard_hires (`+hireCols+`)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
 		ON CONFLICT (employee_id) DO UPDATE SET state = excluded.state, generation = excluded.generation,
@@ -182,7 +182,7 @@ func PutHire(ctx context.Context, q querier, h *Hire) error {
 }
 
 // Hires lists hires by start date, then employee id.
-func Hires(ctx context.Context, q querier) ([]*Hire, error) {
+func Hires(ctx context.Context, q Querier) ([]*Hire, error) {
 	rows, err := q.QueryContext(ctx, `SELECT `+hireCols+` FROM onboard_hires ORDER BY start_date, employee_id`)
 	if err != nil {
 		return nil, err
@@ -221,7 +221,7 @@ func scanRun(row interface{ Scan(...any) error }) (*Run, error) {
 }
 
 // InsertRun stores a new scheduled run.
-func InsertRun(ctx context.Context, q querier, r *Run) error {
+func InsertRun(ctx context.Context, q Querier, r *Run) error {
 	_, err := q.ExecContext(ctx, `INSERT INTO onboard_runs (id, employee_id, generation, phase, state, trigger, scheduled_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7)`, r.ID, r.EmployeeID, r.Generation, r.Phase, r.State, r.Trigger, ms(r.ScheduledAt))
 	if err != nil {
@@ -231,7 +231,7 @@ func InsertRun(ctx context.Context, q querier, r *Run) error {
 }
 
 // GetRun reads one run.
-func GetRun(ctx context.Context, q querier, id string) (*Run, error) {
+func GetRun(ctx context.Context, q Querier, id string) (*Run, error) {
 	r, err := scanRun(q.QueryRowContext(ctx, `SELECT `+runCols+` FROM onboard_runs WHERE id = $1`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("run %s: %w", id, ErrNotFound)
@@ -239,7 +239,7 @@ func GetRun(ctx context.Context, q querier, id string) (*Run, error) {
 	return r, err
 }
 
-func queryRuns(ctx context.Context, q querier, where string, args ...any) ([]*Run, error) {
+func queryRuns(ctx context.Context, q Querier, where string, args ...any) ([]*Run, error) {
 	rows, err := q.QueryContext(ctx, `SELECT `+runCols+` FROM onboard_runs `+where, args...)
 	if err != nil {
 		return nil, err
@@ -257,36 +257,36 @@ func queryRuns(ctx context.Context, q querier, where string, args ...any) ([]*Ru
 }
 
 // RunsOf lists a hire's runs in schedule order (every generation).
-func RunsOf(ctx context.Context, q querier, employee string) ([]*Run, error) {
+func RunsOf(ctx context.Context, q Querier, employee string) ([]*Run, error) {
 	return queryRuns(ctx, q, `WHERE employee_id = $1 ORDER BY generation, scheduled_at, id`, employee)
 }
 
 // RunsInState lists runs in one state, oldest schedule first.
-func RunsInState(ctx context.Context, q querier, state string, limit int) ([]*Run, error) {
+func RunsInState(ctx context.Context, q Querier, state string, limit int) ([]*Run, error) {
 	return queryRuns(ctx, q, `WHERE state = $1 ORDER BY scheduled_at, id LIMIT $2`, state, limit)
 }
 
 // Unqueued lists scheduled runs that have no queue job yet: those whose
 // instance stopped between storing the event and queueing its runs.
-func Unqueued(ctx context.Context, q querier, limit int) ([]*Run, error) {
+func Unqueued(ctx context.Context, q Querier, limit int) ([]*Run, error) {
 	return queryRuns(ctx, q, `WHERE state = 'scheduled' AND job_id = 0 ORDER BY scheduled_at, id LIMIT $1`, limit)
 }
 
 // Abandoned lists running runs whose holder's lease ran out: the instance
 // died (or hung) mid-run.
-func Abandoned(ctx context.Context, q querier, now time.Time) ([]*Run, error) {
+func Abandoned(ctx context.Context, q Querier, now time.Time) ([]*Run, error) {
 	return queryRuns(ctx, q, `WHERE state = 'running' AND lease_until < $1 ORDER BY scheduled_at, id`, ms(now))
 }
 
 // SetJobID records the queue job that will run r.
-func SetJobID(ctx context.Context, q querier, runID string, job int64) error {
+func SetJobID(ctx context.Context, q Querier, runID string, job int64) error {
 	_, err := q.ExecContext(ctx, `UPDATE onboard_runs SET job_id = $2 WHERE id = $1`, runID, job)
 	return err
 }
 
 // CloseOpenRuns moves a hire's runs that have not started (or are failed,
 // awaiting a retry) to state (superseded or cancelled), and returns them.
-func CloseOpenRuns(ctx context.Context, q querier, employee, state string, now time.Time) ([]*Run, error) {
+func CloseOpenRuns(ctx context.Context, q Querier, employee, state string, now time.Time) ([]*Run, error) {
 	runs, err := queryRuns(ctx, q, `WHERE employee_id = $1 AND state IN ('scheduled', 'failed') ORDER BY scheduled_at, id`, employee)
 	if err != nil {
 		return nil, err
@@ -303,7 +303,7 @@ func CloseOpenRuns(ctx context.Context, q querier, employee, state string, now t
 // Claim takes run id for holder until lease: it must be scheduled, or
 // running under a lease that ran out. nil, nil when it is not claimable
 // (finished, cancelled, or held by a live instance).
-func Claim(ctx context.Context, q querier, id, holder string, now, lease time.Time) (*Run, error) {
+func Claim(ctx context.Context, q Querier, id, holder string, now, lease time.Time) (*Run, error) {
 	res, err := q.ExecContext(ctx, `UPDATE onboard_runs SET state = 'running', holder = $2, lease_until = $3,
 			attempts = attempts + 1, started_at = CASE WHEN started_at = 0 THEN $4 ELSE started_at END
 		WHERE id = $1 AND (state = 'scheduled' OR (state = 'running' AND lease_until < $4))`,
@@ -320,7 +320,7 @@ func Claim(ctx context.Context, q querier, id, holder string, now, lease time.Ti
 // Renew extends holder's lease on a running run; false when the run is no
 // longer the holder's (another instance took it over after a pause longer
 // than the lease).
-func Renew(ctx context.Context, q querier, id, holder string, lease time.Time) (bool, error) {
+func Renew(ctx context.Context, q Querier, id, holder string, lease time.Time) (bool, error) {
 	res, err := q.ExecContext(ctx, `UPDATE onboard_runs SET lease_until = $3 WHERE id = $1 AND holder = $2 AND state = 'running'`,
 		id, holder, ms(lease))
 	if err != nil {
@@ -336,13 +336,13 @@ func Renew(ctx context.Context, q querier, id, holder string, lease time.Time) (
 
 // SetPlan records the plan a run's first attempt made; later attempts
 // resume it.
-func SetPlan(ctx context.Context, q querier, id string, plan []byte) error {
+func SetPlan(ctx context.Context, q Querier, id string, plan []byte) error {
 	_, err := q.ExecContext(ctx, `UPDATE onboard_runs SET plan = $2 WHERE id = $1`, id, string(plan))
 	return err
 }
 
 // Finish records a run's end, if holder still holds it.
-func Finish(ctx context.Context, q querier, r *Run, holder string, now time.Time) (bool, error) {
+func Finish(ctx context.Context, q Querier, r *Run, holder string, now time.Time) (bool, error) {
 	res, err := q.ExecContext(ctx, `UPDATE onboard_runs SET state = $3, finished_at = $4, journal_run = $5, error = $6, result = $7,
 			lease_until = 0
 		WHERE id = $1 AND holder = $2 AND state = 'running'`,
@@ -356,14 +356,14 @@ func Finish(ctx context.Context, q querier, r *Run, holder string, now time.Time
 
 // Release hands a running run back to the schedule (interrupted: this
 // instance is stopping), if holder still holds it.
-func Release(ctx context.Context, q querier, id, holder string) error {
+func Release(ctx context.Context, q Querier, id, holder string) error {
 	_, err := q.ExecContext(ctx, `UPDATE onboard_runs SET state = 'scheduled', holder = '', lease_until = 0
 		WHERE id = $1 AND holder = $2 AND state = 'running'`, id, holder)
 	return err
 }
 
 // Retry puts a failed run back in the schedule, due now.
-func Retry(ctx context.Context, q querier, id string, now time.Time) (bool, error) {
+func Retry(ctx context.Context, q Querier, id string, now time.Time) (bool, error) {
 	res, err := q.ExecContext(ctx, `UPDATE onboard_runs SET state = 'scheduled', holder = '', error = '', scheduled_at = $2, job_id = 0
 		WHERE id = $1 AND state = 'failed'`, id, ms(now))
 	if err != nil {
@@ -376,7 +376,7 @@ func Retry(ctx context.Context, q querier, id string, now time.Time) (bool, erro
 // AllRuns lists every run by hire, in one query (the status page), without
 // their plans; a run with a result has "{}" in its place, which says
 // there is one (a handover report to link to) without reading it.
-func AllRuns(ctx context.Context, q querier) (map[string][]*Run, error) {
+func AllRuns(ctx context.Context, q Querier) (map[string][]*Run, error) {
 	rows, err := q.QueryContext(ctx, `SELECT id, employee_id, generation, phase, state, trigger, scheduled_at, started_at, finished_at,
 		attempts, holder, lease_until, '', journal_run, error, CASE WHEN result <> '' THEN '{}' ELSE '' END, job_id
 		FROM onboard_runs ORDER BY employee_id, generation, scheduled_at, id`)

@@ -42,7 +42,7 @@ func scanSCIM(row interface{ Scan(...any) error }) (*SCIMUser, error) {
 }
 
 // GetSCIMUser reads one user.
-func GetSCIMUser(ctx context.Context, q querier, id string) (*SCIMUser, error) {
+func GetSCIMUser(ctx context.Context, q Querier, id string) (*SCIMUser, error) {
 	u, err := scanSCIM(q.QueryRowContext(ctx, `SELECT `+scimCols+` FROM onboard_scim_users WHERE id = $1`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("scim user %s: %w", id, ErrNotFound)
@@ -51,7 +51,7 @@ func GetSCIMUser(ctx context.Context, q querier, id string) (*SCIMUser, error) {
 }
 
 // SCIMUsers lists every user, oldest first.
-func SCIMUsers(ctx context.Context, q querier) ([]*SCIMUser, error) {
+func SCIMUsers(ctx context.Context, q Querier) ([]*SCIMUser, error) {
 	rows, err := q.QueryContext(ctx, `SELECT `+scimCols+` FROM onboard_scim_users ORDER BY created_at, id`)
 	if err != nil {
 		return nil, err
@@ -70,7 +70,7 @@ func SCIMUsers(ctx context.Context, q querier) ([]*SCIMUser, error) {
 
 // PutSCIMUser inserts (Version 1) or updates a user; userName is unique
 // in any case (SCIM's userName is not case-exact).
-func PutSCIMUser(ctx context.Context, q querier, u *SCIMUser) error {
+func PutSCIMUser(ctx context.Context, q Querier, u *SCIMUser) error {
 	var other string
 	err := q.QueryRowContext(ctx, `SELECT id FROM onboard_scim_users WHERE user_name = $1 AND id <> $2`,
 		strings.ToLower(u.UserName), u.ID).Scan(&other)
@@ -105,7 +105,7 @@ func PutSCIMUser(ctx context.Context, q querier, u *SCIMUser) error {
 }
 
 // DeleteSCIMUser removes a user.
-func DeleteSCIMUser(ctx context.Context, q querier, id string) error {
+func DeleteSCIMUser(ctx context.Context, q Querier, id string) error {
 	_, err := q.ExecContext(ctx, `DELETE FROM onboard_scim_users WHERE id = $1`, id)
 	return err
 }

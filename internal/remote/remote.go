@@ -35,6 +35,33 @@ type Communicator interface {
 	Close() error
 }
 
+// BatchRunner is implemented by transports that can run several commands
+// in one round trip (the SSH long-lived shell). It is for reads: commands
+// without stdin, each run in order and on its own, none depending on
+// another's effect. Their outputs go to each Cmd's writers.
+type BatchRunner interface {
+	// RunBatch returns each command's exit code, in order. A non-nil error
+	// means some commands' outcomes are unknown (their code is -1, or the
+	// slice is nil).
+	RunBatch(ctx context.Context, cmds []Cmd) ([]int, error)
+}
+
+// AsBatchRunner returns c's BatchRunner, looking through wrappers that
+// have Unwrap() Communicator (a pooled connection).
+func AsBatchRunner(c Communicator) (BatchRunner, bool) {
+	for c != nil {
+		if b, ok := c.(BatchRunner); ok {
+			return b, true
+		}
+		u, ok := c.(interface{ Unwrap() Communicator })
+		if !ok {
+			return nil, false
+		}
+		c = u.Unwrap()
+	}
+	return nil, false
+}
+
 // Sentinel errors that transports wrap, so the engine can tell a fault worth
 // retrying from one that is not.
 var (

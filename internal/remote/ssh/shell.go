@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -243,13 +244,22 @@ type cmdFrame struct {
 // frame registers a command's frames on both streams; pid, if not empty,
 // is the marker that carries the command's PID on stderr.
 func (sh *rshell) frame(end, pid string, stdout, stderr io.Writer) cmdFrame {
-	var pidMarker []byte
+	return sh.batchFrame(end, pid, "", stdout, stderr)
+}
+
+// batchFrame is frame for a command of a batch whose own end marker is
+// abort (empty: not in a batch).
+func (sh *rshell) batchFrame(end, pid, abort string, stdout, stderr io.Writer) cmdFrame {
+	var pidMarker, abortMarker []byte
 	if pid != "" {
 		pidMarker = []byte(pid)
 	}
+	if abort != "" {
+		abortMarker = []byte(abort)
+	}
 	return cmdFrame{
-		out:  sh.out.expect(&frame{end: []byte(end), w: stdout, done: make(chan struct{})}),
-		errs: sh.errs.expect(&frame{end: []byte(end), pid: pidMarker, w: stderr, done: make(chan struct{}), gotPID: make(chan struct{})}),
+		out:  sh.out.expect(&frame{end: []byte(end), abort: abortMarker, w: stdout, done: make(chan struct{})}),
+		errs: sh.errs.expect(&frame{end: []byte(end), abort: abortMarker, pid: pidMarker, w: stderr, done: make(chan struct{}), gotPID: make(chan struct{})}),
 	}
 }
 
@@ -275,6 +285,89 @@ func commandScript(command, end, pid string) string {
 	// ended or is ending): a shell never waits otherwise, and would pile
 	// up zombies, and their CPU time would be lost to the host's accounts.
 	return "wait; { $onboard_ss sh -c " + shell.Quote(inner) + " </dev/null; printf '" + end + "x%d\\n' \"$?\"; printf '" + end + "e\\n' >&2; } &\n"
+}
+
+// batchScript is the line that runs a batch of commands in the shell: one
+// job, one setsid and one sh for all of them, each command in a subshell
+// of its own (a fork, no exec) so that nothing it does (exit, cd, set)
+// reaches the next; eval parses each only when it runs, so a command with
+// a syntax error fails alone. ends[i] frames command i; batchEnd frames the
+// job and tells the reader where a batch stopped early.
+func batchScript(commands, ends []string, pid, batchEnd string) string {
+	var inner strings.Builder
+	// A cancel's TERM ends the running command; then this trap ends what
+	// it left behind (a child that ignores TERM) and the rest of the batch.
+	inner.WriteString("trap 'kill -KILL 0' TERM\n")
+	inner.WriteString("printf '" + pid + "%d\\n' \"$$\" >&2\n")
+	for i, c := range commands {
+		inner.WriteString("( eval " + shell.Quote(c) + " ) </dev/null; printf '" + ends[i] + "x%d\\n' \"$?\"; printf '" + ends[i] + "e\\n' >&2\n")
+	}
+	return "wait; { $onboard_ss sh -c " + shell.Quote(inner.String()) + " </dev/null; printf '" + batchEnd + "x%d\\n' \"$?\"; printf '" + batchEnd + "e\\n' >&2; } &\n"
+}
+
+// runShellBatch runs cmds in sh as one job (see batchScript) and returns
+// their exit codes. ok, as for runShell, says whether sh can serve again.
+// A command the batch did not finish has code -1, and the error says so.
+func (c *Client) runShellBatch(ctx context.Context, sh *rshell, cmds []remote.Cmd, done func(ok bool)) ([]int, error) {
+	codes := make([]int, len(cmds))
+	commands, ends := make([]string, len(cmds)), make([]string, len(cmds))
+	frames := make([]cmdFrame, len(cmds))
+	var gates []*remote.GatedWriter
+	pid, batchEnd := newNonce(), newNonce()
+	for i, cmd := range cmds {
+		commands[i], ends[i] = cmd.Command, newNonce()
+		stdout, stderr := &remote.GatedWriter{W: cmd.Stdout}, &remote.GatedWriter{W: cmd.Stderr}
+		gates = append(gates, stdout, stderr)
+		p := ""
+		if i == 0 {
+			p = pid
+		}
+		frames[i] = sh.batchFrame(ends[i], p, batchEnd, stdout, stderr)
+	}
+	last := sh.frame(batchEnd, "", io.Discard, io.Discard)
+	shut := func() {
+		for _, g := range gates {
+			g.Shut()
+		}
+	}
+	if _, err := io.WriteString(sh.stdin, batchScript(commands, ends, pid, batchEnd)); err != nil {
+		done(false)
+		return nil, c.errorf("send batch to shell: %w: %w", err, remote.ErrConnectionLost)
+	}
+	code, err := last.wait(ctx)
+	switch {
+	case err == nil && code > 128 && !c.probe(sh.cn):
+		shut()
+		done(false)
+		c.drop(sh.cn, "batch killed as the connection ended")
+		return nil, c.errorf("batch killed (exit %d) as the connection ended: %w", code, remote.ErrConnectionLost)
+	case err == nil:
+		shut()
+		done(true)
+		for i, f := range frames {
+			// Every frame has ended: the batch's own marker came after them.
+			if f.out.err != nil || f.errs.err != nil {
+				for j := i; j < len(codes); j++ {
+					codes[j] = -1
+				}
+				return codes, c.errorf("batch of %d commands stopped (exit %d) at command %d of %d", len(cmds), code, i+1, len(cmds))
+			}
+			codes[i] = f.out.code
+		}
+		return codes, nil
+	case ctx.Err() != nil:
+		shut()
+		go func() { done(c.killShellCommand(sh, frames[0].errs, last)) }()
+		return nil, c.errorf("batch cancelled: %w", ctx.Err())
+	default:
+		shut()
+		done(false)
+		if !sh.cn.alive() || sh.cn.lost.Load() || !c.probe(sh.cn) {
+			c.drop(sh.cn, "shell ended with the connection")
+			return nil, c.errorf("batch: %w: %w", err, remote.ErrConnectionLost)
+		}
+		return nil, c.errorf("shell ended while a batch ran: %w: %w", err, remote.ErrConnectionLost)
+	}
 }
 
 // runShell runs cmd in the long-lived shell sh. ok reports whether the
@@ -308,7 +401,7 @@ func (c *Client) runShell(ctx context.Context, sh *rshell, cmd remote.Cmd, done 
 	case ctx.Err() != nil:
 		stdout.Shut()
 		stderr.Shut()
-		go func() { done(c.killShellCommand(sh, f)) }()
+		go func() { done(c.killShellCommand(sh, f.errs, f)) }()
 		return -1, c.errorf("command cancelled: %w", ctx.Err())
 	default:
 		stdout.Shut()
@@ -349,16 +442,17 @@ func (c *Client) probe(cn *conn) bool {
 // probeTimeout bounds probe.
 const probeTimeout = 2 * time.Second
 
-// killShellCommand ends a cancelled command through its shell: SIGTERM to
-// its process group, SIGKILL after cancelGrace; it reports whether the
-// shell is still fit for use (the command's frames ended).
-func (c *Client) killShellCommand(sh *rshell, f cmdFrame) bool {
+// killShellCommand ends a cancelled command (or batch) through its shell:
+// SIGTERM to its process group, whose PID pf carries, SIGKILL after
+// cancelGrace; it reports whether the shell is still fit for use (f, the
+// last frame, ended).
+func (c *Client) killShellCommand(sh *rshell, pf *frame, f cmdFrame) bool {
 	select {
-	case <-f.errs.gotPID:
-	case <-f.errs.done:
+	case <-pf.gotPID:
+	case <-pf.done:
 	case <-time.After(cancelGrace):
 	}
-	p := f.errs.pidValue()
+	p := pf.pidValue()
 	wait := func(d time.Duration) bool {
 		ctx, cancel := context.WithTimeout(context.Background(), d)
 		defer cancel()
@@ -402,10 +496,11 @@ func (sh *rshell) answers(d time.Duration) bool {
 }
 
 // framer reads one stream of a shell and hands each command its bytes up
-// to the command's end marker.
+// to the command's end marker. Frames are served in the order they were
+// expected: a batch registers all of its commands' frames at once.
 type framer struct {
 	mu    sync.Mutex
-	cur   *frame
+	queue []*frame // queue[0] is the frame being read
 	buf   []byte
 	err   error // why the stream ended; nil while it runs
 	endCh chan struct{}
@@ -413,7 +508,10 @@ type framer struct {
 
 // frame is one command's part of one stream.
 type frame struct {
-	end    []byte    // end marker; followed by "x<code>\n" or "e\n"
+	end []byte // end marker; followed by "x<code>\n" or "e\n"
+	// abort, in a batch, is the batch's own end marker: seen before end,
+	// the batch stopped before this command finished (or ran).
+	abort  []byte
 	pid    []byte    // stderr only: PID marker, followed by "<pid>\n"
 	w      io.Writer // where the command's bytes go
 	code   int
@@ -445,7 +543,7 @@ func (fr *framer) ended() bool {
 	}
 }
 
-// expect makes f the stream's current frame (the previous one has ended).
+// expect queues f after the frames already expected.
 func (fr *framer) expect(f *frame) *frame {
 	fr.mu.Lock()
 	defer fr.mu.Unlock()
@@ -454,7 +552,7 @@ func (fr *framer) expect(f *frame) *frame {
 		close(f.done)
 		return f
 	}
-	fr.cur = f
+	fr.queue = append(fr.queue, f)
 	return f
 }
 
@@ -472,14 +570,16 @@ func (fr *framer) loop(r io.Reader) {
 				err = io.ErrUnexpectedEOF
 			}
 			fr.err = fmt.Errorf("shell stream ended: %w", err)
-			if fr.cur != nil {
-				// What was held back as a possible marker was output.
-				_, _ = fr.cur.w.Write(fr.buf)
-				fr.buf = nil
-				fr.cur.err = fr.err
-				close(fr.cur.done)
-				fr.cur = nil
+			for i, f := range fr.queue {
+				if i == 0 {
+					// What was held back as a possible marker was output.
+					_, _ = f.w.Write(fr.buf)
+					fr.buf = nil
+				}
+				f.err = fr.err
+				close(f.done)
 			}
+			fr.queue = nil
 			close(fr.endCh)
 			fr.mu.Unlock()
 			return
@@ -491,25 +591,38 @@ func (fr *framer) loop(r io.Reader) {
 // maxMarkerTail is the longest "x<code>\n" or "<pid>\n" after a marker.
 const maxMarkerTail = 24
 
+// errBatchStopped: a batch's end came before a command's own end.
+var errBatchStopped = errors.New("the batch stopped before this command finished")
+
 // process passes on what is certainly output and cuts the markers out.
 func (fr *framer) process() {
 	for {
-		f := fr.cur
-		if f == nil {
+		if len(fr.queue) == 0 {
 			// Output between commands (a background process of an earlier
 			// command): no command owns it.
 			fr.buf = fr.buf[:0]
 			return
 		}
+		f := fr.queue[0]
 		i, isPID := bytes.Index(fr.buf, f.end), false
 		if f.pid != nil && f.pidValue() == 0 {
 			if j := bytes.Index(fr.buf, f.pid); j >= 0 && (i < 0 || j < i) {
 				i, isPID = j, true
 			}
 		}
+		if f.abort != nil {
+			if j := bytes.Index(fr.buf, f.abort); j >= 0 && (i < 0 || j < i) {
+				// The batch ended first: this frame gets what came before,
+				// and the batch's marker is left for the frames after it.
+				_, _ = f.w.Write(fr.buf[:j])
+				fr.buf = append(fr.buf[:0], fr.buf[j:]...)
+				fr.fail(errBatchStopped)
+				continue
+			}
+		}
 		if i < 0 {
 			// Hold back what could be the start of a marker.
-			keep := len(f.end) - 1
+			keep := max(len(f.end), len(f.abort)) - 1
 			if n := len(fr.buf) - keep; n > 0 {
 				_, _ = f.w.Write(fr.buf[:n])
 				fr.buf = append(fr.buf[:0], fr.buf[n:]...)
@@ -559,11 +672,12 @@ func (fr *framer) process() {
 }
 
 func (fr *framer) finish() {
-	close(fr.cur.done)
-	fr.cur = nil
+	close(fr.queue[0].done)
+	fr.queue[0] = nil
+	fr.queue = fr.queue[1:]
 }
 
 func (fr *framer) fail(err error) {
-	fr.cur.err = err
+	fr.queue[0].err = err
 	fr.finish()
 }

@@ -88,6 +88,7 @@ type Config struct {
 type Stats struct {
 	Dials    int64 // SSH connections made
 	Sessions int64 // SSH sessions (channels) opened
+	Batches  int64 // batches run as one job in a long-lived shell
 }
 
 // Client runs commands on one host over one SSH connection. It implements
@@ -110,14 +111,18 @@ type Client struct {
 
 	dials    atomic.Int64 // connections made, for logs and tests
 	sessions atomic.Int64 // sessions opened, for tests
+	batches  atomic.Int64 // batches run in a shell, for tests
 }
 
 // Stats returns the counts of connections and sessions opened so far.
 func (c *Client) Stats() Stats {
-	return Stats{Dials: c.dials.Load(), Sessions: c.sessions.Load()}
+	return Stats{Dials: c.dials.Load(), Sessions: c.sessions.Load(), Batches: c.batches.Load()}
 }
 
-var _ remote.Communicator = (*Client)(nil)
+var (
+	_ remote.Communicator = (*Client)(nil)
+	_ remote.BatchRunner  = (*Client)(nil)
+)
 
 // conn is one SSH connection and its keepalive.
 type conn struct {
@@ -341,6 +346,67 @@ func (c *Client) Run(ctx context.Context, cmd remote.Cmd) (int, error) {
 		return -1, err
 	}
 	return c.execute(ctx, cn, sess, line, stdinPrefix, cmd, release)
+}
+
+// RunBatch runs read-only commands in one round trip per privilege: each
+// privilege's commands are one job in its long-lived shell. Without a
+// shell (busy, or none on this host) they run one by one.
+func (c *Client) RunBatch(ctx context.Context, cmds []remote.Cmd) ([]int, error) {
+	codes := make([]int, len(cmds))
+	for i := range codes {
+		codes[i] = -1
+	}
+	for _, cmd := range cmds {
+		if cmd.Stdin != nil {
+			return codes, c.errorf("a batch command cannot take stdin: %q", cmd.Command)
+		}
+	}
+	for _, priv := range []bool{false, true} {
+		var idx []int
+		for i, cmd := range cmds {
+			if cmd.Privileged == priv {
+				idx = append(idx, i)
+			}
+		}
+		if len(idx) == 0 {
+			continue
+		}
+		var sh *rshell
+		if !c.cfg.SessionPerCommand {
+			var err error
+			if sh, err = c.takeShell(ctx, priv); err != nil {
+				return codes, err
+			}
+		}
+		if sh == nil || len(idx) == 1 {
+			if sh != nil {
+				c.putShell(priv, sh, true)
+			}
+			for _, i := range idx {
+				code, err := c.Run(ctx, cmds[i])
+				if err != nil {
+					return codes, err
+				}
+				codes[i] = code
+			}
+			continue
+		}
+		sub := make([]remote.Cmd, len(idx))
+		for k, i := range idx {
+			sub[k] = cmds[i]
+		}
+		c.batches.Add(1)
+		got, err := c.runShellBatch(ctx, sh, sub, func(ok bool) { c.putShell(priv, sh, ok) })
+		for k, i := range idx {
+			if k < len(got) {
+				codes[i] = got[k]
+			}
+		}
+		if err != nil {
+			return codes, err
+		}
+	}
+	return codes, nil
 }
 
 // newSession opens a session, redialling once if the connection turns out

@@ -512,10 +512,13 @@ func (o *options) applyPlan(ctx context.Context, p *plan.Plan) error {
 		_ = o.pool.Close()
 		o.pool = nil
 	}()
+	var pre *result.Run
 	if o.output == "text" {
 		// Show the checked plan first, as terraform apply does: what will
-		// change and why. The checks are read-only and cheap.
-		annotate(p, o.engine(nil).Run(ctx, p, engine.DryRun))
+		// change and why. The apply takes the verdicts of steps found in
+		// place instead of checking them again (Engine.Prechecked).
+		pre = o.engine(nil).Run(ctx, p, engine.DryRun)
+		annotate(p, pre)
 		if err := report.WritePlanText(o.stdout, p); err != nil {
 			return err
 		}
@@ -530,6 +533,7 @@ func (o *options) applyPlan(ctx context.Context, p *plan.Plan) error {
 		defer j.Close()
 	}
 	e := o.engine(obs)
+	e.Prechecked = pre
 	mode := "apply"
 	if o.mode != "" {
 		mode = o.mode

@@ -605,3 +605,41 @@ checks:
 		t.Errorf("sshd accepted %d connections for one text-output run, want 1", n)
 	}
 }
+
+// TestChecksInOneRoundTrip holds the design that makes checks cheap: a
+// host's checks are read in one batch (one job in its long-lived shell),
+// the handover's re-checks in one more, and no check runs on its own. With
+// text output, the apply takes the plan's in-place verdicts, so text costs
+// the same two batches as JSON.
+func TestChecksInOneRoundTrip(t *testing.T) {
+	l := needLab(t)
+	e := newEnv(t, l)
+	const ws = "ws3"
+	var b strings.Builder
+	fmt.Fprintf(&b, "person:\n  employee_id: E62\n  given_name: Ida\n  surname: Round\n  start_date: 2026-12-01\nmachine:\n  host: %s\nchecks:\n", ws)
+	for i, p := range []string{"/etc/passwd", "/etc/group", "/etc/hostname", "/bin/sh", "/etc/os-release"} {
+		fmt.Fprintf(&b, "  - name: file-%d\n    file: {path: %s}\n  - name: cmd-%d\n    command: {run: test -e %s}\n", i, p, i, p)
+	}
+	pb := e.write("ida.yaml", b.String())
+	for _, output := range []string{"text", "json"} {
+		t.Run(output, func(t *testing.T) {
+			code, out, stderr := e.onboard("-vv", "-o", output, pb)
+			if code != exitOK {
+				t.Fatalf("exit %d\nstdout: %s\nstderr: %s", code, out, stderr)
+			}
+			var line string
+			for _, l := range strings.Split(stderr, "\n") {
+				if strings.Contains(l, "connection closed") && strings.Contains(l, "host="+ws) {
+					line = l
+				}
+			}
+			// Two batches (the checks, the handover re-checks), each a job
+			// in the login user's shell and one in the privileged shell.
+			for _, want := range []string{"dials=1", "batches=4", "commands=0"} {
+				if !strings.Contains(line, want) {
+					t.Errorf("%s output: want %s in the host's connection figures %q", output, want, line)
+				}
+			}
+		})
+	}
+}

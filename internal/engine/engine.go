@@ -56,6 +56,13 @@ type Engine struct {
 	Operator   string
 	// Kinds overrides the step kinds (tests); nil means step.Kinds.
 	Kinds map[string]step.Kind
+	// Prechecked is a dry run of the same plan made just before, over the
+	// same connections (the plan shown first, as terraform apply shows
+	// it). An Apply run takes its in-place verdicts instead of checking
+	// those steps again, as long as nothing has changed on their host and
+	// their dependencies were in place too; the handover re-checks every
+	// step afresh all the same.
+	Prechecked *result.Run
 }
 
 // Mode says what a run does.
@@ -97,6 +104,10 @@ type run struct {
 	// that another step's batch took over (see claimBatch).
 	started map[string]bool
 	claims  map[string]*claim
+	// prechecked holds the dry run's in-place verdicts (Engine.Prechecked);
+	// changed, the hosts an apply has touched in this run.
+	prechecked map[string]*result.Step
+	changed    map[string]bool
 
 	cancel context.CancelFunc // stops the run when the journal fails
 	recErr error
@@ -278,6 +289,15 @@ func (e *Engine) Run(ctx context.Context, p *plan.Plan, mode Mode) *result.Run {
 	}
 	if r.kinds == nil {
 		r.kinds = step.Kinds
+	}
+	r.changed = map[string]bool{}
+	if e.Prechecked != nil && mode == Apply {
+		r.prechecked = map[string]*result.Step{}
+		for i := range e.Prechecked.Steps {
+			if st := &e.Prechecked.Steps[i]; st.Outcome == result.OK {
+				r.prechecked[st.ID] = st
+			}
+		}
 	}
 	par := e.Parallel
 	if par <= 0 {
@@ -625,6 +645,14 @@ func (r *run) runStep(ctx context.Context, s *plan.Step, mode Mode) *result.Step
 		r.fail(rs, s, "connect", err)
 		return rs
 	}
+	if pre := r.reuse(s); pre != nil {
+		rs.Outcome, rs.Action, rs.Reason, rs.Attempts = result.OK, pre.Action, pre.Reason, 1
+		return rs
+	}
+	if base.T != nil {
+		// The host's other pending checks ride along in one round trip.
+		rs.Remote += r.prefetch(ctx, base.T, r.pendingOn(s.Host))
+	}
 	for attempt := 0; ; attempt++ {
 		rs.Attempts = attempt + 1
 		err := r.attempt(ctx, kind, base, s, rs, mode, pending)
@@ -666,7 +694,9 @@ func (r *run) attempt(ctx context.Context, kind step.Kind, base *step.Exec, s *p
 		return err
 	}
 
+	x.Probed = true
 	st, err := kind.Check(ctx, x, s)
+	x.Probed = false
 	if err != nil {
 		return phaseErr("check", err)
 	}
@@ -698,6 +728,7 @@ func (r *run) attempt(ctx context.Context, kind step.Kind, base *step.Exec, s *p
 		return nil
 	}
 	var changed string
+	r.changing(s.Host)
 	if b, ok := kind.(step.Batcher); ok && mode == Apply && x.T != nil {
 		changed, err = r.applyBatch(ctx, b, kind, x, s)
 	} else {
@@ -715,6 +746,81 @@ func (r *run) attempt(ctx context.Context, kind step.Kind, base *step.Exec, s *p
 	rs.Outcome, rs.Changed, rs.Reason = result.Changed, secret.Scrub(changed), st.Reason
 	return nil
 }
+
+// pendingOn lists the steps of host that have not finished and will be
+// checked (not taken from the plan shown first).
+func (r *run) pendingOn(host string) []*plan.Step {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []*plan.Step
+	for _, s := range r.p.Steps {
+		if s.Host == host && r.results[s.ID] == nil && r.reusableLocked(s) == nil {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// reuse returns the plan pass's in-place verdict for s when it still
+// stands (see Engine.Prechecked), or nil.
+func (r *run) reuse(s *plan.Step) *result.Step {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.reusableLocked(s)
+}
+
+func (r *run) reusableLocked(s *plan.Step) *result.Step {
+	pre := r.prechecked[s.ID]
+	// A directory step is left out: other hires' steps change the
+	// directory without touching this host.
+	if pre == nil || s.Host == "" || s.Directory != "" || r.changed[s.Host] {
+		return nil
+	}
+	for _, d := range s.DependsOn {
+		if dr := r.results[d]; dr == nil || dr.Outcome != result.OK {
+			return nil
+		}
+	}
+	return pre
+}
+
+// changing marks host as changed in this run: from now on its steps are
+// checked afresh.
+func (r *run) changing(host string) {
+	if host == "" {
+		return
+	}
+	r.mu.Lock()
+	r.changed[host] = true
+	r.mu.Unlock()
+}
+
+// prefetch reads, in one batch, what the checks of steps will read on t
+// (their kinds' probes), unless t was read so since it last changed. A
+// failed batch is logged and forgotten: each check then reads for itself.
+// It returns the time spent.
+func (r *run) prefetch(ctx context.Context, t *step.Target, steps []*plan.Step) time.Duration {
+	var probes []step.Probe
+	for _, s := range steps {
+		if p, ok := r.kinds[s.Kind].(step.Prober); ok {
+			probes = append(probes, p.Probes(s)...)
+		}
+	}
+	if len(probes) < 2 {
+		return 0
+	}
+	// Bounded like a step: a read that hangs holds up one batch, not the run.
+	ctx, cancel := context.WithTimeout(ctx, prefetchTimeout)
+	defer cancel()
+	spent, err := t.Prefetch(ctx, probes)
+	if err != nil {
+		r.log().Debug("prefetch failed, checks read one by one", "host", t.Host.Name, "err", secret.Scrub(err.Error()))
+	}
+	return spent
+}
+
+// prefetchTimeout bounds a batch of reads.
+const prefetchTimeout = 2 * time.Minute
 
 // fail records a failure with host, step, phase, command and output.
 func (r *run) fail(rs *result.Step, s *plan.Step, phase string, err error) {
@@ -745,6 +851,13 @@ func (r *run) handover(ctx context.Context) {
 		}
 	}
 	out := make([]result.Step, len(r.p.Steps))
+	// What each host re-checks: read together, in one round trip.
+	handoverOn := map[string][]*plan.Step{}
+	for i, s := range r.p.Steps {
+		if r.res.Steps[i].Outcome.Done() && s.Host != "" {
+			handoverOn[s.Host] = append(handoverOn[s.Host], s)
+		}
+	}
 	var wg sync.WaitGroup
 	for i, s := range r.p.Steps {
 		prev := r.res.Steps[i]
@@ -774,6 +887,9 @@ func (r *run) handover(ctx context.Context) {
 			}
 			defer release()
 			rs.Started = time.Now()
+			if x.T != nil {
+				rs.Remote += r.prefetch(ctx, x.T, handoverOn[s.Host])
+			}
 			err = r.attempt(ctx, kind, x, s, rs, Recheck, nil)
 			rs.Duration = time.Since(rs.Started)
 			if err != nil {
@@ -869,8 +985,9 @@ func (r *run) applyBatch(ctx context.Context, b step.Batcher, kind step.Kind, x 
 	var members []member
 	for _, o := range r.claimBatch(s) {
 		rs := newResult(o)
-		ox := &step.Exec{T: x.T, D: x.D}
+		ox := &step.Exec{T: x.T, D: x.D, Probed: true}
 		st, err := kind.Check(ctx, ox, o)
+		ox.Probed = false
 		if err != nil || st.InPlace || ctx.Err() != nil {
 			r.unclaim(o.ID)
 			continue

@@ -100,6 +100,10 @@ func commandCheck(ctx context.Context, x *Exec, c *plan.CommandCheck) (State, er
 	return inPlace(fmt.Sprintf("%q exited %d", c.Run, out.ExitCode)), nil
 }
 
+// headCmd reads the first MiB of a file: enough for the configuration
+// files checks read.
+func headCmd(p string) string { return shell.Cmd("head -c 1048576", p) }
+
 func fileCheck(ctx context.Context, x *Exec, c *plan.FileCheck) (State, error) {
 	st, err := statFile(ctx, x, c.Path)
 	if err != nil {
@@ -118,8 +122,7 @@ func fileCheck(ctx context.Context, x *Exec, c *plan.FileCheck) (State, error) {
 		return differs(fmt.Sprintf("%s owner is %s, want %s", c.Path, st.owner, c.Owner)), nil
 	}
 	if len(c.Contains) > 0 {
-		// The first MiB is enough for the configuration files checks read.
-		out, err := x.Must(ctx, "read "+c.Path, shell.Cmd("head -c 1048576", c.Path), true)
+		out, err := x.Must(ctx, "read "+c.Path, headCmd(c.Path), true)
 		if err != nil {
 			return State{}, err
 		}

@@ -23,10 +23,14 @@ type fileState struct {
 	owner, group, kind string
 }
 
-func statFile(ctx context.Context, x *Exec, p string) (fileState, error) {
+// statCmd reads a path's mode, owner, group, type and content digest.
+func statCmd(p string) string {
 	q := shell.Quote(p)
-	cmd := "if [ -e " + q + " ]; then LC_ALL=C stat -c '%a|%U|%G|%F' -- " + q + " && { [ -f " + q + " ] && sha256sum < " + q + " || echo -; }; else echo MISSING; fi"
-	out, err := x.Must(ctx, "stat "+p, cmd, true)
+	return "if [ -e " + q + " ]; then LC_ALL=C stat -c '%a|%U|%G|%F' -- " + q + " && { [ -f " + q + " ] && sha256sum < " + q + " || echo -; }; else echo MISSING; fi"
+}
+
+func statFile(ctx context.Context, x *Exec, p string) (fileState, error) {
+	out, err := x.Must(ctx, "stat "+p, statCmd(p), true)
 	if err != nil {
 		return fileState{}, err
 	}

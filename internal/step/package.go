@@ -79,9 +79,13 @@ func parseDpkgDatabase(s string) map[string]string {
 	return db
 }
 
+func dpkgOneCmd(pkg string) string {
+	return "LC_ALL=C dpkg-query -W -f='${db:Status-Abbrev}|${Version}' " + shell.Quote(pkg)
+}
+
 // dpkgOne asks dpkg for one package.
 func dpkgOne(ctx context.Context, x *Exec, pkg string) (string, error) {
-	out, err := x.Run(ctx, "LC_ALL=C dpkg-query -W -f='${db:Status-Abbrev}|${Version}' "+shell.Quote(pkg), false, "")
+	out, err := x.Run(ctx, dpkgOneCmd(pkg), false, "")
 	if err != nil {
 		return "", err
 	}

@@ -97,6 +97,13 @@ type Target struct {
 	// database), dropped by Invalidate whenever something changes.
 	cacheMu sync.Mutex
 	cache   map[string]any
+	// probes are prefetched reads (Prefetch); epoch counts Invalidates, so
+	// that a batch that ran across one keeps nothing. Their own lock: a
+	// Cached read takes a probe while cacheMu is held.
+	probeMu    sync.Mutex
+	probes     map[string]*probed
+	prefetched bool
+	epoch      int
 }
 
 // Cached returns what read returns for key, reading the host at most once
@@ -125,6 +132,11 @@ func (t *Target) Invalidate() {
 	t.cacheMu.Lock()
 	t.cache = nil
 	t.cacheMu.Unlock()
+	t.probeMu.Lock()
+	t.probes = nil
+	t.prefetched = false
+	t.epoch++
+	t.probeMu.Unlock()
 }
 
 type onceResult struct {
@@ -166,6 +178,10 @@ type Exec struct {
 	D *DirTarget // the directory, for steps with one
 	// Remote is the time spent waiting on the host or directory.
 	Remote time.Duration
+	// Probed lets Run answer from the host's prefetched reads (see
+	// Target.Prefetch). The engine sets it for checks only: a read made
+	// while applying must see the host as it is now.
+	Probed bool
 }
 
 // Out is a finished command.
@@ -214,6 +230,11 @@ func Tail(s string, n int) string {
 // Run runs a command and returns its output whatever its exit code. The
 // error is only for transport failures.
 func (x *Exec) Run(ctx context.Context, cmd string, privileged bool, stdin string) (Out, error) {
+	if x.Probed && stdin == "" && x.T != nil {
+		if out, ok := x.T.takeProbe(cmd, privileged); ok {
+			return out, nil
+		}
+	}
 	var so, se bytes.Buffer
 	c := remote.Cmd{Command: cmd, Privileged: privileged, Stdout: &so, Stderr: &se}
 	if stdin != "" {

@@ -89,6 +89,7 @@ type Stats struct {
 	Dials    int64 // SSH connections made
 	Sessions int64 // SSH sessions (channels) opened
 	Batches  int64 // batches run as one job in a long-lived shell
+	Commands int64 // commands run on their own (Run)
 }
 
 // Client runs commands on one host over one SSH connection. It implements
@@ -112,11 +113,12 @@ type Client struct {
 	dials    atomic.Int64 // connections made, for logs and tests
 	sessions atomic.Int64 // sessions opened, for tests
 	batches  atomic.Int64 // batches run in a shell, for tests
+	commands atomic.Int64 // commands run on their own, for tests
 }
 
 // Stats returns the counts of connections and sessions opened so far.
 func (c *Client) Stats() Stats {
-	return Stats{Dials: c.dials.Load(), Sessions: c.sessions.Load(), Batches: c.batches.Load()}
+	return Stats{Dials: c.dials.Load(), Sessions: c.sessions.Load(), Batches: c.batches.Load(), Commands: c.commands.Load()}
 }
 
 var (
@@ -325,6 +327,7 @@ func (c *Client) Run(ctx context.Context, cmd remote.Cmd) (int, error) {
 	if err != nil {
 		return -1, err
 	}
+	c.commands.Add(1)
 	if !c.cfg.SessionPerCommand && cmd.Stdin == nil {
 		sh, err := c.takeShell(ctx, cmd.Privileged)
 		if err != nil {
@@ -646,5 +649,8 @@ func (c *Client) Close() error {
 	if cn != nil {
 		cn.close()
 	}
+	// What this host cost, in round trips: tests and -vv read it.
+	st := c.Stats()
+	c.log.Debug("connection closed", "dials", st.Dials, "sessions", st.Sessions, "batches", st.Batches, "commands", st.Commands)
 	return nil
 }

@@ -3,6 +3,7 @@ package journal
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -124,4 +125,27 @@ func BenchmarkRuns(b *testing.B) {
 			b.Fatal(err, len(rs))
 		}
 	}
+}
+
+// Step-finished records from 20 goroutines at once, as when the steps of
+// 20 hosts finish together: group commit shares the fsyncs among them.
+func BenchmarkRecordStepFinishedParallel(b *testing.B) {
+	ctx := context.Background()
+	j, _ := openTemp(b)
+	id, err := j.StartRun(ctx, RunStart{Operator: "bench", Plan: testPlan()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var n atomic.Int64
+	b.SetParallelism(10) // 20 goroutines on 2 CPUs
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if err := j.Record(ctx, id, result.Event{Type: result.StepFinished, Step: benchStep(int(n.Add(1)))}); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
 }

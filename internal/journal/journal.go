@@ -103,6 +103,12 @@ type Journal struct {
 	mu   sync.Mutex // serialises appends and guards the fields below
 	sync string     // the synchronous level set on w's connection, "" when unknown
 	runs map[string]*runInfo
+
+	// Group commit (see append): the appends waiting, and whether one
+	// caller is committing.
+	gmu        sync.Mutex
+	queue      []*pendingAppend
+	committing bool
 }
 
 // runInfo is what appends need to know about a run, cached per run.

@@ -379,7 +379,76 @@ func finishOf(r *result.Run) Finish {
 // append adds es to the chain in one immediate transaction: it reads the
 // head, links each record to the one before, and moves the head. durable
 // commits with synchronous=FULL (the WAL is fsynced before Commit returns).
-func (j *Journal) append(ctx context.Context, durable bool, es ...entry) (seqs []int64, err error) {
+//
+// Appends made at the same moment by several goroutines (the steps of
+// many hosts finishing together) are committed together: whoever finds no
+// commit under way commits everything queued, in one transaction and one
+// fsync, and the others wait for it (group commit). Each caller still
+// returns only once its records are on disk. Should the shared transaction
+// fail, each caller's records are committed on their own, so that an error
+// reaches only the caller it belongs to.
+func (j *Journal) append(ctx context.Context, durable bool, es ...entry) ([]int64, error) {
+	p := &pendingAppend{durable: durable, es: es, done: make(chan struct{})}
+	j.gmu.Lock()
+	j.queue = append(j.queue, p)
+	if j.committing {
+		j.gmu.Unlock()
+		<-p.done
+		return p.seqs, p.err
+	}
+	j.committing = true
+	for len(j.queue) > 0 {
+		batch := j.queue
+		j.queue = nil
+		j.gmu.Unlock()
+		// The callers queued here share this commit: one caller's
+		// cancellation must not fail the others' records.
+		j.commitGroup(context.WithoutCancel(ctx), batch)
+		j.gmu.Lock()
+	}
+	j.committing = false
+	j.gmu.Unlock()
+	return p.seqs, p.err
+}
+
+// pendingAppend is one caller's records waiting for a group commit.
+type pendingAppend struct {
+	durable bool
+	es      []entry
+	seqs    []int64
+	err     error
+	done    chan struct{}
+}
+
+// commitGroup commits batch in one transaction (durable if any caller
+// asked for it), or each on its own if that fails, and wakes the callers.
+func (j *Journal) commitGroup(ctx context.Context, batch []*pendingAppend) {
+	defer func() {
+		for _, p := range batch {
+			close(p.done)
+		}
+	}()
+	if len(batch) > 1 {
+		var all []entry
+		durable := false
+		for _, p := range batch {
+			all = append(all, p.es...)
+			durable = durable || p.durable
+		}
+		if seqs, err := j.commit(ctx, durable, all...); err == nil {
+			for _, p := range batch {
+				p.seqs, seqs = seqs[:len(p.es)], seqs[len(p.es):]
+			}
+			return
+		}
+	}
+	for _, p := range batch {
+		p.seqs, p.err = j.commit(ctx, p.durable, p.es...)
+	}
+}
+
+// commit appends es in one transaction (see append).
+func (j *Journal) commit(ctx context.Context, durable bool, es ...entry) (seqs []int64, err error) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	level := "NORMAL"

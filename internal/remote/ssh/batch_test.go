@@ -75,7 +75,8 @@ func runBatchCases(t *testing.T, c *Client, cases []batchCase) {
 	}
 }
 
-// TestRunBatchPrivileged splits a batch by privilege: one job per shell.
+// TestRunBatchPrivileged: a root login's privileged and plain commands
+// share one shell and one job, each keeping its own result.
 func TestRunBatchPrivileged(t *testing.T) {
 	s := startSSHD(t)
 	c := dial(t, s.config())
@@ -89,9 +90,9 @@ func TestRunBatchPrivileged(t *testing.T) {
 		t.Fatalf("codes %v err %v outputs %q %q %q", codes, err, a.String(), b.String(), d.String())
 	}
 	// The login user is root: privileged commands share its shell, so the
-	// batch is two jobs in one shell.
+	// batch is one job in one shell.
 	if st := c.Stats(); st.Sessions != 1 || st.Batches != 1 {
-		t.Errorf("stats %+v, want one session; the single privileged command runs alone", st)
+		t.Errorf("stats %+v, want one job in one session", st)
 	}
 }
 

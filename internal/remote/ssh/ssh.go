@@ -351,9 +351,11 @@ func (c *Client) Run(ctx context.Context, cmd remote.Cmd) (int, error) {
 	return c.execute(ctx, cn, sess, line, stdinPrefix, cmd, release)
 }
 
-// RunBatch runs read-only commands in one round trip per privilege: each
-// privilege's commands are one job in its long-lived shell. Without a
-// shell (busy, or none on this host) they run one by one.
+// RunBatch runs read-only commands in one round trip per shell: the login
+// user's commands as one job in its long-lived shell, the privileged ones
+// as one job in the privileged shell (the same shell for a root login),
+// both at once. Without a shell (busy, or none on this host) they run one
+// by one.
 func (c *Client) RunBatch(ctx context.Context, cmds []remote.Cmd) ([]int, error) {
 	codes := make([]int, len(cmds))
 	for i := range codes {
@@ -364,52 +366,54 @@ func (c *Client) RunBatch(ctx context.Context, cmds []remote.Cmd) ([]int, error)
 			return codes, c.errorf("a batch command cannot take stdin: %q", cmd.Command)
 		}
 	}
-	for _, priv := range []bool{false, true} {
-		var idx []int
-		for i, cmd := range cmds {
-			if cmd.Privileged == priv {
-				idx = append(idx, i)
-			}
-		}
+	var groups [2][]int // by shell
+	for i, cmd := range cmds {
+		k := c.shellIndex(cmd.Privileged)
+		groups[k] = append(groups[k], i)
+	}
+	var wg sync.WaitGroup
+	var errs [2]error
+	for k, idx := range groups {
 		if len(idx) == 0 {
 			continue
 		}
-		var sh *rshell
-		if !c.cfg.SessionPerCommand {
-			var err error
-			if sh, err = c.takeShell(ctx, priv); err != nil {
-				return codes, err
-			}
-		}
-		if sh == nil || len(idx) == 1 {
-			if sh != nil {
-				c.putShell(priv, sh, true)
-			}
-			for _, i := range idx {
-				code, err := c.Run(ctx, cmds[i])
-				if err != nil {
-					return codes, err
-				}
-				codes[i] = code
-			}
-			continue
-		}
-		sub := make([]remote.Cmd, len(idx))
-		for k, i := range idx {
-			sub[k] = cmds[i]
-		}
-		c.batches.Add(1)
-		got, err := c.runShellBatch(ctx, sh, sub, func(ok bool) { c.putShell(priv, sh, ok) })
-		for k, i := range idx {
-			if k < len(got) {
-				codes[i] = got[k]
-			}
-		}
-		if err != nil {
-			return codes, err
+		wg.Go(func() { errs[k] = c.runGroup(ctx, k == 1, cmds, idx, codes) })
+	}
+	wg.Wait()
+	return codes, errors.Join(errs[0], errs[1])
+}
+
+// runGroup runs cmds[i] for i in idx, all for one shell, and fills codes.
+func (c *Client) runGroup(ctx context.Context, priv bool, cmds []remote.Cmd, idx []int, codes []int) error {
+	var sh *rshell
+	if !c.cfg.SessionPerCommand && len(idx) > 1 {
+		var err error
+		if sh, err = c.takeShell(ctx, priv); err != nil {
+			return err
 		}
 	}
-	return codes, nil
+	if sh == nil {
+		for _, i := range idx {
+			code, err := c.Run(ctx, cmds[i])
+			if err != nil {
+				return err
+			}
+			codes[i] = code
+		}
+		return nil
+	}
+	sub := make([]remote.Cmd, len(idx))
+	for k, i := range idx {
+		sub[k] = cmds[i]
+	}
+	c.batches.Add(1)
+	got, err := c.runShellBatch(ctx, sh, sub, func(ok bool) { c.putShell(priv, sh, ok) })
+	for k, i := range idx {
+		if k < len(got) {
+			codes[i] = got[k]
+		}
+	}
+	return err
 }
 
 // newSession opens a session, redialling once if the connection turns out

@@ -23,8 +23,13 @@ type State struct {
 	InPlace bool
 	// Action is what apply would do (create or update) when not in place.
 	Action plan.Action
-	// Reason says what differs ("acme-chat 3.0.0 installed, want 3.1.0").
+	// Reason says what differs ("acme-chat 3.0.0 installed, want 3.1.0"),
+	// or, for a check, what it saw (the addresses a name resolved to).
 	Reason string
+	// CannotRun: the check could not be made on this host (its tool is
+	// missing: exit 126 or 127). It is never a pass; the engine reports it
+	// as a failure of class result.ClassCannotRun.
+	CannotRun bool
 }
 
 // Kind is one step kind.

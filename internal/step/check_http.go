@@ -39,6 +39,15 @@ func httpCheck(ctx context.Context, x *Exec, c *plan.HTTPCheck) (State, error) {
 	if err != nil {
 		return State{}, err
 	}
+	if out.ExitCode == 60 && !c.Insecure {
+		// curl stops at a certificate the host does not trust before it
+		// shows it: fetch again only to read which certificate that was.
+		again := *c
+		again.Insecure, again.Contains = true, nil
+		if o, err := x.Run(ctx, httpCommand(&again), false, ""); err == nil {
+			out.Stderr += "\n" + certLines(o.Stderr)
+		}
+	}
 	st, err := httpVerdict(c, out)
 	if ce, ok := err.(*CommandError); ok {
 		ce.Host = x.T.Host.Name
@@ -85,12 +94,25 @@ func parseCurl(stderr string) httpSeen {
 		case strings.HasPrefix(t, "SSL certificate verify ok"):
 			h.verify = "trusted by the host"
 		case strings.HasPrefix(t, "SSL certificate verify result: "):
-			h.verify = "not trusted by the host: " + strings.TrimPrefix(t, "SSL certificate verify result: ")
+			h.verify = "not trusted by the host: " + strings.TrimSuffix(strings.TrimPrefix(t, "SSL certificate verify result: "), ", continuing anyway.")
 		case strings.HasPrefix(t, "SSL certificate problem: "):
 			h.verify = "not trusted by the host: " + strings.TrimPrefix(t, "SSL certificate problem: ")
 		}
 	}
 	return h
+}
+
+// certLines keeps the lines of curl -v's output that describe the
+// server's certificate.
+func certLines(stderr string) string {
+	var keep []string
+	for _, line := range strings.Split(stderr, "\n") {
+		t := strings.TrimSpace(strings.TrimPrefix(line, "*"))
+		if strings.HasPrefix(line, "*") && (strings.HasPrefix(t, "subject: ") || strings.HasPrefix(t, "issuer: ") || strings.HasPrefix(t, "expire date: ")) {
+			keep = append(keep, line)
+		}
+	}
+	return strings.Join(keep, "\n")
 }
 
 // evidence writes what was seen, on one line.

@@ -158,6 +158,7 @@ func checkKinds(ctx context.Context, t *testing.T, l *lab.Lab, x *step.Exec) {
 		t.Run(tt.name, func(t *testing.T) {
 			c := tt.check
 			st := runCheck(ctx, t, x, &c)
+			t.Logf("%s: %s", verdict(st), st.Reason)
 			if got := verdict(st); got != tt.want {
 				t.Errorf("%s, want %s: %s", got, tt.want, st.Reason)
 			}

@@ -152,7 +152,7 @@ func TestHTTPVerdict(t *testing.T) {
 		want string
 	}{
 		{"ok, with the certificate", plan.HTTPCheck{URL: "https://localhost:631/", Status: 200, Insecure: true}, Out{Stderr: curlTLS},
-			"pass: https://localhost:631/ answered 200; connected to 127.0.0.1 port 631; certificate subject O=ws1; CN=ws1, issuer O=ws1; CN=ws1, expires Dec 3 16:20:00 2036 GMT, not trusted by the host: self-signed certificate (18), continuing anyway."},
+			"pass: https://localhost:631/ answered 200; connected to 127.0.0.1 port 631; certificate subject O=ws1; CN=ws1, issuer O=ws1; CN=ws1, expires Dec 3 16:20:00 2036 GMT, not trusted by the host: self-signed certificate (18)"},
 		{"another status", plan.HTTPCheck{URL: "http://h/", Status: 204}, Out{Stderr: "onboard-http-status: 404\n"},
 			"fail: http://h/ answered 404, want 204"},
 		{"body", plan.HTTPCheck{URL: "http://h/", Status: 200, Contains: []string{"Welcome", "/Ada|Bob/"}}, Out{Stdout: "<h1>Welcome, Ada</h1>", Stderr: "onboard-http-status: 200\n"},
@@ -272,5 +272,23 @@ func TestParseVersionWant(t *testing.T) {
 		if op != "" && dpkgOps[op] == "" {
 			t.Errorf("%q has no dpkg operator", op)
 		}
+	}
+}
+
+// A certificate the host does not trust is still named: curl's second,
+// insecure fetch gives its lines, and only those are kept.
+func TestCertLines(t *testing.T) {
+	got := certLines(curlTLS)
+	want := "*  subject: O=ws1; CN=ws1\n*  expire date: Dec  3 16:20:00 2036 GMT\n*  issuer: O=ws1; CN=ws1"
+	if got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	out := Out{ExitCode: 60, Stderr: "* SSL certificate problem: self-signed certificate\ncurl: (60) SSL certificate problem: self-signed certificate\n\n" + got}
+	st, err := httpVerdict(&plan.HTTPCheck{URL: "https://ws1:631/", Status: 200}, out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "fail: https://ws1:631/: no answer: curl exited 60: curl: (60) SSL certificate problem: self-signed certificate; certificate subject O=ws1; CN=ws1, issuer O=ws1; CN=ws1, expires Dec 3 16:20:00 2036 GMT, not trusted by the host: self-signed certificate"; said(st) != want {
+		t.Errorf("got  %s\nwant %s", said(st), want)
 	}
 }

@@ -193,6 +193,9 @@ func CheckURL(s string) error {
 		return fmt.Errorf("must name a host, got %q", s)
 	case strings.ContainsAny(s, " \t\r\n"):
 		return fmt.Errorf("must not contain spaces, got %q", s)
+	case u.User != nil:
+		// Never echo it: the part before @ may be a password.
+		return fmt.Errorf("must not carry a user or password (user:password@): the URL is shown in every report and journal")
 	}
 	return nil
 }

@@ -43,13 +43,14 @@ checks:
 
 func TestCheckURL(t *testing.T) {
 	for url, want := range map[string]string{
-		"http://h/":           "",
-		"https://h:8443/a?b":  "",
-		"ftp://h/":            "must be an http:// or https:// URL",
-		"https:///x":          "must name a host",
-		"http://h/a b":        "must not contain spaces",
-		"intranet.lab/page":   "must be an http:// or https:// URL",
-		"http://[::1]:631/ok": "",
+		"http://h/":              "",
+		"https://h:8443/a?b":     "",
+		"ftp://h/":               "must be an http:// or https:// URL",
+		"https:///x":             "must name a host",
+		"http://h/a b":           "must not contain spaces",
+		"intranet.lab/page":      "must be an http:// or https:// URL",
+		"http://[::1]:631/ok":    "",
+		"https://ada:hunter2@h/": "must not carry a user or password",
 	} {
 		err := CheckURL(url)
 		if (err == nil) != (want == "") || err != nil && !strings.Contains(err.Error(), want) {

@@ -500,9 +500,9 @@ func (b *builder) check(c playbook.Check, path string, expand func(string, strin
 		exists := c.Printer.Exists == nil || *c.Printer.Exists
 		cs.Printer = &plan.PrinterCheck{Name: c.Printer.Name, Exists: exists, Default: c.Printer.Default}
 	default:
-		stateCheck(cs, c, path, expand, code)
+		c.PlanState(cs, path, checkPlanner{expand: expand, code: code})
 	}
-	cs.Retry = retry(c.Retry)
+	cs.Retry = c.PlanRetry()
 	return cs
 }
 

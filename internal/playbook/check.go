@@ -2,66 +2,21 @@ package playbook
 
 import (
 	"fmt"
-	"net"
-	"net/url"
 	"regexp"
 	"strings"
 	"time"
 
+	"onboard/internal/plan"
 	"onboard/internal/strictyaml"
 )
 
+// The check kinds that read the machine's network and state live one per
+// file (check_dns.go, check_tcp.go, check_http.go, check_service.go,
+// check_user.go), each with its fields, its validation and its plan; what
+// runs on the machine is in internal/step/check_KIND.go.
+
 // CheckKinds names every check kind, in the order errors list them.
 var CheckKinds = []string{"command", "file", "package", "printer", "dns", "tcp", "http", "service", "user", "group"}
-
-// DNSCheck passes when a name resolves on the machine (its resolver and
-// /etc/hosts, as its programs see them), to each listed address if any.
-type DNSCheck struct {
-	Name      string        `yaml:"name" onboard:"required"`
-	Resolves  *bool         `yaml:"resolves"`
-	Addresses []string      `yaml:"addresses"`
-	Timeout   time.Duration `yaml:"timeout"`
-}
-
-// TCPCheck passes when a TCP port answers from the machine (or, with
-// reachable: false, when it does not).
-type TCPCheck struct {
-	Host      string        `yaml:"host" onboard:"required"`
-	Port      int           `yaml:"port" onboard:"required"`
-	Reachable *bool         `yaml:"reachable"`
-	Timeout   time.Duration `yaml:"timeout"`
-}
-
-// HTTPCheck passes when a URL, fetched from the machine, answers the
-// expected status and its body contains each entry.
-type HTTPCheck struct {
-	URL      string        `yaml:"url" onboard:"required"`
-	Status   int           `yaml:"status"`
-	Contains []string      `yaml:"contains" onboard:"text"`
-	Insecure bool          `yaml:"insecure"`
-	Timeout  time.Duration `yaml:"timeout"`
-}
-
-// ServiceCheck passes when a service is running and/or enabled as asked
-// (running: true when neither is given).
-type ServiceCheck struct {
-	Name    string `yaml:"name" onboard:"required"`
-	Running *bool  `yaml:"running"`
-	Enabled *bool  `yaml:"enabled"`
-}
-
-// UserCheck passes when a user exists (or not), in each listed group.
-type UserCheck struct {
-	Name   string   `yaml:"name" onboard:"required"`
-	Exists *bool    `yaml:"exists"`
-	Groups []string `yaml:"groups"`
-}
-
-// GroupCheck passes when a group exists (or not).
-type GroupCheck struct {
-	Name   string `yaml:"name" onboard:"required"`
-	Exists *bool  `yaml:"exists"`
-}
 
 // Retry repeats a check that does not pass, every interval (default 1s),
 // until it passes or the timeout has passed.
@@ -70,12 +25,74 @@ type Retry struct {
 	Interval time.Duration `yaml:"interval"`
 }
 
-// Default time limits of the network checks, one try each.
+// Default time limits of the network checks (one try each) and the pause
+// between retries.
 const (
 	DefaultNetTimeout  = 5 * time.Second
 	DefaultHTTPTimeout = 10 * time.Second
 	DefaultRetryEvery  = time.Second
 )
+
+// CheckPlanner is what a check kind needs from the planner: templates
+// expanded and problems reported, each at a field path of the check.
+type CheckPlanner interface {
+	Expand(path, s string) string
+	Fail(path, format string, args ...any)
+}
+
+// stateKind is one of the kinds of a file of its own.
+type stateKind interface {
+	// validate checks what the playbook can judge on its own; fail takes
+	// a field path relative to the check.
+	validate(fail func(field, format string, args ...any))
+	// templated lists the templated fields, relative to the check.
+	templated(add func(field, s string))
+	// plan sets the kind's field of cs; path is the check's.
+	plan(cs *plan.CheckSpec, path string, p CheckPlanner)
+}
+
+// stateKind returns the check's kind if it is one of a file of its own.
+func (c *Check) stateKind() stateKind {
+	switch {
+	case c.DNS != nil:
+		return c.DNS
+	case c.TCP != nil:
+		return c.TCP
+	case c.HTTP != nil:
+		return c.HTTP
+	case c.Service != nil:
+		return c.Service
+	case c.User != nil:
+		return c.User
+	case c.Group != nil:
+		return c.Group
+	}
+	return nil
+}
+
+// PlanState sets cs from a check of one of the kinds of a file of their
+// own, with defaults and templates expanded, and reports whether it was one.
+func (c *Check) PlanState(cs *plan.CheckSpec, path string, p CheckPlanner) bool {
+	k := c.stateKind()
+	if k == nil {
+		return false
+	}
+	k.plan(cs, path, p)
+	return true
+}
+
+// PlanRetry is the check's retry with its interval defaulted, or nil.
+func (c *Check) PlanRetry() *plan.Retry {
+	r := c.Retry
+	if r == nil || r.Timeout <= 0 {
+		return nil
+	}
+	every := r.Interval
+	if every <= 0 {
+		every = DefaultRetryEvery
+	}
+	return &plan.Retry{Timeout: plan.Duration(r.Timeout), Interval: plan.Duration(every)}
+}
 
 // kinds lists the kinds a check sets.
 func (c *Check) kinds() []string {
@@ -90,8 +107,6 @@ func (c *Check) kinds() []string {
 }
 
 var (
-	// Service names: systemd units (with @ and .service) and init scripts.
-	serviceRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9@._:+-]*$`)
 	// User and group names as getent and id take them (domain users too:
 	// "CORP\ada", "ada@corp.example.test").
 	accountRE = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.@\\$-]*$`)
@@ -101,11 +116,22 @@ var (
 )
 
 // templated reports whether s holds a template, whose value is known only
-// when the plan is made (the planner checks it then).
+// when the plan is made.
 func templated(s string) bool { return strings.Contains(s, "${") }
 
-// validate checks the fields of the check's kind that a playbook can judge
-// on its own; path is the check's field path.
+// yes reads an optional flag whose default is true.
+func yes(p *bool) bool { return p == nil || *p }
+
+// orDefault is d, or def when d is not given.
+func orDefault(d, def time.Duration) plan.Duration {
+	if d <= 0 {
+		d = def
+	}
+	return plan.Duration(d)
+}
+
+// validate checks the check's retry, its package version and the fields of
+// a kind of a file of its own; path is the check's field path.
 func (c *Check) validate(d *strictyaml.Doc, path string) []error {
 	var errs []error
 	fail := func(field, format string, args ...any) {
@@ -128,103 +154,21 @@ func (c *Check) validate(d *strictyaml.Doc, path string) []error {
 			fail("package.version", "applies only to an installed package (installed is false)")
 		}
 	}
-	if k := c.DNS; k != nil {
-		if !templated(k.Name) && !hostRE.MatchString(k.Name) {
-			fail("dns.name", "must be a host name (letters, digits, '.', '-'), got %q", k.Name)
-		}
-		for i, a := range k.Addresses {
-			if net.ParseIP(a) == nil {
-				fail(fmt.Sprintf("dns.addresses[%d]", i), "must be an IPv4 or IPv6 address, got %q", a)
-			}
-		}
-		if k.Resolves != nil && !*k.Resolves && len(k.Addresses) > 0 {
-			fail("dns.addresses", "applies only to a name that resolves (resolves is false)")
-		}
-	}
-	if k := c.TCP; k != nil {
-		if !templated(k.Host) && !hostRE.MatchString(k.Host) {
-			fail("tcp.host", "must be a host name or an address, got %q", k.Host)
-		}
-		if k.Port < 0 || k.Port > 65535 { // 0: not given, reported by the decoder
-			fail("tcp.port", "must be a port number from 1 to 65535, got %d", k.Port)
-		}
-	}
-	if k := c.HTTP; k != nil {
-		if !templated(k.URL) {
-			if err := CheckURL(k.URL); err != nil {
-				fail("http.url", "%v", err)
-			}
-		}
-		if k.Status != 0 && (k.Status < 100 || k.Status > 599) {
-			fail("http.status", "must be an HTTP status from 100 to 599, got %d", k.Status)
-		}
-	}
-	if k := c.Service; k != nil && !serviceRE.MatchString(k.Name) {
-		fail("service.name", "must be a service name (letters, digits, '@', '.', '_', ':', '+', '-'), got %q", k.Name)
-	}
-	if k := c.User; k != nil {
-		if !templated(k.Name) && !accountRE.MatchString(k.Name) {
-			fail("user.name", "must be a user name, got %q", k.Name)
-		}
-		for i, g := range k.Groups {
-			if !templated(g) && !accountRE.MatchString(g) {
-				fail(fmt.Sprintf("user.groups[%d]", i), "must be a group name, got %q", g)
-			}
-		}
-		if k.Exists != nil && !*k.Exists && len(k.Groups) > 0 {
-			fail("user.groups", "applies only to a user that exists (exists is false)")
-		}
-	}
-	if k := c.Group; k != nil && !templated(k.Name) && !accountRE.MatchString(k.Name) {
-		fail("group.name", "must be a group name, got %q", k.Name)
+	if k := c.stateKind(); k != nil {
+		k.validate(fail)
 	}
 	return errs
 }
 
-// CheckURL accepts an absolute http or https URL with a host.
-func CheckURL(s string) error {
-	u, err := url.Parse(s)
-	switch {
-	case err != nil:
-		return fmt.Errorf("is not a URL: %v", err)
-	case u.Scheme != "http" && u.Scheme != "https":
-		return fmt.Errorf("must be an http:// or https:// URL, got %q", s)
-	case u.Host == "" || u.Hostname() == "":
-		return fmt.Errorf("must name a host, got %q", s)
-	case strings.ContainsAny(s, " \t\r\n"):
-		return fmt.Errorf("must not contain spaces, got %q", s)
-	case u.User != nil:
-		// Never echo it: the part before @ may be a password.
-		return fmt.Errorf("must not carry a user or password (user:password@): the URL is shown in every report and journal")
-	}
-	return nil
-}
-
-// templated lists the templated fields of the check's kind with their
-// paths, in a fixed order.
+// templated lists the templated fields of a kind of a file of its own,
+// with their paths, in a fixed order.
 func (c *Check) templated(path string) [][2]string {
 	var out [][2]string
-	add := func(field, s string) { out = append(out, [2]string{path + "." + field, s}) }
-	if c.DNS != nil {
-		add("dns.name", c.DNS.Name)
-	}
-	if c.TCP != nil {
-		add("tcp.host", c.TCP.Host)
-	}
-	if c.HTTP != nil {
-		add("http.url", c.HTTP.URL)
-		for i, s := range c.HTTP.Contains {
-			add(fmt.Sprintf("http.contains[%d]", i), s)
-		}
-	}
-	if c.User != nil {
-		add("user.name", c.User.Name)
-		for i, g := range c.User.Groups {
-			add(fmt.Sprintf("user.groups[%d]", i), g)
-		}
-	}
-	if c.Group != nil {
-		add("group.name", c.Group.Name)
+	if k := c.stateKind(); k != nil {
+		k.templated(func(field, s string) { out = append(out, [2]string{path + "." + field, s}) })
 	}
 	return out
 }
+
+// indexed names the i-th item of a list field: "dns.addresses[2]".
+func indexed(field string, i int) string { return fmt.Sprintf("%s[%d]", field, i) }

@@ -66,3 +66,25 @@ func TestCannotRunIsNeverAPass(t *testing.T) {
 		}
 	}
 }
+
+// A check's retry waits for a change in a run and at handover; a dry run
+// applies nothing, so it tries once.
+func TestRetryNotInDryRun(t *testing.T) {
+	p := &plan.Plan{Hosts: map[string]*plan.Host{"h": {Name: "h"}}, Hires: []plan.Hire{{ID: "E1", Host: "h"}}}
+	p.Steps = append(p.Steps, &plan.Step{ID: "never", Kind: plan.KindCheck, Hire: "E1", Host: "h", Timeout: plan.Duration(10 * time.Second),
+		Check: &plan.CheckSpec{Name: "never", Command: &plan.CommandCheck{Run: "false"},
+			Retry: &plan.Retry{Timeout: plan.Duration(400 * time.Millisecond), Interval: plan.Duration(100 * time.Millisecond)}}})
+	e := &Engine{Dialer: shDialer{}, Kinds: map[string]step.Kind{plan.KindCheck: step.Check{}}}
+	for _, tt := range []struct {
+		mode  Mode
+		tries bool
+	}{{Apply, true}, {Recheck, true}, {DryRun, false}} {
+		s := byID(e.Run(context.Background(), p, tt.mode))["never"]
+		if s.Outcome != result.Failed || s.Failure == nil {
+			t.Fatalf("mode %v: %s %+v", tt.mode, s.Outcome, s.Failure)
+		}
+		if got := strings.Contains(s.Failure.Message, "tries in"); got != tt.tries {
+			t.Errorf("mode %v: retried %v, want %v: %s", tt.mode, got, tt.tries, s.Failure.Message)
+		}
+	}
+}

@@ -656,7 +656,7 @@ func (r *run) attempt(ctx context.Context, kind step.Kind, base *step.Exec, s *p
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	x := &step.Exec{T: base.T, D: base.D}
+	x := &step.Exec{T: base.T, D: base.D, NoRetry: mode == DryRun}
 	defer func() { rs.Remote += x.Remote }()
 	phaseErr := func(phase string, err error) error {
 		rs.Reason = phase

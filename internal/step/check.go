@@ -23,7 +23,7 @@ var ErrCheckOnly = errors.New("check failed")
 // retry's time is up; the reason then says how many tries it took.
 func (Check) Check(ctx context.Context, x *Exec, s *plan.Step) (State, error) {
 	c := s.Check
-	if c.Retry == nil {
+	if c.Retry == nil || x.NoRetry {
 		return checkOnce(ctx, x, c)
 	}
 	start := time.Now()

@@ -171,6 +171,9 @@ type Exec struct {
 	D *DirTarget // the directory, for steps with one
 	// Remote is the time spent waiting on the host or directory.
 	Remote time.Duration
+	// NoRetry makes checks try once, without their retries: in a dry run
+	// nothing has been applied yet, so waiting for it proves nothing.
+	NoRetry bool
 }
 
 // Out is a finished command.

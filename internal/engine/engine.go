@@ -684,7 +684,7 @@ func (r *run) attempt(ctx context.Context, kind step.Kind, base *step.Exec, s *p
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	x := &step.Exec{T: base.T, D: base.D}
+	x := &step.Exec{T: base.T, D: base.D, NoRetry: mode == DryRun}
 	defer func() { rs.Remote += x.Remote }()
 	phaseErr := func(phase string, err error) error {
 		rs.Reason = phase
@@ -713,18 +713,18 @@ func (r *run) attempt(ctx context.Context, kind step.Kind, base *step.Exec, s *p
 				rs.Outcome, rs.Reason = result.CannotTell, "depends on steps not applied yet; now: "+st.Reason
 			} else {
 				rs.Outcome = result.Failed
-				rs.Failure = &result.Failure{Host: s.Host, Step: s.ID, Phase: "check", Message: st.Reason}
+				rs.Failure = checkFailure(s, st)
 			}
 		}
 		return nil
 	case Recheck:
 		rs.Outcome = result.Failed
-		rs.Failure = &result.Failure{Host: s.Host, Step: s.ID, Phase: "check", Message: secret.Scrub(st.Reason)}
+		rs.Failure = checkFailure(s, st)
 		return nil
 	}
 	if s.Kind == plan.KindCheck {
 		rs.Outcome = result.Failed
-		rs.Failure = &result.Failure{Host: s.Host, Step: s.ID, Phase: "check", Message: secret.Scrub(st.Reason)}
+		rs.Failure = checkFailure(s, st)
 		return nil
 	}
 	var changed string
@@ -821,6 +821,16 @@ func (r *run) prefetch(ctx context.Context, t *step.Target, steps []*plan.Step) 
 
 // prefetchTimeout bounds a batch of reads.
 const prefetchTimeout = 2 * time.Minute
+
+// checkFailure is a check that did not pass, with what it found; one that
+// could not run on the host says so in its class.
+func checkFailure(s *plan.Step, st step.State) *result.Failure {
+	f := &result.Failure{Host: s.Host, Step: s.ID, Phase: "check", Message: secret.Scrub(st.Reason)}
+	if st.CannotRun {
+		f.Class = result.ClassCannotRun
+	}
+	return f
+}
 
 // fail records a failure with host, step, phase, command and output.
 func (r *run) fail(rs *result.Step, s *plan.Step, phase string, err error) {

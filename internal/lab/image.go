@@ -35,6 +35,7 @@ const (
 var imagePackages = []string{
 	"openssh-server", "sudo", "cups", "cups-client", "cups-bsd", "ca-certificates",
 	"adcli", "krb5-user",
+	"curl", // the http check fetches URLs from the workstation with it
 	// Ansible, the benchmark's peer (onboard-lab bench), runs Python on each host.
 	"python3", "python3-apt",
 }

@@ -363,6 +363,15 @@ type CheckSpec struct {
 	File    *FileCheck    `json:"file,omitempty"`
 	Package *PackageCheck `json:"package,omitempty"`
 	Printer *PrinterCheck `json:"printer,omitempty"`
+	DNS     *DNSCheck     `json:"dns,omitempty"`
+	TCP     *TCPCheck     `json:"tcp,omitempty"`
+	HTTP    *HTTPCheck    `json:"http,omitempty"`
+	Service *ServiceCheck `json:"service,omitempty"`
+	User    *UserCheck    `json:"user,omitempty"`
+	Group   *GroupCheck   `json:"group,omitempty"`
+	// Retry repeats a check that does not pass until it does or the time
+	// is up (see check.go).
+	Retry *Retry `json:"retry,omitempty"`
 }
 
 // CommandCheck runs a command and compares its exit status and output.
@@ -383,7 +392,8 @@ type FileCheck struct {
 	Contains []string `json:"contains,omitempty"`
 }
 
-// PackageCheck tests an OS package.
+// PackageCheck tests an OS package. Version is an exact version ("3.1.0")
+// or a comparison (">= 3.1", see step.ParseVersionWant).
 type PackageCheck struct {
 	Name      string `json:"name"`
 	Installed bool   `json:"installed"`

@@ -423,7 +423,7 @@ func (b *builder) hire(pb *playbook.Playbook) {
 			continue
 		}
 		names[c.Name] = true
-		s := newStep(plan.KindCheck, c.Name, fmt.Sprintf("Check %s on %s", c.Name, host.Name), c.Timeout)
+		s := newStep(plan.KindCheck, c.Name, fmt.Sprintf("Check %s on %s", c.Name, host.Name), checkTimeout(c))
 		code := b.code(doc, host.OS, vars)
 		if i < len(pr.Checks) {
 			// A profile's check: its errors point into the profile.
@@ -499,7 +499,10 @@ func (b *builder) check(c playbook.Check, path string, expand func(string, strin
 	case c.Printer != nil:
 		exists := c.Printer.Exists == nil || *c.Printer.Exists
 		cs.Printer = &plan.PrinterCheck{Name: c.Printer.Name, Exists: exists, Default: c.Printer.Default}
+	default:
+		c.PlanState(cs, path, checkPlanner{expand: expand, code: code})
 	}
+	cs.Retry = c.PlanRetry()
 	return cs
 }
 

@@ -191,15 +191,10 @@ func checkChecks(d *strictyaml.Doc, base string, checks []Check) []error {
 	names := map[string]bool{}
 	for i, c := range checks {
 		path := fmt.Sprintf("%s[%d]", base, i)
-		n := 0
-		for _, set := range []bool{c.Command != nil, c.File != nil, c.Package != nil, c.Printer != nil} {
-			if set {
-				n++
-			}
+		if n := len(c.kinds()); n != 1 {
+			errs = append(errs, d.Errorf(path, "needs exactly one of %s (has %d)", strings.Join(CheckKinds, ", "), n))
 		}
-		if n != 1 {
-			errs = append(errs, d.Errorf(path, "needs exactly one of command, file, package or printer (has %d)", n))
-		}
+		errs = append(errs, c.validate(d, path)...)
 		if names[c.Name] {
 			errs = append(errs, d.Errorf(path+".name", "%q is used by another check", c.Name))
 		}
@@ -301,6 +296,9 @@ func checkCheckTemplates(doc *strictyaml.Doc, base string, checks []Check, vars 
 			for j, s := range c.File.Contains {
 				try(fmt.Sprintf("%s.file.contains[%d]", p, j), s)
 			}
+		}
+		for _, f := range c.templated(p) {
+			try(f[0], f[1])
 		}
 	}
 	return errs

@@ -138,13 +138,20 @@ type Command struct {
 }
 
 // Check is a declarative check run before handover (goss style): exactly
-// one of command, file, package or printer.
+// one kind (command, file, package, printer, or one of check.go's).
 type Check struct {
 	Name    string        `yaml:"name" onboard:"required"`
 	Command *CommandCheck `yaml:"command"`
 	File    *FileCheck    `yaml:"file"`
 	Package *PackageCheck `yaml:"package"`
 	Printer *PrinterCheck `yaml:"printer"`
+	DNS     *DNSCheck     `yaml:"dns"`
+	TCP     *TCPCheck     `yaml:"tcp"`
+	HTTP    *HTTPCheck    `yaml:"http"`
+	Service *ServiceCheck `yaml:"service"`
+	User    *UserCheck    `yaml:"user"`
+	Group   *GroupCheck   `yaml:"group"`
+	Retry   *Retry        `yaml:"retry"`
 	Timeout time.Duration `yaml:"timeout"`
 }
 

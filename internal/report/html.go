@@ -68,6 +68,7 @@ type htmlFailure struct {
 	Host     string
 	Step     string
 	Phase    string
+	Class    string
 	Command  string
 	ExitCode string
 	Message  string
@@ -184,6 +185,7 @@ func htmlFail(s result.Step) htmlFailure {
 		hf.Host = f.Host
 		hf.Step = f.Step
 		hf.Phase = f.Phase
+		hf.Class = f.Class
 		hf.Command = clean(f.Command)
 		if f.ExitCode != 0 {
 			hf.ExitCode = fmt.Sprint(f.ExitCode)

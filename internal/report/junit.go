@@ -180,6 +180,7 @@ func junitFailure(s result.Step) *junitResult {
 	line("host", f.Host)
 	line("step", f.Step)
 	line("phase", f.Phase)
+	line("class", f.Class)
 	line("command", clean(f.Command))
 	if f.ExitCode != 0 {
 		line("exit", fmt.Sprint(f.ExitCode))
@@ -189,6 +190,9 @@ func junitFailure(s result.Step) *junitResult {
 		b.WriteString("output:\n" + out + "\n")
 	}
 	typ := f.Phase
+	if f.Class != "" {
+		typ = f.Class
+	}
 	if typ == "" {
 		typ = "failed"
 	}

@@ -145,6 +145,7 @@ func mdFailure(b io.Writer, s result.Step) {
 	item("Host", mdText(f.Host))
 	item("Step", mdCode(f.Step))
 	item("Phase", mdText(f.Phase))
+	item("Class", mdText(f.Class))
 	item("Command", mdCode(clean(f.Command)))
 	if f.ExitCode != 0 {
 		item("Exit code", fmt.Sprint(f.ExitCode))

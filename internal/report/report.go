@@ -393,6 +393,9 @@ func failureWhy(s result.Step) string {
 		if f.Phase != "" {
 			why = append(why, f.Phase)
 		}
+		if f.Class != "" {
+			why = append(why, f.Class)
+		}
 		if f.ExitCode != 0 {
 			why = append(why, fmt.Sprintf("exit %d", f.ExitCode))
 		}

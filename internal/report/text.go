@@ -224,6 +224,7 @@ func writeTextFailure(b io.Writer, f *result.Failure, indent string) {
 	field("host", f.Host)
 	field("step", f.Step)
 	field("phase", f.Phase)
+	field("class", f.Class)
 	field("command", clean(f.Command))
 	if f.ExitCode != 0 {
 		field("exit", fmt.Sprint(f.ExitCode))

@@ -24,14 +24,21 @@ func (o Outcome) Done() bool { return o == OK || o == Changed }
 
 // Failure describes why a step failed, with what a technician needs to act.
 type Failure struct {
-	Host     string `json:"host,omitempty"`
-	Step     string `json:"step"`
-	Phase    string `json:"phase"` // check, apply, verify, connect
+	Host  string `json:"host,omitempty"`
+	Step  string `json:"step"`
+	Phase string `json:"phase"` // check, apply, verify, connect
+	// Class sets a failure apart from "ran and found otherwise":
+	// ClassCannotRun, or "" for that.
+	Class    string `json:"class,omitempty"`
 	Command  string `json:"command,omitempty"`
 	ExitCode int    `json:"exit_code,omitempty"`
 	Output   string `json:"output,omitempty"` // tail of stdout+stderr
 	Message  string `json:"message"`
 }
+
+// ClassCannotRun is the class of a check that could not be made on its
+// host (a tool it needs is missing): it proves nothing, so it never passes.
+const ClassCannotRun = "cannot-run"
 
 // Step is the result of one plan step.
 type Step struct {

@@ -60,6 +60,11 @@ var fieldRules = func() map[string]sch {
 		"playbook.File.path":         pattern(`^(/|[A-Za-z]:\\|\\\\|\$\{)`, "must be an absolute path, C:\\... or \\\\server\\... on Windows (or start with a ${...} template)"),
 		"playbook.File.mode":         modeRule,
 		"playbook.FileCheck.mode":    modeRule,
+		"playbook.TCPCheck.port":     {"minimum": 1, "maximum": 65535},
+		"playbook.HTTPCheck.url":     pattern(`^(https?://[^\s/]|\$\{)`, "must be an http:// or https:// URL (or start with a ${...} template)"),
+		"playbook.HTTPCheck.status":  {"minimum": 100, "maximum": 599},
+		"playbook.PackageCheck.version": pattern(`^([^<>=\s]|(>=|<=|>>|<<|>|<|=)\s*\S+$)`,
+			`must be a version ("3.1.0") or a comparison such as ">= 3.1"`),
 		"inventory.File.hosts": {"propertyNames": pattern(namePattern,
 			"host names are letters, digits, '.', '_' or '-'")},
 		"inventory.HR.holidays":                {"items": pattern(datePattern, "must be a date written YYYY-MM-DD")},
@@ -107,6 +112,7 @@ var typeRules = map[string]sch{
 	"playbook.File":    {"not": required("content", "source")},
 	"playbook.Check": {"oneOf": []sch{
 		required("command"), required("file"), required("package"), required("printer"),
+		required("dns"), required("tcp"), required("http"), required("service"), required("user"), required("group"),
 	}},
 	"inventory.Software":  {"anyOf": []sch{required("linux"), required("macos"), required("windows")}},
 	"inventory.HRMachine": {"oneOf": []sch{required("host"), required("pool"), required("from_event")}},
@@ -210,7 +216,44 @@ var descriptions = map[string]string{
 	"playbook.Check.file":    "Passes when a file exists (or not) with the given mode, owner and content.",
 	"playbook.Check.package": "Passes when an OS package is installed (or not), at a given version.",
 	"playbook.Check.printer": "Passes when a CUPS printer queue exists (or not), and is the default.",
-	"playbook.Check.timeout": "Time limit for one attempt of the check (default 1m).",
+	"playbook.Check.timeout": "Time limit for one attempt of the check, retries included (default 1m, or retry.timeout plus 1m).",
+	"playbook.Check.dns":     "Passes when a name resolves on the machine (its /etc/hosts and DNS), to the listed addresses if any. Records the addresses found.",
+	"playbook.Check.tcp":     "Passes when a TCP port answers a connection made from the machine (or, with reachable: false, does not). Records what the machine saw.",
+	"playbook.Check.http":    "Passes when a URL fetched from the machine (with curl) answers the expected status. Records the status and, for https, the certificate's subject, issuer and expiry.",
+	"playbook.Check.service": "Passes when a service is running and/or enabled (systemd, or the SysV init script where systemd does not run). Records what the service manager said.",
+	"playbook.Check.user":    "Passes when a user exists on the machine (getent: local or domain), in the listed groups. Records the entry found.",
+	"playbook.Check.group":   "Passes when a group exists on the machine (getent). Records the entry found.",
+	"playbook.Check.retry":   "Try again until the check passes or the time is up, for services that take a moment to start; the report says how many tries it took.",
+
+	"playbook.DNSCheck.name":      "Host name to resolve on the machine." + templateNote,
+	"playbook.DNSCheck.resolves":  "Whether the name must resolve (default true); false checks it does not.",
+	"playbook.DNSCheck.addresses": "IPv4 or IPv6 addresses that must each be among those the name resolves to.",
+	"playbook.DNSCheck.timeout":   "Time limit for the lookup (default 5s).",
+
+	"playbook.TCPCheck.host":      "Host name or address to connect to from the machine." + templateNote,
+	"playbook.TCPCheck.port":      "TCP port, 1 to 65535.",
+	"playbook.TCPCheck.reachable": "Whether the port must accept a connection (default true); false checks it is closed or filtered.",
+	"playbook.TCPCheck.timeout":   "Time limit for the connection (default 5s).",
+
+	"playbook.HTTPCheck.url":      "http:// or https:// URL to fetch from the machine." + templateNote,
+	"playbook.HTTPCheck.status":   "HTTP status expected (default 200); redirects are not followed.",
+	"playbook.HTTPCheck.contains": "Text the response body must contain: a substring, or a /regular expression/ between slashes.",
+	"playbook.HTTPCheck.insecure": "Accept a certificate the machine does not trust (its subject and expiry are still recorded).",
+	"playbook.HTTPCheck.timeout":  "Time limit for the whole request (default 10s).",
+
+	"playbook.ServiceCheck.name":    "Service name: the systemd unit (ssh, cups) or the script in /etc/init.d.",
+	"playbook.ServiceCheck.running": "Whether the service must be running (true) or stopped (false); default true when enabled is not given.",
+	"playbook.ServiceCheck.enabled": "Whether the service must start at boot (true) or not (false).",
+
+	"playbook.UserCheck.name":   "User name, as getent passwd knows it." + templateNote,
+	"playbook.UserCheck.exists": "Whether the user must exist (default true); false checks there is none.",
+	"playbook.UserCheck.groups": "Groups the user must belong to (id -Gn); each is a template.",
+
+	"playbook.GroupCheck.name":   "Group name, as getent group knows it." + templateNote,
+	"playbook.GroupCheck.exists": "Whether the group must exist (default true); false checks there is none.",
+
+	"playbook.Retry.timeout":  "How long to keep trying, from the first try, e.g. 30s.",
+	"playbook.Retry.interval": "Pause between tries (default 1s); shorter than timeout.",
 
 	"playbook.CommandCheck.run":         "The shell command to run." + codeNote,
 	"playbook.CommandCheck.exit_status": "The exit status expected (default 0).",
@@ -225,7 +268,7 @@ var descriptions = map[string]string{
 
 	"playbook.PackageCheck.name":      "OS package name (a Debian package with apt).",
 	"playbook.PackageCheck.installed": "Whether the package must be installed (default true); false checks it is absent.",
-	"playbook.PackageCheck.version":   "Exact version that must be installed (the Debian version with apt).",
+	"playbook.PackageCheck.version":   `Version that must be installed: exact ("3.1.0", the Debian version with apt) or a comparison (">= 3.1"; >=, <=, >>, <<, >, <, =), compared by dpkg --compare-versions on the machine.`,
 
 	"playbook.PrinterCheck.name":    "CUPS queue name.",
 	"playbook.PrinterCheck.exists":  "Whether the queue must exist (default true); false checks it is absent.",

@@ -63,10 +63,10 @@ type HRRule struct {
 // string compared ignoring case, or /regexp/ (RE2, unanchored, ignoring
 // case); a list of values matches when one does.
 type HRMatch struct {
-	Department []string `yaml:"department"`
-	Title      []string `yaml:"title"`
-	Location   []string `yaml:"location"`
-	CostCenter []string `yaml:"cost_center"`
+	Department []string `yaml:"department" onboard:"one"`
+	Title      []string `yaml:"title" onboard:"one"`
+	Location   []string `yaml:"location" onboard:"one"`
+	CostCenter []string `yaml:"cost_center" onboard:"one"`
 }
 
 // HRMachine is where the hire's workstation comes from: exactly one field.

@@ -88,8 +88,8 @@ type HostFields struct {
 	User           string   `yaml:"user"`
 	Credential     string   `yaml:"credential"`
 	Auth           string   `yaml:"auth"`
-	KnownHosts     []string `yaml:"known_hosts"`
-	HostKey        []string `yaml:"host_key"`
+	KnownHosts     []string `yaml:"known_hosts" onboard:"one"`
+	HostKey        []string `yaml:"host_key" onboard:"one"`
 	Become         string   `yaml:"become"`
 	BecomePassword string   `yaml:"become_password"`
 	PackageManager string   `yaml:"package_manager"`

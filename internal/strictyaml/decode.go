@@ -135,6 +135,9 @@ type Decoder struct {
 	stopped   bool         // expansion refused: decode nothing more
 
 	text bool // the field being decoded is tagged onboard:"text"
+	// one: the field being decoded is tagged onboard:"one", a list of
+	// strings that may be written as one string (a documented shorthand).
+	one bool
 }
 
 // The limits of yaml.v3's decode.go (allowedAliasRatio): up to 99% of the
@@ -199,7 +202,7 @@ func Decode(file string, data []byte, v any) (*Doc, error) {
 	var root yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&root); err != nil && err != io.EOF {
-		return d.doc, d.syntaxError(err)
+		return d.doc, d.syntaxError(data, err)
 	}
 	// One document per file: a second one after --- would be ignored.
 	var extra yaml.Node
@@ -207,7 +210,7 @@ func Decode(file string, data []byte, v any) (*Doc, error) {
 		d.Fail(Pos{File: file, Line: extra.Line, Col: extra.Column}, "", "a second YAML document (after ---): write one document per file")
 		return d.doc, d.Err()
 	} else if err != io.EOF {
-		return d.doc, d.syntaxError(err)
+		return d.doc, d.syntaxError(data, err)
 	}
 	if root.Kind == 0 || len(root.Content) == 0 {
 		d.Fail(Pos{File: file, Line: 1, Col: 1}, "", "the file is empty")
@@ -223,20 +226,12 @@ func Decode(file string, data []byte, v any) (*Doc, error) {
 	return d.doc, d.Err()
 }
 
-// syntaxError turns yaml.v3's "yaml: line 3: ..." into a positioned error.
-func (d *Decoder) syntaxError(err error) error {
-	msg := strings.TrimPrefix(err.Error(), "yaml: ")
-	pos := Pos{File: d.doc.File}
-	if strings.HasPrefix(msg, "line ") {
-		rest := msg[len("line "):]
-		if i := strings.Index(rest, ":"); i > 0 {
-			if n, e := strconv.Atoi(rest[:i]); e == nil {
-				pos.Line, pos.Col = n, 1
-				msg = strings.TrimSpace(rest[i+1:])
-			}
-		}
-	}
-	d.Fail(pos, "", "YAML syntax: %s", msg)
+// syntaxError turns yaml.v3's "yaml: line 3: ..." into an error at the
+// line and column of the problem (see syntax.go).
+func (d *Decoder) syntaxError(data []byte, err error) error {
+	reported, problem := splitYAMLError(err)
+	line, col := syntaxPos(data, reported, problem)
+	d.Fail(Pos{File: d.doc.File, Line: line, Col: col}, "", "YAML syntax: %s", syntaxHint(data, line, col, problem))
 	return d.Err()
 }
 
@@ -362,9 +357,11 @@ func (d *Decoder) Value(n *yaml.Node, v reflect.Value, path string) {
 		}
 		v.SetInt(i)
 	case reflect.Slice:
-		if n.Kind == yaml.ScalarNode && n.Tag != "!!null" && v.Type().Elem().Kind() == reflect.String && v.Type().Elem() == reflect.TypeOf("") {
-			// A single string where a list of strings is expected: accept it
-			// as a list of one, as Ansible users expect.
+		if d.one && n.Kind == yaml.ScalarNode && n.Tag != "!!null" && v.Type().Elem() == reflect.TypeOf("") {
+			// A field documented to take one string or a list
+			// (known_hosts, hr match values) reads one string as a list
+			// of one. Elsewhere a scalar is an error: a list of one
+			// written without brackets is more often a mistake.
 			if !d.checkText(n, path) {
 				return
 			}
@@ -373,6 +370,10 @@ func (d *Decoder) Value(n *yaml.Node, v reflect.Value, path string) {
 		}
 		if n.Kind != yaml.SequenceNode {
 			if n.Tag == "!!null" {
+				return
+			}
+			if n.Kind == yaml.ScalarNode && len(n.Value) <= 60 && strings.IndexFunc(n.Value, IsControl) < 0 {
+				d.Fail(d.PosOf(n), path, "must be a list, got %s (for a list of one, write [%s])", kindName(n), n.Value)
 				return
 			}
 			d.Fail(d.PosOf(n), path, "must be a list, got %s", kindName(n))
@@ -441,6 +442,7 @@ func (d *Decoder) checkText(n *yaml.Node, path string) bool {
 // (<<: *anchor) and rejecting duplicate and non-string keys.
 func (d *Decoder) eachPair(n *yaml.Node, path string, fn func(k, v *yaml.Node)) {
 	seen := map[string]bool{}
+	first := map[string]*yaml.Node{} // the keys written here, for duplicates
 	// Merged pairs are read through their alias, and count as such.
 	type mergedPair struct{ k, v, alias *yaml.Node }
 	var merged []mergedPair
@@ -474,11 +476,11 @@ func (d *Decoder) eachPair(n *yaml.Node, path string, fn func(k, v *yaml.Node)) 
 			d.Fail(d.PosOf(k), path, "keys must be plain strings")
 			continue
 		}
-		if seen[k.Value] {
-			d.Fail(d.PosOf(k), join(path, k.Value), "is written twice")
+		if f, ok := first[k.Value]; ok {
+			d.Fail(d.PosOf(k), join(path, k.Value), "duplicate key; first at %s", d.PosOf(f))
 			continue
 		}
-		seen[k.Value] = true
+		seen[k.Value], first[k.Value] = true, k
 		fn(k, val)
 	}
 	// Explicit keys win over merged ones, as in YAML's merge key spec.
@@ -507,6 +509,7 @@ type fieldInfo struct {
 	name     string
 	required bool
 	text     bool // may hold newlines and tabs (file content, commands, notes)
+	one      bool // a list of strings that may be written as one string
 }
 
 // fieldsOf lists the YAML fields of a struct, flattening `yaml:",inline"`
@@ -532,7 +535,7 @@ func fieldsOf(t reflect.Type) []fieldInfo {
 			name = strings.ToLower(f.Name)
 		}
 		opts := strings.Split(f.Tag.Get("onboard"), ",")
-		fs = append(fs, fieldInfo{index: []int{i}, name: name, required: slices.Contains(opts, "required"), text: slices.Contains(opts, "text")})
+		fs = append(fs, fieldInfo{index: []int{i}, name: name, required: slices.Contains(opts, "required"), text: slices.Contains(opts, "text"), one: slices.Contains(opts, "one")})
 	}
 	return fs
 }
@@ -557,10 +560,10 @@ func (d *Decoder) structValue(n *yaml.Node, v reflect.Value, path string) {
 		}
 		set[f.name] = true
 		before := d.count()
-		outer := d.text
-		d.text = f.text
+		outerText, outerOne := d.text, d.one
+		d.text, d.one = f.text, f.one
 		d.Value(val, v.FieldByIndex(f.index), join(path, f.name))
-		d.text = outer
+		d.text, d.one = outerText, outerOne
 		bad[f.name] = d.count() > before
 	})
 	for _, f := range fs {

@@ -230,7 +230,7 @@ func (inv *Inventory) checkHR() []error {
 		} else {
 			names[r.Name] = r
 		}
-		if r.catchAll() && i < len(st.rules)-1 {
+		if r.catchAll() && i < len(st.rules)-1 && !r.doc.FailedWithin(r.key+".match") {
 			next := st.rules[i+1]
 			errs = append(errs, r.doc.Errorf(r.key+".match", "rule %s matches every hire (no match keys), so the rules after it would never apply (%s at %s): only the last rule may match everything", r.Name, next.Name, next.doc.Pos(next.key)))
 		}
@@ -382,7 +382,7 @@ func (inv *Inventory) checkRule(r *hrRule) []error {
 		fail("profile", "must be a profile name (letters, digits, '.', '_' or '-'), got %q", r.Profile)
 	}
 	d, dirOK := inv.Directories[r.Directory]
-	if !dirOK {
+	if !dirOK && !inv.incomplete("directories") && !r.doc.Failed(r.key+".directory") {
 		fail("directory", "unknown directory %q%s", r.Directory, strictyaml.Suggest(r.Directory, sortedKeys(inv.Directories)))
 	}
 	if r.OU != "" {
@@ -413,7 +413,7 @@ func (inv *Inventory) checkRule(r *hrRule) []error {
 		fail("machine", "needs exactly one of host, pool or from_event (has %d)", n)
 	}
 	host := func(field, name string) {
-		if _, ok := inv.Hosts[name]; !ok {
+		if _, ok := inv.Hosts[name]; !ok && !inv.incomplete("hosts") {
 			fail(field, "unknown host %q%s", name, strictyaml.Suggest(name, sortedKeys(inv.Hosts)))
 		}
 	}

@@ -44,7 +44,10 @@ func Parse(path string, data []byte) (*Playbook, error) {
 		errs = multierror.Append(errs, err)
 	}
 	if doc != nil {
-		errs = multierror.Append(errs, pb.check()...)
+		// Checked whatever decoding found, so that every error is reported
+		// at once; what a check would say again about a refused value is
+		// dropped.
+		errs = multierror.Append(errs, strictyaml.DropFollowOn(pb.check(), doc)...)
 	}
 	if errs != nil {
 		errs.ErrorFormat = strictyaml.ListFormat
@@ -335,8 +338,8 @@ func LoadProfile(path string) (*Profile, error) {
 	var errs *multierror.Error
 	errs = multierror.Append(errs, err)
 	if doc != nil {
-		errs = multierror.Append(errs, checkChecks(doc, "checks", pr.Checks)...)
-		errs = multierror.Append(errs, checkCheckTemplates(doc, "checks", pr.Checks, (&Playbook{}).TemplateVars("username", "host"))...)
+		errs = multierror.Append(errs, strictyaml.DropFollowOn(checkChecks(doc, "checks", pr.Checks), doc)...)
+		errs = multierror.Append(errs, strictyaml.DropFollowOn(checkCheckTemplates(doc, "checks", pr.Checks, (&Playbook{}).TemplateVars("username", "host")), doc)...)
 	}
 	errs.ErrorFormat = strictyaml.ListFormat
 	return pr, errs.ErrorOrNil()

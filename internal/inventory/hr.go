@@ -443,7 +443,9 @@ func (inv *Inventory) checkRule(r *hrRule) []error {
 	vars := (&playbook.Playbook{}).TemplateVars("username", "host")
 	path := func(field, p string) {
 		if _, err := playbook.Expand(p, vars); err != nil {
-			fail(field, "%v", err)
+			for _, pr := range playbook.Problems(err) {
+				fail(field, "%s", pr)
+			}
 		} else if !playbook.IsAbs(p) {
 			fail(field, "must be an absolute path (a rule has no folder of its own to be relative to), got %q", p)
 		}

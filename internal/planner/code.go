@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"onboard/internal/codetemplate"
+	"onboard/internal/playbook"
 	"onboard/internal/strictyaml"
 )
 
@@ -37,7 +38,9 @@ func (c *codeFields) expand(path, text string) string {
 				path = to + rest
 			}
 		}
-		c.b.fail(c.doc.Errorf(path, "%v", err))
+		for _, p := range playbook.Problems(err) {
+			c.b.fail(c.doc.Errorf(path, "%s", p))
+		}
 	}
 	return out
 }

@@ -256,12 +256,12 @@ func (pb *Playbook) checkTemplates() []error {
 	var errs []error
 	// The username cannot refer to itself: it is expanded without account.*.
 	if _, err := Expand(pb.Account.Username, pb.TemplateVars("", pb.Machine.Host)); err != nil {
-		errs = append(errs, pb.Doc.Errorf("account.username", "%v", err))
+		errs = append(errs, templateErrors(pb.Doc, "account.username", err)...)
 	}
 	vars := pb.TemplateVars("username", "host")
 	try := func(path, s string) {
 		if _, err := Expand(s, vars); err != nil {
-			errs = append(errs, pb.Doc.Errorf(path, "%v", err))
+			errs = append(errs, templateErrors(pb.Doc, path, err)...)
 		}
 	}
 	for k, v := range pb.Account.Attributes {
@@ -291,7 +291,7 @@ func checkCheckTemplates(doc *strictyaml.Doc, base string, checks []Check, vars 
 	var errs []error
 	try := func(path, s string) {
 		if _, err := Expand(s, vars); err != nil {
-			errs = append(errs, doc.Errorf(path, "%v", err))
+			errs = append(errs, templateErrors(doc, path, err)...)
 		}
 	}
 	for i, c := range checks {
@@ -305,6 +305,15 @@ func checkCheckTemplates(doc *strictyaml.Doc, base string, checks []Check, vars 
 				try(fmt.Sprintf("%s.file.contains[%d]", p, j), s)
 			}
 		}
+	}
+	return errs
+}
+
+// templateErrors is one error at path for each problem of a template.
+func templateErrors(doc *strictyaml.Doc, path string, err error) []error {
+	var errs []error
+	for _, p := range Problems(err) {
+		errs = append(errs, doc.Errorf(path, "%s", p))
 	}
 	return errs
 }

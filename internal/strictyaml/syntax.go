@@ -77,23 +77,52 @@ func syntaxPos(data []byte, reported int, problem string) (line, col int) {
 	}
 	// The first line whose end makes the prefix fail, searched from just
 	// before the reported line (yaml.v3's line is the construct's, at or
-	// before the problem) forwards, or backwards when it already fails.
-	l := min(max(reported-1, 1), len(starts))
-	if fails(data, lineEnd(l), problem) {
-		for l > 1 && fails(data, lineEnd(l-1), problem) {
-			l--
+	// before the problem): in steps doubling away from it, then halving,
+	// so that a far problem in a long file costs a few parses.
+	failsAt := func(l int) bool { return fails(data, lineEnd(l), problem) }
+	n := len(starts)
+	l := min(max(reported-1, 1), n)
+	var lo, hi int // failsAt(hi), and lo == 0 or !failsAt(lo)
+	if failsAt(l) {
+		hi, lo = l, 0
+		for step := 1; ; step *= 2 {
+			if hi-step < 1 {
+				break
+			}
+			if !failsAt(hi - step) {
+				lo = hi - step
+				break
+			}
+			hi -= step
 		}
 	} else {
-		for l < len(starts) && !fails(data, lineEnd(l), problem) {
-			l++
+		lo, hi = l, 0
+		for step := 1; lo < n; step *= 2 {
+			next := min(lo+step, n)
+			if failsAt(next) {
+				hi = next
+				break
+			}
+			lo = next
 		}
-		if !fails(data, lineEnd(l), problem) {
+		if hi == 0 {
 			// Only the whole file fails so (an end of stream inside a
-			// quote or bracket): the line yaml.v3 named, at its first
-			// unclosed quote or bracket.
+			// quote or bracket): at the last quote or bracket left open.
 			return fallbackPos(data, starts, reported)
 		}
 	}
+	for hi-lo > 1 && hi > 1 {
+		mid := (lo + hi) / 2
+		if mid < 1 {
+			break
+		}
+		if failsAt(mid) {
+			hi = mid
+		} else {
+			lo = mid
+		}
+	}
+	l = hi
 	// Within the line, the shortest prefix that fails, confirmed by the
 	// prefix running to the end of the token it cuts (so that "b:" of
 	// "b:c" is not taken for a mapping value).

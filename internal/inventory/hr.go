@@ -382,7 +382,7 @@ func (inv *Inventory) checkRule(r *hrRule) []error {
 		fail("profile", "must be a profile name (letters, digits, '.', '_' or '-'), got %q", r.Profile)
 	}
 	d, dirOK := inv.Directories[r.Directory]
-	if !dirOK && !inv.incomplete("directories") && !r.doc.Failed(r.key+".directory") {
+	if !dirOK && !inv.incomplete("directories") {
 		fail("directory", "unknown directory %q%s", r.Directory, strictyaml.Suggest(r.Directory, sortedKeys(inv.Directories)))
 	}
 	if r.OU != "" {
@@ -409,7 +409,7 @@ func (inv *Inventory) checkRule(r *hrRule) []error {
 			n++
 		}
 	}
-	if n != 1 {
+	if n != 1 && !r.doc.FailedWithin(r.key+".machine") {
 		fail("machine", "needs exactly one of host, pool or from_event (has %d)", n)
 	}
 	host := func(field, name string) {

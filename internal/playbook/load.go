@@ -200,7 +200,7 @@ func checkChecks(d *strictyaml.Doc, base string, checks []Check) []error {
 				n++
 			}
 		}
-		if n != 1 {
+		if n != 1 && !(n == 0 && d.FailedWithin(path)) {
 			errs = append(errs, d.Errorf(path, "needs exactly one of command, file, package or printer (has %d)", n))
 		}
 		if names[c.Name] {

@@ -1,6 +1,11 @@
 // Package strictyaml decodes YAML into Go structs strictly: unknown fields,
 // wrong types and missing required fields are errors, every error names
 // file:line:column and the field path, and all errors are returned together.
+//
+// Field tags: onboard:"required" (present and not empty), onboard:"text"
+// (a string that may hold line breaks and tabs), onboard:"one" (a list of
+// strings that may also be written as one string; elsewhere a scalar where
+// a list is expected is an error).
 package strictyaml
 
 import (

@@ -143,11 +143,13 @@ unreachable, 4 changes pending (plan --detailed-exitcode).`,
 	}
 	addRunFlags(applyCmd)
 
+	var resolve bool
 	validateCmd := &cobra.Command{
 		Use:   "validate [FILE...]",
 		Short: "Check playbooks, profiles and the inventory; report every error with file:line:column",
-		RunE:  func(cmd *cobra.Command, args []string) error { return o.validate(args) },
+		RunE:  func(cmd *cobra.Command, args []string) error { return o.validate(cmd.Context(), args, resolve) },
 	}
+	validateCmd.Flags().BoolVar(&resolve, "resolve", false, "also resolve every credential reference of the inventory (reads env: and file:, runs cmd:)")
 	schemaCmd := &cobra.Command{
 		Use:   "schema [playbook|inventory|profile]",
 		Short: "Print the JSON Schema of the playbook, profile or inventory format (for editors)",
@@ -596,10 +598,15 @@ func (o *options) exitFor(res *result.Run, dry bool) error {
 	return nil
 }
 
-func (o *options) validate(args []string) error {
+func (o *options) validate(ctx context.Context, args []string, resolve bool) error {
 	var errs *multierror.Error
 	inv, err := inventory.Load(o.inventoryPaths()...)
 	errs = multierror.Append(errs, err)
+	if resolve {
+		// What plan would meet when it first needs a secret, said here at
+		// the reference rather than as a host plan cannot reach.
+		errs = multierror.Append(errs, inv.ResolveReferences(ctx, o.dialer().Secrets)...)
+	}
 	n := 0
 	if len(args) > 0 {
 		files, err := expandArgs(args)
@@ -635,6 +642,9 @@ func (o *options) validate(args []string) error {
 	}
 	fmt.Fprintf(o.stdout, "ok: inventory (%d hosts, %d printers, %d software) and %d file(s) are valid\n",
 		len(inv.Hosts), len(inv.Printers), len(inv.Software), n)
+	if refs := len(inv.References()); refs > 0 && !resolve {
+		fmt.Fprintf(o.stdout, "note: %d credential reference(s) not resolved: onboard validate --resolve reads them (and runs cmd: references)\n", refs)
+	}
 	return nil
 }
 

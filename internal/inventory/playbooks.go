@@ -112,7 +112,7 @@ func (inv *Inventory) checkPlaybooks() []error {
 			}
 		}
 		for i, c := range r.Credentials {
-			if _, ok := inv.credentials[c]; !ok {
+			if _, ok := inv.credentials[c]; !ok && !inv.incomplete("playbooks.credentials") {
 				errs = append(errs, r.doc.Errorf(fmt.Sprintf("%s.credentials[%d]", r.key, i), "unknown credential %q: not in playbooks.credentials%s", c, strictyaml.Suggest(c, sortedKeys(inv.credentials))))
 			}
 		}

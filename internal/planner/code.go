@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"onboard/internal/codetemplate"
+	"onboard/internal/playbook"
 	"onboard/internal/strictyaml"
 )
 
@@ -32,7 +33,9 @@ func (b *builder) code(doc *strictyaml.Doc, os string, vars map[string]string) *
 func (c *codeFields) expand(path, text string) string {
 	out, err := c.e.Expand(text)
 	if err != nil {
-		c.fail(path, "%v", err)
+		for _, p := range playbook.Problems(err) {
+			c.fail(path, "%s", p)
+		}
 	}
 	return out
 }

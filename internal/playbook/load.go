@@ -44,7 +44,10 @@ func Parse(path string, data []byte) (*Playbook, error) {
 		errs = multierror.Append(errs, err)
 	}
 	if doc != nil {
-		errs = multierror.Append(errs, pb.check()...)
+		// Checked whatever decoding found, so that every error is reported
+		// at once; what a check would say again about a refused value is
+		// dropped.
+		errs = multierror.Append(errs, strictyaml.DropFollowOn(pb.check(), doc)...)
 	}
 	if errs != nil {
 		errs.ErrorFormat = strictyaml.ListFormat
@@ -191,7 +194,7 @@ func checkChecks(d *strictyaml.Doc, base string, checks []Check) []error {
 	names := map[string]bool{}
 	for i, c := range checks {
 		path := fmt.Sprintf("%s[%d]", base, i)
-		if n := len(c.kinds()); n != 1 {
+		if n := len(c.kinds()); n != 1 && !(n == 0 && d.FailedWithin(path)) {
 			errs = append(errs, d.Errorf(path, "needs exactly one of %s (has %d)", strings.Join(CheckKinds, ", "), n))
 		}
 		errs = append(errs, c.validate(d, path)...)
@@ -248,12 +251,12 @@ func (pb *Playbook) checkTemplates() []error {
 	var errs []error
 	// The username cannot refer to itself: it is expanded without account.*.
 	if _, err := Expand(pb.Account.Username, pb.TemplateVars("", pb.Machine.Host)); err != nil {
-		errs = append(errs, pb.Doc.Errorf("account.username", "%v", err))
+		errs = append(errs, templateErrors(pb.Doc, "account.username", err)...)
 	}
 	vars := pb.TemplateVars("username", "host")
 	try := func(path, s string) {
 		if _, err := Expand(s, vars); err != nil {
-			errs = append(errs, pb.Doc.Errorf(path, "%v", err))
+			errs = append(errs, templateErrors(pb.Doc, path, err)...)
 		}
 	}
 	for k, v := range pb.Account.Attributes {
@@ -283,7 +286,7 @@ func checkCheckTemplates(doc *strictyaml.Doc, base string, checks []Check, vars 
 	var errs []error
 	try := func(path, s string) {
 		if _, err := Expand(s, vars); err != nil {
-			errs = append(errs, doc.Errorf(path, "%v", err))
+			errs = append(errs, templateErrors(doc, path, err)...)
 		}
 	}
 	for i, c := range checks {
@@ -300,6 +303,15 @@ func checkCheckTemplates(doc *strictyaml.Doc, base string, checks []Check, vars 
 		for _, f := range c.templated(p) {
 			try(f[0], f[1])
 		}
+	}
+	return errs
+}
+
+// templateErrors is one error at path for each problem of a template.
+func templateErrors(doc *strictyaml.Doc, path string, err error) []error {
+	var errs []error
+	for _, p := range Problems(err) {
+		errs = append(errs, doc.Errorf(path, "%s", p))
 	}
 	return errs
 }
@@ -333,8 +345,8 @@ func LoadProfile(path string) (*Profile, error) {
 	var errs *multierror.Error
 	errs = multierror.Append(errs, err)
 	if doc != nil {
-		errs = multierror.Append(errs, checkChecks(doc, "checks", pr.Checks)...)
-		errs = multierror.Append(errs, checkCheckTemplates(doc, "checks", pr.Checks, (&Playbook{}).TemplateVars("username", "host"))...)
+		errs = multierror.Append(errs, strictyaml.DropFollowOn(checkChecks(doc, "checks", pr.Checks), doc)...)
+		errs = multierror.Append(errs, strictyaml.DropFollowOn(checkCheckTemplates(doc, "checks", pr.Checks, (&Playbook{}).TemplateVars("username", "host")), doc)...)
 	}
 	errs.ErrorFormat = strictyaml.ListFormat
 	return pr, errs.ErrorOrNil()

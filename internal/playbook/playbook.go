@@ -99,8 +99,8 @@ type Machine struct {
 	User           string   `yaml:"user"`
 	Credential     string   `yaml:"credential"`
 	Auth           string   `yaml:"auth"`
-	KnownHosts     []string `yaml:"known_hosts"`
-	HostKey        []string `yaml:"host_key"`
+	KnownHosts     []string `yaml:"known_hosts" onboard:"one"`
+	HostKey        []string `yaml:"host_key" onboard:"one"`
 	Become         string   `yaml:"become"`
 	BecomePassword string   `yaml:"become_password"`
 	PackageManager string   `yaml:"package_manager"`

@@ -20,9 +20,12 @@ func components() []component {
 		repo{},
 		printers{},
 		labCA{},
+		intranet{},
+		gateways{},
 		openLDAP{},
 		activeDirectory{},
 		windowsHosts{},
+		labDNS{},
 		workstations{},
 		inventoryFile{},
 	}

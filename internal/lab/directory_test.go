@@ -374,7 +374,7 @@ func TestDirectories(t *testing.T) {
 				t.Errorf("process left after Stop: %s", id)
 			}
 		}
-		assertGone(t, "labd", dir)
+		assertGone(t, "labd", dir, l.Config().Subnet)
 	})
 }
 

@@ -37,6 +37,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -133,8 +134,9 @@ type Lab struct {
 	baseRoot string // unpacked base image, the workstations' lower layer
 
 	mu      sync.Mutex
-	inits   map[string]int // namespace name -> PID of its init, as seen from here
-	timings []timing       // how long the slow steps of Start took
+	inits   map[string]int    // namespace name -> PID of its init, as seen from here
+	nameSet map[string]string // names changed by SetName: short name -> address
+	timings []timing          // how long the slow steps of Start took
 }
 
 // timing is how long one step of Start took.
@@ -357,10 +359,14 @@ type state struct {
 	RepoURL      string
 	Directories  []Directory // without BindPassword, which stays in its 0600 file
 	WindowsHosts []WindowsHost
+	Names        map[string]string `json:",omitempty"` // set by SetName
 }
 
 func (l *Lab) saveState() error {
-	s := state{RunID: l.runID, Config: l.cfg, Workstations: l.Workstations, Printers: l.Printers, RepoURL: l.RepoURL, WindowsHosts: l.WindowsHosts}
+	l.mu.Lock()
+	names := maps.Clone(l.nameSet)
+	l.mu.Unlock()
+	s := state{RunID: l.runID, Config: l.cfg, Workstations: l.Workstations, Printers: l.Printers, RepoURL: l.RepoURL, WindowsHosts: l.WindowsHosts, Names: names}
 	for _, d := range l.Directories {
 		d.BindPassword = ""
 		s.Directories = append(s.Directories, d)
@@ -389,6 +395,7 @@ func Open(cfg Config) (*Lab, error) {
 	l := newLab(s.Config)
 	l.runID, l.Workstations, l.Printers, l.RepoURL = s.RunID, s.Workstations, s.Printers, s.RepoURL
 	l.WindowsHosts = s.WindowsHosts
+	l.nameSet = s.Names
 	for _, d := range s.Directories {
 		if d.BindPassword, err = readPassword(d.BindPasswordFile); err != nil {
 			return nil, fmt.Errorf("open lab %s: directory %s: %w", cfg.Name, d.Name, err)

@@ -245,6 +245,18 @@ func TestDirectories(t *testing.T) {
 		}
 	})
 
+	t.Run("the lab's DNS leads a domain member to the DC", func(t *testing.T) {
+		_, srvs, err := l.Resolver().LookupSRV(ctx, "ldap", "tcp", Domain)
+		if err != nil || len(srvs) != 1 || srvs[0].Target != "dc1.corp.example.test." || srvs[0].Port != 389 {
+			t.Errorf("SRV _ldap._tcp.%s: %v %v", Domain, srvs, err)
+		}
+		// adcli finds the DC by the SRV records alone, and asks it (CLDAP).
+		out, errOut, err := l.Exec(ctx, "ws1", "adcli info corp.example.test")
+		if err != nil || !strings.Contains(out, "domain-controller = dc1.corp.example.test") {
+			t.Errorf("adcli info: %v\n%s%s", err, out, errOut)
+		}
+	})
+
 	t.Run("stopped directories refuse LDAPS and come back with their data", func(t *testing.T) {
 		// An entry that must survive in OpenLDAP.
 		c := adminConn(t, ol)

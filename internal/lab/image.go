@@ -41,6 +41,8 @@ var imagePackages = []string{
 	// lab's ruleset, loaded at boot) and automatic security updates; curl
 	// fetches the intranet site over HTTPS.
 	"nftables", "unattended-upgrades", "curl",
+	// SSSD resolves domain users and logs them in once a host is joined.
+	"sssd-ad", "libnss-sss", "libpam-sss",
 }
 
 // imageSetup runs in the new tree (chroot) after debootstrap. Host keys and

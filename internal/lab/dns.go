@@ -55,12 +55,16 @@ func (labDNS) start(ctx context.Context, l *Lab) error {
 	if err := writeFileAtomic(filepath.Join(dir, "hosts"), []byte(l.hostsLines()), 0o644); err != nil {
 		return err
 	}
-	conf := fmt.Sprintf(dnsmasqConf, l.net.svc.addr, dir, Domain,
-		fmt.Sprintf("%d.213.10.in-addr.arpa", l.cfg.Subnet), l.srvRecords())
-	if err := os.WriteFile(filepath.Join(dir, "dnsmasq.conf"), []byte(conf), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "dnsmasq.conf"), []byte(l.dnsmasqConfig()), 0o644); err != nil {
 		return err
 	}
 	return l.startDaemon(ctx, l.dnsDaemon())
+}
+
+// dnsmasqConfig renders dnsmasqConf for the lab.
+func (l *Lab) dnsmasqConfig() string {
+	return fmt.Sprintf(dnsmasqConf, l.net.svc.addr, l.serviceDir(dnsDir), Domain,
+		fmt.Sprintf("%d.213.10.in-addr.arpa", l.cfg.Subnet), l.srvRecords())
 }
 
 // srvRecords are the SRV records of the domain's services: Active Directory
@@ -102,18 +106,22 @@ func (l *Lab) dnsStarted() bool {
 	return err == nil
 }
 
-// reloadDNS rewrites the hosts file and has dnsmasq reread it, if it runs.
-func (l *Lab) reloadDNS(ctx context.Context) error {
+// reloadDNS rewrites the hosts file and has dnsmasq reread it, if it runs
+// (a stopped one reads it when it starts); it says whether it did.
+func (l *Lab) reloadDNS(ctx context.Context) (running bool, err error) {
 	dir := l.serviceDir(dnsDir)
 	if err := writeFileAtomic(filepath.Join(dir, "hosts"), []byte(l.hostsLines()), 0o644); err != nil {
-		return err
+		return false, err
+	}
+	if pids, err := l.daemonPIDs(l.dnsDaemon().match); err != nil || len(pids) == 0 {
+		return false, err
 	}
 	// The PID file holds dnsmasq's PID in the services host's PID namespace.
 	pid := filepath.Join(dir, "dnsmasq.pid")
 	if _, _, err := l.execIn(ctx, l.net.svc.netns, fmt.Sprintf(`kill -HUP "$(cat %s)"`, shq(pid))); err != nil {
-		return fmt.Errorf("reload dnsmasq: %w", err)
+		return true, fmt.Errorf("reload dnsmasq: %w", err)
 	}
-	return nil
+	return true, nil
 }
 
 // resolvConf is the workstations' /etc/resolv.conf: the lab's DNS server

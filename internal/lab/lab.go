@@ -14,13 +14,15 @@
 //
 // Layout: 10.213.N.1 is the bridge (root namespace, where tests run),
 // 10.213.N.2 the services host (apt repository on port 8000, printers on
-// 8631 and up), 10.213.N.3 the Samba AD DC dc1 and 10.213.N.4 the OpenLDAP
-// server (see Config.ActiveDirectory and Config.OpenLDAP), 10.213.N.11 and
-// up the workstations ws1, ws2, ... The namespaces have no default route: lab
-// traffic stays on the bridge.
+// 8631 and up, the lab's DNS server on 53), 10.213.N.3 the Samba AD DC dc1
+// and 10.213.N.4 the OpenLDAP server (see Config.ActiveDirectory and
+// Config.OpenLDAP), 10.213.N.5 to .7 the intranet site, the mail port and
+// the VPN gateway (names.go), 10.213.N.11 and up the workstations ws1, ws2,
+// ... The namespaces have no default route: lab traffic stays on the bridge.
 //
-// A lab is made of components (base image, network, services host,
-// repository, printers, CA, OpenLDAP, Active Directory, workstations,
+// A lab is made of components (base image, network, services host, CA,
+// repository, printers, intranet, gateways, DNS, OpenLDAP, Active
+// Directory, Windows hosts, workstations,
 // inventory) started in order and torn down by name, so that a half-started
 // or crashed lab is cleaned up by the next Start or Stop. Everything a lab owns is named after Config.Name:
 // network namespaces "obl-NAME-*", links "obl-NAME" (the bridge) and

@@ -140,8 +140,12 @@ func (l *Lab) SetName(ctx context.Context, name, addr string) error {
 	if !l.dnsStarted() {
 		return nil // the DNS component writes every name when it starts
 	}
-	if err := l.reloadDNS(ctx); err != nil {
+	running, err := l.reloadDNS(ctx)
+	if err != nil {
 		return fmt.Errorf("lab %s: name %s: %w", l.cfg.Name, name, err)
+	}
+	if !running {
+		return nil
 	}
 	r := l.Resolver()
 	if !waitUntil(ctx, 5*time.Second, func() bool {
@@ -163,10 +167,13 @@ func (l *Lab) inLabNet(addr string) error {
 	return nil
 }
 
+// DNSServer is the lab's DNS server, "10.213.N.2:53".
+func (l *Lab) DNSServer() string { return svcListen(l.net.svc.addr, DNSPort) }
+
 // Resolver returns a resolver that asks the lab's DNS server only, for
 // tests that look names up from the controller.
 func (l *Lab) Resolver() *net.Resolver {
-	server := net.JoinHostPort(l.net.svc.addr, fmt.Sprint(DNSPort))
+	server := l.DNSServer()
 	return &net.Resolver{
 		PreferGo: true,
 		Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {

@@ -189,8 +189,11 @@ func TestPrerequisitesByPart(t *testing.T) {
 			t.Errorf("a lab with both directories does not check for %s", pkg)
 		}
 	}
-	if !slices.Contains(forPlain, "iproute2") {
-		t.Error("a lab without directories does not need iproute2")
+	// Every lab has the CA, DNS, intranet and listeners.
+	for _, pkg := range []string{"iproute2", "openssl", "dnsmasq-base", "nginx-light", "socat"} {
+		if !slices.Contains(forPlain, pkg) {
+			t.Errorf("a lab without directories does not need %s", pkg)
+		}
 	}
 }
 

@@ -161,9 +161,9 @@ func describe(w io.Writer, l *lab.Lab, check func(addr string) string) {
 	tw.Flush()
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "apt repository:  %s\n", l.RepoURL)
-	if len(l.Directories) > 0 || len(l.WindowsHosts) > 0 {
-		fmt.Fprintf(w, "lab CA:          %s\n", l.CACertFile())
-	}
+	fmt.Fprintf(w, "dns:             %s (domain %s; the workstations' resolver)\n", l.DNSServer(), lab.Domain)
+	fmt.Fprintf(w, "intranet:        %s\n", lab.IntranetURL(lab.IntranetPath))
+	fmt.Fprintf(w, "lab CA:          %s\n", l.CACertFile())
 	fmt.Fprintf(w, "inventory:       %s\n", l.InventoryFile)
 	fmt.Fprintf(w, "key:             %s\n", l.KeyFile)
 	fmt.Fprintf(w, "known_hosts:     %s\n", l.KnownHostsFile)

@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"runtime/debug"
@@ -380,5 +381,44 @@ func TestCompletion(t *testing.T) {
 	}
 	if _, err := os.Stat(none); err == nil {
 		t.Error("completion created a journal")
+	}
+}
+
+// The variables the Makefile sets with -ldflags exist: a rename would
+// leave make build printing "dev" without a word.
+func TestVersionFromLdflags(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := filepath.Join(t.TempDir(), "onboard")
+	ld := "-X main.version=v9.9.9-test -X main.commit=0123456789abcdef0123456789abcdef01234567"
+	if out, err := exec.Command("go", "build", "-ldflags", ld, "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	out, err := exec.Command(bin, "--version").Output()
+	want := regexp.MustCompile(`^onboard v9\.9\.9-test\ncommit: 0123456789abcdef0123456789abcdef01234567\ngo: go`)
+	if err != nil || !want.Match(out) {
+		t.Errorf("onboard --version: %v\n%s", err, out)
+	}
+}
+
+// Every flag README.md and docs/cli.md name is a flag of some command.
+func TestDocumentedFlagsExist(t *testing.T) {
+	// cobra's own, and git describe's in the Makefile's version.
+	known := map[string]bool{"help": true, "version": true, "tags": true, "always": true, "dirty": true}
+	for _, c := range allCommands(t) {
+		c.Flags().VisitAll(func(f *pflag.Flag) { known[f.Name] = true })
+	}
+	flag := regexp.MustCompile(`(?:^|[^-\w])--([a-z][a-z0-9-]+)`)
+	for _, doc := range []string{"../../README.md", "../../docs/cli.md"} {
+		b, err := os.ReadFile(doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range flag.FindAllStringSubmatch(string(b), -1) {
+			if !known[m[1]] {
+				t.Errorf("%s names --%s, which no command has", doc, m[1])
+			}
+		}
 	}
 }

@@ -223,6 +223,11 @@ func TestCommandLineErrors(t *testing.T) {
 		{"--check", "--accept-new-host-key", "-i", inv, pb},
 		{"apply", "-i", inv, "saved-plan.json"},
 		{"history", "--last", "0"},
+		// --limit selects hires; a pattern that selects nothing stops the run.
+		{"plan", "--limit", "ws9", "-i", inv, pb},
+		{"plan", "--limit", "ws[1", "-i", inv, pb},
+		{"plan", "--limit", "!E7001", "-i", inv, pb},
+		{"apply", "--limit", "ws1", "saved-plan.json"},
 	}
 	var b strings.Builder
 	for _, args := range cases {
@@ -306,6 +311,49 @@ func TestPlanFlagsWork(t *testing.T) {
 	}
 }
 
+// --limit (and -l) run part of a batch: hires by employee id or host,
+// with globs and exclusions; the plan holds only them.
+func TestLimit(t *testing.T) {
+	dir := filepath.Join("testdata", "cli")
+	pbs := []string{filepath.Join(dir, "hire.yaml"), filepath.Join(dir, "hire2.yaml")}
+	tests := []struct {
+		limit []string
+		hires string
+	}{
+		{nil, "E7001 E7002"},
+		{[]string{"--limit", "ws2"}, "E7002"},
+		{[]string{"-l", "E7001"}, "E7001"},
+		{[]string{"--limit", "ws*,!E7001"}, "E7002"},
+		{[]string{"--limit", "e700?"}, "E7001 E7002"},
+		{[]string{"--limit", "ws1", "--limit", "ws2"}, "E7001 E7002"},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.limit, " "), func(t *testing.T) {
+			args := append([]string{"plan", "-o", "json", "--no-journal", "--retries", "0", "-i", filepath.Join(dir, "inventory.yaml")}, tt.limit...)
+			code, out, errs := onboardCLI(append(args, pbs...)...)
+			var p struct {
+				Hires []struct{ ID string }
+				Steps []struct{ Hire string }
+			}
+			if code != exitUnreachable || json.Unmarshal([]byte(out), &p) != nil {
+				t.Fatalf("exit %d\n%s%s", code, out, errs)
+			}
+			var ids []string
+			for _, h := range p.Hires {
+				ids = append(ids, h.ID)
+			}
+			if strings.Join(ids, " ") != tt.hires {
+				t.Errorf("hires %v, want %s", ids, tt.hires)
+			}
+			for _, s := range p.Steps {
+				if !strings.Contains(tt.hires, s.Hire) {
+					t.Errorf("a step of %s, which the limit leaves out", s.Hire)
+				}
+			}
+		})
+	}
+}
+
 // history --last N is the count that was --limit; --limit goes on working
 // with a warning on stderr (stdout stays clean for -o json).
 func TestHistoryLast(t *testing.T) {
@@ -367,6 +415,9 @@ func TestCompletion(t *testing.T) {
 		{[]string{"audit", "--journal", j, "E"}, "E7001\tAda Lovelace\n:4\n"},
 		{[]string{"history", "--journal", j, "--host", ""}, "ws1\n:4\n"},
 		{[]string{"show", "--journal", none, ""}, ":36\n"},
+		{[]string{"plan", "-i", filepath.Join(dir, "inventory.yaml"), filepath.Join(dir, "hire.yaml"), filepath.Join(dir, "hire2.yaml"), "--limit", ""},
+			"E7001\thire Ada Lovelace\nE7002\thire Grace Hopper\nws1\thost\nws2\thost\n:4\n"},
+		{[]string{"apply", "-i", filepath.Join(dir, "inventory.yaml"), "--limit", "ws1,w"}, "ws1,ws1\thost\nws1,ws2\thost\n:4\n"},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {

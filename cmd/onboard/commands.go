@@ -56,6 +56,7 @@ type options struct {
 	journalPath string
 	noJournal   bool
 	mode        string // recorded in the journal: apply, or resume of RUN-ID
+	limit       []string
 
 	stdout, stderr io.Writer
 }
@@ -125,6 +126,7 @@ func newRoot(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 	root.SetFlagErrorFunc(explainFlagError)
 
 	o.addLoadFlags(root)
+	o.addLimitFlag(root)
 	o.addJournalFlags(root, true)
 	o.addVerbose(root)
 	o.addHostFlags(root, true)
@@ -152,6 +154,7 @@ func newRoot(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 		},
 	}
 	o.addLoadFlags(planCmd)
+	o.addLimitFlag(planCmd)
 	o.addJournalFlags(planCmd, true)
 	o.addVerbose(planCmd)
 	o.addHostFlags(planCmd, true)
@@ -186,6 +189,7 @@ func newRoot(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 		RunE:              func(cmd *cobra.Command, args []string) error { return o.apply(cmd, args) },
 	}
 	o.addLoadFlags(applyCmd)
+	o.addLimitFlag(applyCmd)
 	o.addJournalFlags(applyCmd, true)
 	o.addVerbose(applyCmd)
 	o.addHostFlags(applyCmd, true)
@@ -323,6 +327,13 @@ func (o *options) load(ctx context.Context, args []string) (*plan.Plan, error) {
 		errs.ErrorFormat = strictyaml.ListFormat
 		return nil, invalid(errs)
 	}
+	l, err := plan.ParseLimit(o.limit)
+	if err != nil {
+		return nil, invalid(err)
+	}
+	if p, err = l.Select(p); err != nil {
+		return nil, invalid(err)
+	}
 	return p, nil
 }
 
@@ -406,6 +417,9 @@ func (o *options) checkFlags() error {
 		if _, err := report.ForPath(r); err != nil {
 			return invalid(err)
 		}
+	}
+	if _, err := plan.ParseLimit(o.limit); err != nil {
+		return invalid(err)
 	}
 	return nil
 }
@@ -571,6 +585,10 @@ func (o *options) apply(cmd *cobra.Command, args []string) error {
 			if cmd.Flags().Changed(name) {
 				return invalid(fmt.Errorf("--%s is for playbooks: the saved plan %s was made with its inventory, profiles and folders", name, args[0]))
 			}
+		}
+		if len(o.limit) > 0 {
+			return invalid(fmt.Errorf("--limit is for playbooks: a saved plan applies as it was shown (make it with onboard plan --limit %s --out %s)",
+				strings.Join(o.limit, ","), args[0]))
 		}
 	}
 	ctx := cmd.Context()

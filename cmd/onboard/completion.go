@@ -4,12 +4,15 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 
 	"github.com/spf13/cobra"
 
+	"onboard/internal/inventory"
 	"onboard/internal/journal"
+	"onboard/internal/playbook"
 )
 
 // Shell completion (onboard completion bash|zsh|fish|powershell): playbook
@@ -87,6 +90,40 @@ func (o *options) hireArgs(cmd *cobra.Command, args []string, toComplete string)
 	}
 	sort.Strings(out)
 	return out, cobra.ShellCompDirectiveNoFileComp
+}
+
+// limitArgs completes --limit: the inventory's hosts (-i, else
+// ./inventory) and the employee ids of the playbooks already on the line.
+func (o *options) limitArgs(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+	var out []string
+	// Cobra parses the flags twice while completing, and an array flag
+	// holds each -i twice then.
+	paths := slices.Compact(slices.Sorted(slices.Values(o.inventoryPaths())))
+	if inv, err := inventory.Load(paths...); err == nil && inv != nil {
+		for name := range inv.Hosts {
+			out = append(out, name+"\thost")
+		}
+	}
+	if files, err := expandArgs(args); err == nil {
+		for _, f := range files {
+			if pb, err := playbook.Load(f); err == nil && pb != nil && pb.Person.EmployeeID != "" {
+				out = append(out, pb.Person.EmployeeID+"\thire "+strings.TrimSpace(pb.Person.GivenName+" "+pb.Person.Surname))
+			}
+		}
+	}
+	// Complete the last of comma-separated patterns.
+	prefix := ""
+	if i := strings.LastIndex(toComplete, ","); i >= 0 {
+		prefix, toComplete = toComplete[:i+1], toComplete[i+1:]
+	}
+	var matched []string
+	for _, c := range out {
+		if strings.HasPrefix(strings.ToLower(c), strings.ToLower(toComplete)) {
+			matched = append(matched, prefix+c)
+		}
+	}
+	sort.Strings(matched)
+	return matched, cobra.ShellCompDirectiveNoFileComp
 }
 
 // hostArgs completes the hosts and directories the journal has runs

@@ -26,6 +26,12 @@ func (o *options) addLoadFlags(c *cobra.Command) {
 	f.StringArrayVar(&o.allowWrite, "allow-write", nil, "folder `DIR` playbooks may write handover reports and password files in, besides the inventory's playbooks.write (repeatable; default: none)")
 }
 
+// addLimitFlag registers --limit, Ansible's selection of part of a batch.
+func (o *options) addLimitFlag(c *cobra.Command) {
+	c.Flags().StringArrayVarP(&o.limit, "limit", "l", nil, "only the hires matching `PATTERN`: an employee id or host name, with globs (*, ?, [...]); !PATTERN leaves out; comma-separated or repeated, as Ansible's --limit")
+	_ = c.RegisterFlagCompletionFunc("limit", o.limitArgs)
+}
+
 // addJournalFlags registers where the journal is; optional adds
 // --no-journal, for the commands that can run without recording.
 func (o *options) addJournalFlags(c *cobra.Command, optional bool) {

@@ -85,7 +85,7 @@ func (o *options) journalCommands(root *cobra.Command) {
 				return err
 			}
 			if cmd.Flags().Changed("limit") {
-				fmt.Fprintln(o.stderr, "onboard: history --limit is deprecated: use --last N (--limit will select hosts and hires)")
+				fmt.Fprintln(o.stderr, "onboard: history --limit is deprecated: use --last N (--limit selects hosts and hires, on plan and apply)")
 			}
 			if f.Limit < 1 {
 				return invalid(fmt.Errorf("--last must be at least 1, got %d", f.Limit))
@@ -139,8 +139,9 @@ func (o *options) journalCommands(root *cobra.Command) {
 	history.Flags().StringVar(&since, "since", "", "runs started on or after `DATE` (YYYY-MM-DD)")
 	history.Flags().StringVar(&until, "until", "", "runs started before `DATE` (YYYY-MM-DD)")
 	history.Flags().IntVar(&f.Limit, "last", 50, "the `N` most recent runs")
-	// --limit was the count before it was --last; it goes on working, with
-	// a warning, until --limit selects hosts and hires as in Ansible.
+	// --limit was the count before it was --last; it goes on working here,
+	// with a warning, while on plan and apply it selects hosts and hires as
+	// in Ansible.
 	history.Flags().IntVar(&f.Limit, "limit", 50, "deprecated: --last `N`")
 	_ = history.Flags().MarkHidden("limit")
 	addOutput(history, &asJSON, "an array of runs")

@@ -51,6 +51,15 @@ var foreignFlags = map[string]foreignFlag{
 // their clusters (-v, -vv, -ojson, -p5) pass unchanged; so does everything
 // after "--".
 func normaliseArgs(root *cobra.Command, args []string) ([]string, error) {
+	if len(args) > 0 && (args[0] == cobra.ShellCompRequestCmd || args[0] == cobra.ShellCompNoDescRequestCmd) {
+		// A completion request: the same words, read the same way; one
+		// that would be refused is completed as typed.
+		rest, err := normaliseArgs(root, args[1:])
+		if err != nil {
+			return args, nil
+		}
+		return append([]string{args[0]}, rest...), nil
+	}
 	cmd, _, err := root.Find(args)
 	if err != nil || cmd == nil {
 		cmd = root

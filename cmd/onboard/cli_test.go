@@ -266,6 +266,8 @@ func TestNormaliseArgs(t *testing.T) {
 		{"journal verify -expect-head 1:ab", "journal verify --expect-head 1:ab"},
 		{"history -last 5", "history --last 5"},
 		{"-help", "--help"},
+		{"__complete plan -out", "__complete plan --out"},
+		{"__complete apply -out", "__complete apply -out"},
 		{"-version", "--version"},
 	}
 	for _, tt := range tests {

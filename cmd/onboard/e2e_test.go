@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -136,6 +137,8 @@ func readsPlaybooks(args []string) bool {
 	switch args[0] {
 	case "history", "show", "audit", "resume", "journal":
 		return false
+	case "apply": // a saved plan carries its inventory and profiles
+		return !slices.ContainsFunc(args[1:], func(a string) bool { return strings.HasSuffix(a, ".json") })
 	}
 	return true
 }
@@ -143,7 +146,8 @@ func readsPlaybooks(args []string) bool {
 // jsonRun runs onboard with JSON lines output and returns the final run.
 func (e *env) jsonRun(args ...string) (int, *result.Run, string) {
 	e.t.Helper()
-	code, out, stderr := e.onboard(append([]string{"-o", "json"}, args...)...)
+	// -o json last: the first word may be the command.
+	code, out, stderr := e.onboard(append(slices.Clone(args), "-o", "json")...)
 	var final *result.Run
 	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
 		var ev result.Event

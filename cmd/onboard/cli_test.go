@@ -186,6 +186,11 @@ func TestCommandLineErrors(t *testing.T) {
 		{"missing.yaml"},
 		{"journal", "verfy"},
 		{"dry-run", pb},
+		// Arguments that do not fit the command.
+		{"resume"},
+		{"plan"},
+		{"history", "E1042"},
+		{"schema", "playbook", "profile"},
 		// Terraform's single-dash spellings with no counterpart here.
 		{"apply", "-auto-approve", pb},
 		{"apply", "--auto-approve", pb},

@@ -79,7 +79,12 @@ func (o *options) journalCommands(root *cobra.Command) {
 	history := &cobra.Command{
 		Use:   "history",
 		Short: "List recorded runs (who, when, which hire, which machine, outcome)",
-		Args:  cobra.NoArgs,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return invalid(fmt.Errorf("history takes no arguments: for one hire's runs, --hire %s; for a host's, --host %s", args[0], args[0]))
+			}
+			return nil
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkOutput(asJSON); err != nil {
 				return err

@@ -59,7 +59,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return exitInvalid
 	}
 	root.SetArgs(args)
-	err = root.ExecuteContext(ctx)
+	cmd, err := root.ExecuteContextC(ctx)
 	if err == nil {
 		return exitOK
 	}
@@ -70,7 +70,11 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		}
 		return ee.code
 	}
-	// Cobra's own errors: unknown command or flag.
+	// Cobra's own errors: the arguments do not fit the command.
+	if cmd != nil {
+		fmt.Fprintf(stderr, "onboard: %s: %v (usage: %s)\n", cmd.CommandPath(), err, cmd.UseLine())
+		return exitInvalid
+	}
 	fmt.Fprintln(stderr, "onboard:", err)
 	return exitInvalid
 }

@@ -185,6 +185,8 @@ func TestCommandLineErrors(t *testing.T) {
 		{"frobnicate"},
 		{"missing.yaml"},
 		{"journal", "verfy"},
+		{"help", "vaildate"},
+		{"completion", "bsh"},
 		{"dry-run", pb},
 		// Arguments that do not fit the command.
 		{"resume"},

@@ -243,7 +243,34 @@ func newRoot(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 	addOutput(versionCmd, &versionOut, "an object")
 	root.AddCommand(planCmd, applyCmd, resumeCmd, validateCmd, schemaCmd, versionCmd, o.serveCommand())
 	o.journalCommands(root)
+	mistypedSubcommands(root)
 	return root
+}
+
+// mistypedSubcommands makes cobra's own help and completion commands
+// refuse what they do not know, as onboard's do: cobra prints the help
+// and exits 0 for "onboard help vaildate" and "onboard completion bsh".
+func mistypedSubcommands(root *cobra.Command) {
+	root.InitDefaultHelpCmd()
+	root.InitDefaultCompletionCmd()
+	for _, c := range root.Commands() {
+		switch c.Name() {
+		case "completion":
+			c.Args = unknownSubcommand
+			c.RunE = func(cmd *cobra.Command, args []string) error { return cmd.Help() }
+			c.SuggestionsMinimumDistance = 2
+		case "help":
+			help := c.Run
+			c.Run = nil
+			c.RunE = func(cmd *cobra.Command, args []string) error {
+				if t, rest, err := root.Find(args); err == nil && t == root && len(rest) > 0 {
+					return unknownSubcommand(root, rest[:1])
+				}
+				help(cmd, args)
+				return nil
+			}
+		}
+	}
 }
 
 func (o *options) logger() *slog.Logger {

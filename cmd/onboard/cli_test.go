@@ -229,7 +229,7 @@ func TestCommandLineErrors(t *testing.T) {
 		{"--detailed-exitcode", "-i", inv, pb},
 		{"--check", "--accept-new-host-key", "-i", inv, pb},
 		{"apply", "-i", inv, "saved-plan.json"},
-		{"history", "--last", "0"},
+		{"history", "--last", "-1"},
 		// --limit selects hires; a pattern that selects nothing stops the run.
 		{"plan", "--limit", "ws9", "-i", inv, pb},
 		{"plan", "--limit", "ws[1", "-i", inv, pb},
@@ -388,6 +388,9 @@ func TestHistoryLast(t *testing.T) {
 	}
 	if n, errs := runs("--last", "2"); n != 2 || errs != "" {
 		t.Errorf("history --last 2: %d runs, stderr %q", n, errs)
+	}
+	if n, errs := runs("--last", "0"); n != 3 || errs != "" {
+		t.Errorf("history --last 0: %d runs, stderr %q; want all 3", n, errs)
 	}
 	if n, errs := runs("--limit", "1"); n != 1 || !strings.Contains(errs, "--limit is deprecated: use --last N") {
 		t.Errorf("history --limit 1: %d runs, stderr %q", n, errs)

@@ -92,8 +92,8 @@ func (o *options) journalCommands(root *cobra.Command) {
 			if cmd.Flags().Changed("limit") {
 				fmt.Fprintln(o.stderr, "onboard: history --limit is deprecated: use --last N (--limit selects hosts and hires, on plan and apply)")
 			}
-			if f.Limit < 1 {
-				return invalid(fmt.Errorf("--last must be at least 1, got %d", f.Limit))
+			if f.Limit < 0 {
+				return invalid(fmt.Errorf("--last must be 0 (all runs) or more, got %d", f.Limit))
 			}
 			for _, d := range []struct {
 				s   string
@@ -143,7 +143,7 @@ func (o *options) journalCommands(root *cobra.Command) {
 	history.Flags().StringVar(&f.Outcome, "outcome", "", "only runs that ended so, an `OUTCOME`: ok, failed, cancelled, interrupted, running")
 	history.Flags().StringVar(&since, "since", "", "runs started on or after `DATE` (YYYY-MM-DD)")
 	history.Flags().StringVar(&until, "until", "", "runs started before `DATE` (YYYY-MM-DD)")
-	history.Flags().IntVar(&f.Limit, "last", 50, "the `N` most recent runs")
+	history.Flags().IntVar(&f.Limit, "last", 50, "the `N` most recent runs (0: all)")
 	// --limit was the count before it was --last; it goes on working here,
 	// with a warning, while on plan and apply it selects hosts and hires as
 	// in Ansible.

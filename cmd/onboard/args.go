@@ -96,14 +96,17 @@ func normaliseArgs(root *cobra.Command, args []string) ([]string, error) {
 			continue
 		}
 		name, val, hasVal := strings.Cut(a[1:], "=")
-		if f := lookup(name); f != nil {
+		ff, foreign := foreignFlags[name]
+		// A hidden flag is an old spelling (plan --json): Terraform's
+		// meaning, when there is one, goes to the current flag.
+		if f := lookup(name); f != nil && !(f.Hidden && foreign) {
 			out = append(out, "-"+a)
 			if !hasVal && takesValue(f) {
 				next()
 			}
 			continue
 		}
-		if ff, ok := foreignFlags[name]; ok {
+		if foreign {
 			f := lookup(ff.flag)
 			switch {
 			case f == nil:

@@ -263,7 +263,8 @@ func TestNormaliseArgs(t *testing.T) {
 		{"plan -parallel 3 x.yaml", "plan --parallel 3 x.yaml"},
 		{"plan -parallelism=3 x.yaml", "plan --parallel=3 x.yaml"},
 		{"plan -parallelism 3 x.yaml", "plan --parallel 3 x.yaml"},
-		{"plan -json x.yaml", "plan --json x.yaml"},
+		{"plan -json x.yaml", "plan --output=json x.yaml"},
+		{"history -limit 5", "history --limit 5"},
 		{"history -json", "history --output=json"},
 		{"-check -no-color x.yaml", "--check --no-color x.yaml"},
 		{"plan -ojson -p5 -vv -i inv x.yaml", "plan -ojson -p5 -vv -i inv x.yaml"},
@@ -360,6 +361,19 @@ func TestLimit(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// plan --json, the old spelling of -o json, works with a warning on stderr.
+func TestPlanJSONDeprecated(t *testing.T) {
+	dir := filepath.Join("testdata", "cli")
+	code, out, errs := onboardCLI("plan", "--json", "--no-journal", "--retries", "0", "-i", filepath.Join(dir, "inventory.yaml"), filepath.Join(dir, "hire.yaml"))
+	var p struct{ Version int }
+	if code != exitUnreachable || json.Unmarshal([]byte(out), &p) != nil || p.Version != 1 {
+		t.Fatalf("exit %d\n%s%s", code, out, errs)
+	}
+	if !strings.Contains(errs, "--json is deprecated: use -o json") {
+		t.Errorf("no warning: %q", errs)
 	}
 }
 

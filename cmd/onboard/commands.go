@@ -56,104 +56,163 @@ type options struct {
 	journalPath string
 	noJournal   bool
 	mode        string // recorded in the journal: apply, or resume of RUN-ID
+	limit       []string
 
 	stdout, stderr io.Writer
 }
 
-func newRoot(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
-	o := &options{stdout: stdout, stderr: stderr}
-	root := &cobra.Command{
-		Use:   "onboard [flags] PLAYBOOK...",
-		Short: "Onboard new hires: directory account, workstation, software, printers, checked before handover",
-		Long: `onboard reads one playbook per new hire (or a folder of them), plans the
+// rootHelp is the root command's long help: what onboard does, how a bare
+// argument is read, and every exit code.
+const rootHelp = `onboard reads one playbook per new hire (or a folder of them), plans the
 setup against the inventory, shows the plan, applies it, verifies every step,
 and prints a handover report. A re-run changes nothing that is already right
 and resumes what failed.
 
-Exit codes: 0 success, 1 a step failed, 2 invalid input, 3 a host was
-unreachable, 4 changes pending (plan --detailed-exitcode).`,
-		Args:          cobra.ArbitraryArgs,
-		SilenceUsage:  true,
-		SilenceErrors: true,
+onboard PLAYBOOK... is onboard apply PLAYBOOK... A command name always means
+the command (write ./validate for a file of that name). Any other argument is
+a playbook file or folder; one that does not exist and has no slash and no
+.yaml, .yml or .json extension is taken for a mistyped command.
+
+Flags take two dashes. Terraform's single-dash spellings of a command's flags
+(-out, -detailed-exitcode, -parallelism) work too; those onboard has no
+counterpart for (-var, -target, -auto-approve...) are refused, saying why.
+
+Exit codes:
+  0    success: every step done and re-checked (plan: nothing to change)
+  1    one or more steps failed
+  2    invalid input: playbook, profile, inventory or command line
+  3    one or more hosts could not be reached
+  4    plan --detailed-exitcode: changes are pending
+  5    audit: drift found, a completed setup no longer is as handed over
+  6    the journal was changed outside onboard (its hash chain does not verify)
+  130  interrupted (Ctrl-C, SIGTERM): run the same command again to resume`
+
+func newRoot(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
+	o := &options{stdout: stdout, stderr: stderr}
+	build := currentBuild()
+	root := &cobra.Command{
+		Use:               "onboard [flags] PLAYBOOK...",
+		Short:             "Onboard new hires: directory account, workstation, software, printers, checked before handover",
+		Long:              rootHelp,
+		Version:           build.Version,
+		Args:              cobra.ArbitraryArgs,
+		SilenceUsage:      true,
+		SilenceErrors:     true,
+		ValidArgsFunction: playbookArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 {
 				return cmd.Help()
 			}
+			if err := checkBareArgs(cmd, args); err != nil {
+				return invalid(err)
+			}
 			if o.check {
+				if o.acceptNew {
+					return invalid(errors.New("--accept-new-host-key with --check: a dry run changes nothing, known_hosts included"))
+				}
 				return o.plan(cmd.Context(), args)
 			}
-			return o.apply(cmd.Context(), args)
+			if o.detailed {
+				return invalid(errors.New("--detailed-exitcode is for dry runs: add --check, or use onboard plan"))
+			}
+			return o.apply(cmd, args)
 		},
 	}
+	root.SuggestionsMinimumDistance = 2
+	root.SetVersionTemplate(build.String())
 	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	pf := root.PersistentFlags()
-	pf.StringArrayVarP(&o.inventory, "inventory", "i", nil, "inventory file or folder (repeatable; default ./inventory)")
-	pf.StringArrayVar(&o.profiles, "profiles", nil, "folder of role profiles, searched first (repeatable); then profiles/ beside the playbook, the inventory's profile folders, ./playbooks/profiles")
-	pf.StringArrayVar(&o.allowWrite, "allow-write", nil, "a folder playbooks may write handover reports and password files in, besides the inventory's playbooks.write (repeatable; default: none)")
-	pf.CountVarP(&o.verbose, "verbose", "v", "log more (-v info, -vv debug) to stderr")
-	pf.StringVar(&o.journalPath, "journal", "", "the journal of runs (default $ONBOARD_JOURNAL, else /var/lib/onboard/journal.db as root, else ~/.local/state/onboard/journal.db)")
-	pf.BoolVar(&o.noJournal, "no-journal", false, "do not record this run in the journal")
+	root.SetFlagErrorFunc(explainFlagError)
 
-	addRunFlags := func(c *cobra.Command) {
-		f := c.Flags()
-		f.IntVarP(&o.parallel, "parallel", "p", 10, "how many hosts are worked on at once")
-		f.IntVar(&o.retries, "retries", 2, "retries of a step after a transient fault (connection lost, timeout reaching the host)")
-		f.StringVarP(&o.output, "output", "o", "text", "output: text, or json (JSON lines of events)")
-		f.StringArrayVar(&o.reports, "report", nil, "also write the report to FILE (.md, .html, .xml JUnit, .json); repeatable")
-		f.BoolVar(&o.acceptNew, "accept-new-host-key", false, "trust the SSH host key of a host not yet in known_hosts and record it (a changed key is always refused)")
-		f.BoolVar(&o.noColor, "no-color", false, "no colours in the output")
-		f.DurationVar(&o.dialTimeout, "connect-timeout", 10*time.Second, "how long to wait for a host to answer")
-	}
-	addRunFlags(root)
-	root.Flags().BoolVar(&o.check, "check", false, "dry run: show what would change and change nothing (same as `onboard plan`)")
-	root.Flags().BoolVar(&o.detailed, "detailed-exitcode", false, "with --check: exit 4 when changes are pending")
+	o.addLoadFlags(root)
+	o.addLimitFlag(root)
+	o.addJournalFlags(root, true)
+	o.addVerbose(root)
+	o.addHostFlags(root, true)
+	addOutput(root, &o.output, "JSON lines of events; with --check, the plan as JSON")
+	root.Flags().StringArrayVar(&o.reports, "report", nil, reportUsage("the report"))
+	o.addApplyFlags(root)
+	root.Flags().BoolVar(&o.check, "check", false, "dry run: show what would change and change nothing (as onboard plan)")
+	root.Flags().BoolVar(&o.detailed, "detailed-exitcode", false, "with --check: exit 4 when changes are pending, 0 when none")
 
 	planCmd := &cobra.Command{
-		Use:     "plan PLAYBOOK...",
-		Aliases: []string{"check"},
-		Short:   "Show what would change, changing nothing (a dry run)",
-		Args:    cobra.MinimumNArgs(1),
+		Use:               "plan PLAYBOOK...",
+		Aliases:           []string{"check"},
+		SuggestFor:        []string{"dry-run", "diff"},
+		Short:             "Show what would change, changing nothing (a dry run)",
+		Args:              cobra.MinimumNArgs(1),
+		ValidArgsFunction: playbookArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if j, _ := cmd.Flags().GetBool("json"); j {
-				o.output = "json"
+			if cmd.Flags().Changed("json") {
+				fmt.Fprintln(o.stderr, "onboard: --json is deprecated: use -o json")
+				if j, _ := cmd.Flags().GetBool("json"); j {
+					o.output = "json"
+				}
 			}
 			return o.plan(cmd.Context(), args)
 		},
 	}
-	addRunFlags(planCmd)
-	planCmd.Flags().StringVar(&o.planOut, "out", "", "save the plan as JSON to FILE, for `onboard apply FILE`")
+	o.addLoadFlags(planCmd)
+	o.addLimitFlag(planCmd)
+	o.addJournalFlags(planCmd, true)
+	o.addVerbose(planCmd)
+	o.addHostFlags(planCmd, true)
+	addOutput(planCmd, &o.output, "the plan as JSON")
+	planCmd.Flags().StringArrayVar(&o.reports, "report", nil, reportUsage("the dry run's report"))
+	planCmd.Flags().StringVar(&o.planOut, "out", "", "save the plan as JSON to `FILE`, for onboard apply FILE")
 	planCmd.Flags().BoolVar(&o.detailed, "detailed-exitcode", false, "exit 4 when changes are pending, 0 when none")
-	planCmd.Flags().Bool("json", false, "print the plan as JSON instead of text")
+	planCmd.Flags().Bool("json", false, "the plan as JSON (deprecated: -o json)")
+	_ = planCmd.Flags().MarkHidden("json")
 
 	resumeCmd := &cobra.Command{
-		Use:   "resume RUN-ID",
-		Short: "Continue a failed or interrupted run from the journal: finished steps are re-checked and left alone, the rest is done",
-		Args:  cobra.ExactArgs(1),
-		RunE:  func(cmd *cobra.Command, args []string) error { return o.resume(cmd.Context(), args[0]) },
+		Use:               "resume RUN-ID",
+		SuggestFor:        []string{"retry", "continue"},
+		Short:             "Continue a failed or interrupted run from the journal: finished steps are re-checked and left alone, the rest is done",
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: o.runIDArgs,
+		RunE:              func(cmd *cobra.Command, args []string) error { return o.resume(cmd.Context(), args[0]) },
 	}
-	addRunFlags(resumeCmd)
+	o.addJournalFlags(resumeCmd, false)
+	o.addVerbose(resumeCmd)
+	o.addHostFlags(resumeCmd, true)
+	addOutput(resumeCmd, &o.output, "JSON lines of events")
+	resumeCmd.Flags().StringArrayVar(&o.reports, "report", nil, reportUsage("the report"))
+	o.addApplyFlags(resumeCmd)
 
 	applyCmd := &cobra.Command{
-		Use:   "apply PLAYBOOK...|PLAN.json",
-		Short: "Apply playbooks (same as `onboard PLAYBOOK...`) or a plan saved with `plan --out`",
-		Args:  cobra.MinimumNArgs(1),
-		RunE:  func(cmd *cobra.Command, args []string) error { return o.apply(cmd.Context(), args) },
+		Use:               "apply PLAYBOOK...|PLAN.json",
+		SuggestFor:        []string{"run"},
+		Short:             "Apply playbooks (as onboard PLAYBOOK...) or a plan saved with onboard plan --out",
+		Args:              cobra.MinimumNArgs(1),
+		ValidArgsFunction: playbookArgs,
+		RunE:              func(cmd *cobra.Command, args []string) error { return o.apply(cmd, args) },
 	}
-	addRunFlags(applyCmd)
+	o.addLoadFlags(applyCmd)
+	o.addLimitFlag(applyCmd)
+	o.addJournalFlags(applyCmd, true)
+	o.addVerbose(applyCmd)
+	o.addHostFlags(applyCmd, true)
+	addOutput(applyCmd, &o.output, "JSON lines of events")
+	applyCmd.Flags().StringArrayVar(&o.reports, "report", nil, reportUsage("the report"))
+	o.addApplyFlags(applyCmd)
 
 	var resolve bool
 	validateCmd := &cobra.Command{
-		Use:   "validate [FILE...]",
-		Short: "Check playbooks, profiles and the inventory; report every error with file:line:column",
-		RunE:  func(cmd *cobra.Command, args []string) error { return o.validate(cmd.Context(), args, resolve) },
+		Use:               "validate [FILE...]",
+		SuggestFor:        []string{"lint"},
+		Short:             "Check playbooks, profiles and the inventory; report every error with file:line:column",
+		ValidArgsFunction: playbookArgs,
+		RunE:              func(cmd *cobra.Command, args []string) error { return o.validate(cmd.Context(), args, resolve) },
 	}
+	o.addLoadFlags(validateCmd)
 	validateCmd.Flags().BoolVar(&resolve, "resolve", false, "also resolve every credential reference of the inventory (reads env: and file:, runs cmd:)")
+
 	schemaCmd := &cobra.Command{
-		Use:   "schema [playbook|inventory|profile]",
-		Short: "Print the JSON Schema of the playbook, profile or inventory format (for editors)",
-		Args:  cobra.MaximumNArgs(1),
+		Use:       "schema [playbook|inventory|profile]",
+		Short:     "Print the JSON Schema of the playbook, profile or inventory format (for editors)",
+		Args:      cobra.MaximumNArgs(1),
+		ValidArgs: []string{"playbook", "profile", "inventory"},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			which := "playbook"
 			if len(args) == 1 {
@@ -167,17 +226,54 @@ unreachable, 4 changes pending (plan --detailed-exitcode).`,
 			return err
 		},
 	}
+	var versionOut string
 	versionCmd := &cobra.Command{
 		Use:   "version",
-		Short: "Print the version",
-		Run:   func(cmd *cobra.Command, args []string) { fmt.Fprintln(stdout, "onboard", version) },
+		Short: "Print the version, the commit and the Go version onboard was built from",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkOutput(versionOut); err != nil {
+				return err
+			}
+			if versionOut == "json" {
+				return writeJSONTo(stdout, build)
+			}
+			_, err := io.WriteString(stdout, build.String())
+			return err
+		},
 	}
+	addOutput(versionCmd, &versionOut, "an object")
 	root.AddCommand(planCmd, applyCmd, resumeCmd, validateCmd, schemaCmd, versionCmd, o.serveCommand())
 	o.journalCommands(root)
+	mistypedSubcommands(root)
 	return root
 }
 
-var version = "dev"
+// mistypedSubcommands makes cobra's own help and completion commands
+// refuse what they do not know, as onboard's do: cobra prints the help
+// and exits 0 for "onboard help vaildate" and "onboard completion bsh".
+func mistypedSubcommands(root *cobra.Command) {
+	root.InitDefaultHelpCmd()
+	root.InitDefaultCompletionCmd()
+	for _, c := range root.Commands() {
+		switch c.Name() {
+		case "completion":
+			c.Args = unknownSubcommand
+			c.RunE = func(cmd *cobra.Command, args []string) error { return cmd.Help() }
+			c.SuggestionsMinimumDistance = 2
+		case "help":
+			help := c.Run
+			c.Run = nil
+			c.RunE = func(cmd *cobra.Command, args []string) error {
+				if t, rest, err := root.Find(args); err == nil && t == root && len(rest) > 0 {
+					return unknownSubcommand(root, rest[:1])
+				}
+				help(cmd, args)
+				return nil
+			}
+		}
+	}
+}
 
 func (o *options) logger() *slog.Logger {
 	lvl := slog.LevelWarn
@@ -260,6 +356,13 @@ func (o *options) load(ctx context.Context, args []string) (*plan.Plan, error) {
 		errs.ErrorFormat = strictyaml.ListFormat
 		return nil, invalid(errs)
 	}
+	l, err := plan.ParseLimit(o.limit)
+	if err != nil {
+		return nil, invalid(err)
+	}
+	if p, err = l.Select(p); err != nil {
+		return nil, invalid(err)
+	}
 	return p, nil
 }
 
@@ -336,10 +439,16 @@ func (o *options) checkFlags() error {
 	if o.retries < 0 || o.retries > 10 {
 		return invalid(fmt.Errorf("--retries must be between 0 and 10, got %d", o.retries))
 	}
+	if err := checkOutput(o.output); err != nil {
+		return err
+	}
 	for _, r := range o.reports {
 		if _, err := report.ForPath(r); err != nil {
 			return invalid(err)
 		}
+	}
+	if _, err := plan.ParseLimit(o.limit); err != nil {
+		return invalid(err)
 	}
 	return nil
 }
@@ -349,7 +458,8 @@ func (o *options) plan(ctx context.Context, args []string) error {
 		return err
 	}
 	// A dry run changes nothing, known_hosts included: an unknown host key
-	// makes its steps cannot-tell.
+	// makes its steps cannot-tell (plan has no --accept-new-host-key, and
+	// onboard --check refuses it).
 	o.acceptNew = false
 	p, err := o.load(ctx, args)
 	if err != nil {
@@ -385,6 +495,11 @@ func (o *options) plan(ctx context.Context, args []string) error {
 		}
 	} else if err := report.WritePlanText(o.stdout, p); err != nil {
 		return err
+	}
+	for _, path := range o.reports {
+		if err := report.WriteFile(path, res); err != nil {
+			return &exitError{exitFailed, fmt.Errorf("write reports: %w", err)}
+		}
 	}
 	return o.exitFor(res, true)
 }
@@ -425,9 +540,15 @@ func writeJSON(path string, v any) error {
 	return os.WriteFile(path, append(b, '\n'), 0o644)
 }
 
+// isSavedPlan tells apply's one .json argument (a plan saved with plan
+// --out) from playbooks.
+func isSavedPlan(args []string) bool {
+	return len(args) == 1 && strings.HasSuffix(args[0], ".json")
+}
+
 // loadPlanOrPlaybooks accepts a saved plan (one .json argument) or playbooks.
 func (o *options) loadPlanOrPlaybooks(ctx context.Context, args []string) (*plan.Plan, error) {
-	if len(args) == 1 && strings.HasSuffix(args[0], ".json") {
+	if isSavedPlan(args) {
 		b, err := os.ReadFile(args[0])
 		if err != nil {
 			return nil, invalid(err)
@@ -448,6 +569,9 @@ func (o *options) loadPlanOrPlaybooks(ctx context.Context, args []string) (*plan
 // checked first, so what the run finished is left alone (an account is
 // never created twice) and only the rest is done.
 func (o *options) resume(ctx context.Context, runID string) error {
+	if err := o.checkFlags(); err != nil {
+		return err
+	}
 	j, err := o.openJournal(ctx)
 	if err != nil {
 		return err
@@ -479,10 +603,24 @@ func (o *options) resume(ctx context.Context, runID string) error {
 	return o.applyPlan(ctx, p)
 }
 
-func (o *options) apply(ctx context.Context, args []string) error {
+func (o *options) apply(cmd *cobra.Command, args []string) error {
 	if err := o.checkFlags(); err != nil {
 		return err
 	}
+	if isSavedPlan(args) {
+		// Terraform refuses -var with a saved plan for the same reason: the
+		// plan was made from its inputs, and applies as it was shown.
+		for _, name := range []string{"inventory", "profiles", "allow-write"} {
+			if cmd.Flags().Changed(name) {
+				return invalid(fmt.Errorf("--%s is for playbooks: the saved plan %s was made with its inventory, profiles and folders", name, args[0]))
+			}
+		}
+		if len(o.limit) > 0 {
+			return invalid(fmt.Errorf("--limit is for playbooks: a saved plan applies as it was shown (make it with onboard plan --limit %s --out %s)",
+				strings.Join(o.limit, ","), args[0]))
+		}
+	}
+	ctx := cmd.Context()
 	p, err := o.loadPlanOrPlaybooks(ctx, args)
 	if err != nil {
 		return err

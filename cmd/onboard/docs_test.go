@@ -39,7 +39,9 @@ import (
 // it leaves out); <!-- docs-test: playbook -->, profile or inventory to
 // say what a block is. A line holding <!-- docs-test: not onboard --> is
 // not read for commands and flags (a sentence about another tool's
-// flags). A flag of one dash and several letters written alone (go test
+// flags); nor is one holding <!-- docs-test: refused --> (an example of a
+// command line onboard refuses), which before a block marks the whole
+// block. A flag of one dash and several letters written alone (go test
 // -short, PowerShell's -EncodedCommand) is another tool's.
 
 // docFiles are the documents the test reads.
@@ -148,8 +150,9 @@ func (boolValue) Type() string     { return "bool" }
 func takesValue(f *pflag.Flag) bool { return f.NoOptDefVal == "" }
 
 var (
-	commandWordRE = regexp.MustCompile(`^[a-z][a-z0-9-]*$`)
-	shellStopRE   = regexp.MustCompile(`^(\||\|\||&&|;|&|>|>>|<|2>|2>&1|#.*)$`)
+	commandWordRE  = regexp.MustCompile(`^[a-z][a-z0-9-]*$`)
+	shellCommentRE = regexp.MustCompile(`(?m)(^|\s)#.*$`)
+	shellStopRE    = regexp.MustCompile(`^(\||\|\||&&|;|&|>|>>|<|2>|2>&1|#.*)$`)
 )
 
 // isOnboard reports whether a word runs onboard: onboard, bin/onboard,
@@ -166,6 +169,8 @@ func isOnboard(w string) bool {
 // checkInvocations finds `onboard ...` in text and checks the command and
 // its flags against root; problems are returned as messages.
 func checkInvocations(root *cobra.Command, text string) []string {
+	// A shell comment is words about onboard, not a command line.
+	text = shellCommentRE.ReplaceAllString(text, "")
 	text = strings.NewReplacer(`\|`, " ", "[", " ", "]", " ", "(", " ", ")", " ", "…", " ").Replace(text)
 	words := strings.Fields(text)
 	var problems []string
@@ -256,8 +261,24 @@ func allFlags(root *cobra.Command) map[string]bool {
 	return names
 }
 
-func TestDocsNameRealCommandsAndFlags(t *testing.T) {
+// skipLine reports a line marked as another tool's words, or as an
+// example of a command line onboard refuses (<!-- docs-test: refused -->,
+// on the line, or before a code block for the whole block).
+func skipLine(s string) bool {
+	return strings.Contains(s, "docs-test: not onboard") || strings.Contains(s, "docs-test: refused")
+}
+
+// docsRoot is the command tree with the flags cobra adds when it runs
+// (--help, and --version on the root).
+func docsRoot() *cobra.Command {
 	root := newRoot(strings.NewReader(""), io.Discard, io.Discard)
+	root.InitDefaultHelpFlag()
+	root.InitDefaultVersionFlag()
+	return root
+}
+
+func TestDocsNameRealCommandsAndFlags(t *testing.T) {
+	root := docsRoot()
 	flags := allFlags(root)
 	for _, path := range docFiles(t) {
 		data, err := os.ReadFile(path)
@@ -274,6 +295,9 @@ func TestDocsNameRealCommandsAndFlags(t *testing.T) {
 			if b.lang != "" && b.lang != "sh" && b.lang != "bash" && b.lang != "console" && b.lang != "shell" {
 				continue
 			}
+			if b.marker == "refused" || b.marker == "not onboard" {
+				continue
+			}
 			// Continued lines are one command.
 			lines := strings.Split(strings.ReplaceAll(b.text, "\\\n", "  \n"), "\n")
 			joined := ""
@@ -286,14 +310,14 @@ func TestDocsNameRealCommandsAndFlags(t *testing.T) {
 				if strings.HasSuffix(l, "  ") && i+1 < len(lines) {
 					continue
 				}
-				if !strings.Contains(joined, "docs-test: not onboard") {
+				if !skipLine(joined) {
 					report(b.line+start, checkInvocations(root, joined))
 				}
 				joined = ""
 			}
 		}
 		for _, l := range prose {
-			if strings.Contains(l.text, "docs-test: not onboard") {
+			if skipLine(l.text) {
 				continue
 			}
 			for _, m := range inlineCodeRE.FindAllStringSubmatch(l.text, -1) {
@@ -321,7 +345,7 @@ func TestDocsNameRealCommandsAndFlags(t *testing.T) {
 
 // The parser of invocations itself: what it accepts and refuses.
 func TestCheckInvocations(t *testing.T) {
-	root := newRoot(strings.NewReader(""), io.Discard, io.Discard)
+	root := docsRoot()
 	tests := []struct {
 		text string
 		want string // "" when accepted
@@ -331,7 +355,9 @@ func TestCheckInvocations(t *testing.T) {
 		{"onboard history [--hire ID] [--host H] [--since DATE] [--outcome failed]", ""},
 		{"onboard schema [playbook\\|profile\\|inventory]", ""},
 		{"onboard journal verify --expect-head SEQ:HASH", ""},
-		{"onboard validate -vv examples/", ""},
+		{"onboard plan -vv examples/", ""},
+		{"onboard --version", ""},
+		{"make build   # or: bin/onboard and bin/onboard-lab here", ""},
 		{"onboard plan --out plan.json x.yaml && onboard apply plan.json", ""},
 		{"onboard vaildate x.yaml", `onboard has no command "vaildate"`},
 		{"onboard journal frobnicate", `onboard journal has no command "frobnicate"`},

@@ -182,6 +182,7 @@ func (pb *Playbook) check() []error {
 		}
 	}
 	errs = append(errs, checkChecks(d, "checks", pb.Checks)...)
+	errs = append(errs, checkNotify(d, "notify", pb.Notify)...)
 	errs = append(errs, pb.checkTemplates()...)
 	return errs
 }
@@ -317,6 +318,8 @@ type Profile struct {
 	Manual         []string `yaml:"manual" onboard:"text"`
 	// JoinOU is the OU that machines of this role join into.
 	JoinOU string `yaml:"join_ou"`
+	// Notify: rules every hire of the role gets (see notify.go).
+	Notify []NotifyRule `yaml:"notify"`
 
 	Name string          `yaml:"-"`
 	File string          `yaml:"-"`
@@ -336,6 +339,7 @@ func LoadProfile(path string) (*Profile, error) {
 	errs = multierror.Append(errs, err)
 	if doc != nil {
 		errs = multierror.Append(errs, checkChecks(doc, "checks", pr.Checks)...)
+		errs = multierror.Append(errs, checkNotify(doc, "notify", pr.Notify)...)
 		errs = multierror.Append(errs, checkCheckTemplates(doc, "checks", pr.Checks, (&Playbook{}).TemplateVars("username", "host"))...)
 	}
 	errs.ErrorFormat = strictyaml.ListFormat

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"onboard/internal/journal"
@@ -43,7 +44,11 @@ type Notifier struct {
 	wg     sync.WaitGroup
 	mu     sync.Mutex
 	seen   map[string]bool // key and channel, taken by a delivery of this process
+	active atomic.Int64    // deliveries going on
 }
+
+// Pending is the number of deliveries still going on.
+func (n *Notifier) Pending() int { return int(n.active.Load()) }
 
 func (n *Notifier) init() {
 	n.once.Do(func() {
@@ -68,8 +73,10 @@ func (n *Notifier) Send(msgs ...Message) {
 			continue
 		}
 		n.wg.Add(1)
+		n.active.Add(1)
 		go func() {
 			defer n.wg.Done()
+			defer n.active.Add(-1)
 			n.deliver(n.ctx, m)
 		}()
 	}

@@ -362,6 +362,7 @@ func (o *options) audit(ctx context.Context, hires []string) error {
 		res.Hires[i].Manual = nil // the handover's to-do list is history
 		res.Hires[i].Added = o.additions(ctx, p, res.Hires[i].ID)
 	}
+	defer o.startNotify(ctx, p, res, j)() // drift, to whom the rules say
 	switch o.output {
 	case "json":
 		if err := writeJSONTo(o.stdout, res); err != nil {

@@ -105,8 +105,10 @@ const outputTail = 2000
 // that happened, per channel, to the rules' recipients of that event and
 // channel.
 func Build(p *plan.Plan, res *result.Run, o Options) []Message {
-	if res == nil || res.DryRun || res.Cancelled {
-		return nil // a dry run changes nothing; a cancelled run resumes
+	// A dry run changes nothing (an audit is one, and tells of drift); a
+	// cancelled run resumes.
+	if res == nil || (res.DryRun && !res.Audit) || res.Cancelled {
+		return nil
 	}
 	origin := o.Origin
 	if origin == "" {
@@ -152,7 +154,7 @@ func Build(p *plan.Plan, res *result.Run, o Options) []Message {
 func events(h plan.Hire, res *result.Run, final bool) []string {
 	var out []string
 	if res.Audit {
-		if len(notInPlace(h.ID, res)) > 0 {
+		if len(notInPlace(h.ID, res)) > 0 || len(added(h.ID, res)) > 0 {
 			out = append(out, Drift)
 		}
 		return out
@@ -224,7 +226,7 @@ func payload(h plan.Hire, res *result.Run, ev, origin, resume string) Payload {
 		pl.Manual = scrubAll(h.Manual)
 	case Drift:
 		pl.Summary = "Drift found: " + who + on
-		pl.Drift = notInPlace(h.ID, res)
+		pl.Drift = append(notInPlace(h.ID, res), added(h.ID, res)...)
 	}
 	pl.Summary = secret.Scrub(pl.Summary)
 	return pl
@@ -288,6 +290,19 @@ func notInPlace(hire string, res *result.Run) []string {
 				if !contains(out, line) {
 					out = append(out, line)
 				}
+			}
+		}
+	}
+	return out
+}
+
+// added is what an audit found beyond the handed-over setup.
+func added(hire string, res *result.Run) []string {
+	var out []string
+	for _, h := range res.Hires {
+		if h.ID == hire {
+			for _, a := range h.Added {
+				out = append(out, "added since handover: "+secret.Scrub(a))
 			}
 		}
 	}

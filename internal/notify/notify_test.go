@@ -30,7 +30,7 @@ func TestBuildRules(t *testing.T) {
 	cancelled := failedRun()
 	cancelled.Cancelled = true
 	audit := okRun()
-	audit.Audit = true
+	audit.Audit, audit.DryRun = true, true
 	audit.Handover[1].Outcome = result.Failed
 	audit.Handover[1].Reason = "acme-chat is not installed"
 	unreachable := okRun()
@@ -78,6 +78,13 @@ func TestBuildRules(t *testing.T) {
 		{"audit drift", audit, Options{Final: true}, []string{
 			"20261203T070000Z-def456/E1001/drift via mail to it-desk@corp.example.test",
 		}},
+		{"audit, nothing changed", func() *result.Run { r := okRun(); r.Audit, r.DryRun = true, true; return r }(), Options{Final: true}, nil},
+		{"audit, a group added", func() *result.Run {
+			r := okRun()
+			r.Audit, r.DryRun = true, true
+			r.Hires = []result.Hire{{ID: "E1001", Added: []string{"group domain-admins"}}}
+			return r
+		}(), Options{}, []string{"20261203T070000Z-def456/E1001/drift via mail to it-desk@corp.example.test"}},
 		{"dry run: nothing", dry, Options{Final: true}, nil},
 		{"cancelled: nothing (it resumes)", cancelled, Options{Final: true}, nil},
 	} {
@@ -207,5 +214,20 @@ func TestNoRulesNoMessages(t *testing.T) {
 	p := &plan.Plan{Hires: []plan.Hire{{ID: "E1", Name: "No Rules"}}}
 	if ms := Build(p, failedRun(), Options{Final: true}); len(ms) != 0 {
 		t.Errorf("messages without rules: %v", summary(ms))
+	}
+}
+
+func TestDriftSaysWhat(t *testing.T) {
+	r := okRun()
+	r.Audit, r.DryRun = true, true
+	r.Handover[1].Outcome, r.Handover[1].Reason = result.Failed, "acme-chat is not installed"
+	r.Hires = []result.Hire{{ID: "E1001", Added: []string{"group domain-admins"}}}
+	ms := Build(fixturePlan(), r, Options{})
+	if len(ms) != 1 {
+		t.Fatalf("messages %v", summary(ms))
+	}
+	want := []string{"ws1: package acme-chat 3.1.0: acme-chat is not installed", "added since handover: group domain-admins"}
+	if !slices.Equal(ms[0].Drift, want) || ms[0].Summary != "Drift found: Ada Lovelace (E1001) on ws1" {
+		t.Errorf("drift %q, summary %q", ms[0].Drift, ms[0].Summary)
 	}
 }

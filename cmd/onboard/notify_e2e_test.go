@@ -151,6 +151,10 @@ notify:
 		}
 	}
 
+	if code, out, _ := e.onboard("show", r.ID); code != exitOK || !strings.Contains(out, "sent") || !strings.Contains(out, "failure via mail, attempt 1") {
+		t.Errorf("show (exit %d) lacks the notification records:\n%s", code, out)
+	}
+
 	// No password or key in anything delivered.
 	for _, b := range append(hooks, mails[0].Raw) {
 		for _, sec := range []string{smtpPassword, hookKey} {

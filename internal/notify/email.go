@@ -60,9 +60,10 @@ func (e *Email) Send(ctx context.Context, m Message) error {
 		return Permanent(fmt.Errorf("smtp %s: %w", e.Host, err))
 	}
 	if err := c.DialAndSendWithContext(ctx, msg); err != nil {
-		err = fmt.Errorf("smtp %s:%d: %s", e.Host, port, secret.Scrub(err.Error()))
 		var se *mail.SendError
-		if errors.As(err, &se) && !se.IsTemp() {
+		permanent := errors.As(err, &se) && !se.IsTemp()
+		err = fmt.Errorf("smtp %s:%d: %s", e.Host, port, secret.Scrub(err.Error()))
+		if permanent {
 			return Permanent(err)
 		}
 		return err

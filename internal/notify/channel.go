@@ -42,7 +42,7 @@ func IsPermanent(err error) bool {
 const defaultTimeout = 15 * time.Second
 
 // Channels makes the inventory's channels, resolving their credentials
-// with r. A channel whose credential cannot be resolved is left out and
+// (relative to the file of each channel; r may set the cmd: timeout). A channel whose credential cannot be resolved is left out and
 // named in the error; the others work.
 func Channels(ctx context.Context, inv *inventory.Inventory, r *secret.Resolver) (map[string]Channel, error) {
 	out := map[string]Channel{}
@@ -60,13 +60,16 @@ func Channels(ctx context.Context, inv *inventory.Inventory, r *secret.Resolver)
 }
 
 func newChannel(ctx context.Context, c inventory.NotifyChannel, r *secret.Resolver) (Channel, error) {
+	// file: references are relative to the file that defined the channel,
+	// so each channel resolves with its own folder; r gives the cmd:
+	// timeout.
+	rr := &secret.Resolver{BaseDir: c.Dir}
+	if r != nil {
+		rr.Timeout = r.Timeout
+	}
 	resolve := func(ref string) (secret.Value, error) {
 		if ref == "" {
 			return secret.Value{}, nil
-		}
-		rr := &secret.Resolver{BaseDir: c.Dir, Timeout: r.Timeout}
-		if r.BaseDir != "" && c.Dir == "" {
-			rr.BaseDir = r.BaseDir
 		}
 		return rr.Resolve(ctx, secret.Ref(ref))
 	}

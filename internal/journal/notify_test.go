@@ -2,6 +2,7 @@ package journal
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -13,7 +14,7 @@ import (
 // back by show, and looked up by key and channel for a resumed run.
 func TestNotificationRecords(t *testing.T) {
 	ctx := context.Background()
-	j, _ := openTemp(t)
+	j, path := openTemp(t)
 	id, err := j.StartRun(ctx, RunStart{ID: "r1", Operator: "t", Trigger: "cli", Plan: testPlan()})
 	if err != nil {
 		t.Fatal(err)
@@ -54,5 +55,14 @@ func TestNotificationRecords(t *testing.T) {
 	}
 	if err := j.CheckChain(ctx); err != nil {
 		t.Errorf("chain: %v", err)
+	}
+
+	// A gave-up edited into sent (to hide a notification that never
+	// arrived) breaks the chain at that record.
+	db := raw(t, path)
+	sqlExec(t, db, `UPDATE records SET payload = replace(payload, '"gave-up"', '"sent"') WHERE kind = 'notification' AND payload LIKE '%gave-up%'`)
+	var ce *ChainError
+	if err := j.CheckChain(ctx); !errors.As(err, &ce) || !strings.Contains(err.Error(), string(Edited)) {
+		t.Errorf("an edited notification record: %v, want a chain error naming the edit", err)
 	}
 }

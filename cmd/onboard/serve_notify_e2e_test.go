@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -17,8 +18,10 @@ import (
 )
 
 // onboard serve tells of a hire's handover once, when its last phase is
-// done (not after each phase), through a signed webhook configured in the
-// inventory, and records the delivery in the journal.
+// done (not after each phase), and of another hire's failure once, though
+// its machine phase and its activation phase (which resumes the failed
+// step) both fail, through a signed webhook configured in the inventory,
+// with every delivery in the journal.
 func TestServeNotifiesHandover(t *testing.T) {
 	l := needLab(t)
 	e := serveEnv(t, l)
@@ -51,22 +54,65 @@ notify:
     to: [team:it-desk]
     via: [hook]
 `)
+	e.write("profiles/hr-broken.yaml", `description: a package the repository does not have (tests)
+software: [ghost]
+notify:
+  - on: [failure]
+    to: [team:it-desk]
+    via: [hook]
+`)
+	e.write("inventory/hr-broken.yaml", `# The hire's account is made; its machine fails.
+software:
+  ghost:
+    linux: {package: acme-ghost, version: "1.0"}
+hr:
+  rules:
+    - name: broken
+      match: {department: Broken}
+      profile: hr-broken
+      directory: corp-ad
+      machine: {pool: [ws6, ws7]}
+      password: {deliver: "file:`+e.dir+`/pw/${person.employee_id}.txt"}
+`)
 	p := startServe(t, e)
-	emp := uniq("E9201")
+	emp, broken := uniq("E9201"), uniq("E9202")
 	if code, a := p.postHR(t, hrHire(uniq("evt-notify"), emp, "Nell", "Notify", "Engineering")); code != http.StatusAccepted {
 		t.Fatalf("hire: %d %v", code, a)
 	}
+	if code, a := p.postHR(t, hrHire(uniq("evt-broken"), broken, "Bo", "Broken", "Broken")); code != http.StatusAccepted {
+		t.Fatalf("hire: %d %v", code, a)
+	}
 	h := p.waitDone(t, emp, 3*time.Minute)
-	deadline := time.Now().Add(20 * time.Second)
+	// The broken hire: its machine and activation phases fail for good.
+	deadline := time.Now().Add(60 * time.Second)
+	var bh *hireView
+	for {
+		bh, _ = p.hire(t, broken)
+		failed := 0
+		for _, r := range bh.Runs {
+			if r.State == "failed" {
+				failed++
+			}
+		}
+		if failed == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the broken hire: %+v", bh)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	deadline = time.Now().Add(20 * time.Second)
 	for {
 		mu.Lock()
 		n := len(got)
 		mu.Unlock()
-		if n > 0 || time.Now().After(deadline) {
+		if n >= 2 || time.Now().After(deadline) {
 			break
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+	time.Sleep(time.Second) // a second failure message would come now
 	if err := p.stop(syscall.SIGTERM); err != nil {
 		t.Fatalf("SIGTERM: %v", err)
 	}
@@ -75,24 +121,30 @@ notify:
 	if len(bad) > 0 {
 		t.Errorf("signatures refused: %v", bad)
 	}
-	if len(got) != 1 {
-		t.Fatalf("%d webhooks, want one (the handover): %v", len(got), got)
+	if len(got) != 2 {
+		t.Fatalf("%d webhooks, want two (a handover, a failure): %v", len(got), got)
 	}
-	var activation string
-	for _, r := range h.Runs {
-		if r.Phase == "activation" {
-			activation = r.ID
+	byKey := map[string]map[string]any{}
+	for _, m := range got {
+		byKey[fmt.Sprint(m["key"])] = m
+		if rs, _ := m["recipients"].([]any); len(rs) != 1 || rs[0] != "it-desk@corp.example.test" {
+			t.Errorf("recipients %v", m["recipients"])
 		}
 	}
-	if got[0]["event"] != "handover-ready" || got[0]["key"] != activation+"/"+emp+"/handover-ready" {
-		t.Errorf("webhook %v, want handover-ready keyed by the activation run %s", got[0], activation)
+	if m := byKey[emp+".g1/"+emp+"/handover-ready"]; m == nil || m["event"] != "handover-ready" {
+		t.Errorf("no handover-ready keyed by the hire's generation: %v", got)
 	}
-	if rs, _ := got[0]["recipients"].([]any); len(rs) != 1 || rs[0] != "it-desk@corp.example.test" {
-		t.Errorf("recipients %v", got[0]["recipients"])
+	f := byKey[broken+".g1/"+broken+"/failure"]
+	if f == nil {
+		t.Fatalf("no failure keyed by the hire's generation: %v", got)
+	}
+	if ev, _ := f["failure"].(map[string]any); ev == nil || !strings.Contains(fmt.Sprint(ev["command"]), "acme-ghost") ||
+		!strings.Contains(fmt.Sprint(f["resume"]), "/retry") {
+		t.Errorf("the failure lacks its evidence or how to go on: %v", f)
 	}
 	j := openJournalFile(t, e)
 	var sent int
-	for _, r := range h.Runs {
+	for _, r := range append(h.Runs, bh.Runs...) {
 		d, err := j.Run(t.Context(), r.JournalRun)
 		if err != nil {
 			continue
@@ -103,8 +155,8 @@ notify:
 			}
 		}
 	}
-	if sent != 1 {
-		t.Errorf("%d sent records in the journal, want 1", sent)
+	if sent != 2 {
+		t.Errorf("%d sent records in the journal, want 2", sent)
 	}
 }
 

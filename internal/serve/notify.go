@@ -3,6 +3,7 @@ package serve
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"sync"
 
 	"onboard/internal/inventory"
@@ -23,8 +24,11 @@ type notifications struct {
 // notifyRun sends what the hire's rules ask for about a run that has
 // reached its final state (failed for good, or done): a failure with its
 // evidence, and for the activation phase the handover and the tasks left
-// for a human. The key is the serve run's id, the same for every attempt
-// and retry, so nothing is sent twice. It never blocks the run.
+// for a human. The key's origin is the hire's generation (E2001.g1): the
+// same for every attempt, retry and phase of one setup, since each phase
+// re-checks and resumes the phases before it, so a failure is told once,
+// not again by the retry or the next phase that meets it. It never blocks
+// the run.
 func (s *Service) notifyRun(ctx context.Context, r *store.Run, res *result.Run) {
 	if res == nil {
 		return
@@ -38,7 +42,7 @@ func (s *Service) notifyRun(ctx context.Context, r *store.Run, res *result.Run) 
 		s.log.Warn("notifications: stored plan", "run", r.ID, "err", err)
 		return
 	}
-	msgs := notify.Build(&p, res, notify.Options{Origin: r.ID, Final: r.Phase == PhaseActivation,
+	msgs := notify.Build(&p, res, notify.Options{Origin: fmt.Sprintf("%s.g%d", r.EmployeeID, r.Generation), Final: r.Phase == PhaseActivation,
 		Resume: "retry run " + r.ID + " on the status page (or POST /api/v1/runs/" + r.ID + "/retry)"})
 	if len(msgs) == 0 {
 		return

@@ -135,5 +135,5 @@ func truncate(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}
-	return "…" + s[len(s)-n:]
+	return "…" + strings.ToValidUTF8(s[len(s)-n:], "")
 }

@@ -239,7 +239,8 @@ func evidence(s result.Step) *Evidence {
 		e.Message = secret.Scrub(f.Message)
 		out := secret.Scrub(strings.TrimSpace(f.Output))
 		if len(out) > outputTail {
-			out = "…" + out[len(out)-outputTail:]
+			// Cut on a character boundary: the tail may start mid-rune.
+			out = "…" + strings.ToValidUTF8(out[len(out)-outputTail:], "")
 		}
 		e.Output = out
 	}

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"onboard/internal/golden"
 	"onboard/internal/inventory"
@@ -230,4 +231,18 @@ func TestDriftSaysWhat(t *testing.T) {
 	if !slices.Equal(ms[0].Drift, want) || ms[0].Summary != "Drift found: Ada Lovelace (E1001) on ws1" {
 		t.Errorf("drift %q, summary %q", ms[0].Drift, ms[0].Summary)
 	}
+}
+
+// A long output is cut to its tail on a character boundary.
+func TestOutputTail(t *testing.T) {
+	r := failedRun()
+	r.Steps[1].Failure.Output = strings.Repeat("ü", outputTail) + "\nlast line"
+	for _, m := range Build(fixturePlan(), r, Options{}) {
+		out := m.Failure.Output
+		if !strings.HasPrefix(out, "…") || !strings.HasSuffix(out, "last line") || len(out) > outputTail+len("…") || !utf8.ValidString(out) {
+			t.Fatalf("output tail %q (%d bytes)", out[:20], len(out))
+		}
+		return
+	}
+	t.Fatal("no message")
 }

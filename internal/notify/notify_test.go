@@ -187,6 +187,7 @@ func TestTicketTemplate(t *testing.T) {
 		{"values are JSON strings", `{"who": {{json .Hire.Name}}}`, ""},
 		{"a bare value breaks the JSON", `{"who": "{{.Hire.Name}}"}`, "not JSON"},
 		{"an unknown field", `{"who": {{json .Nobody}}}`, "Nobody"},
+		{"the failure, guarded", `{"who": {{json .Hire.Name}}{{with .Failure}}, "exit": {{json .ExitCode}}{{end}}}`, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tk, err := NewTicket("https://x.example.test", "", tc.tmpl)
@@ -204,7 +205,9 @@ func TestTicketTemplate(t *testing.T) {
 				t.Fatal(err)
 			}
 			var v map[string]any
-			if err := json.Unmarshal(b, &v); err != nil || v["who"] != m.Hire.Name || len(v) != 1 {
+			// The name stays one string: nothing it holds became a key.
+			if err := json.Unmarshal(b, &v); err != nil || v["who"] != m.Hire.Name || v["admin"] != nil ||
+				(strings.Contains(tc.tmpl, "exit") && v["exit"] != float64(100)) {
 				t.Errorf("body %s (%v)", b, err)
 			}
 		})

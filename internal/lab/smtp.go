@@ -50,8 +50,8 @@ var smtpdScript []byte
 const smtpServerName = "smtp.corp.example.test"
 
 // aiosmtpdModule is where Debian's python3-aiosmtpd installs the module
-// Debian's python3 imports.
-const aiosmtpdModule = "/usr/lib/python3/dist-packages/aiosmtpd/__init__.py"
+// Debian's python3 imports (a variable for the test of its absence).
+var aiosmtpdModule = "/usr/lib/python3/dist-packages/aiosmtpd/__init__.py"
 
 // StartSMTP starts a server whose files live in dir (created; removed by
 // Stop). It returns once both listeners accept connections.

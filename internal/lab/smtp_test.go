@@ -5,10 +5,12 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"net"
 	"net/mail"
 	"net/smtp"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -124,5 +126,21 @@ func TestSMTP(t *testing.T) {
 	}
 	if _, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
 		t.Errorf("the server still listens on %s after Stop", addr)
+	}
+}
+
+// Without python3-aiosmtpd the error names the package to install, and
+// nothing is made.
+func TestSMTPWithoutPackage(t *testing.T) {
+	saved := aiosmtpdModule
+	aiosmtpdModule = "/nonexistent/aiosmtpd/__init__.py"
+	t.Cleanup(func() { aiosmtpdModule = saved })
+	dir := filepath.Join(t.TempDir(), "smtp")
+	_, err := StartSMTP(context.Background(), dir)
+	if !errors.Is(err, ErrPrerequisite) || !strings.Contains(err.Error(), "apt-get install -y python3-aiosmtpd") {
+		t.Errorf("error %v, want a missing prerequisite naming python3-aiosmtpd", err)
+	}
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Errorf("%s was made", dir)
 	}
 }

@@ -3,6 +3,7 @@ package notify
 import (
 	"bytes"
 	"context"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -367,3 +368,54 @@ func keys[V any](m map[string]V) []string {
 func base64Decoder(r io.Reader) io.Reader { return base64.NewDecoder(base64.StdEncoding, r) }
 
 func qpDecoder(r io.Reader) io.Reader { return quotedprintable.NewReader(r) }
+
+// Mail is never sent to a server whose certificate does not verify (the
+// system's CAs do not know the lab's), nor with a wrong password; each
+// attempt's reason is in the journal, without the password.
+func TestEmailRefusals(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the lab's SMTP server")
+	}
+	s := lab.SMTPForTest(t)
+	pw, err := s.Password()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pem, err := os.ReadFile(s.CACertFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	labCA := x509.NewCertPool()
+	labCA.AppendCertsFromPEM(pem)
+	wrong := secret.New(pw + "-wrong")
+	for _, tc := range []struct {
+		name   string
+		email  *Email
+		reason string
+	}{
+		{"untrusted certificate", &Email{Host: s.Addr, Port: s.Port, Username: s.User, Password: secret.New(pw), From: "onboard@corp.example.test"}, "certificate"},
+		{"untrusted certificate, implicit TLS", &Email{Host: s.Addr, Port: s.TLSPort, Implicit: true, Username: s.User, Password: secret.New(pw), From: "onboard@corp.example.test"}, "certificate"},
+		{"wrong password", &Email{Host: s.Addr, Port: s.Port, RootCAs: labCA, Username: s.User, Password: wrong, From: "onboard@corp.example.test"}, "535"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			j := testJournal(t, "20261203T060000Z-abc123")
+			n := &Notifier{Channels: map[string]Channel{"mail": tc.email}, Journal: j, Attempts: 1}
+			m := failureMessage(t)
+			m.Run = "20261203T060000Z-abc123"
+			n.Send(m)
+			if err := n.Drain(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			recs := attempts(t, j, m.Run)
+			if len(recs) != 1 || recs[0].Status != journal.NotifyGaveUp || !strings.Contains(recs[0].Reason, tc.reason) {
+				t.Fatalf("records %+v, want one given up naming %q", recs, tc.reason)
+			}
+			if strings.Contains(recs[0].Reason, pw) {
+				t.Errorf("the reason holds the password: %q", recs[0].Reason)
+			}
+		})
+	}
+	if ms, _ := s.Messages(); len(ms) != 0 {
+		t.Errorf("%d messages delivered, want none", len(ms))
+	}
+}

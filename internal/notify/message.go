@@ -172,7 +172,9 @@ func events(h plan.Hire, res *result.Run, final bool) []string {
 	if final && !failed && res.Ready(h.ID) {
 		out = append(out, HandoverReady)
 	}
-	if final && len(h.Manual) > 0 {
+	// Tasks for a human come with the handover: after a failure, the
+	// failure is what to act on, and the tasks follow once it is mended.
+	if final && !failed && len(h.Manual) > 0 {
 		out = append(out, HumanTask)
 	}
 	return out

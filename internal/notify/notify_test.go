@@ -44,15 +44,13 @@ func TestBuildRules(t *testing.T) {
 		o    Options
 		want []string
 	}{
-		{"failure, final", failedRun(), Options{Final: true}, []string{
+		{"failure, final: the tasks for a human wait for the handover", failedRun(), Options{Final: true}, []string{
 			"20261203T060000Z-abc123/E1001/failure via chat to oncall@corp.example.test",
 			"20261203T060000Z-abc123/E1001/failure via helpdesk to ",
 			"20261203T060000Z-abc123/E1001/failure via hook to ",
 			"20261203T060000Z-abc123/E1001/failure via mail to oncall@corp.example.test,ghopper@corp.example.test",
-			"20261203T060000Z-abc123/E1001/human-task via chat to oncall@corp.example.test",
-			"20261203T060000Z-abc123/E1001/human-task via mail to oncall@corp.example.test",
 		}},
-		{"failure, not the last phase: no human task yet", failedRun(), Options{}, []string{
+		{"failure, not the last phase", failedRun(), Options{}, []string{
 			"20261203T060000Z-abc123/E1001/failure via chat to oncall@corp.example.test",
 			"20261203T060000Z-abc123/E1001/failure via helpdesk to ",
 			"20261203T060000Z-abc123/E1001/failure via hook to ",

@@ -57,6 +57,7 @@ type options struct {
 	noJournal   bool
 	mode        string // recorded in the journal: apply, or resume of RUN-ID
 	limit       []string
+	origin      string // the run a resume continues, for its notifications
 
 	stdout, stderr io.Writer
 }
@@ -582,6 +583,9 @@ func (o *options) resume(ctx context.Context, runID string) error {
 	// The plan is about to run on every host it names: act only on a chain
 	// that verifies, read in the snapshot that was verified.
 	d, err := j.VerifiedRun(ctx, runID)
+	if err == nil {
+		o.origin = originOf(ctx, j, d)
+	}
 	j.Close()
 	if errors.Is(err, journal.ErrNotFound) {
 		return invalid(fmt.Errorf("no run %s in the journal (onboard history lists them)", runID))
@@ -683,6 +687,7 @@ func (o *options) applyPlan(ctx context.Context, p *plan.Plan) error {
 	}
 	res := e.Run(ctx, p, engine.Apply)
 	done()
+	defer o.startNotify(ctx, p, res, j)()
 	if o.output == "text" {
 		fmt.Fprintln(o.stdout)
 		if err := (report.Text{Color: !o.noColor}).Write(o.stdout, res); err != nil {

@@ -193,6 +193,11 @@ func (o *options) journalCommands(root *cobra.Command) {
 			}
 			tw := tabwriter.NewWriter(o.stdout, 0, 4, 2, ' ', 0)
 			for _, rec := range d.Records {
+				if n := rec.Notification; n != nil {
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s via %s, attempt %d\t%s\n", rec.Time.Local().Format("15:04:05.000"), rec.Kind,
+						n.Status, n.Event, n.Channel, n.Attempt, n.Reason)
+					continue
+				}
 				if rec.Step == nil {
 					fmt.Fprintf(tw, "%s\t%s\t\t\t\n", rec.Time.Local().Format("15:04:05.000"), rec.Kind)
 					continue
@@ -395,6 +400,7 @@ func (o *options) audit(ctx context.Context, hires []string) error {
 		res.Hires[i].Manual = nil // the handover's to-do list is history
 		res.Hires[i].Added = o.additions(ctx, p, res.Hires[i].ID)
 	}
+	defer o.startNotify(ctx, p, res, j)() // drift, to whom the rules say
 	switch o.output {
 	case "json":
 		if err := writeJSONTo(o.stdout, res); err != nil {

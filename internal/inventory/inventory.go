@@ -34,6 +34,8 @@ type File struct {
 	Playbooks Playbooks `yaml:"playbooks"`
 	// HR maps hires recorded by HR to playbooks and schedules (see hr.go).
 	HR HR `yaml:"hr"`
+	// Notify: notification channels and recipients (see notify.go).
+	Notify Notify `yaml:"notify"`
 }
 
 // Directory is an LDAP directory where accounts are made.
@@ -180,7 +182,8 @@ type Inventory struct {
 	profileDirs []string
 	paths       []string // the inventory files and folders given
 
-	hr hrState // the hr sections, merged
+	hr     hrState     // the hr sections, merged
+	notify notifyState // the notify sections, merged
 
 	// files are the decoded files, to tell later checks' findings from
 	// follow-ons of what decoding refused; unread, files that could not
@@ -302,6 +305,7 @@ func (inv *Inventory) loadFile(path string) error {
 	if doc != nil {
 		errs = multierror.Append(errs, inv.addPlaybooks(doc, dir, f.Playbooks)...)
 		errs = multierror.Append(errs, inv.addHR(doc, f.HR)...)
+		errs = multierror.Append(errs, inv.addNotify(doc, dir, f.Notify)...)
 	}
 	return errs.ErrorOrNil()
 }

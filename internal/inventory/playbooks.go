@@ -385,5 +385,11 @@ func (inv *Inventory) Private() []string {
 	for _, n := range sortedKeys(inv.credentials) {
 		ref(inv.credentials[n].ref, inv.credentials[n].dir)
 	}
+	for _, n := range sortedKeys(inv.notify.channels) {
+		c := inv.notify.channels[n]
+		for _, r := range []string{c.Password, c.Key, c.Token, c.URL} {
+			ref(r, c.Dir)
+		}
+	}
 	return out
 }

@@ -116,6 +116,24 @@ type Hire struct {
 	Handover   Handover `json:"handover"`
 	Manual     []string `json:"manual,omitempty"` // left to do by hand
 	Provenance []Origin `json:"provenance,omitempty"`
+	// Notify: the hire's notification rules, recipients resolved to
+	// addresses when the plan was made.
+	Notify []NotifyRule `json:"notify,omitempty"`
+}
+
+// NotifyRule is one notification rule of a hire: on these events, these
+// recipients, through these inventory channels.
+type NotifyRule struct {
+	On  []string    `json:"on"`
+	To  []Recipient `json:"to,omitempty"`
+	Via []string    `json:"via"`
+}
+
+// Recipient is a rule's recipient as written (manager, on-duty,
+// team:NAME, an address) and the address it stands for.
+type Recipient struct {
+	Who     string `json:"who"`
+	Address string `json:"address"`
 }
 
 // Origin says where a merged item came from (profile or playbook), so the

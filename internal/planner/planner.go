@@ -216,6 +216,7 @@ func (b *builder) hire(pb *playbook.Playbook) {
 		Handover: plan.Handover{Contact: pb.Handover.Contact, Reports: b.reports(pb)},
 	}
 	h.Manual = append(append(h.Manual, pr.Manual...), pb.Handover.Manual...)
+	h.Notify = b.notifyRules(pb, pr)
 
 	// The directory and the username first: templates elsewhere use it.
 	var dir *plan.Directory

@@ -185,6 +185,7 @@ func (pb *Playbook) check() []error {
 		}
 	}
 	errs = append(errs, checkChecks(d, "checks", pb.Checks)...)
+	errs = append(errs, checkNotify(d, "notify", pb.Notify)...)
 	errs = append(errs, pb.checkTemplates()...)
 	return errs
 }
@@ -327,6 +328,8 @@ type Profile struct {
 	Manual         []string `yaml:"manual" onboard:"text"`
 	// JoinOU is the OU that machines of this role join into.
 	JoinOU string `yaml:"join_ou"`
+	// Notify: rules every hire of the role gets (see notify.go).
+	Notify []NotifyRule `yaml:"notify"`
 
 	Name string          `yaml:"-"`
 	File string          `yaml:"-"`
@@ -346,6 +349,7 @@ func LoadProfile(path string) (*Profile, error) {
 	errs = multierror.Append(errs, err)
 	if doc != nil {
 		errs = multierror.Append(errs, strictyaml.DropFollowOn(checkChecks(doc, "checks", pr.Checks), doc)...)
+		errs = multierror.Append(errs, strictyaml.DropFollowOn(checkNotify(doc, "notify", pr.Notify), doc)...)
 		errs = multierror.Append(errs, strictyaml.DropFollowOn(checkCheckTemplates(doc, "checks", pr.Checks, (&Playbook{}).TemplateVars("username", "host")), doc)...)
 	}
 	errs.ErrorFormat = strictyaml.ListFormat

@@ -20,6 +20,9 @@ type Playbook struct {
 	Machine  Machine           `yaml:"machine"`
 	Checks   []Check           `yaml:"checks"`
 	Handover Handover          `yaml:"handover"`
+	// Notify: who learns of the handover, a failure, a task left for a
+	// human, drift (see notify.go).
+	Notify []NotifyRule `yaml:"notify"`
 
 	// Set by Load.
 	File string          `yaml:"-"`

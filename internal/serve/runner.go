@@ -210,6 +210,7 @@ func (s *Service) execute(ctx context.Context, r *store.Run, h *store.Hire, last
 			return nil
 		}
 		s.stats.outcome(r.Phase, state)
+		s.notifyRun(ctx, r, res)
 		if state == store.RunOK && r.Phase == PhaseActivation {
 			s.stats.handedOver(h.StartDate, s.now())
 		}

@@ -377,7 +377,7 @@ func TestCheckInvocations(t *testing.T) {
 
 // kinds of documents, by their top-level keys.
 var (
-	inventoryKeys = map[string]bool{"groups": true, "hosts": true, "printers": true, "software": true, "directories": true, "playbooks": true, "hr": true}
+	inventoryKeys = map[string]bool{"groups": true, "hosts": true, "printers": true, "software": true, "directories": true, "playbooks": true, "hr": true, "notify": true, "helpdesk": true}
 	profileKeys   = map[string]bool{"description": true, "groups": true, "software": true, "printers": true, "default_printer": true, "checks": true, "manual": true, "join_ou": true}
 )
 
@@ -524,17 +524,41 @@ func decodePartial(doc, text string) error {
 		}
 		return len(top) > 0
 	}
-	var err error
-	switch {
-	case within(yamlFields(playbook.Playbook{})):
-		_, err = strictyaml.Decode(doc, []byte(text), &playbook.Playbook{})
-	case within(yamlFields(playbook.Machine{})):
-		_, err = strictyaml.Decode(doc, []byte(text), &playbook.Machine{})
-	case within(inventoryKeys):
-		_, err = strictyaml.Decode(doc, []byte(text), &inventory.File{})
-	default:
+	// The first kind whose fields hold every key and that decodes wins: a
+	// playbook's notify is a list of rules, an inventory's a mapping.
+	candidates := []struct {
+		fields map[string]bool
+		v      any
+	}{
+		{yamlFields(playbook.Playbook{}), &playbook.Playbook{}},
+		{yamlFields(playbook.Machine{}), &playbook.Machine{}},
+		{inventoryKeys, &inventory.File{}},
+	}
+	var first error
+	tried := false
+	for _, c := range candidates {
+		if !within(c.fields) {
+			continue
+		}
+		tried = true
+		_, err := strictyaml.Decode(doc, []byte(text), c.v)
+		err = dropRequired(err)
+		if err == nil {
+			return nil
+		}
+		if first == nil {
+			first = err
+		}
+	}
+	if !tried {
 		return nil
 	}
+	return first
+}
+
+// dropRequired leaves out "is required" errors: a partial example may
+// leave out what its document needs.
+func dropRequired(err error) error {
 	var me *multierror.Error
 	if !errors.As(err, &me) {
 		return err

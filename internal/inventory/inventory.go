@@ -34,6 +34,8 @@ type File struct {
 	Playbooks Playbooks `yaml:"playbooks"`
 	// HR maps hires recorded by HR to playbooks and schedules (see hr.go).
 	HR HR `yaml:"hr"`
+	// Helpdesk is where hires get help (see helpdesk.go).
+	Helpdesk *Helpdesk `yaml:"helpdesk"`
 }
 
 // Directory is an LDAP directory where accounts are made.
@@ -180,7 +182,8 @@ type Inventory struct {
 	profileDirs []string
 	paths       []string // the inventory files and folders given
 
-	hr hrState // the hr sections, merged
+	hr       hrState // the hr sections, merged
+	helpdesk helpdeskState
 }
 
 // Load reads inventory files and directories (every *.yaml and *.yml
@@ -265,6 +268,7 @@ func (inv *Inventory) loadFile(path string) error {
 	if doc != nil {
 		errs = multierror.Append(errs, inv.addPlaybooks(doc, dir, f.Playbooks)...)
 		errs = multierror.Append(errs, inv.addHR(doc, f.HR)...)
+		errs = multierror.Append(errs, inv.addHelpdesk(doc, f.Helpdesk)...)
 	}
 	return errs.ErrorOrNil()
 }

@@ -172,6 +172,7 @@ unreachable, 4 changes pending (plan --detailed-exitcode).`,
 	}
 	root.AddCommand(planCmd, applyCmd, resumeCmd, validateCmd, schemaCmd, versionCmd, o.serveCommand())
 	o.journalCommands(root)
+	root.AddCommand(o.reportCommand())
 	return root
 }
 
@@ -562,6 +563,7 @@ func (o *options) writeReports(p *plan.Plan, res *result.Run) error {
 		errs = multierror.Append(errs, report.WriteFile(path, res))
 	}
 	errs = multierror.Append(errs, report.WriteHandovers(p, res))
+	welcomeNotices(o.stderr, p, res)
 	if err := errs.ErrorOrNil(); err != nil {
 		errs.ErrorFormat = strictyaml.ListFormat
 		return &exitError{exitFailed, fmt.Errorf("write reports: %w", err)}

@@ -288,3 +288,7 @@ func writeWelcomeMarkdown(w io.Writer, v *welcomeView) error {
 	}
 	return b.Flush()
 }
+
+// WriteBytes writes data to path whole or not at all, mode 0644, as
+// WriteFile writes a report.
+func WriteBytes(path string, data []byte) error { return writeAtomic(path, data, 0o644) }

@@ -42,16 +42,19 @@ func (b *builder) welcome(pb *playbook.Playbook) {
 	if host := b.plan.Hosts[h.Host]; host != nil {
 		pw.OS = host.OS
 	}
+	pr := b.loadedProfile(pb)
 	if pw.FirstLogin == "" {
-		if pr := b.profile(pb); pr != nil {
-			pw.FirstLogin = pr.FirstLogin
-		}
+		pw.FirstLogin = pr.FirstLogin
 	}
 	if pw.FirstLogin == "" {
 		pw.FirstLogin = defaultFirstLogin[pw.OS]
 	}
 	if pw.FirstLogin == "" {
 		pw.FirstLogin = defaultFirstLogin[""]
+	}
+	def := pb.Machine.DefaultPrinter
+	if def == "" {
+		def = pr.DefaultPrinter
 	}
 	for _, s := range b.plan.Steps {
 		if s.Hire != h.ID {
@@ -75,8 +78,26 @@ func (b *builder) welcome(pb *playbook.Playbook) {
 			if e, ok := b.inv.Printers[name]; ok {
 				where = e.Location
 			}
+			switch {
+			case s.Printer != nil && s.Printer.Default:
+				where = strings.TrimPrefix(where+"; your default printer", "; ")
+			case s.WinPrinter != nil && name == def:
+				// Windows keeps the default printer per user: the hire sets it.
+				where = strings.TrimPrefix(where+"; make it your default printer when you first sign in", "; ")
+			}
 			pw.Printers = append(pw.Printers, plan.WelcomeItem{Step: s.ID, Display: queue, Detail: where})
 		}
 	}
 	h.Handover.Welcome = pw
+}
+
+// loadedProfile is the playbook's profile as hire loaded it, or an empty
+// one: a profile that failed to load has been reported once already.
+func (b *builder) loadedProfile(pb *playbook.Playbook) *playbook.Profile {
+	if pb.Profile != "" {
+		if path, err := playbook.FindProfile(pb.Profile, b.profileDirs(pb)); err == nil && b.profiles[path] != nil {
+			return b.profiles[path]
+		}
+	}
+	return &playbook.Profile{}
 }

@@ -1,11 +1,14 @@
 package planner
 
 import (
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"onboard/internal/inventory"
 	"onboard/internal/plan"
+	"onboard/internal/playbook"
 )
 
 const welcomeInventory = reachInventory + `software:
@@ -41,7 +44,7 @@ func TestWelcomePlanned(t *testing.T) {
 			if tt.firstLogin == "From the playbook." {
 				welcome += "    first_login: From the playbook.\n"
 			}
-			pb := f.playbook("a.yaml", "A1", tt.body+"machine: {host: ws1, software: [acme-chat, plain-tool], printers: [Solo]}\nhandover:\n"+welcome)
+			pb := f.playbook("a.yaml", "A1", tt.body+"machine: {host: ws1, software: [acme-chat, plain-tool], printers: [Solo], default_printer: Solo}\nhandover:\n"+welcome)
 			p, err := f.build(nil, pb)
 			if err != nil {
 				t.Fatal(err)
@@ -64,7 +67,7 @@ func TestWelcomePlanned(t *testing.T) {
 			if len(w.Software) != 2 || w.Software[0] != want[0] || w.Software[1] != want[1] {
 				t.Errorf("software %+v, want %+v", w.Software, want)
 			}
-			if len(w.Printers) != 1 || w.Printers[0] != (plan.WelcomeItem{Step: "A1:printer:Solo", Display: "Solo", Detail: "2nd floor, room 2.14"}) {
+			if len(w.Printers) != 1 || w.Printers[0] != (plan.WelcomeItem{Step: "A1:printer:Solo", Display: "Solo", Detail: "2nd floor, room 2.14; your default printer"}) {
 				t.Errorf("printers %+v", w.Printers)
 			}
 		})
@@ -93,5 +96,47 @@ func TestWelcomeRefused(t *testing.T) {
 				t.Errorf("got %v, want an error with %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// A Windows hire's sheet: the Windows first-login text, the printer as the
+// share it connects, software by catalogue description.
+func TestWelcomeWindows(t *testing.T) {
+	dir := t.TempDir()
+	b, err := os.ReadFile("testdata/valid/wendy-windows.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pbFile := filepath.Join(dir, "wendy.yaml")
+	body := strings.Replace(string(b), "file:secrets/E3001.pw", "file:out/E3001.pw", 1) + "handover:\n  welcome: {sheets: [out/wendy.html]}\n"
+	if err := os.WriteFile(pbFile, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	inv, err := inventory.Load("testdata/inventory")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pb, err := playbook.Load(pbFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := Build([]*playbook.Playbook{pb}, inv, Options{ProfileDirs: []string{"testdata/profiles"}, Write: []string{filepath.Join(dir, "out")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := p.Hires[0].Handover.Welcome
+	if w == nil || w.OS != "windows" || w.FirstLogin != defaultFirstLogin["windows"] {
+		t.Fatalf("welcome %+v, want the Windows default first-login text", w)
+	}
+	if len(w.Printers) != 1 || !strings.HasPrefix(w.Printers[0].Display, `\\`) || w.Printers[0].Detail != "make it your default printer when you first sign in" {
+		t.Errorf("printers %+v, want the share, to be made the default by the hire", w.Printers)
+	}
+	if len(w.Software) != 2 || w.Software[0].Step != "E3001:win-software:chat-win" {
+		t.Errorf("software %+v", w.Software)
+	}
+	for _, s := range w.Software {
+		if e := inv.Software[strings.TrimPrefix(s.Step, "E3001:win-software:")]; e.Description != "" && s.Display != e.Description {
+			t.Errorf("%s shows %q, want the catalogue's %q", s.Step, s.Display, e.Description)
+		}
 	}
 }

@@ -133,6 +133,9 @@ func readPassword(a *plan.ActivateSpec) (string, error) {
 		root = filepath.Dir(path)
 	}
 	b, err := folder.ReadFile(root, path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return "", fmt.Errorf("the password file %s is gone (handed over and removed?): a sheet with the password is made only while it exists", path)
+	}
 	if err != nil {
 		return "", fmt.Errorf("read the password file: %w", err)
 	}

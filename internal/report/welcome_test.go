@@ -206,6 +206,13 @@ func TestWelcomePassword(t *testing.T) {
 				if _, err := WriteWelcomes(p, welcomeRun(true)); err == nil || !strings.Contains(err.Error(), "never replaces") {
 					t.Errorf("a password sheet replaced another file: %v", err)
 				}
+				// Once the password file is gone, no sheet carries the password.
+				if err := os.Remove(filepath.Join(dir, "pw.txt")); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := RenderWelcome("w.md", p, p.Hires[0], welcomeRun(true)); err == nil || !strings.Contains(err.Error(), "is gone") {
+					t.Errorf("a password sheet without its password file: %v", err)
+				}
 			}
 		})
 	}

@@ -247,6 +247,7 @@ func newRoot(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 	root.AddCommand(planCmd, applyCmd, resumeCmd, validateCmd, schemaCmd, versionCmd, o.serveCommand())
 	o.journalCommands(root)
 	mistypedSubcommands(root)
+	root.AddCommand(o.reportCommand())
 	return root
 }
 
@@ -711,6 +712,7 @@ func (o *options) writeReports(p *plan.Plan, res *result.Run) error {
 		errs = multierror.Append(errs, report.WriteFile(path, res))
 	}
 	errs = multierror.Append(errs, report.WriteHandovers(p, res))
+	welcomeNotices(o.stderr, p, res)
 	if err := errs.ErrorOrNil(); err != nil {
 		errs.ErrorFormat = strictyaml.ListFormat
 		return &exitError{exitFailed, fmt.Errorf("write reports: %w", err)}

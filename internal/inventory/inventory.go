@@ -36,6 +36,8 @@ type File struct {
 	HR HR `yaml:"hr"`
 	// Notify: notification channels and recipients (see notify.go).
 	Notify Notify `yaml:"notify"`
+	// Helpdesk is where hires get help (see helpdesk.go).
+	Helpdesk *Helpdesk `yaml:"helpdesk"`
 }
 
 // Directory is an LDAP directory where accounts are made.
@@ -182,8 +184,9 @@ type Inventory struct {
 	profileDirs []string
 	paths       []string // the inventory files and folders given
 
-	hr     hrState     // the hr sections, merged
-	notify notifyState // the notify sections, merged
+	hr       hrState     // the hr sections, merged
+	notify   notifyState // the notify sections, merged
+	helpdesk helpdeskState
 
 	// files are the decoded files, to tell later checks' findings from
 	// follow-ons of what decoding refused; unread, files that could not
@@ -306,6 +309,7 @@ func (inv *Inventory) loadFile(path string) error {
 		errs = multierror.Append(errs, inv.addPlaybooks(doc, dir, f.Playbooks)...)
 		errs = multierror.Append(errs, inv.addHR(doc, f.HR)...)
 		errs = multierror.Append(errs, inv.addNotify(doc, dir, f.Notify)...)
+		errs = multierror.Append(errs, inv.addHelpdesk(doc, f.Helpdesk)...)
 	}
 	return errs.ErrorOrNil()
 }

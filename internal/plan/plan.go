@@ -148,6 +148,42 @@ type Handover struct {
 	Contact string   `json:"contact,omitempty"`
 	Notes   string   `json:"notes,omitempty"`
 	Reports []string `json:"reports,omitempty"` // paths to write (.md, .html, .xml)
+	// Welcome is the hire's welcome sheet; nil when the playbook asks for none.
+	Welcome *Welcome `json:"welcome,omitempty"`
+}
+
+// Welcome is what the hire's welcome sheet says and where it is written.
+// Everything it shows besides the run's findings is fixed at plan time, so
+// a sheet made later from the journal says the same.
+type Welcome struct {
+	Sheets []string `json:"sheets"` // paths to write (.md, .html)
+	// Password is "sheet" when the playbook names the sheet as a channel
+	// for the initial password (read back from its 0600 password file);
+	// otherwise the sheet only says how the password reaches the hire.
+	Password   string        `json:"password,omitempty"`
+	OS         string        `json:"os,omitempty"`
+	FirstLogin string        `json:"first_login,omitempty"`
+	Helpdesk   *Helpdesk     `json:"helpdesk,omitempty"`
+	Software   []WelcomeItem `json:"software,omitempty"`
+	Printers   []WelcomeItem `json:"printers,omitempty"`
+}
+
+// WelcomeItem is one piece of software or one printer on the sheet: the
+// step that sets it up (whose handover re-check proves it), what the hire
+// reads, and a detail (where a printer is).
+type WelcomeItem struct {
+	Step    string `json:"step"`
+	Display string `json:"display"`
+	Detail  string `json:"detail,omitempty"`
+}
+
+// Helpdesk is where a hire gets help.
+type Helpdesk struct {
+	Name  string `json:"name,omitempty"`
+	Email string `json:"email,omitempty"`
+	Phone string `json:"phone,omitempty"`
+	URL   string `json:"url,omitempty"`
+	Hours string `json:"hours,omitempty"`
 }
 
 // Host is how to reach one machine. Secrets are references only.

@@ -62,6 +62,7 @@ func Build(pbs []*playbook.Playbook, inv *inventory.Inventory, opt Options) (*pl
 		}
 		seen[pb.Person.EmployeeID] = pb.File
 		b.hire(pb)
+		b.welcome(pb)
 	}
 	b.checkConflicts()
 	b.checkOutputs()

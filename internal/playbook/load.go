@@ -173,6 +173,21 @@ func (pb *Playbook) check() []error {
 	if a.Directory == "" && (a.Password.Deliver != "" || a.Adopt || a.MustChangePassword != nil) {
 		fail("account.directory", "is required: the account settings need a directory to make the account in")
 	}
+	if w := pb.Handover.Welcome; w.Password != "" || w.FirstLogin != "" || len(w.Sheets) > 0 {
+		for i, f := range w.Sheets {
+			if e := strings.ToLower(filepath.Ext(f)); e != ".md" && e != ".html" && e != ".htm" {
+				fail(fmt.Sprintf("handover.welcome.sheets[%d]", i), "a welcome sheet is .md or .html, got %q", f)
+			}
+		}
+		switch {
+		case len(w.Sheets) == 0:
+			fail("handover.welcome.sheets", "is required: the files the welcome sheet is written to (.md, .html)")
+		case w.Password != "" && w.Password != "sheet":
+			fail("handover.welcome.password", "must be sheet (the initial password is printed on the sheet) or left out, got %q", w.Password)
+		case w.Password == "sheet" && !strings.HasPrefix(a.Password.Deliver, "file:"):
+			fail("handover.welcome.password", "sheet copies the initial password from its password file: account.password.deliver must be file:PATH")
+		}
+	}
 	if j := m.DomainJoin; j != nil {
 		if j.Stale != "" && j.Stale != "reuse" && j.Stale != "fail" {
 			fail("machine.domain_join.stale", "must be reuse or fail, got %q", j.Stale)
@@ -330,6 +345,8 @@ type Profile struct {
 	JoinOU string `yaml:"join_ou"`
 	// Notify: rules every hire of the role gets (see notify.go).
 	Notify []NotifyRule `yaml:"notify"`
+	// FirstLogin is the first-login text of this role's welcome sheets.
+	FirstLogin string `yaml:"first_login" onboard:"text"`
 
 	Name string          `yaml:"-"`
 	File string          `yaml:"-"`

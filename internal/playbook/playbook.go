@@ -196,6 +196,18 @@ type Handover struct {
 	Notes   string   `yaml:"notes" onboard:"text"`
 	Reports []string `yaml:"reports"`
 	Manual  []string `yaml:"manual" onboard:"text"`
+	Welcome Welcome  `yaml:"welcome"`
+}
+
+// Welcome asks for a welcome sheet for the hire (see docs/welcome-sheet.md).
+type Welcome struct {
+	// Sheets are the files to write, as handover.reports: .md or .html.
+	Sheets []string `yaml:"sheets"`
+	// Password: "sheet" puts the initial password on the sheet (read from
+	// its password file); by default the sheet only says how it arrives.
+	Password string `yaml:"password"`
+	// FirstLogin replaces the profile's (or the default) first-login text.
+	FirstLogin string `yaml:"first_login" onboard:"text"`
 }
 
 // List is a list of names that a playbook either writes plainly (items

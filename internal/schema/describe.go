@@ -278,6 +278,11 @@ var descriptions = map[string]string{
 	"playbook.Handover.notes":   "Free text for the handover report." + templateNote,
 	"playbook.Handover.reports": "Files to write the handover report to, relative to the playbook, in folders --allow-write or the inventory's playbooks.write allow; the extension picks the format: .html (one self-contained file), .md, .xml (JUnit) or .json.",
 	"playbook.Handover.manual":  "Tasks left to do by hand, listed in the report after the profile's.",
+	"playbook.Handover.welcome": "A welcome sheet for the hire, written only when the run makes the hire ready for handover: name, username, email, machine, printers, software with the versions the handover check found, where to get help (the inventory's helpdesk), first-login instructions (docs/welcome-sheet.md).",
+
+	"playbook.Welcome.sheets":      "Files to write the welcome sheet to, as handover.reports (relative to the playbook, in a folder playbooks may write to): .md or .html (printable on A4, self-contained).",
+	"playbook.Welcome.password":    "sheet: print the initial password on the sheet, read from the password file account.password.deliver names (which must be file:PATH); the sheet is then written 0600 and never replaces another file. Left out (the default), the sheet only says how the password reaches the hire.",
+	"playbook.Welcome.first_login": "First-login instructions on the sheet, one per line; default: the profile's first_login, else a text for the machine's OS.",
 
 	"playbook.List.add":  "Names added to those the role profile gives.",
 	"playbook.List.omit": "Names the role profile gives that this hire does not get.",
@@ -290,6 +295,7 @@ var descriptions = map[string]string{
 	"playbook.Profile.default_printer": "Which of the printers becomes the default; a playbook may choose another.",
 	"playbook.Profile.checks":          "Checks run for every hire of this role, before the playbook's own.",
 	"playbook.Profile.manual":          "Tasks left to do by hand for every hire of this role, listed in the handover report.",
+	"playbook.Profile.first_login":     "First-login instructions for this role's welcome sheets, one per line (a playbook's handover.welcome.first_login wins).",
 	"playbook.Profile.join_ou":         "Distinguished name of the OU that machines of this role join into (a playbook's machine.domain_join.ou wins).",
 
 	// Inventory
@@ -354,6 +360,12 @@ var descriptions = map[string]string{
 	"inventory.HRRule.handover":                 "The handover of a matching hire.",
 	"inventory.HRHandover.contact":              "Who the hire and their manager contact, shown in the report.",
 	"inventory.HRHandover.reports":              "Files the handover report is written to (by extension .html, .md, .xml, .json): absolute paths in a folder playbooks.write allows, templated, e.g. /var/lib/onboard/reports/${person.employee_id}.html.",
+	"inventory.File.helpdesk":                   "Where new hires get help, printed on their welcome sheets; defined once, in any one file.",
+	"inventory.Helpdesk.name":                   "The helpdesk's name.",
+	"inventory.Helpdesk.email":                  "The helpdesk's email address.",
+	"inventory.Helpdesk.phone":                  "The helpdesk's phone number.",
+	"inventory.Helpdesk.url":                    "The helpdesk's web page (http:// or https://).",
+	"inventory.Helpdesk.hours":                  "When the helpdesk answers.",
 	"inventory.File.directories":                "LDAP directories (Active Directory or OpenLDAP) where accounts are made, by name.",
 	"inventory.Directory.kind":                  "active-directory or openldap.",
 	"inventory.Directory.urls":                  "Server URLs, ldaps:// (or ldap:// with StartTLS; plain LDAP is refused). Tried in order; the first that answers is used for the whole run.",

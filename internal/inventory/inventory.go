@@ -16,6 +16,7 @@ import (
 	"github.com/go-ldap/ldap/v3"
 	"github.com/hashicorp/go-multierror"
 
+	"onboard/internal/checkset"
 	"onboard/internal/directory"
 	"onboard/internal/plan"
 	"onboard/internal/secret"
@@ -34,6 +35,9 @@ type File struct {
 	Playbooks Playbooks `yaml:"playbooks"`
 	// HR maps hires recorded by HR to playbooks and schedules (see hr.go).
 	HR HR `yaml:"hr"`
+	// CheckSets are the organisation's check sets, by name (see
+	// internal/checkset).
+	CheckSets map[string]checkset.Def `yaml:"check_sets"`
 }
 
 // Directory is an LDAP directory where accounts are made.
@@ -181,6 +185,9 @@ type Inventory struct {
 	paths       []string // the inventory files and folders given
 
 	hr hrState // the hr sections, merged
+
+	// CheckSets are the shipped check sets and the inventory's.
+	CheckSets *checkset.Catalogue
 }
 
 // Load reads inventory files and directories (every *.yaml and *.yml
@@ -191,6 +198,7 @@ func Load(paths ...string) (*Inventory, error) {
 		Directories: map[string]Directory{},
 		docs:        map[string]*strictyaml.Doc{}, dirs: map[string]string{},
 		credentials: map[string]namedCredential{}, paths: paths,
+		CheckSets: checkset.New(),
 	}
 	var errs *multierror.Error
 	var files []string
@@ -223,6 +231,7 @@ func Load(paths ...string) (*Inventory, error) {
 	}
 	if errs.ErrorOrNil() == nil {
 		errs = multierror.Append(errs, inv.check()...)
+		errs = multierror.Append(errs, inv.CheckSets.Resolve()...)
 	}
 	errs.ErrorFormat = strictyaml.ListFormat
 	return inv, errs.ErrorOrNil()
@@ -261,6 +270,11 @@ func (inv *Inventory) loadFile(path string) error {
 	}
 	for n, d := range f.Directories {
 		add("directories", n, func() { inv.Directories[n] = d })
+	}
+	for _, n := range sortedKeys(f.CheckSets) {
+		if err := inv.CheckSets.Add(n, f.CheckSets[n], doc, "check_sets."+n); err != nil {
+			errs = multierror.Append(errs, err)
+		}
 	}
 	if doc != nil {
 		errs = multierror.Append(errs, inv.addPlaybooks(doc, dir, f.Playbooks)...)

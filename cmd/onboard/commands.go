@@ -171,6 +171,7 @@ unreachable, 4 changes pending (plan --detailed-exitcode).`,
 		Run:   func(cmd *cobra.Command, args []string) { fmt.Fprintln(stdout, "onboard", version) },
 	}
 	root.AddCommand(planCmd, applyCmd, resumeCmd, validateCmd, schemaCmd, versionCmd, o.serveCommand())
+	root.AddCommand(o.verifyCommand())
 	o.journalCommands(root)
 	return root
 }
@@ -582,8 +583,7 @@ func (o *options) exitFor(res *result.Run, dry bool) error {
 		return &exitError{exitUnreachable, fmt.Errorf("unreachable: %s", strings.Join(res.Unreachable, ", "))}
 	}
 	c := result.Counts(res.Steps)
-	h := result.Counts(res.Handover)
-	if n := c[result.Failed] + h[result.Failed]; n > 0 {
+	if n := unwaivedFailures(res); n > 0 {
 		return &exitError{exitFailed, fmt.Errorf("%d step(s) failed", n)}
 	}
 	if dry && o.detailed && c[result.WouldChange]+c[result.CannotTell] > 0 {

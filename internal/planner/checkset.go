@@ -3,7 +3,9 @@ package planner
 import (
 	"fmt"
 	"sort"
+	"time"
 
+	"onboard/internal/inventory"
 	"onboard/internal/plan"
 	"onboard/internal/playbook"
 	"onboard/internal/strictyaml"
@@ -77,4 +79,68 @@ func (b *builder) waive(pb *playbook.Playbook, steps []*plan.Step) {
 		}
 		c.Waiver = &plan.Waiver{Reason: w.Reason, Expires: w.Expires}
 	}
+}
+
+// VerifyPlan plans a check set on its own against inventory hosts (onboard
+// verify: machines onboard may not have set up). Each host stands as one
+// "hire" named after it, so reports and the journal group its checks; a
+// check's templates may use only ${machine.host}.
+func VerifyPlan(inv *inventory.Inventory, ref string, hosts []string, now time.Time) (*plan.Plan, error) {
+	if now.IsZero() {
+		now = time.Now().UTC().Truncate(time.Second)
+	}
+	p := &plan.Plan{Version: 1, Created: now, Hosts: map[string]*plan.Host{}, Directories: map[string]*plan.Directory{}}
+	b := &builder{inv: inv, plan: p, profiles: map[string]*playbook.Profile{}}
+	source := "onboard verify --checks " + ref
+	set, err := inv.CheckSets.Get(ref)
+	if err != nil {
+		return nil, fmt.Errorf("--checks: %w", err)
+	}
+	// Errors in a set's checks were reported where the set is defined when
+	// the inventory loaded; what remains (templates) is named by the flag.
+	doc := &strictyaml.Doc{File: "--checks " + set.Ref()}
+	seen := map[string]bool{}
+	for _, name := range hosts {
+		if seen[name] {
+			continue
+		}
+		seen[name] = true
+		h, err := inv.Host(name)
+		if err != nil {
+			b.fail(err)
+			continue
+		}
+		if h.OS == "windows" {
+			b.fail(fmt.Errorf("host %s runs Windows: check set %s is for Linux hosts", name, set.Ref()))
+			continue
+		}
+		p.Hosts[name] = h
+		p.Sources = append(p.Sources, source+" "+name)
+		p.Hires = append(p.Hires, plan.Hire{ID: name, Source: source, Name: name + " (" + set.Ref() + ")", Host: name})
+		vars := map[string]string{"machine.host": name}
+		expand := func(path, s string) string {
+			out, err := playbook.Expand(s, vars)
+			if err != nil {
+				b.fail(doc.Errorf(path, "%v", err))
+			}
+			return out
+		}
+		for i, c := range set.Checks {
+			path := fmt.Sprintf("checks[%d]", i)
+			timeout := checkTimeout(c)
+			if timeout == 0 {
+				timeout = defaultTimeouts[plan.KindCheck]
+			}
+			s := &plan.Step{ID: name + ":check:" + c.Name, Kind: plan.KindCheck, Hire: name, Host: name,
+				Title: fmt.Sprintf("Check %s on %s", c.Name, name), Timeout: plan.Duration(timeout)}
+			s.Check = b.check(c, path, expand, b.code(doc, h.OS, vars))
+			s.Check.Set = set.Ref()
+			p.Steps = append(p.Steps, s)
+		}
+	}
+	if b.errs != nil {
+		b.errs.ErrorFormat = strictyaml.ListFormat
+		return nil, b.errs
+	}
+	return p, nil
 }

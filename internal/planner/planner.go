@@ -492,7 +492,8 @@ func (b *builder) check(c playbook.Check, path string, expand func(string, strin
 		if c.Command.ExitStatus != nil {
 			exit = *c.Command.ExitStatus
 		}
-		cs.Command = &plan.CommandCheck{Run: code.expand(path+".command.run", c.Command.Run), ExitStatus: exit, Stdout: c.Command.Stdout, Privileged: c.Command.Privileged}
+		cs.Command = &plan.CommandCheck{Run: code.expand(path+".command.run", c.Command.Run), ExitStatus: exit, Stdout: c.Command.Stdout, Privileged: c.Command.Privileged,
+			CannotTellExit: c.Command.CannotTellExit, NotApplicableExit: c.Command.NotApplicableExit}
 		cs.Command.Values = code.values()
 	case c.File != nil:
 		exists := c.File.Exists == nil || *c.File.Exists

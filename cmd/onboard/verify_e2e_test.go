@@ -2,6 +2,8 @@ package main
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -74,5 +76,70 @@ func TestVerifyBaseline(t *testing.T) {
 	}
 	if code, _, stderr := e.onboard("verify", "--checks", "baseline", "no-such-ws"); code != exitInvalid || !strings.Contains(stderr, `unknown host "no-such-ws"`) {
 		t.Errorf("unknown host: exit %d: %s", code, stderr)
+	}
+}
+
+// The baseline at handover, named by a playbook: the checks that fail on a
+// lab workstation are waived, so the hire is ready (exit 0) and every
+// report shows each waiver with what the check found; once a waiver has
+// expired, its check counts again and the report says so.
+func TestBaselineHandoverWaivers(t *testing.T) {
+	l := needLab(t)
+	e := newEnv(t, l)
+	ws := l.Workstations[5].Name
+	const conf = "/etc/apt/apt.conf.d/20onboard-waiver-test"
+	wsExec(t, l, ws, `printf 'APT::Periodic::Unattended-Upgrade "1";\n' > `+conf)
+	t.Cleanup(func() { wsExec(t, l, ws, "rm -f "+conf) })
+	playbook := func(diskExpires string) string {
+		return e.write("rita.yaml", `person: {employee_id: E88, given_name: Rita, surname: Levi, start_date: 2026-12-01}
+machine: {host: `+ws+`}
+check_sets: [baseline@1]
+waivers:
+  - {check: firewall-active, reason: "nftables arrives with the next image", expires: 2099-12-31}
+  - {check: security-updates-installed, reason: "installed by the next image", expires: 2099-12-31}
+  - {check: disk-encryption, reason: "lab machines have no LUKS", expires: `+diskExpires+`}
+handover:
+  reports: [out/rita.md, out/rita.html, out/rita.xml, out/rita.json]
+`)
+	}
+	code, r, stderr := e.jsonRun(playbook("2099-12-31"))
+	if code != exitOK || !r.Ready("E88") {
+		t.Fatalf("exit %d, ready %v, want 0 and ready (every failing check waived): %s", code, r.Ready("E88"), stderr)
+	}
+	sets := 0
+	for _, s := range r.Steps {
+		if s.Set == "baseline@1" {
+			sets++
+		}
+		if s.ID == "E88:check:firewall-active" && (!s.Waived() || s.Failure == nil || !strings.Contains(s.Failure.Message, "nft")) {
+			t.Errorf("firewall-active: %s waived %v %+v", s.Outcome, s.Waived(), s.Failure)
+		}
+	}
+	if sets != 6 {
+		t.Errorf("%d steps of baseline@1, want 6", sets)
+	}
+	for _, f := range []string{"out/rita.md", "out/rita.html", "out/rita.xml", "out/rita.json"} {
+		b, err := os.ReadFile(filepath.Join(e.dir, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []string{"waived: nftables arrives with the next image, until 2099-12-31", "set baseline@1", "nft"}
+		if strings.HasSuffix(f, ".json") {
+			want = []string{`"reason": "nftables arrives with the next image"`, `"expires": "2099-12-31"`, `"set": "baseline@1"`}
+		}
+		for _, w := range want {
+			if !strings.Contains(string(b), w) {
+				t.Errorf("%s lacks %q", f, w)
+			}
+		}
+	}
+
+	code, r, _ = e.jsonRun(playbook("2026-01-01"))
+	if code != exitFailed || r.Ready("E88") {
+		t.Errorf("an expired waiver: exit %d, ready %v; want %d, not ready", code, r.Ready("E88"), exitFailed)
+	}
+	md, _ := os.ReadFile(filepath.Join(e.dir, "out/rita.md"))
+	if !strings.Contains(string(md), "waiver expired 2026-01-01 (lab machines have no LUKS): counts again") {
+		t.Errorf("the report does not say the waiver expired:\n%s", md)
 	}
 }

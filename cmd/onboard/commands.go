@@ -583,7 +583,7 @@ func (o *options) exitFor(res *result.Run, dry bool) error {
 		return &exitError{exitUnreachable, fmt.Errorf("unreachable: %s", strings.Join(res.Unreachable, ", "))}
 	}
 	c := result.Counts(res.Steps)
-	if n := unwaivedFailures(res); n > 0 {
+	if n := result.Unwaived(res.Steps) + result.Unwaived(res.Handover); n > 0 {
 		return &exitError{exitFailed, fmt.Errorf("%d step(s) failed", n)}
 	}
 	if dry && o.detailed && c[result.WouldChange]+c[result.CannotTell] > 0 {

@@ -219,17 +219,3 @@ func writeVerifyText(w io.Writer, out verifyOutput) {
 
 // oneLine joins the lines of s.
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
-
-// unwaivedFailures counts the failed steps and handover re-checks that no
-// waiver excuses: a waived check does not fail the run.
-func unwaivedFailures(res *result.Run) int {
-	n := 0
-	for _, list := range [][]result.Step{res.Steps, res.Handover} {
-		for _, s := range list {
-			if s.Outcome == result.Failed && !s.Waived() {
-				n++
-			}
-		}
-	}
-	return n
-}

@@ -93,7 +93,7 @@ func (c *Catalogue) Add(name string, d Def, doc *strictyaml.Doc, path string) er
 func (c *Catalogue) Resolve() []error {
 	var errs []error
 	for _, name := range c.Names() {
-		if _, err := c.resolve(name, nil); err != nil {
+		if _, err := c.resolve(name); err != nil {
 			errs = append(errs, err...)
 		}
 	}
@@ -120,9 +120,8 @@ func (e entry) at(field string) string {
 	return e.path + "." + field
 }
 
-// resolve makes the set name, following extends; stack holds the sets
-// being resolved, to refuse a cycle.
-func (c *Catalogue) resolve(name string, stack []string) (*Set, []error) {
+// resolve makes the set name, following extends.
+func (c *Catalogue) resolve(name string) (*Set, []error) {
 	if s, ok := c.resolved[name]; ok {
 		return s, nil
 	}
@@ -136,6 +135,7 @@ func (c *Catalogue) resolve(name string, stack []string) (*Set, []error) {
 		fail("version", "must be a whole number from 1, got %d", d.Version)
 	}
 	errs = append(errs, playbook.CheckChecks(e.doc, e.at("checks"), d.Checks)...)
+	errs = append(errs, playbook.CheckTemplates(e.doc, e.at("checks"), d.Checks)...)
 	set := &Set{Name: name, Version: d.Version, Description: d.Description}
 	if d.Extends == "" {
 		if len(d.Remove) > 0 {
@@ -143,7 +143,7 @@ func (c *Catalogue) resolve(name string, stack []string) (*Set, []error) {
 		}
 		set.Checks = append(set.Checks, d.Checks...)
 	} else {
-		parent, perrs := c.parent(e, name, stack)
+		parent, perrs := c.parent(e, name)
 		if perrs != nil && errs == nil {
 			errs = []error{} // failed with its parent, reported there
 		}
@@ -162,7 +162,7 @@ func (c *Catalogue) resolve(name string, stack []string) (*Set, []error) {
 }
 
 // parent resolves the set e extends, checking its pinned version.
-func (c *Catalogue) parent(e entry, name string, stack []string) (*Set, []error) {
+func (c *Catalogue) parent(e entry, name string) (*Set, []error) {
 	fail := func(format string, args ...any) []error {
 		return []error{e.doc.Errorf(e.at("extends"), format, args...)}
 	}
@@ -191,7 +191,7 @@ func (c *Catalogue) parent(e entry, name string, stack []string) (*Set, []error)
 		}
 		n, _, _ = playbook.ParseSetRef(c.defs[n].def.Extends)
 	}
-	p, perrs := c.resolve(pname, append(stack, name))
+	p, perrs := c.resolve(pname)
 	if perrs != nil {
 		// Reported where the parent is defined; this set fails with it.
 		return nil, []error{}
@@ -256,7 +256,7 @@ func (c *Catalogue) Get(ref string) (*Set, error) {
 	if _, ok := c.defs[name]; !ok {
 		return nil, fmt.Errorf("unknown check set %q: the sets are %s%s", name, strings.Join(c.Names(), ", "), strictyaml.Suggest(name, c.Names()))
 	}
-	s, errs := c.resolve(name, nil)
+	s, errs := c.resolve(name)
 	if errs != nil {
 		// Inventory.Load reports each error where it is; this is a
 		// catalogue used without resolving it first.

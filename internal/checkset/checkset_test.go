@@ -147,6 +147,13 @@ func TestSetErrors(t *testing.T) {
       - name: two
         file: {path: /b}
 `, []string{`sets.yaml:6:9: check_sets.corp.checks[0]: needs exactly one of`, `sets.yaml:9:15: check_sets.corp.checks[1].name: "two" is used by another check`}},
+		{"bad template", `
+  corp:
+    version: 1
+    checks:
+      - name: home
+        file: {path: "${account.hom}/.profile"}
+`, []string{`sets.yaml:7:22: check_sets.corp.checks[0].file.path: template ${account.hom}: unknown name "account.hom"`}},
 		{"shipped name", `
   baseline:
     version: 2

@@ -836,7 +836,7 @@ func (b *builder) windowsSteps(pb *playbook.Playbook, pr *playbook.Profile, host
 		}
 		prev = s.ID
 	}
-	if len(pb.CheckSets) > 0 {
+	if len(pb.CheckSets)+len(pr.CheckSets) > 0 {
 		b.fail(doc.Errorf("check_sets", "host %s runs Windows: the check sets onboard runs are for Linux hosts", host.Name))
 	}
 	if len(pb.Checks)+len(pr.Checks) > 0 {

@@ -340,6 +340,12 @@ func (pb *Playbook) checkTemplates() []error {
 	return errs
 }
 
+// CheckTemplates validates the templated fields of checks defined outside
+// a playbook (a check set) against the names any playbook offers.
+func CheckTemplates(doc *strictyaml.Doc, base string, checks []Check) []error {
+	return checkCheckTemplates(doc, base, checks, (&Playbook{}).TemplateVars("username", "host"))
+}
+
 // checkCheckTemplates validates the templated fields of checks (of a
 // playbook or a profile) against the names a playbook offers.
 func checkCheckTemplates(doc *strictyaml.Doc, base string, checks []Check, vars map[string]string) []error {

@@ -302,7 +302,7 @@ func newRunView(orig *result.Run) (runView, error) {
 		switch {
 		case r.Audit:
 			switch {
-			case hv.Counts[result.Failed] > 0 || len(h.Added) > 0:
+			case result.Unwaived(hv.Steps) > 0 || len(h.Added) > 0:
 				hv.Status = statusDrift
 			case hv.Counts[result.OK] == len(hv.Steps):
 				hv.Status = statusNoDrift

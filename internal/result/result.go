@@ -146,6 +146,17 @@ func Counts(steps []Step) map[Outcome]int {
 	return c
 }
 
+// Unwaived counts the failed steps that no waiver excuses.
+func Unwaived(steps []Step) int {
+	n := 0
+	for _, s := range steps {
+		if s.Outcome == Failed && !s.Waived() {
+			n++
+		}
+	}
+	return n
+}
+
 // Ready reports whether the hire with the given id may be handed over: every
 // step and every handover re-check of that hire is done, or is a check a
 // waiver that holds excuses.

@@ -56,6 +56,7 @@ const (
 	verdictNotApplicable = "not-applicable"
 	verdictFail          = "fail"
 	verdictCannotRun     = "cannot-run"
+	verdictCannotTell    = "cannot-tell" // ran, but the host cannot say: never a pass
 	verdictSkipped       = "skipped"
 )
 
@@ -171,7 +172,10 @@ func verifyResult(res *result.Run, set string) verifyOutput {
 			c.Verdict = verdictPass
 		case s.Outcome == result.Failed && s.Failure != nil:
 			c.Verdict, c.Evidence = verdictFail, s.Failure.Message
-			if s.Failure.Class == result.ClassCannotRun {
+			switch {
+			case s.Failure.Class == result.ClassCannotRun && strings.HasPrefix(s.Failure.Message, "cannot tell:"):
+				c.Verdict = verdictCannotTell
+			case s.Failure.Class == result.ClassCannotRun:
 				c.Verdict = verdictCannotRun
 			}
 		default:
@@ -202,8 +206,8 @@ func writeVerifyText(w io.Writer, out verifyOutput) {
 			counts[c.Verdict]++
 			width = max(width, len(c.Name))
 		}
-		fmt.Fprintf(w, "%s on %s: %d passed, %d not applicable, %d failed, %d cannot run", out.Set, h.Host,
-			counts[verdictPass], counts[verdictNotApplicable], counts[verdictFail], counts[verdictCannotRun])
+		fmt.Fprintf(w, "%s on %s: %d passed, %d not applicable, %d failed, %d cannot run, %d cannot tell", out.Set, h.Host,
+			counts[verdictPass], counts[verdictNotApplicable], counts[verdictFail], counts[verdictCannotRun], counts[verdictCannotTell])
 		if n := counts[verdictSkipped]; n > 0 {
 			fmt.Fprintf(w, ", %d skipped", n)
 		}

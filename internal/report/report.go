@@ -344,12 +344,12 @@ func newRunView(orig *result.Run) (runView, error) {
 func todo(r *result.Run, hv hireView) []string {
 	var out []string
 	for _, s := range hv.Steps {
-		if s.Outcome == result.Failed {
+		if s.Outcome == result.Failed && !s.Waived() {
 			out = append(out, "Fix failed step: "+failureSummary(s))
 		}
 	}
 	for _, s := range hv.Handover {
-		if !s.Outcome.Done() {
+		if !s.Outcome.Done() && !s.Waived() {
 			out = append(out, "Handover check "+string(s.Outcome)+": "+failureSummary(s))
 		}
 	}

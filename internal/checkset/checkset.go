@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 
 	"onboard/internal/playbook"
 	"onboard/internal/strictyaml"
@@ -50,8 +51,11 @@ type entry struct {
 	path string // field path of the definition in doc ("" for a whole file)
 }
 
-// Catalogue is every known set: the shipped ones and an inventory's.
+// Catalogue is every known set: the shipped ones and an inventory's. It is
+// safe for concurrent use once its sets are added (plans made in parallel
+// by onboard serve share one inventory).
 type Catalogue struct {
+	mu       sync.Mutex // guards resolved
 	defs     map[string]entry
 	resolved map[string]*Set
 }
@@ -91,6 +95,8 @@ func (c *Catalogue) Add(name string, d Def, doc *strictyaml.Doc, path string) er
 // Resolve checks every definition and resolves its extends chain; all
 // errors are returned, each at its file:line:column.
 func (c *Catalogue) Resolve() []error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	var errs []error
 	for _, name := range c.Names() {
 		if _, err := c.resolve(name); err != nil {
@@ -256,7 +262,9 @@ func (c *Catalogue) Get(ref string) (*Set, error) {
 	if _, ok := c.defs[name]; !ok {
 		return nil, fmt.Errorf("unknown check set %q: the sets are %s%s", name, strings.Join(c.Names(), ", "), strictyaml.Suggest(name, c.Names()))
 	}
+	c.mu.Lock()
 	s, errs := c.resolve(name)
+	c.mu.Unlock()
 	if errs != nil {
 		// Inventory.Load reports each error where it is; this is a
 		// catalogue used without resolving it first.

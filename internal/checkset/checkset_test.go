@@ -1,6 +1,7 @@
 package checkset_test
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -170,5 +171,25 @@ func TestSetErrors(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// Plans made in parallel (onboard serve) share one catalogue.
+func TestGetConcurrently(t *testing.T) {
+	c := checkset.New()
+	done := make(chan error)
+	for range 8 {
+		go func() {
+			s, err := c.Get("baseline@1")
+			if err == nil && len(s.Checks) != 6 {
+				err = fmt.Errorf("%d checks", len(s.Checks))
+			}
+			done <- err
+		}()
+	}
+	for range 8 {
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
 	}
 }

@@ -96,6 +96,10 @@ func VerifyPlan(inv *inventory.Inventory, ref string, hosts []string, now time.T
 	if err != nil {
 		return nil, fmt.Errorf("--checks: %w", err)
 	}
+	if len(set.Checks) == 0 {
+		// Nothing checked would read as everything passed.
+		return nil, fmt.Errorf("--checks: check set %s has no checks", set.Ref())
+	}
 	// Errors in a set's checks were reported where the set is defined when
 	// the inventory loaded; what remains (templates) is named by the flag.
 	doc := &strictyaml.Doc{File: "--checks " + set.Ref()}

@@ -43,6 +43,7 @@ func TestVerifyPlan(t *testing.T) {
 		{"nope", []string{"ws1"}, `--checks: unknown check set "nope"`},
 		{"baseline", []string{"ws9"}, `unknown host "ws9"`},
 		{"baseline", []string{"win1"}, "host win1 runs Windows: check set baseline@1 is for Linux hosts"},
+		{"empty", []string{"ws1"}, "--checks: check set empty@1 has no checks"},
 	} {
 		if _, err := VerifyPlan(inv, tc.set, tc.hosts, now); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s on %v: %v, want %q", tc.set, tc.hosts, err, tc.want)

@@ -245,6 +245,7 @@ func newRoot(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 	}
 	addOutput(versionCmd, &versionOut, "an object")
 	root.AddCommand(planCmd, applyCmd, resumeCmd, validateCmd, schemaCmd, versionCmd, o.serveCommand())
+	root.AddCommand(o.verifyCommand())
 	o.journalCommands(root)
 	mistypedSubcommands(root)
 	root.AddCommand(o.reportCommand())
@@ -733,8 +734,7 @@ func (o *options) exitFor(res *result.Run, dry bool) error {
 		return &exitError{exitUnreachable, fmt.Errorf("unreachable: %s", strings.Join(res.Unreachable, ", "))}
 	}
 	c := result.Counts(res.Steps)
-	h := result.Counts(res.Handover)
-	if n := c[result.Failed] + h[result.Failed]; n > 0 {
+	if n := result.Unwaived(res.Steps) + result.Unwaived(res.Handover); n > 0 {
 		return &exitError{exitFailed, fmt.Errorf("%d step(s) failed", n)}
 	}
 	if dry && o.detailed && c[result.WouldChange]+c[result.CannotTell] > 0 {

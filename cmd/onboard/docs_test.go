@@ -377,8 +377,8 @@ func TestCheckInvocations(t *testing.T) {
 
 // kinds of documents, by their top-level keys.
 var (
-	inventoryKeys = map[string]bool{"groups": true, "hosts": true, "printers": true, "software": true, "directories": true, "playbooks": true, "hr": true, "notify": true, "helpdesk": true}
-	profileKeys   = map[string]bool{"description": true, "groups": true, "software": true, "printers": true, "default_printer": true, "checks": true, "manual": true, "join_ou": true, "notify": true, "first_login": true}
+	inventoryKeys = map[string]bool{"groups": true, "hosts": true, "printers": true, "software": true, "directories": true, "playbooks": true, "hr": true, "notify": true, "helpdesk": true, "check_sets": true}
+	profileKeys   = map[string]bool{"description": true, "groups": true, "software": true, "printers": true, "default_printer": true, "checks": true, "manual": true, "join_ou": true, "notify": true, "first_login": true, "check_sets": true}
 )
 
 // kindOf tells a playbook, a profile and an inventory file apart.

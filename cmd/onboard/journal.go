@@ -424,7 +424,7 @@ func (o *options) audit(ctx context.Context, hires []string) error {
 	for _, h := range res.Hires {
 		added += len(h.Added)
 	}
-	if n := result.Counts(res.Steps)[result.Failed]; n > 0 || added > 0 {
+	if n := result.Unwaived(res.Steps); n > 0 || added > 0 {
 		return &exitError{exitDrift, fmt.Errorf("drift: %d check(s) no longer hold as handed over, %d thing(s) added since", n, added)}
 	}
 	return nil

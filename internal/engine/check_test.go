@@ -58,7 +58,7 @@ func TestCannotRunIsNeverAPass(t *testing.T) {
 			!strings.Contains(m.Failure.Message, "cannot run") || !strings.Contains(m.Failure.Message, "exit 127") {
 			t.Errorf("mode %v: a missing tool gave %s %+v", mode, m.Outcome, m.Failure)
 		}
-		if ok := got["present"]; ok.Outcome != result.OK || ok.Reason != `"echo found it" exited 0` {
+		if ok := got["present"]; ok.Outcome != result.OK || ok.Reason != `"echo found it" exited 0: found it` {
 			t.Errorf("mode %v: a passing check gave %s %q", mode, ok.Outcome, ok.Reason)
 		}
 		if r.Ready("E1") {

@@ -63,6 +63,9 @@ type Engine struct {
 	// their dependencies were in place too; the handover re-checks every
 	// step afresh all the same.
 	Prechecked *result.Run
+	// Now is the clock that starts a run and judges its waivers' expiry
+	// (tests set it); nil means time.Now.
+	Now func() time.Time
 }
 
 // Mode says what a run does.
@@ -276,6 +279,9 @@ func findCycle(steps []*plan.Step, ids map[string]*plan.Step) string {
 // pass Validate.
 func (e *Engine) Run(ctx context.Context, p *plan.Plan, mode Mode) *result.Run {
 	start := time.Now()
+	if e.Now != nil {
+		start = e.Now()
+	}
 	r := &run{
 		e: e, p: p, mode: mode, kinds: e.Kinds,
 		res:     &result.Run{ID: NewRunID(start), Operator: e.Operator, DryRun: mode != Apply, Started: start},
@@ -576,17 +582,22 @@ func (r *run) acquire(ctx context.Context, key string) (release func(), err erro
 	}, nil
 }
 
-func newResult(s *plan.Step) *result.Step {
+func (r *run) newResult(s *plan.Step) *result.Step {
 	host := s.Host
 	if host == "" {
 		host = s.Directory // a directory step: say where it ran
 	}
-	return &result.Step{ID: s.ID, Kind: s.Kind, Hire: s.Hire, Host: host, Title: s.Title, Started: time.Now()}
+	rs := &result.Step{ID: s.ID, Kind: s.Kind, Hire: s.Hire, Host: host, Title: s.Title, Started: time.Now()}
+	if c := s.Check; c != nil {
+		// A waiver is judged on the day the run started (UTC).
+		rs.Set, rs.Waiver = c.Set, result.NewWaiver(c.Waiver, r.res.Started)
+	}
+	return rs
 }
 
 func (r *run) runStep(ctx context.Context, s *plan.Step, mode Mode) *result.Step {
 	failedDep, pending := r.waitDeps(ctx, s)
-	rs := newResult(s)
+	rs := r.newResult(s)
 	// A re-check (audit) looks at every step whatever its dependencies
 	// found: drift in one place does not hide drift in another.
 	if failedDep != nil && mode == Recheck && ctx.Err() == nil {
@@ -872,7 +883,7 @@ func (r *run) handover(ctx context.Context) {
 	for i, s := range r.p.Steps {
 		prev := r.res.Steps[i]
 		if !prev.Outcome.Done() {
-			rs := newResult(s)
+			rs := r.newResult(s)
 			rs.Outcome, rs.Reason = result.Skipped, "the step did not complete: "+string(prev.Outcome)
 			out[i] = *rs
 			continue
@@ -880,7 +891,7 @@ func (r *run) handover(ctx context.Context) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			rs := newResult(s)
+			rs := r.newResult(s)
 			out[i] = *rs
 			kind := r.kinds[s.Kind]
 			x, _, err := r.exec(ctx, s)
@@ -994,7 +1005,7 @@ func (r *run) applyBatch(ctx context.Context, b step.Batcher, kind step.Kind, x 
 	}
 	var members []member
 	for _, o := range r.claimBatch(s) {
-		rs := newResult(o)
+		rs := r.newResult(o)
 		ox := &step.Exec{T: x.T, D: x.D, Probed: true}
 		st, err := kind.Check(ctx, ox, o)
 		ox.Probed = false

@@ -16,6 +16,7 @@ import (
 	"github.com/go-ldap/ldap/v3"
 	"github.com/hashicorp/go-multierror"
 
+	"onboard/internal/checkset"
 	"onboard/internal/directory"
 	"onboard/internal/plan"
 	"onboard/internal/secret"
@@ -38,6 +39,9 @@ type File struct {
 	Notify Notify `yaml:"notify"`
 	// Helpdesk is where hires get help (see helpdesk.go).
 	Helpdesk *Helpdesk `yaml:"helpdesk"`
+	// CheckSets are the organisation's check sets, by name (see
+	// internal/checkset).
+	CheckSets map[string]checkset.Def `yaml:"check_sets"`
 }
 
 // Directory is an LDAP directory where accounts are made.
@@ -188,6 +192,9 @@ type Inventory struct {
 	notify   notifyState // the notify sections, merged
 	helpdesk helpdeskState
 
+	// CheckSets are the shipped check sets and the inventory's.
+	CheckSets *checkset.Catalogue
+
 	// files are the decoded files, to tell later checks' findings from
 	// follow-ons of what decoding refused; unread, files that could not
 	// be read or parsed at all.
@@ -203,6 +210,7 @@ func Load(paths ...string) (*Inventory, error) {
 		Directories: map[string]Directory{},
 		docs:        map[string]*strictyaml.Doc{}, dirs: map[string]string{},
 		credentials: map[string]namedCredential{}, paths: paths,
+		CheckSets: checkset.New(),
 	}
 	var errs *multierror.Error
 	var files []string
@@ -237,6 +245,7 @@ func Load(paths ...string) (*Inventory, error) {
 	// reported in one pass; what they would say again about a value
 	// decoding refused is dropped.
 	errs = multierror.Append(errs, strictyaml.DropFollowOn(inv.check(), inv.files...)...)
+	errs = multierror.Append(errs, strictyaml.DropFollowOn(inv.CheckSets.Resolve(), inv.files...)...)
 	errs.ErrorFormat = strictyaml.ListFormat
 	return inv, errs.ErrorOrNil()
 }
@@ -304,6 +313,11 @@ func (inv *Inventory) loadFile(path string) error {
 	}
 	for n, d := range f.Directories {
 		add("directories", n, func() { inv.Directories[n] = d })
+	}
+	for _, n := range sortedKeys(f.CheckSets) {
+		if err := inv.CheckSets.Add(n, f.CheckSets[n], doc, "check_sets."+n); err != nil {
+			errs = multierror.Append(errs, err)
+		}
 	}
 	if doc != nil {
 		errs = multierror.Append(errs, inv.addPlaybooks(doc, dir, f.Playbooks)...)

@@ -426,6 +426,19 @@ type CheckSpec struct {
 	// Retry repeats a check that does not pass until it does or the time
 	// is up (see check.go).
 	Retry *Retry `json:"retry,omitempty"`
+	// Set names the check set that gave the check ("baseline@1"); empty
+	// for a playbook's or profile's own check.
+	Set string `json:"set,omitempty"`
+	// Waiver lets this check fail without blocking the handover, until it
+	// expires.
+	Waiver *Waiver `json:"waiver,omitempty"`
+}
+
+// Waiver excuses one hire's check: why, and the last day (UTC,
+// YYYY-MM-DD) it applies.
+type Waiver struct {
+	Reason  string `json:"reason"`
+	Expires string `json:"expires"`
 }
 
 // CommandCheck runs a command and compares its exit status and output.
@@ -435,6 +448,12 @@ type CommandCheck struct {
 	Stdout     []string `json:"stdout,omitempty"` // substrings, or /regexp/
 	Privileged bool     `json:"privileged,omitempty"`
 	Values     []string `json:"values,omitempty"` // as CommandSpec.Values
+	// CannotTellExit: the exit status by which the command says the host
+	// cannot tell (a failure of class cannot-run, never a pass);
+	// NotApplicableExit: the one by which it says the check does not apply
+	// here (a pass that says so). 0: none.
+	CannotTellExit    int `json:"cannot_tell_exit,omitempty"`
+	NotApplicableExit int `json:"not_applicable_exit,omitempty"`
 }
 
 // FileCheck tests a path.

@@ -265,7 +265,7 @@ func (b *builder) hire(pb *playbook.Playbook) {
 	if host == nil {
 		b.plan.Steps = append(b.plan.Steps, steps...)
 		if pb.Machine.Host == "" {
-			if len(pb.Machine.Software.Add)+len(pb.Machine.Printers.Add)+len(pb.Machine.Files)+len(pb.Machine.Commands)+len(pb.Checks) > 0 || pb.Machine.DomainJoin != nil {
+			if len(pb.Machine.Software.Add)+len(pb.Machine.Printers.Add)+len(pb.Machine.Files)+len(pb.Machine.Commands)+len(pb.Checks)+len(pb.CheckSets) > 0 || pb.Machine.DomainJoin != nil {
 				b.fail(doc.Errorf("machine.host", "is required: software, printers, files, commands, checks and a domain join need a machine"))
 			} else if len(software.items)+len(printers.items) > 0 {
 				// An account-only onboarding (the machine comes later): the
@@ -435,6 +435,14 @@ func (b *builder) hire(pb *playbook.Playbook) {
 		s.Check = b.check(c, path, expand, code)
 		s.DependsOn = machineIDs
 	}
+	for _, sc := range b.setChecks(pb, pr, names) {
+		c := sc.check
+		s := newStep(plan.KindCheck, c.Name, fmt.Sprintf("Check %s on %s", c.Name, host.Name), checkTimeout(c))
+		s.Check = b.check(c, sc.path, expand, b.code(sc.doc, host.OS, vars))
+		s.Check.Set = sc.set
+		s.DependsOn = machineIDs
+	}
+	b.waive(pb, steps)
 	for _, s := range steps {
 		sort.Strings(s.DependsOn)
 	}
@@ -486,7 +494,8 @@ func (b *builder) check(c playbook.Check, path string, expand func(string, strin
 		if c.Command.ExitStatus != nil {
 			exit = *c.Command.ExitStatus
 		}
-		cs.Command = &plan.CommandCheck{Run: code.expand(path+".command.run", c.Command.Run), ExitStatus: exit, Stdout: c.Command.Stdout, Privileged: c.Command.Privileged}
+		cs.Command = &plan.CommandCheck{Run: code.expand(path+".command.run", c.Command.Run), ExitStatus: exit, Stdout: c.Command.Stdout, Privileged: c.Command.Privileged,
+			CannotTellExit: c.Command.CannotTellExit, NotApplicableExit: c.Command.NotApplicableExit}
 		cs.Command.Values = code.values()
 	case c.File != nil:
 		exists := c.File.Exists == nil || *c.File.Exists
@@ -828,6 +837,9 @@ func (b *builder) windowsSteps(pb *playbook.Playbook, pr *playbook.Profile, host
 			s.DependsOn = append(s.DependsOn, prev)
 		}
 		prev = s.ID
+	}
+	if len(pb.CheckSets)+len(pr.CheckSets) > 0 {
+		b.fail(doc.Errorf("check_sets", "host %s runs Windows: the check sets onboard runs are for Linux hosts", host.Name))
 	}
 	if len(pb.Checks)+len(pr.Checks) > 0 {
 		b.fail(doc.Errorf("checks", "host %s runs Windows: checks (sh commands, dpkg, CUPS) are for Linux hosts; every Windows step is verified and re-checked at handover", host.Name))

@@ -13,13 +13,19 @@ import (
 
 // Playbook is one new hire's setup, as written.
 type Playbook struct {
-	Person   Person            `yaml:"person" onboard:"required"`
-	Profile  string            `yaml:"profile"`
-	Vars     map[string]string `yaml:"vars" onboard:"text"`
-	Account  Account           `yaml:"account"`
-	Machine  Machine           `yaml:"machine"`
-	Checks   []Check           `yaml:"checks"`
-	Handover Handover          `yaml:"handover"`
+	Person  Person            `yaml:"person" onboard:"required"`
+	Profile string            `yaml:"profile"`
+	Vars    map[string]string `yaml:"vars" onboard:"text"`
+	Account Account           `yaml:"account"`
+	Machine Machine           `yaml:"machine"`
+	Checks  []Check           `yaml:"checks"`
+	// CheckSets name check sets run at handover besides Checks: "baseline"
+	// or "baseline@1" (the version pinned).
+	CheckSets []string `yaml:"check_sets"`
+	// Waivers let named checks fail for this hire without blocking the
+	// handover, each with a reason and an expiry date.
+	Waivers  []Waiver `yaml:"waivers"`
+	Handover Handover `yaml:"handover"`
 	// Notify: who learns of the handover, a failure, a task left for a
 	// human, drift (see notify.go).
 	Notify []NotifyRule `yaml:"notify"`
@@ -165,6 +171,19 @@ type CommandCheck struct {
 	ExitStatus *int     `yaml:"exit_status"`
 	Stdout     []string `yaml:"stdout" onboard:"text"`
 	Privileged bool     `yaml:"privileged"`
+	// CannotTellExit is the exit status by which the command says the
+	// host cannot tell (never a pass); NotApplicableExit, the one by which
+	// it says the check does not apply to this host.
+	CannotTellExit    int `yaml:"cannot_tell_exit"`
+	NotApplicableExit int `yaml:"not_applicable_exit"`
+}
+
+// Waiver lets one check fail for this hire without blocking the handover,
+// until the end of Expires (a UTC day).
+type Waiver struct {
+	Check   string `yaml:"check" onboard:"required"`
+	Reason  string `yaml:"reason" onboard:"required"`
+	Expires string `yaml:"expires" onboard:"required"`
 }
 
 // FileCheck passes when the path exists (or not) with the given properties.

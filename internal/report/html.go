@@ -158,7 +158,9 @@ func htmlSteps(steps []result.Step) []htmlStep {
 }
 
 // stepNoteFull is stepNote with all lines kept; HTML can show them.
-func stepNoteFull(s result.Step) string {
+func stepNoteFull(s result.Step) string { return withTags(s, stepNoteFullBare(s)) }
+
+func stepNoteFullBare(s result.Step) string {
 	switch {
 	case s.Outcome == result.Failed:
 		return failureWhy(s)

@@ -302,7 +302,7 @@ func newRunView(orig *result.Run) (runView, error) {
 		switch {
 		case r.Audit:
 			switch {
-			case hv.Counts[result.Failed] > 0 || len(h.Added) > 0:
+			case result.Unwaived(hv.Steps) > 0 || len(h.Added) > 0:
 				hv.Status = statusDrift
 			case hv.Counts[result.OK] == len(hv.Steps):
 				hv.Status = statusNoDrift
@@ -344,12 +344,12 @@ func newRunView(orig *result.Run) (runView, error) {
 func todo(r *result.Run, hv hireView) []string {
 	var out []string
 	for _, s := range hv.Steps {
-		if s.Outcome == result.Failed {
+		if s.Outcome == result.Failed && !s.Waived() {
 			out = append(out, "Fix failed step: "+failureSummary(s))
 		}
 	}
 	for _, s := range hv.Handover {
-		if !s.Outcome.Done() {
+		if !s.Outcome.Done() && !s.Waived() {
 			out = append(out, "Handover check "+string(s.Outcome)+": "+failureSummary(s))
 		}
 	}
@@ -384,6 +384,40 @@ func failureSummary(s result.Step) string {
 		out += " (" + why + ")"
 	}
 	return out
+}
+
+// checkTags says which check set a check comes from and how a waiver
+// stands: "baseline@1", "waived: REASON, until DATE", or "waiver expired
+// DATE (REASON): counts again". Empty for other steps.
+func checkTags(s result.Step) string {
+	var tags []string
+	if s.Set != "" {
+		tags = append(tags, "set "+s.Set)
+	}
+	if w := s.Waiver; w != nil {
+		switch {
+		case w.Expired:
+			tags = append(tags, fmt.Sprintf("waiver expired %s (%s): counts again", w.Expires, firstLine(w.Reason)))
+		case !s.Outcome.Done():
+			tags = append(tags, fmt.Sprintf("waived: %s, until %s", firstLine(w.Reason), w.Expires))
+		default:
+			tags = append(tags, fmt.Sprintf("waiver until %s not needed: passes", w.Expires))
+		}
+	}
+	return strings.Join(tags, "; ")
+}
+
+// withTags puts a check's tags before its note: "[set baseline@1; waived:
+// ...] evidence".
+func withTags(s result.Step, note string) string {
+	t := checkTags(s)
+	switch {
+	case t == "":
+		return note
+	case note == "":
+		return "[" + t + "]"
+	}
+	return "[" + t + "] " + note
 }
 
 // failureWhy is "phase: exit N: message" of a failed step.

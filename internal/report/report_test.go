@@ -19,7 +19,7 @@ import (
 
 func TestGolden(t *testing.T) {
 	t.Setenv("NO_COLOR", "")
-	runs := map[string]func() *result.Run{"run": sampleRun, "dryrun": dryRun, "audit": auditRun, "checks": checksRun}
+	runs := map[string]func() *result.Run{"run": sampleRun, "dryrun": dryRun, "audit": auditRun, "checks": checksRun, "baseline": baselineRun}
 	formats := map[string]Format{
 		"txt":  Text{},
 		"md":   Markdown{},

@@ -201,7 +201,9 @@ func writeTextSteps(b io.Writer, p painter, steps []result.Step, labelWidth int,
 }
 
 // stepNote is the one-line explanation printed after a step.
-func stepNote(s result.Step) string {
+func stepNote(s result.Step) string { return withTags(s, stepNoteBare(s)) }
+
+func stepNoteBare(s result.Step) string {
 	switch {
 	case s.Outcome == result.Failed:
 		return failureWhy(s)

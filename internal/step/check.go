@@ -164,20 +164,52 @@ func commandCheck(ctx context.Context, x *Exec, c *plan.CommandCheck) (State, er
 	if err != nil {
 		return State{}, err
 	}
-	if out.ExitCode != c.ExitStatus && (out.ExitCode == 126 || out.ExitCode == 127) {
-		return toolMissing(out), nil
+	// A script (several lines) speaks for itself: its output is the
+	// evidence; a one-line command is named, then what it printed.
+	said := oneLine(Tail(out.Stdout, 300))
+	if said == "" {
+		said = oneLine(Tail(out.Combined(), 300))
 	}
-	if out.ExitCode != c.ExitStatus {
-		return differs(fmt.Sprintf("%q exited %d, want %d: %s", c.Run, out.ExitCode, c.ExitStatus, Tail(out.Combined(), 300))), nil
+	what := fmt.Sprintf("%q", c.Run)
+	script := strings.Contains(strings.TrimSpace(c.Run), "\n")
+	if script {
+		what = "the check's script"
+	}
+	switch {
+	case out.ExitCode != c.ExitStatus && (out.ExitCode == 126 || out.ExitCode == 127):
+		return toolMissing(out), nil
+	case c.CannotTellExit != 0 && out.ExitCode == c.CannotTellExit:
+		// The host cannot say (no block devices to read): never a pass.
+		return State{CannotRun: true, Action: plan.ActionNone, Reason: "cannot tell: " + orExit(said, out.ExitCode)}, nil
+	case c.NotApplicableExit != 0 && out.ExitCode == c.NotApplicableExit:
+		return inPlace("not applicable: " + orExit(said, out.ExitCode)), nil
+	case out.ExitCode != c.ExitStatus && script:
+		return differs(fmt.Sprintf("%s (exit %d, want %d)", orExit(said, out.ExitCode), out.ExitCode, c.ExitStatus)), nil
+	case out.ExitCode != c.ExitStatus:
+		return differs(fmt.Sprintf("%s exited %d, want %d: %s", what, out.ExitCode, c.ExitStatus, Tail(out.Combined(), 300))), nil
 	}
 	bad, err := MatchOutput(out.Stdout, c.Stdout)
 	if err != nil {
 		return State{}, err
 	}
 	if bad != "" {
-		return differs(fmt.Sprintf("output of %q does not match %q: %s", c.Run, bad, Tail(out.Stdout, 300))), nil
+		return differs(fmt.Sprintf("output of %s does not match %q: %s", what, bad, said)), nil
 	}
-	return inPlace(fmt.Sprintf("%q exited %d", c.Run, out.ExitCode)), nil
+	if script {
+		return inPlace(orExit(said, out.ExitCode)), nil
+	}
+	if said == "" {
+		return inPlace(fmt.Sprintf("%s exited %d", what, out.ExitCode)), nil
+	}
+	return inPlace(fmt.Sprintf("%s exited %d: %s", what, out.ExitCode, said)), nil
+}
+
+// orExit is what a script said, or its exit status when it said nothing.
+func orExit(said string, code int) string {
+	if said == "" {
+		return fmt.Sprintf("the script exited %d and printed nothing", code)
+	}
+	return said
 }
 
 // headCmd reads the first MiB of a file: enough for the configuration

@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"math"
 	"sort"
-	"strings"
 	"time"
 
 	"onboard/internal/journal"
@@ -35,9 +34,9 @@ type Options struct {
 	Since, Until time.Time
 	// By is ByMonth (the default) or ByProfile.
 	By string
-	// HREvents maps a run's trigger ("hr:<event id>") to the time onboard
-	// serve received that event. A hire whose first run has no entry here
-	// starts at that run's start.
+	// HREvents maps a run's trigger ("hr:<event id>", "scim:<user>") to
+	// the time onboard serve received its first event. A hire whose first
+	// run has no entry here starts at that run's start.
 	HREvents map[string]time.Time
 }
 
@@ -151,7 +150,7 @@ func Compute(runs []*journal.RunDetail, o Options) (*Report, error) {
 			x := hires[h.ID]
 			if x == nil {
 				x = &hire{id: h.ID, profile: h.Profile, start: d.Started, readyRun: -1}
-				if at, ok := o.HREvents[d.Trigger]; ok && strings.HasPrefix(d.Trigger, "hr:") && !at.IsZero() {
+				if at, ok := o.HREvents[d.Trigger]; ok && !at.IsZero() {
 					x.start = at.UTC()
 				}
 				hires[h.ID] = x

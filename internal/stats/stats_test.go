@@ -5,8 +5,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"flag"
-	"os"
 	"path/filepath"
 	"reflect"
 	"testing"
@@ -14,12 +12,11 @@ import (
 
 	_ "modernc.org/sqlite"
 
+	"onboard/internal/golden"
 	"onboard/internal/journal"
 	"onboard/internal/plan"
 	"onboard/internal/result"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files")
 
 // fstep is one step a synthetic run finishes.
 type fstep struct {
@@ -405,27 +402,8 @@ func TestGolden(t *testing.T) {
 			if err := f.write(&b, rep); err != nil {
 				t.Fatal(err)
 			}
-			golden(t, filepath.Join("testdata", "by-"+by+"."+f.ext), b.Bytes())
+			golden.Assert(t, filepath.Join("testdata", "by-"+by+"."+f.ext), b.Bytes())
 		}
-	}
-}
-
-func golden(t *testing.T, path string, got []byte) {
-	t.Helper()
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (go test -run TestGolden -update)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs:\n--- got\n%s\n--- want\n%s", path, got, want)
 	}
 }
 

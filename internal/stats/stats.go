@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"strings"
 	"time"
 
 	"onboard/internal/journal"
@@ -71,14 +72,15 @@ type Group struct {
 	Ready int `json:"ready"`
 	// ToHandover is the time from start to handover of the ready ones.
 	ToHandover *Durations `json:"to_handover,omitempty"`
-	// FirstAttempt is how many were ready after their first run.
+	// FirstAttempt is how many were ready with no run failing for them
+	// before (on the CLI: their first run made them ready).
 	FirstAttempt int `json:"first_attempt"`
 	// FirstAttemptRate is FirstAttempt / Hires.
 	FirstAttemptRate float64 `json:"first_attempt_rate"`
 	// Failures counts failed steps of the group's hires, over all their runs.
 	Failures []FailureCount `json:"failures"`
-	// Escalated is how many hires' first run did not make them ready;
-	// Resolved how many of those a later run did.
+	// Escalated is how many hires had a run that did not set them up
+	// before they were ready; Resolved how many of those a later run did.
 	Escalated int `json:"escalated"`
 	Resolved  int `json:"resolved"`
 	// Resolution is the time from escalation to resolution of the resolved.
@@ -109,9 +111,11 @@ type hire struct {
 	id, profile string
 	start       time.Time
 	runs        []*journal.RunDetail // in start order
-	readyRun    int                  // index in runs, -1 if none
+	ready       bool
 	readyAt     time.Time
+	escalated   bool // a run before the ready one failed for the hire
 	escalatedAt time.Time
+	resolvedAt  time.Time // the end of the first run after escalatedAt that held
 	manual      []string
 }
 
@@ -149,29 +153,38 @@ func Compute(runs []*journal.RunDetail, o Options) (*Report, error) {
 		for _, h := range d.Hires {
 			x := hires[h.ID]
 			if x == nil {
-				x = &hire{id: h.ID, profile: h.Profile, start: d.Started, readyRun: -1}
+				x = &hire{id: h.ID, profile: h.Profile, start: d.Started}
 				if at, ok := o.HREvents[d.Trigger]; ok && !at.IsZero() {
 					x.start = at.UTC()
 				}
 				hires[h.ID] = x
 				order = append(order, x)
 			}
-			if x.readyRun >= 0 {
+			if x.ready {
 				continue // handed over already: later runs are not part of the setup
 			}
 			x.runs = append(x.runs, d)
 			if x.profile == "" {
 				x.profile = h.Profile
 			}
-			if readyIn(d, h.ID) {
-				x.readyRun, x.readyAt = len(x.runs)-1, d.Finished
+			held := heldIn(d, h.ID)
+			if held && x.escalated && x.resolvedAt.IsZero() {
+				x.resolvedAt = d.Finished
+			}
+			switch {
+			case d.Outcome == journal.RunRunning:
+				// not over yet: neither a handover nor an escalation
+			case held && !partial(d.Mode):
+				x.ready, x.readyAt = true, d.Finished
 				m, err := manualOf(d, h.ID)
 				if err != nil {
 					return nil, err
 				}
 				x.manual = m
-			} else if x.escalatedAt.IsZero() {
-				x.escalatedAt = escalation(d, h.ID)
+			case held:
+				// an earlier phase of serve's, done: the hire is not handed over yet
+			case !x.escalated:
+				x.escalated, x.escalatedAt = true, escalation(d, h.ID)
 			}
 		}
 	}
@@ -216,11 +229,11 @@ func Compute(runs []*journal.RunDetail, o Options) (*Report, error) {
 	return rep, nil
 }
 
-// readyIn reports whether run d made hire id ready: the run finished (not
-// cancelled), and the hire's steps all ended done and were all re-checked
-// at handover and held. A run that ended ok made all its hires ready; in a
-// failed run with several hires, those whose own steps all held are ready.
-func readyIn(d *journal.RunDetail, id string) bool {
+// heldIn reports whether run d set up hire id: the run finished (not
+// cancelled), and either ended ok, or (a failed run with several hires)
+// the hire's own steps all ended done and were all re-checked at handover
+// and held.
+func heldIn(d *journal.RunDetail, id string) bool {
 	if d.Finish == nil || d.Finish.Cancelled || d.Outcome == journal.RunCancelled {
 		return false
 	}
@@ -246,6 +259,13 @@ func readyIn(d *journal.RunDetail, id string) bool {
 		}
 	}
 	return steps > 0 && handover == steps
+}
+
+// partial reports whether a run sets up only part of what its hires get:
+// onboard serve's account and machine phases, which run days before the
+// start date; its activation phase hands over (internal/serve, phase.go).
+func partial(mode string) bool {
+	return strings.HasPrefix(mode, "serve ") && !strings.HasPrefix(mode, "serve activation ")
 }
 
 // escalation is when a run that did not make hire id ready was escalated:
@@ -319,20 +339,20 @@ func (a *acc) add(x *hire) {
 			a.failures[k]++
 		}
 	}
-	if x.readyRun < 0 {
-		if len(x.runs) > 0 && finishedOrGone(x.runs[0]) {
-			a.g.Escalated++
-		}
+	if x.escalated {
+		a.g.Escalated++
+	}
+	if !x.resolvedAt.IsZero() {
+		a.g.Resolved++
+		a.resolution = append(a.resolution, x.resolvedAt.Sub(x.escalatedAt))
+	}
+	if !x.ready {
 		return
 	}
 	a.g.Ready++
 	a.toHandover = append(a.toHandover, x.readyAt.Sub(x.start))
-	if x.readyRun == 0 {
+	if !x.escalated {
 		a.g.FirstAttempt++
-	} else {
-		a.g.Escalated++
-		a.g.Resolved++
-		a.resolution = append(a.resolution, x.readyAt.Sub(x.escalatedAt))
 	}
 	if len(x.manual) > 0 {
 		a.g.ManualHires++
@@ -345,9 +365,6 @@ func (a *acc) add(x *hire) {
 		}
 	}
 }
-
-// finishedOrGone: a first run still running is not (yet) an escalation.
-func finishedOrGone(d *journal.RunDetail) bool { return d.Outcome != journal.RunRunning }
 
 func (a *acc) group() Group {
 	g := a.g

@@ -275,6 +275,27 @@ func TestFigures(t *testing.T) {
 		},
 		total: fig{key: "total", hires: 2, ready: 2, first: 2, handoverMed: d(2), handoverP90: d(3)},
 	}, {
+		// onboard serve's phases: account and machine run before the
+		// start date and do not hand over; activation does. E1's machine
+		// phase failed and its retry (attempt 2) resolved it, days before
+		// activation; E2 went through at the first attempt of each.
+		name: "serve phases",
+		runs: []frun{
+			{id: "a1", hires: []plan.Hire{hr("E1", "dev"), hr("E2", "dev")}, trigger: "hr:ev-1", mode: "serve account (run s1, attempt 1)", start: jan, took: time.Hour,
+				steps: []fstep{ok("E1", "account"), ok("E2", "account")}},
+			{id: "m1", hires: []plan.Hire{hr("E1", "dev"), hr("E2", "dev")}, trigger: "hr:ev-1", mode: "serve machine (run s2, attempt 1)", start: jan.Add(24 * time.Hour), took: time.Hour,
+				steps: []fstep{ok("E1", "account"), fail("E1", "package", "connect", ""), ok("E2", "account"), ok("E2", "package")}},
+			{id: "m2", hires: []plan.Hire{hr("E1", "dev")}, trigger: "hr:ev-1", mode: "serve machine (run s2, attempt 2)", start: jan.Add(26 * time.Hour), took: time.Hour,
+				steps: []fstep{ok("E1", "account"), ok("E1", "package")}},
+			{id: "v1", hires: []plan.Hire{hr("E1", "dev"), hr("E2", "dev")}, trigger: "hr:ev-1", mode: "serve activation (run s3, attempt 1)", start: jan.Add(72 * time.Hour), took: time.Hour,
+				steps: []fstep{ok("E1", "account"), ok("E1", "package"), ok("E2", "account"), ok("E2", "package")}},
+		},
+		opts: Options{HREvents: map[string]time.Time{"hr:ev-1": jan.Add(-time.Hour)}},
+		groups: []fig{{key: "2026-01", hires: 2, ready: 2, first: 1, escalated: 1, solved: 1, handoverMed: d(74), handoverP90: d(74),
+			resolutionMed: d(2), failures: []FailureCount{{Kind: "package", Phase: "connect", Count: 1}}}},
+		total: fig{key: "total", hires: 2, ready: 2, first: 1, escalated: 1, solved: 1, handoverMed: d(74), handoverP90: d(74),
+			resolutionMed: d(2), failures: []FailureCount{{Kind: "package", Phase: "connect", Count: 1}}},
+	}, {
 		// By profile; one run with two hires where one's step failed: the
 		// other is ready at that run.
 		name: "by profile, partly failed run",

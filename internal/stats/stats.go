@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"onboard/internal/journal"
+	"onboard/internal/playbook"
 	"onboard/internal/result"
 )
 
@@ -274,7 +275,7 @@ func partial(mode string) bool {
 func escalation(d *journal.RunDetail, id string) time.Time {
 	var last time.Time
 	for _, r := range d.Records {
-		if n := r.Notification; n != nil && n.Event == "failure" && n.Status == journal.NotifySent && n.Hire == id {
+		if n := r.Notification; n != nil && n.Event == playbook.EventFailure && n.Status == journal.NotifySent && n.Hire == id {
 			return r.Time
 		}
 		last = r.Time

@@ -444,3 +444,25 @@ func TestLoadRefusesABrokenChain(t *testing.T) {
 		t.Fatalf("Load = %v, want a *journal.ChainError", err)
 	}
 }
+
+func TestChart(t *testing.T) {
+	if c := NewChart(&Report{By: ByMonth, Groups: []Group{}}); c != nil {
+		t.Errorf("chart of an empty report: %+v", c)
+	}
+	rep, err := Compute(load(t, goldenRuns), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := NewChart(rep)
+	// January: 2 hires (the tallest, 160 high), 1 at the first attempt
+	// (80); February: 1 hire (80), none at the first attempt.
+	want := []Bar{
+		{Label: "2026-01", X: 54, W: 36, Y: 20, H: 160, FirstY: 100, FirstH: 80,
+			Title: "2026-01: 2 hires, 2 ready, 1 at the first attempt (50%), median to handover 3h 15m"},
+		{Label: "2026-02", X: 104, W: 36, Y: 100, H: 80, FirstY: 180, FirstH: 0,
+			Title: "2026-02: 1 hires, 0 ready, 0 at the first attempt (0%)"},
+	}
+	if c == nil || c.Max != 2 || c.Base != 180 || c.Width != 154 || c.Height != 204 || !reflect.DeepEqual(c.Bars, want) {
+		t.Errorf("chart %+v\nwant bars %+v", c, want)
+	}
+}

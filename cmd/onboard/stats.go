@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -111,30 +110,16 @@ func fileExists(p string) bool {
 	return err == nil && st.Mode().IsRegular()
 }
 
-// hrEvents maps a run's trigger to when onboard serve received the first
-// event of that trigger: hr:<event id> is the event's own id; a SCIM
-// user's events (scim:<user>:v<n>) share the trigger scim:<user>.
+// hrEvents reads when onboard serve received each trigger's first event.
 func hrEvents(ctx context.Context, database string) (map[string]time.Time, error) {
 	s, err := store.Open(ctx, database)
 	if err != nil {
 		return nil, fmt.Errorf("stats: HR events: %w", err)
 	}
 	defer s.Close()
-	evs, err := store.Events(ctx, s.DB, "", 1<<30)
+	m, err := store.EventArrivals(ctx, s.DB)
 	if err != nil {
 		return nil, fmt.Errorf("stats: HR events in %s: %w", s.Where, err)
 	}
-	out := map[string]time.Time{}
-	for _, ev := range evs {
-		trigger := ev.ID
-		if ev.Source == "scim" {
-			if i := strings.LastIndex(trigger, ":v"); i > len("scim:") {
-				trigger = trigger[:i]
-			}
-		}
-		if at, ok := out[trigger]; !ok || ev.ReceivedAt.Before(at) {
-			out[trigger] = ev.ReceivedAt
-		}
-	}
-	return out, nil
+	return m, nil
 }

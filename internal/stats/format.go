@@ -121,6 +121,10 @@ func csvDurs(d *Durations) []string {
 
 func secs(d time.Duration) string { return strconv.FormatFloat(d.Seconds(), 'f', -1, 64) }
 
+// MedianP90 writes d as "median / p90" in days, hours and minutes, or
+// "-" when nothing was measured.
+func MedianP90(d *Durations) string { return durs(d) }
+
 func durs(d *Durations) string {
 	if d == nil {
 		return "-"

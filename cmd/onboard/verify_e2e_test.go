@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -90,6 +91,17 @@ func TestBaselineHandoverWaivers(t *testing.T) {
 	const conf = "/etc/apt/apt.conf.d/20onboard-waiver-test"
 	wsExec(t, l, ws, `printf 'APT::Periodic::Unattended-Upgrade "1";\n' > `+conf)
 	t.Cleanup(func() { wsExec(t, l, ws, "rm -f "+conf) })
+	// The lab's workstations have a firewall: off here, so that its check
+	// fails for real and its waiver is what lets the hire through.
+	ctx := context.Background()
+	if err := l.StopFirewall(ctx, ws); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := l.StartFirewall(ctx, ws); err != nil {
+			t.Error(err)
+		}
+	})
 	playbook := func(diskExpires string) string {
 		return e.write("rita.yaml", `person: {employee_id: E88, given_name: Rita, surname: Levi, start_date: 2026-12-01}
 machine: {host: `+ws+`}

@@ -244,7 +244,7 @@ func newRoot(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 		},
 	}
 	addOutput(versionCmd, &versionOut, "an object")
-	root.AddCommand(planCmd, applyCmd, resumeCmd, validateCmd, schemaCmd, versionCmd, o.serveCommand(), o.initCommand())
+	root.AddCommand(planCmd, applyCmd, resumeCmd, validateCmd, schemaCmd, versionCmd, o.serveCommand(), o.initCommand(), o.inventoryCommand())
 	o.journalCommands(root)
 	mistypedSubcommands(root)
 	root.AddCommand(o.reportCommand())

@@ -58,7 +58,9 @@ type options struct {
 	mode        string // recorded in the journal: apply, or resume of RUN-ID
 	limit       []string
 	origin      string // the run a resume continues, for its notifications
+	yes         bool   // apply without asking, on a terminal too
 
+	stdin          io.Reader
 	stdout, stderr io.Writer
 }
 
@@ -75,12 +77,16 @@ a playbook file or folder; one that does not exist and has no slash and no
 .yaml, .yml or .json extension is taken for a mistyped command.
 
 Flags take two dashes. Terraform's single-dash spellings of a command's flags
-(-out, -detailed-exitcode, -parallelism) work too; those onboard has no
-counterpart for (-var, -target, -auto-approve...) are refused, saying why.
+(-out, -detailed-exitcode, -parallelism, -auto-approve) work too; those onboard
+has no counterpart for (-var, -target, -destroy...) are refused, saying why.
+
+On a terminal (stdin and stdout), apply shows the plan and asks before
+changing anything; only yes goes on, and --yes skips the question. It never
+asks when stdin or stdout is not a terminal (CI, pipes, services).
 
 Exit codes:
   0    success: every step done and re-checked (plan: nothing to change)
-  1    one or more steps failed
+  1    one or more steps failed, or apply was not confirmed
   2    invalid input: playbook, profile, inventory or command line
   3    one or more hosts could not be reached
   4    plan --detailed-exitcode: changes are pending
@@ -89,7 +95,7 @@ Exit codes:
   130  interrupted (Ctrl-C, SIGTERM): run the same command again to resume`
 
 func newRoot(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
-	o := &options{stdout: stdout, stderr: stderr}
+	o := &options{stdin: stdin, stdout: stdout, stderr: stderr}
 	build := currentBuild()
 	root := &cobra.Command{
 		Use:               "onboard [flags] PLAYBOOK...",
@@ -668,6 +674,10 @@ func (o *options) applyPlan(ctx context.Context, p *plan.Plan) error {
 			return err
 		}
 		fmt.Fprintln(o.stdout)
+	}
+	if err := o.confirm(ctx, p); err != nil {
+		done()
+		return err
 	}
 	j, err := o.openJournal(ctx)
 	if err != nil {

@@ -136,4 +136,25 @@ func TestApplyConfirmation(t *testing.T) {
 			}
 		})
 	}
+
+	// resume applies too: it asks the same question.
+	t.Run("resume", func(t *testing.T) {
+		journal := filepath.Join(t.TempDir(), "journal.db")
+		onboardCLI(append([]string{"apply", "--journal", journal, "--retries", "0"}, hire...)...)
+		_, hist, _ := onboardCLI("history", "--journal", journal, "-o", "json")
+		var runs []struct {
+			ID string `json:"id"`
+		}
+		if err := json.Unmarshal([]byte(hist), &runs); err != nil || len(runs) != 1 {
+			t.Fatalf("history: %v: %q", err, hist)
+		}
+		code, out, errs := onTerminal(t, "no", "resume", runs[0].ID, "--journal", journal, "--retries", "0")
+		if code != exitFailed || !strings.Contains(out, question) || !strings.Contains(errs, "not applied") {
+			t.Errorf("resume, no: exit %d, stderr %q, screen:\n%s", code, errs, out)
+		}
+		_, hist, _ = onboardCLI("history", "--journal", journal, "-o", "json")
+		if err := json.Unmarshal([]byte(hist), &runs); err != nil || len(runs) != 1 {
+			t.Errorf("a resume answered no was recorded: %v: %q", err, hist)
+		}
+	})
 }

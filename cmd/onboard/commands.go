@@ -469,9 +469,31 @@ func (o *options) plan(ctx context.Context, args []string) error {
 	// makes its steps cannot-tell (plan has no --accept-new-host-key, and
 	// onboard --check refuses it).
 	o.acceptNew = false
+	var inputs []plan.Input
+	if o.planOut != "" {
+		// Read before the plan is made: a file changed while planning
+		// leaves the saved plan stale, never silently wrong. A file that
+		// cannot be read is reported by load.
+		if files, err := expandArgs(args); err == nil {
+			inputs, _ = digestInputs(o.inventoryPaths(), files)
+		}
+	}
 	p, err := o.load(ctx, args)
 	if err != nil {
 		return err
+	}
+	if o.planOut != "" {
+		if inputs == nil {
+			return invalid(errors.New("plan --out: the inputs could not be read to record them; nothing written"))
+		}
+		for _, f := range p.ProfileFiles {
+			in, err := digestFile(f, "profile")
+			if err != nil {
+				return invalid(fmt.Errorf("plan --out: %w; nothing written", err))
+			}
+			inputs = append(inputs, in)
+		}
+		p.Inputs = inputs
 	}
 	if err := o.engine(nil).Validate(p); err != nil {
 		return invalid(err)
@@ -567,6 +589,12 @@ func (o *options) loadPlanOrPlaybooks(ctx context.Context, args []string) (*plan
 		}
 		if p.Version != 1 {
 			return nil, invalid(fmt.Errorf("plan %s has version %d; this onboard reads version 1", args[0], p.Version))
+		}
+		if len(p.Inputs) == 0 {
+			return nil, invalid(fmt.Errorf("plan %s records no inputs, so whether it is stale cannot be told: make it again with onboard plan --out %s", args[0], args[0]))
+		}
+		if err := checkInputs(args[0], &p); err != nil {
+			return nil, err
 		}
 		return &p, nil
 	}

@@ -24,7 +24,7 @@ type foreignFlag struct {
 // command (out, detailed-exitcode, parallel...) needs no entry: -NAME is
 // --NAME.
 var foreignFlags = map[string]foreignFlag{
-	"auto-approve": {flag: "yes", why: "onboard apply does not ask before changing anything: drop it"},
+	"auto-approve": {flag: "yes", why: "this command changes nothing, so it asks nothing: drop it"},
 	"parallelism":  {flag: "parallel", why: "this command works on no hosts"},
 	"json":         {flag: "output", value: "json", why: "this command has no JSON output"},
 	"var":          {why: "onboard has no variables: a hire's values are in the playbook"},

@@ -194,7 +194,7 @@ func TestCommandLineErrors(t *testing.T) {
 		{"history", "E1042"},
 		{"schema", "playbook", "profile"},
 		// Terraform's single-dash spellings with no counterpart here.
-		{"apply", "-auto-approve", pb},
+		{"plan", "-auto-approve", pb},
 		{"apply", "--auto-approve", pb},
 		{"plan", "-var", "name=ada", pb},
 		{"plan", "-var-file=hire.tfvars", pb},

@@ -58,7 +58,9 @@ type options struct {
 	mode        string // recorded in the journal: apply, or resume of RUN-ID
 	limit       []string
 	origin      string // the run a resume continues, for its notifications
+	yes         bool   // apply without asking, on a terminal too
 
+	stdin          io.Reader
 	stdout, stderr io.Writer
 }
 
@@ -75,12 +77,16 @@ a playbook file or folder; one that does not exist and has no slash and no
 .yaml, .yml or .json extension is taken for a mistyped command.
 
 Flags take two dashes. Terraform's single-dash spellings of a command's flags
-(-out, -detailed-exitcode, -parallelism) work too; those onboard has no
-counterpart for (-var, -target, -auto-approve...) are refused, saying why.
+(-out, -detailed-exitcode, -parallelism, -auto-approve) work too; those onboard
+has no counterpart for (-var, -target, -destroy...) are refused, saying why.
+
+On a terminal (stdin and stdout), apply shows the plan and asks before
+changing anything; only yes goes on, and --yes skips the question. It never
+asks when stdin or stdout is not a terminal (CI, pipes, services).
 
 Exit codes:
   0    success: every step done and re-checked (plan: nothing to change)
-  1    one or more steps failed
+  1    one or more steps failed, or apply was not confirmed
   2    invalid input: playbook, profile, inventory or command line
   3    one or more hosts could not be reached
   4    plan --detailed-exitcode: changes are pending
@@ -89,7 +95,7 @@ Exit codes:
   130  interrupted (Ctrl-C, SIGTERM): run the same command again to resume`
 
 func newRoot(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
-	o := &options{stdout: stdout, stderr: stderr}
+	o := &options{stdin: stdin, stdout: stdout, stderr: stderr}
 	build := currentBuild()
 	root := &cobra.Command{
 		Use:               "onboard [flags] PLAYBOOK...",
@@ -244,7 +250,7 @@ func newRoot(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 		},
 	}
 	addOutput(versionCmd, &versionOut, "an object")
-	root.AddCommand(planCmd, applyCmd, resumeCmd, validateCmd, schemaCmd, versionCmd, o.serveCommand())
+	root.AddCommand(planCmd, applyCmd, resumeCmd, validateCmd, schemaCmd, versionCmd, o.serveCommand(), o.initCommand(), o.inventoryCommand())
 	root.AddCommand(o.verifyCommand())
 	o.journalCommands(root)
 	mistypedSubcommands(root)
@@ -465,9 +471,31 @@ func (o *options) plan(ctx context.Context, args []string) error {
 	// makes its steps cannot-tell (plan has no --accept-new-host-key, and
 	// onboard --check refuses it).
 	o.acceptNew = false
+	var inputs []plan.Input
+	if o.planOut != "" {
+		// Read before the plan is made: a file changed while planning
+		// leaves the saved plan stale, never silently wrong. A file that
+		// cannot be read is reported by load.
+		if files, err := expandArgs(args); err == nil {
+			inputs, _ = digestInputs(o.inventoryPaths(), files)
+		}
+	}
 	p, err := o.load(ctx, args)
 	if err != nil {
 		return err
+	}
+	if o.planOut != "" {
+		if inputs == nil {
+			return invalid(errors.New("plan --out: the inputs could not be read to record them; nothing written"))
+		}
+		for _, f := range p.ProfileFiles {
+			in, err := digestFile(f, "profile")
+			if err != nil {
+				return invalid(fmt.Errorf("plan --out: %w; nothing written", err))
+			}
+			inputs = append(inputs, in)
+		}
+		p.Inputs = inputs
 	}
 	if err := o.engine(nil).Validate(p); err != nil {
 		return invalid(err)
@@ -563,6 +591,12 @@ func (o *options) loadPlanOrPlaybooks(ctx context.Context, args []string) (*plan
 		}
 		if p.Version != 1 {
 			return nil, invalid(fmt.Errorf("plan %s has version %d; this onboard reads version 1", args[0], p.Version))
+		}
+		if len(p.Inputs) == 0 {
+			return nil, invalid(fmt.Errorf("plan %s records no inputs, so whether it is stale cannot be told: make it again with onboard plan --out %s", args[0], args[0]))
+		}
+		if err := checkInputs(args[0], &p); err != nil {
+			return nil, err
 		}
 		return &p, nil
 	}
@@ -670,6 +704,10 @@ func (o *options) applyPlan(ctx context.Context, p *plan.Plan) error {
 			return err
 		}
 		fmt.Fprintln(o.stdout)
+	}
+	if err := o.confirm(ctx, p); err != nil {
+		done()
+		return err
 	}
 	j, err := o.openJournal(ctx)
 	if err != nil {

@@ -61,6 +61,7 @@ func (o *options) addApplyFlags(c *cobra.Command) {
 	f := c.Flags()
 	f.BoolVar(&o.acceptNew, "accept-new-host-key", false, "trust the SSH host key of a host not yet in known_hosts and record it (a changed key is always refused)")
 	f.BoolVar(&o.noColor, "no-color", false, "no colours in the output (NO_COLOR does the same)")
+	f.BoolVarP(&o.yes, "yes", "y", false, "apply without asking (on a terminal, onboard shows the plan and asks first; it never asks when stdin or stdout is not a terminal)")
 }
 
 // reportUsage is the usage of --report, the same on every command that

@@ -27,7 +27,7 @@ func main() {
 // (rootHelp); TestExitCodesDocumented holds the three together.
 const (
 	exitOK          = 0
-	exitFailed      = 1   // one or more steps failed
+	exitFailed      = 1   // one or more steps failed, or apply not confirmed
 	exitInvalid     = 2   // invalid playbook, inventory or usage
 	exitUnreachable = 3   // one or more hosts could not be reached
 	exitChanges     = 4   // plan --detailed-exitcode: changes are pending

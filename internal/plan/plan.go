@@ -74,6 +74,22 @@ type Plan struct {
 	// Writable are the folders (symlinks resolved) the hires' handover
 	// reports were confined to; each is written beneath its folder.
 	Writable []string `json:"writable,omitempty"`
+	// ProfileFiles are the role profile files the hires' profiles were
+	// read from, sorted; for the inputs of a saved plan, not saved.
+	ProfileFiles []string `json:"-"`
+	// Inputs are the files a saved plan was made from, with their digests:
+	// apply refuses the plan when one has changed since (a stale plan).
+	Inputs []Input `json:"inputs,omitempty"`
+}
+
+// Input is one file (or the file list of an inventory folder) a saved
+// plan was made from.
+type Input struct {
+	Path string `json:"path"` // absolute
+	// Kind is playbook, profile, inventory, or inventory-folder (whose
+	// digest is of the names of the inventory files inside).
+	Kind   string `json:"kind"`
+	SHA256 string `json:"sha256"`
 }
 
 // Directory is how to reach one LDAP directory. Secrets are references.

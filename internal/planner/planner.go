@@ -66,6 +66,10 @@ func Build(pbs []*playbook.Playbook, inv *inventory.Inventory, opt Options) (*pl
 	}
 	b.checkConflicts()
 	b.checkOutputs()
+	for path := range b.profiles {
+		p.ProfileFiles = append(p.ProfileFiles, path)
+	}
+	sort.Strings(p.ProfileFiles)
 	if b.errs != nil {
 		b.errs.ErrorFormat = strictyaml.ListFormat
 		return nil, b.errs

@@ -96,7 +96,6 @@ type Target struct {
 	Comm remote.Communicator
 
 	once map[string]*onceResult
-	owed bool // a reboot this run's steps asked for (oweReboot)
 	mu   sync.Mutex
 
 	// cache holds reads of the host shared by several checks (the dpkg
@@ -143,22 +142,6 @@ func (t *Target) Invalidate() {
 	t.prefetched = false
 	t.epoch++
 	t.probeMu.Unlock()
-}
-
-// oweReboot records that a step of this run left the host needing a
-// reboot (an installer's 3010): later installs go ahead, since the run's
-// reboot step completes them all, where a reboot pending from before the
-// run stops them.
-func (t *Target) oweReboot() {
-	t.mu.Lock()
-	t.owed = true
-	t.mu.Unlock()
-}
-
-func (t *Target) rebootOwed() bool {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.owed
 }
 
 type onceResult struct {

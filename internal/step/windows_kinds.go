@@ -201,7 +201,7 @@ func (WinSoftware) Apply(ctx context.Context, x *Exec, s *plan.Step) (string, er
 	if err != nil {
 		return "", err
 	}
-	if f.PendingReboot && !f.JoinPending && !x.T.rebootOwed() {
+	if f.PendingReboot && !f.JoinPending {
 		return "", fmt.Errorf("%s has a reboot pending from before this run: reboot it (or let the run's reboot step do it) and run again", x.T.Host.Name)
 	}
 	_, install := softwareScripts(w)
@@ -215,10 +215,8 @@ func (WinSoftware) Apply(ctx context.Context, x *Exec, s *plan.Step) (string, er
 	case code == 0:
 		return "installed " + what, nil
 	case code == 3010 || code == 1641:
-		x.T.oweReboot()
 		return fmt.Sprintf("installed %s (exit %d: reboot pending)", what, code), nil
 	case w.Manager == "winget" && (code == wingetRebootToFinish || code == wingetRebootInitiated):
-		x.T.oweReboot()
 		return fmt.Sprintf("installed %s (winget exit %d: the installer asked for a reboot; reboot pending)", what, code), nil
 	case w.Manager == "winget" && (code == wingetNoUpgrade || code == wingetAlreadyInstalled):
 		return fmt.Sprintf("%s is already installed (winget exit %d)", w.Name, code), nil

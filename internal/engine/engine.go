@@ -96,7 +96,7 @@ type run struct {
 	kinds map[string]step.Kind
 
 	sem     chan struct{}
-	hostMu  map[string]*sync.Mutex
+	hostMu  map[string]*hostLock
 	targets map[string]*targetConn
 	dirs    map[string]*dirConn
 
@@ -285,7 +285,7 @@ func (e *Engine) Run(ctx context.Context, p *plan.Plan, mode Mode) *result.Run {
 	r := &run{
 		e: e, p: p, mode: mode, kinds: e.Kinds,
 		res:     &result.Run{ID: NewRunID(start), Operator: e.Operator, DryRun: mode != Apply, Started: start},
-		hostMu:  map[string]*sync.Mutex{},
+		hostMu:  map[string]*hostLock{},
 		targets: map[string]*targetConn{},
 		dirs:    map[string]*dirConn{},
 		results: map[string]*result.Step{},
@@ -311,11 +311,11 @@ func (e *Engine) Run(ctx context.Context, p *plan.Plan, mode Mode) *result.Run {
 	}
 	r.sem = make(chan struct{}, par)
 	for name := range p.Hosts {
-		r.hostMu[name] = &sync.Mutex{}
+		r.hostMu[name] = newHostLock()
 		r.targets[name] = &targetConn{}
 	}
 	for name := range p.Directories {
-		r.hostMu["directory "+name] = &sync.Mutex{}
+		r.hostMu["directory "+name] = newHostLock()
 		r.dirs[name] = &dirConn{}
 	}
 	for _, h := range p.Hires {
@@ -340,6 +340,9 @@ func (e *Engine) Run(ctx context.Context, p *plan.Plan, mode Mode) *result.Run {
 			r.mu.Lock()
 			r.results[s.ID] = rs
 			r.mu.Unlock()
+			if l := r.hostMu[lockKey(s)]; l != nil {
+				l.wake() // a step that waited for this one to go first
+			}
 			r.emit(result.Event{Type: result.StepFinished, Step: rs})
 		}()
 	}
@@ -549,37 +552,99 @@ func (r *run) sleep(ctx context.Context, attempt int) {
 }
 
 // acquire takes the host's lock and a slot; steps of one host run one at
-// a time (package managers lock, and sshd caps sessions per connection).
-func (r *run) acquire(ctx context.Context, key string) (release func(), err error) {
+// a time (package managers lock, and sshd caps sessions per connection),
+// and s (nil: any order, as at handover) only once no step before it in
+// the plan is ready and waiting for the same lock.
+func (r *run) acquire(ctx context.Context, key string, s *plan.Step) (release func(), err error) {
 	if ctx.Err() != nil {
 		return nil, ctx.Err()
 	}
-	mu := r.hostMu[key]
-	if mu != nil {
-		mu.Lock()
-	}
-	if ctx.Err() != nil {
-		// select picks at random among ready cases: never start a step
-		// after the run was cancelled.
-		if mu != nil {
-			mu.Unlock()
+	l := r.hostMu[key]
+	if l != nil {
+		stop := context.AfterFunc(ctx, l.wake)
+		l.mu.Lock()
+		for ctx.Err() == nil && (l.busy || (s != nil && r.earlierReady(s, key))) {
+			l.cond.Wait()
 		}
-		return nil, ctx.Err()
+		if ctx.Err() != nil {
+			// Never start a step after the run was cancelled.
+			l.mu.Unlock()
+			stop()
+			return nil, ctx.Err()
+		}
+		l.busy = true
+		l.mu.Unlock()
+		stop()
+	}
+	unlock := func() {
+		if l != nil {
+			l.mu.Lock()
+			l.busy = false
+			l.mu.Unlock()
+			l.wake()
+		}
 	}
 	select {
 	case r.sem <- struct{}{}:
 	case <-ctx.Done():
-		if mu != nil {
-			mu.Unlock()
-		}
+		unlock()
 		return nil, ctx.Err()
 	}
 	return func() {
 		<-r.sem
-		if mu != nil {
-			mu.Unlock()
-		}
+		unlock()
 	}, nil
+}
+
+// hostLock lets one step at a time work on a host (or create accounts in
+// a directory) and, of the steps ready to, the first in the plan: a
+// host's independent steps run in the order the playbook gives them, every
+// time, not in the order their goroutines happen to arrive.
+type hostLock struct {
+	mu   sync.Mutex
+	cond *sync.Cond
+	busy bool
+}
+
+func newHostLock() *hostLock {
+	l := &hostLock{}
+	l.cond = sync.NewCond(&l.mu)
+	return l
+}
+
+// wake lets every waiter look again (the lock was freed, a step finished,
+// or the run was cancelled).
+func (l *hostLock) wake() {
+	l.mu.Lock()
+	l.cond.Broadcast()
+	l.mu.Unlock()
+}
+
+// earlierReady reports whether a step before s in the plan, under the same
+// lock, is ready to run (its dependencies finished) and has not started:
+// it goes first.
+func (r *run) earlierReady(s *plan.Step, key string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, o := range r.p.Steps {
+		if o == s {
+			return false
+		}
+		if lockKey(o) != key || r.results[o.ID] != nil || r.started[o.ID] || r.claims[o.ID] != nil {
+			continue
+		}
+		ready := true
+		for _, d := range o.DependsOn {
+			if _, known := r.done[d]; known && r.results[d] == nil {
+				ready = false
+				break
+			}
+		}
+		if ready {
+			return true
+		}
+	}
+	return false
 }
 
 func (r *run) newResult(s *plan.Step) *result.Step {
@@ -614,7 +679,7 @@ func (r *run) runStep(ctx context.Context, s *plan.Step, mode Mode) *result.Step
 	var release func()
 	for {
 		var err error
-		release, err = r.acquire(ctx, lockKey(s))
+		release, err = r.acquire(ctx, lockKey(s), s)
 		if err != nil {
 			rs.Outcome, rs.Reason = result.Skipped, "the run was cancelled"
 			return rs
@@ -900,7 +965,7 @@ func (r *run) handover(ctx context.Context) {
 				out[i] = *rs
 				return
 			}
-			release, err := r.acquire(ctx, lockKey(s))
+			release, err := r.acquire(ctx, lockKey(s), nil)
 			if err != nil {
 				rs.Outcome, rs.Reason = result.Skipped, "the run was cancelled"
 				out[i] = *rs

@@ -38,6 +38,9 @@ type File struct {
 	Notify Notify `yaml:"notify"`
 	// Helpdesk is where hires get help (see helpdesk.go).
 	Helpdesk *Helpdesk `yaml:"helpdesk"`
+	// KnowledgeBase is a folder of Markdown articles on known failures,
+	// relative to the file (see knowledgebase.go and internal/kb).
+	KnowledgeBase string `yaml:"knowledge_base"`
 }
 
 // Directory is an LDAP directory where accounts are made.
@@ -187,6 +190,7 @@ type Inventory struct {
 	hr       hrState     // the hr sections, merged
 	notify   notifyState // the notify sections, merged
 	helpdesk helpdeskState
+	kb       kbState
 
 	// files are the decoded files, to tell later checks' findings from
 	// follow-ons of what decoding refused; unread, files that could not
@@ -310,6 +314,7 @@ func (inv *Inventory) loadFile(path string) error {
 		errs = multierror.Append(errs, inv.addHR(doc, f.HR)...)
 		errs = multierror.Append(errs, inv.addNotify(doc, dir, f.Notify)...)
 		errs = multierror.Append(errs, inv.addHelpdesk(doc, f.Helpdesk)...)
+		errs = multierror.Append(errs, inv.addKnowledgeBase(doc, dir, f.KnowledgeBase)...)
 	}
 	return errs.ErrorOrNil()
 }

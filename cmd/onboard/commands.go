@@ -250,6 +250,7 @@ func newRoot(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 	o.journalCommands(root)
 	mistypedSubcommands(root)
 	root.AddCommand(o.reportCommand())
+	root.AddCommand(o.kbCommand())
 	return root
 }
 

@@ -24,13 +24,13 @@ import (
 // Pattern is one kind of failure an article answers. Every field given
 // must hold; a pattern gives at least one.
 type Pattern struct {
-	Kind  string `yaml:"kind"`  // step kind, e.g. package
-	Phase string `yaml:"phase"` // check, apply, verify, connect or handover
-	Class string `yaml:"class"` // error class, e.g. cannot-run
+	Kind  string `yaml:"kind" json:"kind,omitempty"`   // step kind, e.g. package
+	Phase string `yaml:"phase" json:"phase,omitempty"` // check, apply, verify, connect or handover
+	Class string `yaml:"class" json:"class,omitempty"` // error class, e.g. cannot-run
 	// Output is a substring (any case) or a /regular expression/ of the
 	// failure's message and output.
-	Output string `yaml:"output" onboard:"text"`
-	Host   string `yaml:"host"` // glob of the host name
+	Output string `yaml:"output" json:"output,omitempty" onboard:"text"`
+	Host   string `yaml:"host" json:"host,omitempty"` // glob of the host name
 
 	re *regexp.Regexp
 }

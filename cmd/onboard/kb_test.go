@@ -84,4 +84,3 @@ func mustAbs(t *testing.T, p string) string {
 	}
 	return a
 }
-

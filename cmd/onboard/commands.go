@@ -23,6 +23,7 @@ import (
 	"onboard/internal/engine"
 	"onboard/internal/inventory"
 	"onboard/internal/journal"
+	"onboard/internal/kb"
 	"onboard/internal/plan"
 	"onboard/internal/planner"
 	"onboard/internal/playbook"
@@ -38,6 +39,7 @@ func asExit(err error, target **exitError) bool { return errors.As(err, target) 
 // options are the flags shared by the commands that load playbooks.
 type options struct {
 	inventory   []string
+	known       *kb.Base // the inventory's knowledge base, once loaded
 	profiles    []string
 	parallel    int
 	retries     int
@@ -256,6 +258,7 @@ func newRoot(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 	mistypedSubcommands(root)
 	root.AddCommand(o.reportCommand())
 	root.AddCommand(o.statsCommand())
+	root.AddCommand(o.kbCommand())
 	return root
 }
 
@@ -354,6 +357,7 @@ func (o *options) load(ctx context.Context, args []string) (*plan.Plan, error) {
 	}
 	var p *plan.Plan
 	if inv != nil {
+		o.known = inv.KnowledgeBase()
 		var unreachable bool
 		p, unreachable, err = o.dialer().Plan(ctx, pbs, inv, planner.Options{ProfileDirs: o.profiles, Write: o.allowWrite})
 		errs = multierror.Append(errs, err)
@@ -405,6 +409,7 @@ func (o *options) engine(obs result.Observer) *engine.Engine {
 	return &engine.Engine{
 		Dialer: hosts, Directories: d,
 		Parallel: o.parallel, Retries: o.retries, Observer: obs, Log: d.Log, Operator: operator(),
+		Known: o.known,
 	}
 }
 

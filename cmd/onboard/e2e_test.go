@@ -135,7 +135,7 @@ func readsPlaybooks(args []string) bool {
 		return true
 	}
 	switch args[0] {
-	case "history", "show", "audit", "resume", "journal", "report":
+	case "history", "show", "audit", "resume", "journal", "report", "kb":
 		return false
 	case "apply": // a saved plan carries its inventory and profiles
 		return !slices.ContainsFunc(args[1:], func(a string) bool { return strings.HasSuffix(a, ".json") })

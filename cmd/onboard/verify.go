@@ -221,5 +221,3 @@ func writeVerifyText(w io.Writer, out verifyOutput) {
 	}
 }
 
-// oneLine joins the lines of s.
-func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"onboard/internal/kb"
 	"onboard/internal/plan"
 	"onboard/internal/remote"
 	"onboard/internal/result"
@@ -66,6 +67,10 @@ type Engine struct {
 	// Now is the clock that starts a run and judges its waivers' expiry
 	// (tests set it); nil means time.Now.
 	Now func() time.Time
+	// Known is the knowledge base of known failures: every failure is
+	// matched as it is recorded, so the journal, the reports and the
+	// notifications carry the fix (nil: none).
+	Known *kb.Base
 }
 
 // Mode says what a run does.
@@ -364,6 +369,17 @@ func (e *Engine) Run(ctx context.Context, p *plan.Plan, mode Mode) *result.Run {
 
 func (r *run) emit(ev result.Event) {
 	ev.Time = time.Now()
+	if r.e.Known != nil {
+		if ev.Step != nil && ev.Step.Failure != nil {
+			ev.Step.Failure.Known = nil
+			if m := r.e.Known.Match(ev.Step.Failure, ev.Step.Kind); len(m) > 0 {
+				ev.Step.Failure.Known = m[0].Known()
+			}
+		}
+		if ev.Run != nil {
+			r.e.Known.Annotate(ev.Run)
+		}
+	}
 	ev.RunID = r.res.ID
 	if r.e.Recorder != nil {
 		// The journal ignores the run's cancellation: an interrupted run's

@@ -42,6 +42,9 @@ type File struct {
 	// CheckSets are the organisation's check sets, by name (see
 	// internal/checkset).
 	CheckSets map[string]checkset.Def `yaml:"check_sets"`
+	// KnowledgeBase is a folder of Markdown articles on known failures,
+	// relative to the file (see knowledgebase.go and internal/kb).
+	KnowledgeBase string `yaml:"knowledge_base"`
 }
 
 // Directory is an LDAP directory where accounts are made.
@@ -191,6 +194,7 @@ type Inventory struct {
 	hr       hrState     // the hr sections, merged
 	notify   notifyState // the notify sections, merged
 	helpdesk helpdeskState
+	kb       kbState
 
 	// CheckSets are the shipped check sets and the inventory's.
 	CheckSets *checkset.Catalogue
@@ -324,6 +328,7 @@ func (inv *Inventory) loadFile(path string) error {
 		errs = multierror.Append(errs, inv.addHR(doc, f.HR)...)
 		errs = multierror.Append(errs, inv.addNotify(doc, dir, f.Notify)...)
 		errs = multierror.Append(errs, inv.addHelpdesk(doc, f.Helpdesk)...)
+		errs = multierror.Append(errs, inv.addKnowledgeBase(doc, dir, f.KnowledgeBase)...)
 	}
 	return errs.ErrorOrNil()
 }

@@ -44,7 +44,10 @@ func failedRun() *result.Run {
 	fail.Failure = &result.Failure{Host: "ws1", Step: fail.ID, Phase: "apply",
 		Command: "apt-get install -y acme-chat=3.1.0", ExitCode: 100,
 		Output:  "Reading package lists...\nE: Unable to locate package acme-chat\nlogin with password " + fixtureSecret + " refused",
-		Message: "apply failed: exit status 100"}
+		Message: "apply failed: exit status 100",
+		Known: &result.Known{ID: "package-not-in-sources", Title: "A package <b>missing</b> from the repository",
+			Fix:  "Run `apt-get update` on the host & <script>alert('kb')</script>; never paste " + fixtureSecret,
+			Link: "https://intranet.example.com/kb/package-not-in-sources"}}
 	return &result.Run{ID: "20261203T060000Z-abc123", Operator: "tech", Started: t0, Finished: t0.Add(42 * time.Second),
 		Hires: []result.Hire{{ID: "E1001", Name: "Ada Lovelace"}, {ID: "E1002", Name: "Grace Hopper"}},
 		Steps: []result.Step{

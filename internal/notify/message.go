@@ -70,6 +70,9 @@ type Evidence struct {
 	ExitCode int    `json:"exit_code"`
 	Output   string `json:"output,omitempty"`
 	Message  string `json:"message"`
+	// Known is the knowledge-base article that answers the failure: its
+	// title, fix and link (docs/knowledge-base.md).
+	Known *result.Known `json:"known,omitempty"`
 }
 
 // Attachment is a file sent with an email.
@@ -245,6 +248,9 @@ func evidence(s result.Step) *Evidence {
 			out = "…" + strings.ToValidUTF8(out[len(out)-outputTail:], "")
 		}
 		e.Output = out
+		if k := f.Known; k != nil {
+			e.Known = &result.Known{ID: k.ID, Title: secret.Scrub(k.Title), Fix: secret.Scrub(k.Fix), Link: k.Link}
+		}
 	}
 	return e
 }

@@ -73,6 +73,12 @@ type htmlFailure struct {
 	ExitCode string
 	Message  string
 	Output   string
+	Known    *htmlKnown
+}
+
+// htmlKnown is the knowledge-base article matched to a failure.
+type htmlKnown struct {
+	ID, Title, Fix, Link string
 }
 
 func (HTML) Write(w io.Writer, r *result.Run) error {
@@ -194,6 +200,9 @@ func htmlFail(s result.Step) htmlFailure {
 		}
 		hf.Message = strings.TrimSpace(clean(f.Message))
 		hf.Output = tailLines(f.Output, maxOutputLines)
+		if k := f.Known; k != nil {
+			hf.Known = &htmlKnown{ID: clean(k.ID), Title: clean(k.Title), Fix: strings.TrimSpace(clean(k.Fix)), Link: knownLink(k)}
+		}
 	}
 	return hf
 }

@@ -155,6 +155,14 @@ func mdFailure(b io.Writer, s result.Step) {
 		fence := mdFence(out)
 		fmt.Fprintf(b, "\nOutput (last lines):\n\n%stext\n%s\n%s\n", fence, out, fence)
 	}
+	if k := f.Known; k != nil {
+		// The article is the inventory's, yet escaped like remote text: a
+		// report must not carry markup nobody reviewed as markup.
+		fmt.Fprintf(b, "\nKnown failure: **%s** (%s)\n\n%s\n", mdText(clean(k.Title)), mdCode(k.ID), mdParagraphs(clean(k.Fix)))
+		if l := knownLink(k); l != "" {
+			fmt.Fprintf(b, "\nSee <%s>\n", l)
+		}
+	}
 }
 
 // mdEscaper backslash-escapes Markdown punctuation and raw HTML, so remote

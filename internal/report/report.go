@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -578,4 +579,15 @@ func skipEscape(rs []rune, i int) int {
 	default:
 		return i + 1
 	}
+}
+
+// knownLink is a known failure's link if it is a plain web address (the
+// knowledge base allows no other, but a journal may be edited): nothing a
+// report links or prints can be a script or break out of its markup.
+func knownLink(k *result.Known) string {
+	u, err := url.Parse(k.Link)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || strings.ContainsAny(k.Link, " \t\r\n<>\"'`()[]\\") {
+		return ""
+	}
+	return k.Link
 }

@@ -238,6 +238,11 @@ func writeTextFailure(b io.Writer, f *result.Failure, indent string) {
 			fmt.Fprintln(b, strings.TrimRight(indent+"  "+l, " \t"))
 		}
 	}
+	if k := f.Known; k != nil {
+		field("known", clean(k.Title)+" ("+clean(k.ID)+")")
+		field("fix", strings.TrimSpace(clean(k.Fix)))
+		field("see", knownLink(k))
+	}
 }
 
 // indentRest indents every line of s after the first.

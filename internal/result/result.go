@@ -36,6 +36,18 @@ type Failure struct {
 	ExitCode int    `json:"exit_code,omitempty"`
 	Output   string `json:"output,omitempty"` // tail of stdout+stderr
 	Message  string `json:"message"`
+	// Known is the knowledge-base article that best answers this failure
+	// (internal/kb), set after the run; nil when none matched.
+	Known *Known `json:"known,omitempty"`
+}
+
+// Known is a knowledge-base article matched to a failure: what the
+// report and the notification show a technician.
+type Known struct {
+	ID    string `json:"id"`
+	Title string `json:"title"`
+	Fix   string `json:"fix"` // the article's first paragraph, Markdown
+	Link  string `json:"link,omitempty"`
 }
 
 // ClassCannotRun is the class of a check that could not be made on its

@@ -375,6 +375,7 @@ var descriptions = map[string]string{
 	"inventory.HRHandover.contact":              "Who the hire and their manager contact, shown in the report.",
 	"inventory.HRHandover.reports":              "Files the handover report is written to (by extension .html, .md, .xml, .json): absolute paths in a folder playbooks.write allows, templated, e.g. /var/lib/onboard/reports/${person.employee_id}.html.",
 	"inventory.File.helpdesk":                   "Where new hires get help, printed on their welcome sheets; defined once, in any one file.",
+	"inventory.File.knowledge_base":             "A folder of Markdown articles on known failures, relative to the file: each failure of a run is matched against them and the report and notification carry the fix (docs/knowledge-base.md); defined once.",
 	"inventory.Helpdesk.name":                   "The helpdesk's name.",
 	"inventory.Helpdesk.email":                  "The helpdesk's email address.",
 	"inventory.Helpdesk.phone":                  "The helpdesk's phone number.",

@@ -247,6 +247,12 @@ func (s *Service) runPlan(ctx context.Context, r *store.Run, h *store.Hire) (*re
 	p = phasePlan(p, r.Phase)
 	d := s.dialer()
 	e := &engine.Engine{Dialer: d, Directories: d, Parallel: 8, Retries: s.cfg.StepRetries, Log: s.log, Operator: "onboard serve (" + s.cfg.Instance + ")"}
+	// The knowledge base is matched as failures are recorded; an inventory
+	// that does not load now was loaded to make the plan, so it is only
+	// the fixes that are then left out.
+	if inv, err := inventory.Load(s.cfg.Inventory...); err == nil {
+		e.Known = inv.KnowledgeBase()
+	}
 	if err := e.Validate(p); err != nil {
 		return nil, "", fmt.Errorf("the plan cannot be run: %w", err)
 	}

@@ -503,5 +503,12 @@ func WindowsScripts() map[string]powershell.Script {
 		s.Data = sample
 		out[s.Op] = s
 	}
+	for _, c := range sampleWinChecks() {
+		s, err := winCheckScript(c)
+		if err != nil {
+			panic(err)
+		}
+		out[s.Op] = s
+	}
 	return out
 }

@@ -138,6 +138,16 @@ func psJSON(fields ...field) string {
 			b.WriteString(strconv.Itoa(x))
 		case string:
 			b.WriteString(psJSONString(x))
+		case []string:
+			// ConvertTo-Json writes an array of strings, [] for @().
+			b.WriteByte('[')
+			for i, e := range x {
+				if i > 0 {
+					b.WriteByte(',')
+				}
+				b.WriteString(psJSONString(e))
+			}
+			b.WriteByte(']')
 		default:
 			panic(fmt.Sprintf("psJSON: %T", x))
 		}

@@ -1,0 +1,92 @@
+package step
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"onboard/internal/plan"
+	"onboard/internal/powershell"
+)
+
+// Every hostile value reaches a Windows check's script as data: its $in
+// decodes to exactly the value, and the body never holds it.
+func TestWinCheckValuesAreData(t *testing.T) {
+	yes := true
+	for _, v := range append(hostile, "o'brien ‘x’ ‛y‚ $(calc)", "Spool*", "[a]") {
+		for _, c := range []*plan.CheckSpec{
+			{Name: "d", DNS: &plan.DNSCheck{Name: v}},
+			{Name: "t", TCP: &plan.TCPCheck{Host: v, Port: 1}},
+			{Name: "s", Service: &plan.ServiceCheck{Name: v, Running: &yes}},
+			{Name: "u", User: &plan.UserCheck{Name: v, Exists: true}},
+			{Name: "g", Group: &plan.GroupCheck{Name: v, Exists: true}},
+		} {
+			s, err := winCheckScript(c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, data, err := powershell.ParseScript(s.Text())
+			if err != nil {
+				t.Fatalf("%s %q: %v", s.Op, v, err)
+			}
+			var in map[string]any
+			if err := json.Unmarshal(data, &in); err != nil {
+				t.Fatal(err)
+			}
+			key := "name"
+			if c.TCP != nil {
+				key = "host"
+			}
+			if in[key] != v {
+				t.Errorf("%s: $in.%s = %q, want %q", s.Op, key, in[key], v)
+			}
+			if len(v) > 3 && strings.Contains(s.Body, v) {
+				t.Errorf("%s: the body holds %q", s.Op, v)
+			}
+		}
+	}
+	if _, err := winCheckScript(&plan.CheckSpec{Name: "c", Command: &plan.CommandCheck{Run: "true"}}); err == nil {
+		t.Errorf("a command check has a Windows script")
+	}
+}
+
+func TestWinCheckVerdicts(t *testing.T) {
+	yes, no := true, false
+	sec := plan.Duration(2 * time.Second)
+	for _, tt := range []struct {
+		name  string
+		st    State
+		pass  bool
+		words string
+	}{
+		{"dns found", winDNSVerdict(&plan.DNSCheck{Name: "a.lab", Resolves: true, Timeout: sec}, winDNS{Addresses: []string{"10.0.0.5", "10.0.0.5", "fd00::5"}}), true, "a.lab resolves to 10.0.0.5, fd00::5"},
+		{"dns missing address", winDNSVerdict(&plan.DNSCheck{Name: "a.lab", Resolves: true, Addresses: []string{"10.0.0.9"}}, winDNS{Addresses: []string{"10.0.0.5"}}), false, "want 10.0.0.9 among them"},
+		{"dns unwanted", winDNSVerdict(&plan.DNSCheck{Name: "a.lab"}, winDNS{Addresses: []string{"10.0.0.5"}}), false, "want it not to resolve"},
+		{"dns nxdomain", winDNSVerdict(&plan.DNSCheck{Name: "a.lab", Resolves: true}, winDNS{ErrorID: "DNS_ERROR_RCODE_NAME_ERROR", Error: "a.lab : DNS name does not exist"}), false, "DNS name does not exist"},
+		{"dns nxdomain wanted", winDNSVerdict(&plan.DNSCheck{Name: "a.lab"}, winDNS{ErrorID: "DNS_ERROR_RCODE_NAME_ERROR", Error: "x"}), true, "as wanted"},
+		{"dns timeout never passes", winDNSVerdict(&plan.DNSCheck{Name: "a.lab"}, winDNS{ErrorID: "ERROR_TIMEOUT", Error: "timeout"}), false, "no answer"},
+		{"dns other error", winDNSVerdict(&plan.DNSCheck{Name: "a.lab", Resolves: true}, winDNS{ErrorID: "WIN32 1460", Error: "boom"}), false, "WIN32 1460"},
+		{"dns no records", winDNSVerdict(&plan.DNSCheck{Name: "a.lab", Resolves: true}, winDNS{}), false, "no A or AAAA"},
+		{"tcp ok", winTCPVerdict(&plan.TCPCheck{Host: "fd00::1", Port: 25, Reachable: true}, winTCP{Result: "connected"}), true, "[fd00::1]:25 accepted"},
+		{"tcp refused", winTCPVerdict(&plan.TCPCheck{Host: "h", Port: 25, Reachable: true}, winTCP{Result: "error", Error: "No connection could be made"}), false, "No connection could be made"},
+		{"tcp timeout", winTCPVerdict(&plan.TCPCheck{Host: "h", Port: 25, Reachable: true, Timeout: sec}, winTCP{Result: "timeout"}), false, "within 2s"},
+		{"tcp closed wanted", winTCPVerdict(&plan.TCPCheck{Host: "h", Port: 25}, winTCP{Result: "timeout"}), true, "as wanted"},
+		{"service ok", winServiceVerdict(&plan.ServiceCheck{Name: "Spooler", Running: &yes, Enabled: &yes}, winService{Found: true, Name: "Spooler", Status: "Running", StartType: "Automatic"}), true, "running and enabled"},
+		{"service pending is not running", winServiceVerdict(&plan.ServiceCheck{Name: "x", Running: &yes}, winService{Found: true, Name: "x", Status: "StartPending", StartType: "Automatic"}), false, "Status StartPending"},
+		{"service manual is not enabled", winServiceVerdict(&plan.ServiceCheck{Name: "x", Enabled: &yes}, winService{Found: true, Name: "x", Status: "Running", StartType: "Manual"}), false, "not enabled"},
+		{"service stopped wanted", winServiceVerdict(&plan.ServiceCheck{Name: "x", Running: &no, Enabled: &no}, winService{Found: true, Name: "x", Status: "Stopped", StartType: "Disabled"}), true, "stopped and not enabled"},
+		{"service missing", winServiceVerdict(&plan.ServiceCheck{Name: "x", Running: &no}, winService{}), false, "not installed"},
+		{"user ok", winUserVerdict(&plan.UserCheck{Name: "ada", Exists: true, Groups: []string{"users"}}, winUser{Found: true, Account: `WIN1\ada`, SID: "S-1-5-21-1", Enabled: &no, Groups: []string{"Users"}}), true, `WIN1\ada, SID S-1-5-21-1, disabled; local groups Users`},
+		{"user not in group", winUserVerdict(&plan.UserCheck{Name: "ada", Exists: true, Groups: []string{"Administrators"}}, winUser{Found: true, Account: `CORP\ada`}), false, "not in Administrators"},
+		{"user absent", winUserVerdict(&plan.UserCheck{Name: "ada", Exists: true}, winUser{}), false, "not known to the host"},
+		{"user unwanted", winUserVerdict(&plan.UserCheck{Name: "ada"}, winUser{Found: true, Account: `WIN1\ada`}), false, "want no such user"},
+		{"group ok", winGroupVerdict(&plan.GroupCheck{Name: "Users", Exists: true}, winGroup{Found: true, SID: "S-1-5-32-545", Members: []string{`NT AUTHORITY\INTERACTIVE`}}), true, `SID S-1-5-32-545, members NT AUTHORITY\INTERACTIVE`},
+		{"group absent", winGroupVerdict(&plan.GroupCheck{Name: "x", Exists: true}, winGroup{}), false, "Get-LocalGroup found none"},
+		{"group absent wanted", winGroupVerdict(&plan.GroupCheck{Name: "x"}, winGroup{}), true, "as wanted"},
+	} {
+		if tt.st.InPlace != tt.pass || !strings.Contains(tt.st.Reason, tt.words) {
+			t.Errorf("%s: in place %v %q, want %v and %q", tt.name, tt.st.InPlace, tt.st.Reason, tt.pass, tt.words)
+		}
+	}
+}

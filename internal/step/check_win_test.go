@@ -90,3 +90,35 @@ func TestWinCheckVerdicts(t *testing.T) {
 		}
 	}
 }
+
+// A part Windows could not read is "cannot run", never a pass or a plain
+// failure; NotConfigured is not an enabled firewall profile.
+func TestWinBaselineFindings(t *testing.T) {
+	var b WinBaseline
+	if err := json.Unmarshal([]byte(`{"bitlocker":null,"bitlocker_error":"not recognized","defender":null,"defender_error":"service not running",`+
+		`"firewall":[{"name":"Domain","enabled":"True"},{"name":"Public","enabled":"NotConfigured"}],"firewall_error":"","pending_reboot":[]}`), &b); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]WinBaselineFinding{}
+	for _, f := range b.Findings() {
+		got[f.Item] = f
+	}
+	if f := got["bitlocker"]; !f.CannotRun || f.Pass || !strings.Contains(f.Found, "not recognized") {
+		t.Errorf("bitlocker %+v", f)
+	}
+	if f := got["defender"]; !f.CannotRun || f.Pass {
+		t.Errorf("defender %+v", f)
+	}
+	if f := got["firewall"]; f.Pass || f.CannotRun || !strings.Contains(f.Found, "Public NotConfigured") {
+		t.Errorf("firewall %+v", f)
+	}
+	if f := got["pending-reboot"]; !f.Pass {
+		t.Errorf("pending-reboot %+v", f)
+	}
+	var none WinBaseline
+	for _, f := range none.Findings() {
+		if f.Item == "firewall" && !f.CannotRun {
+			t.Errorf("no firewall profiles read: %+v, want cannot run", f)
+		}
+	}
+}

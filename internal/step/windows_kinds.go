@@ -503,6 +503,7 @@ func WindowsScripts() map[string]powershell.Script {
 		s.Data = sample
 		out[s.Op] = s
 	}
+	out["win-baseline"] = baselineScript()
 	for _, c := range sampleWinChecks() {
 		s, err := winCheckScript(c)
 		if err != nil {

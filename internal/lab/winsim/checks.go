@@ -47,6 +47,7 @@ type checkState struct {
 	// disabled: local accounts disabled (Administrator and Guest are, by
 	// default, as on Windows 10 and 11).
 	absent, added, disabled map[string]bool
+	baselineState
 }
 
 type svc struct {
@@ -76,6 +77,7 @@ func (h *Host) initChecks() {
 	}
 	c.absent, c.added = map[string]bool{}, map[string]bool{}
 	c.disabled = map[string]bool{"administrator": true, "guest": true}
+	h.initBaseline()
 }
 
 func normName(n string) string { return strings.ToLower(strings.TrimSuffix(n, ".")) }

@@ -51,6 +51,9 @@ package winsim
 //	                   joined), Get-LocalUser's Enabled, the local groups holding it:
 //	                   {"found","account","sid","enabled","groups"}.
 //	check-group        Get-LocalGroup, Get-LocalGroupMember names: {"found","sid","members"}.
+//	win-baseline       BitLocker C: (SetBitLocker), Defender (SetDefender), firewall profiles
+//	                   (SetFirewallProfile), reboot markers (a join, an installer's 3010, Windows
+//	                   Update's RebootRequired): see baseline.go.
 var ops map[string]func(*inv) int
 
 func init() {
@@ -78,5 +81,6 @@ func init() {
 		"check-service":    opCheckService,
 		"check-user":       opCheckUser,
 		"check-group":      opCheckGroup,
+		"win-baseline":     opBaseline,
 	}
 }

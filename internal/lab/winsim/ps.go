@@ -148,6 +148,17 @@ func psJSON(fields ...field) string {
 				b.WriteString(psJSONString(e))
 			}
 			b.WriteByte(']')
+		case []field: // a nested object
+			b.WriteString(psJSON(x...))
+		case [][]field: // an array of objects
+			b.WriteByte('[')
+			for i, o := range x {
+				if i > 0 {
+					b.WriteByte(',')
+				}
+				b.WriteString(psJSON(o...))
+			}
+			b.WriteByte(']')
 		default:
 			panic(fmt.Sprintf("psJSON: %T", x))
 		}

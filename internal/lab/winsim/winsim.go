@@ -313,7 +313,7 @@ func (h *Host) domainLocked() string {
 }
 
 func (h *Host) pendingRebootLocked() bool {
-	return h.pendingJoin != nil || h.installReboot
+	return h.pendingJoin != nil || h.installReboot || h.checks.updateReboot
 }
 
 func (h *Host) record(what string) {

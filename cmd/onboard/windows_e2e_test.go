@@ -19,6 +19,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -315,5 +316,89 @@ machine:
 	}
 	if took := time.Since(start); took > 45*time.Second {
 		t.Errorf("waited %s for a host with an 8s reboot timeout", took)
+	}
+}
+
+// A Windows machine's checks run over WinRM at handover, each with what
+// Windows said as evidence, and a check fails the run once the machine
+// drifts (the print spooler stopped).
+func TestWindowsChecks(t *testing.T) {
+	l := needLab(t)
+	e := newEnv(t, l)
+	host := winsim.New(winsim.Config{ComputerName: "WIN3", Users: map[string]string{"onboard-admin": winAdminPW},
+		Hosts: map[string][]string{"intranet.corp.example.test": {"127.0.0.1"}}})
+	port, caFile := startWinHost(t, e, host)
+	e.write("inventory/win3.yaml", fmt.Sprintf(`hosts:
+  win3:
+    address: 127.0.0.1
+    port: %d
+    os: windows
+    transport: winrm
+    user: onboard-admin
+    credential: env:WIN1_PASSWORD
+    ca_cert: %s
+`, port, caFile))
+	pb := e.write("cora.yaml", fmt.Sprintf(`person: {employee_id: W3, given_name: Cora, surname: Checks, start_date: 2026-12-01}
+machine:
+  host: win3
+checks:
+  - name: intranet-name
+    dns: {name: intranet.corp.example.test, addresses: [127.0.0.1]}
+  - name: old-name-gone
+    dns: {name: old.corp.example.test, resolves: false}
+  - name: winrm-port
+    tcp: {host: intranet.corp.example.test, port: %d}
+  - name: spooler
+    service: {name: Spooler, running: true, enabled: true}
+  - name: admin-known
+    user: {name: onboard-admin, groups: [Administrators]}
+  - name: rdp-group
+    group: {name: Remote Desktop Users}
+`, port))
+	code, r, stderr := e.jsonRun(pb)
+	if code != exitOK || !r.Ready("W3") {
+		t.Fatalf("exit %d: %s\n%+v", code, stderr, r.Steps)
+	}
+	want := map[string]string{
+		"W3:check:intranet-name": "resolves to 127.0.0.1",
+		"W3:check:old-name-gone": "DNS name does not exist",
+		"W3:check:winrm-port":    "accepted a connection",
+		"W3:check:spooler":       "Status Running, StartType Automatic",
+		"W3:check:admin-known":   `WIN3\onboard-admin`,
+		"W3:check:rdp-group":     "S-1-5-32-555",
+	}
+	seen := map[string]bool{}
+	for _, s := range append(slices.Clone(r.Steps), r.Handover...) {
+		if w, ok := want[s.ID]; ok {
+			seen[s.ID] = true
+			if s.Outcome != result.OK || !strings.Contains(s.Reason, w) {
+				t.Errorf("%s: %s %q, want ok with %q", s.ID, s.Outcome, s.Reason, w)
+			}
+		}
+	}
+	if len(seen) != len(want) {
+		t.Errorf("check steps %v, want %v", seen, want)
+	}
+
+	host.SetService("Spooler", "Stopped", "Automatic")
+	code, r, _ = e.jsonRun("--retries", "0", pb)
+	if code == exitOK {
+		t.Fatal("a stopped spooler passed")
+	}
+	failed := false
+	for _, s := range append(slices.Clone(r.Steps), r.Handover...) {
+		if s.ID != "W3:check:spooler" {
+			continue
+		}
+		msg := s.Reason
+		if s.Failure != nil {
+			msg += " " + s.Failure.Message
+		}
+		if s.Outcome == result.Failed && strings.Contains(msg, "Status Stopped") {
+			failed = true
+		}
+	}
+	if !failed {
+		t.Errorf("no failed spooler check naming Status Stopped: %+v", r.Steps)
 	}
 }

@@ -830,7 +830,7 @@ func (b *builder) windowsSteps(pb *playbook.Playbook, pr *playbook.Profile, host
 		prev = s.ID
 	}
 	// Checks come last and depend on every step of the hire. Windows runs
-	// dns, tcp, service, user and group (internal/step, check_win.go); the others read Linux tools
+	// dns, tcp, http, service, user and group (internal/step, check_win.go); the others read Linux tools
 	// (sh, dpkg, CUPS).
 	var machineIDs []string
 	for _, s := range *steps {
@@ -848,8 +848,8 @@ func (b *builder) windowsSteps(pb *playbook.Playbook, pr *playbook.Profile, host
 		if i < len(prChecks) {
 			cdoc, path = pr.Doc, fmt.Sprintf("checks[%d]", i)
 		}
-		if c.Command != nil || c.File != nil || c.Package != nil || c.Printer != nil || c.HTTP != nil {
-			b.fail(cdoc.Errorf(path, "host %s runs Windows: its checks are of the kinds dns, tcp, service, user and group; command, file, package, printer and http checks are for Linux hosts", host.Name))
+		if c.Command != nil || c.File != nil || c.Package != nil || c.Printer != nil {
+			b.fail(cdoc.Errorf(path, "host %s runs Windows: its checks are of the kinds dns, tcp, http, service, user and group; command, file, package and printer checks are for Linux hosts", host.Name))
 			continue
 		}
 		if names[c.Name] {

@@ -49,6 +49,8 @@ func TestWindowsChecksPlanned(t *testing.T) {
     user: {name: 'CORP\${account.username}', groups: [Remote Desktop Users]}
   - name: rdp-group
     group: {name: Remote Desktop Users}
+  - name: intranet-page
+    http: {url: 'https://intranet.corp.example.test/', contains: [Welcome]}
 `)
 	if err != nil {
 		t.Fatal(err)
@@ -62,8 +64,8 @@ func TestWindowsChecksPlanned(t *testing.T) {
 			others[s.ID] = true
 		}
 	}
-	if len(checks) != 5 {
-		t.Fatalf("%d check steps, want 5", len(checks))
+	if len(checks) != 6 {
+		t.Fatalf("%d check steps, want 6", len(checks))
 	}
 	for _, c := range checks {
 		deps := map[string]bool{}
@@ -87,7 +89,6 @@ func TestWindowsRefusesLinuxCheckKinds(t *testing.T) {
 		"command: {run: 'true'}",
 		"file: {path: /etc/hosts}",
 		"package: {name: curl}",
-		"http: {url: 'https://intranet.corp.example.test/'}",
 	} {
 		_, err := planWendy(t, "checks:\n  - name: x\n    "+kind+"\n")
 		if err == nil || !strings.Contains(err.Error(), "checks[0]") || !strings.Contains(err.Error(), "runs Windows") {

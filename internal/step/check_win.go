@@ -103,11 +103,12 @@ if ($grp.Count -gt 0) { $sid = $grp[0].SID.Value }
 [pscustomobject]@{ found = ($grp.Count -gt 0); sid = $sid; members = $members } | ConvertTo-Json -Compress
 `
 
-// ErrNotOnWindows: the check kind has no Windows implementation.
+// ErrNotOnWindows: the check kind has no Windows implementation (command,
+// file, package and printer read Linux tools).
 var ErrNotOnWindows = errors.New("this check kind runs on Linux hosts only")
 
 // WindowsCheckKinds are the check kinds a Windows host runs.
-var WindowsCheckKinds = []string{"dns", "tcp", "service", "user", "group"}
+var WindowsCheckKinds = []string{"dns", "tcp", "http", "service", "user", "group"}
 
 func msOf(d plan.Duration) int {
 	return max(int(time.Duration(d)/time.Millisecond), 1)
@@ -126,6 +127,8 @@ func winCheckScript(c *plan.CheckSpec) (powershell.Script, error) {
 		return powershell.Script{Op: "check-user", Body: psCheckUser, Data: map[string]any{"name": c.User.Name}}, nil
 	case c.Group != nil:
 		return powershell.Script{Op: "check-group", Body: psCheckGroup, Data: map[string]any{"name": c.Group.Name}}, nil
+	case c.HTTP != nil:
+		return winHTTPScript(c.HTTP), nil
 	}
 	return powershell.Script{}, fmt.Errorf("check %s: %w", c.Name, ErrNotOnWindows)
 }
@@ -156,6 +159,12 @@ func winCheckKind(ctx context.Context, x *Exec, c *plan.CheckSpec) (State, error
 			return State{}, err
 		}
 		return winServiceVerdict(c.Service, r), nil
+	case c.HTTP != nil:
+		var r winHTTP
+		if _, err := x.psResult(ctx, msg, s, nil, &r); err != nil {
+			return State{}, err
+		}
+		return winHTTPVerdict(c.HTTP, r)
 	case c.User != nil:
 		var r winUser
 		if _, err := x.psResult(ctx, msg, s, nil, &r); err != nil {
@@ -348,5 +357,103 @@ func sampleWinChecks() []*plan.CheckSpec {
 		{Name: "service", Service: &plan.ServiceCheck{Name: v, Running: &yes}},
 		{Name: "user", User: &plan.UserCheck{Name: `CORP\` + v, Exists: true}},
 		{Name: "group", Group: &plan.GroupCheck{Name: v, Exists: true}},
+		{Name: "http", HTTP: &plan.HTTPCheck{URL: "https://intranet.corp.example.test/" + v, Status: 200, Contains: []string{v}, Timeout: plan.Duration(10 * time.Second)}},
 	}
+}
+
+// psCheckHTTP fetches $in.url once, without following redirects, within
+// $in.timeout_ms. It uses HttpWebRequest, which Invoke-WebRequest
+// -UseBasicParsing wraps in Windows PowerShell 5.1, for what the cmdlet
+// hides: a non-2xx answer as a status rather than an error, no redirect
+// followed, the server's certificate (ServicePoint.Certificate) and the
+// certificate check's verdict (SslPolicyErrors, "None" when trusted). See
+// https://learn.microsoft.com/dotnet/api/system.net.httpwebrequest and
+// .../system.net.security.sslpolicyerrors. The body is read only when it
+// is to be matched, at most 1 MiB.
+const psCheckHTTP = `$res = [ordered]@{ status = 0; body = ''; error = ''; error_status = ''; subject = ''; issuer = ''; expires = ''; trust = '' }
+$script:trust = ''
+$script:insecure = [bool]$in.insecure
+$req = [System.Net.HttpWebRequest]::Create([uri]$in.url)
+$req.AllowAutoRedirect = $false
+$req.Timeout = [int]$in.timeout_ms
+$req.ReadWriteTimeout = [int]$in.timeout_ms
+$req.UserAgent = 'onboard-check'
+$req.ServerCertificateValidationCallback = { param($sender, $cert, $chain, $errors) $script:trust = [string]$errors; $script:insecure -or ($errors -eq [System.Net.Security.SslPolicyErrors]::None) }
+$resp = $null
+try {
+    $resp = $req.GetResponse()
+} catch [System.Net.WebException] {
+    $resp = $_.Exception.Response
+    if ($null -eq $resp) { $res.error = $_.Exception.Message; $res.error_status = [string]$_.Exception.Status }
+}
+if ($null -ne $resp) {
+    $res.status = [int]$resp.StatusCode
+    if ($in.read_body) {
+        $reader = New-Object -TypeName System.IO.StreamReader -ArgumentList $resp.GetResponseStream()
+        $body = $reader.ReadToEnd()
+        $reader.Dispose()
+        if ($body.Length -gt 1048576) { $body = $body.Substring(0, 1048576) }
+        $res.body = $body
+    }
+    $resp.Close()
+}
+$cert = $req.ServicePoint.Certificate
+if ($null -ne $cert) { $res.subject = $cert.Subject; $res.issuer = $cert.Issuer; $res.expires = $cert.GetExpirationDateString() }
+$res.trust = $script:trust
+[pscustomobject]$res | ConvertTo-Json -Compress
+`
+
+func winHTTPScript(c *plan.HTTPCheck) powershell.Script {
+	return powershell.Script{Op: "check-http", Body: psCheckHTTP, Data: map[string]any{
+		"url": c.URL, "timeout_ms": msOf(c.Timeout), "insecure": c.Insecure, "read_body": len(c.Contains) > 0}}
+}
+
+type winHTTP struct {
+	Status      int    `json:"status"`
+	Body        string `json:"body"`
+	Error       string `json:"error"`
+	ErrorStatus string `json:"error_status"`
+	Subject     string `json:"subject"`
+	Issuer      string `json:"issuer"`
+	Expires     string `json:"expires"`
+	Trust       string `json:"trust"`
+}
+
+func winHTTPVerdict(c *plan.HTTPCheck, r winHTTP) (State, error) {
+	var ev string
+	if r.Subject != "" {
+		ev = fmt.Sprintf("certificate subject %s, issuer %s, expires %s", r.Subject, r.Issuer, r.Expires)
+		if r.Trust == "None" {
+			ev += ", trusted by the host"
+		} else if r.Trust != "" {
+			ev += ", not trusted by the host: " + r.Trust
+		}
+	}
+	with := func(s string) string {
+		if ev != "" {
+			s += "; " + ev
+		}
+		return s
+	}
+	if r.Status == 0 {
+		if r.ErrorStatus == "Timeout" {
+			return differs(with(fmt.Sprintf("%s: no answer within %s", c.URL, time.Duration(c.Timeout)))), nil
+		}
+		return differs(with(fmt.Sprintf("%s: no answer: %s (%s)", c.URL, oneLine(r.Error), r.ErrorStatus))), nil
+	}
+	seen := fmt.Sprintf("%s answered %d", c.URL, r.Status)
+	if r.Status != c.Status {
+		return differs(with(fmt.Sprintf("%s, want %d", seen, c.Status))), nil
+	}
+	bad, err := MatchOutput(r.Body, c.Contains)
+	if err != nil {
+		return State{}, err
+	}
+	if bad != "" {
+		return differs(with(fmt.Sprintf("%s, but its body does not contain %q", seen, bad))), nil
+	}
+	if len(c.Contains) > 0 {
+		seen += fmt.Sprintf(" with each of %d expected texts in its body", len(c.Contains))
+	}
+	return inPlace(with(seen)), nil
 }

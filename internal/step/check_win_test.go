@@ -122,3 +122,23 @@ func TestWinBaselineFindings(t *testing.T) {
 		}
 	}
 }
+
+func TestWinHTTPVerdict(t *testing.T) {
+	c := &plan.HTTPCheck{URL: "https://i/", Status: 200, Contains: []string{"Welcome"}, Timeout: plan.Duration(3 * time.Second)}
+	for _, tt := range []struct {
+		r     winHTTP
+		pass  bool
+		words string
+	}{
+		{winHTTP{Status: 200, Body: "Welcome!", Subject: "CN=i", Issuer: "CN=CA", Expires: "1/2/2027 3:04:05 PM", Trust: "None"}, true, "answered 200 with each of 1 expected texts in its body; certificate subject CN=i, issuer CN=CA, expires 1/2/2027 3:04:05 PM, trusted by the host"},
+		{winHTTP{Status: 200, Body: "Bye"}, false, `does not contain "Welcome"`},
+		{winHTTP{Status: 503}, false, "answered 503, want 200"},
+		{winHTTP{ErrorStatus: "Timeout", Error: "The operation has timed out"}, false, "no answer within 3s"},
+		{winHTTP{ErrorStatus: "TrustFailure", Error: "Could not establish trust", Subject: "CN=i", Trust: "RemoteCertificateChainErrors"}, false, "not trusted by the host: RemoteCertificateChainErrors"},
+	} {
+		st, err := winHTTPVerdict(c, tt.r)
+		if err != nil || st.InPlace != tt.pass || !strings.Contains(st.Reason, tt.words) {
+			t.Errorf("%+v: in place %v %q (%v), want %v and %q", tt.r, st.InPlace, st.Reason, err, tt.pass, tt.words)
+		}
+	}
+}

@@ -51,6 +51,8 @@ package winsim
 //	                   joined), Get-LocalUser's Enabled, the local groups holding it:
 //	                   {"found","account","sid","enabled","groups"}.
 //	check-group        Get-LocalGroup, Get-LocalGroupMember names: {"found","sid","members"}.
+//	check-http         a real HTTP(S) GET from this machine, no redirects, trust against Config.RootCAs:
+//	                   {"status","body","error","error_status","subject","issuer","expires","trust"}.
 //	win-baseline       BitLocker C: (SetBitLocker), Defender (SetDefender), firewall profiles
 //	                   (SetFirewallProfile), reboot markers (a join, an installer's 3010, Windows
 //	                   Update's RebootRequired): see baseline.go.
@@ -82,5 +84,6 @@ func init() {
 		"check-user":       opCheckUser,
 		"check-group":      opCheckGroup,
 		"win-baseline":     opBaseline,
+		"check-http":       opCheckHTTP,
 	}
 }

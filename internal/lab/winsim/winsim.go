@@ -18,6 +18,7 @@ package winsim
 
 import (
 	"context"
+	"crypto/x509"
 	"fmt"
 	"io"
 	"maps"
@@ -78,6 +79,9 @@ type Config struct {
 	// DNSServer ("ip:port"), when set, answers the other names.
 	Hosts     map[string][]string
 	DNSServer string
+	// RootCAs are the certificates the machine trusts for HTTPS (nil: the
+	// system's pool of this process).
+	RootCAs *x509.CertPool
 }
 
 // DomainConfig is the AD domain the host may join.

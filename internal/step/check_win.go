@@ -107,9 +107,6 @@ if ($grp.Count -gt 0) { $sid = $grp[0].SID.Value }
 // file, package and printer read Linux tools).
 var ErrNotOnWindows = errors.New("this check kind runs on Linux hosts only")
 
-// WindowsCheckKinds are the check kinds a Windows host runs.
-var WindowsCheckKinds = []string{"dns", "tcp", "http", "service", "user", "group"}
-
 func msOf(d plan.Duration) int {
 	return max(int(time.Duration(d)/time.Millisecond), 1)
 }
@@ -133,8 +130,30 @@ func winCheckScript(c *plan.CheckSpec) (powershell.Script, error) {
 	return powershell.Script{}, fmt.Errorf("check %s: %w", c.Name, ErrNotOnWindows)
 }
 
-// winCheckKind runs one try of a check on a Windows host.
+// winCheckKind runs one try of a check on a Windows host. A cmdlet the
+// host lacks (PowerShell's CommandNotFoundException: "... is not recognized
+// as the name of a cmdlet ...") makes the check one that cannot run, as a
+// shell's exit 127 does on Linux.
 func winCheckKind(ctx context.Context, x *Exec, c *plan.CheckSpec) (State, error) {
+	st, err := winCheckTry(ctx, x, c)
+	if st, ok := cmdletMissing(err); ok {
+		return st, nil
+	}
+	return st, err
+}
+
+// cmdletMissing turns a script's failure on a missing command into the
+// state of a check that cannot run.
+func cmdletMissing(err error) (State, bool) {
+	var ce *CommandError
+	if !errors.As(err, &ce) || !strings.Contains(ce.Stderr, "is not recognized as the name of a cmdlet") {
+		return State{}, false
+	}
+	return State{CannotRun: true, Action: plan.ActionNone,
+		Reason: "cannot run: a command it needs is not on the host (" + oneLine(Tail(ce.Stderr, 200)) + ")"}, true
+}
+
+func winCheckTry(ctx context.Context, x *Exec, c *plan.CheckSpec) (State, error) {
 	s, err := winCheckScript(c)
 	if err != nil {
 		return State{}, err

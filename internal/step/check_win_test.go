@@ -142,3 +142,17 @@ func TestWinHTTPVerdict(t *testing.T) {
 		}
 	}
 }
+
+// A cmdlet missing on the host (Resolve-DnsName on a stripped image) makes
+// the check one that cannot run, never passed or merely failed.
+func TestWinCmdletMissing(t *testing.T) {
+	err := &CommandError{Host: "win1", Msg: "check dns", Out: Out{ExitCode: 1,
+		Stderr: "Resolve-DnsName : The term 'Resolve-DnsName' is not recognized as the name of a cmdlet, function, script file, or operable program."}}
+	st, ok := cmdletMissing(err)
+	if !ok || !st.CannotRun || st.InPlace || !strings.Contains(st.Reason, "Resolve-DnsName") {
+		t.Errorf("missing cmdlet: %v %+v", ok, st)
+	}
+	if _, ok := cmdletMissing(&CommandError{Out: Out{ExitCode: 1, Stderr: "Access is denied."}}); ok {
+		t.Errorf("any other failure is an error, not cannot-run")
+	}
+}

@@ -41,7 +41,7 @@ func wantFinding(t *testing.T, got map[string]step.WinBaselineFinding, item stri
 // what it found, once the machine drifts.
 func TestWindowsBaseline(t *testing.T) {
 	t.Parallel()
-	l := startLab(t, winsim.Config{RebootTime: 100 * time.Millisecond, ShutdownDelay: 10 * time.Millisecond})
+	l := startLab(t, winsim.Config{RebootTime: 500 * time.Millisecond})
 	got := findings(t, l)
 	wantFinding(t, got, "bitlocker", true, "ProtectionStatus On, VolumeStatus FullyEncrypted")
 	wantFinding(t, got, "defender", true, "RealTimeProtectionEnabled true")

@@ -842,11 +842,48 @@ func (b *builder) windowsSteps(pb *playbook.Playbook, pr *playbook.Profile, host
 		}
 		prev = s.ID
 	}
-	if len(pb.CheckSets)+len(pr.CheckSets) > 0 {
+	if len(pb.CheckSets) > 0 || (pr != nil && len(pr.CheckSets) > 0) {
 		b.fail(doc.Errorf("check_sets", "host %s runs Windows: the check sets onboard runs are for Linux hosts", host.Name))
 	}
-	if len(pb.Checks)+len(pr.Checks) > 0 {
-		b.fail(doc.Errorf("checks", "host %s runs Windows: checks (sh commands, dpkg, CUPS) are for Linux hosts; every Windows step is verified and re-checked at handover", host.Name))
+	// Checks come last and depend on every step of the hire. Windows runs
+	// dns, tcp, http, service, user and group (internal/step, check_win.go); the others read Linux tools
+	// (sh, dpkg, CUPS).
+	var machineIDs []string
+	for _, s := range *steps {
+		machineIDs = append(machineIDs, s.ID)
+	}
+	var prChecks []playbook.Check
+	if pr != nil {
+		prChecks = pr.Checks
+	}
+	checks := append(append([]playbook.Check(nil), prChecks...), pb.Checks...)
+	names := map[string]bool{}
+	for i, c := range checks {
+		path := fmt.Sprintf("checks[%d]", i-len(prChecks))
+		cdoc := doc
+		if i < len(prChecks) {
+			cdoc, path = pr.Doc, fmt.Sprintf("checks[%d]", i)
+		}
+		if c.Command != nil || c.File != nil || c.Package != nil || c.Printer != nil {
+			b.fail(cdoc.Errorf(path, "host %s runs Windows: its checks are of the kinds dns, tcp, http, service, user and group; command, file, package and printer checks are for Linux hosts", host.Name))
+			continue
+		}
+		if names[c.Name] {
+			b.fail(cdoc.Errorf(path+".name", "check %q is defined twice for this hire", c.Name))
+			continue
+		}
+		names[c.Name] = true
+		s := newStep(plan.KindCheck, c.Name, fmt.Sprintf("Check %s on %s", c.Name, host.Name), checkTimeout(c))
+		code := b.code(cdoc, host.OS, vars)
+		expandIn := func(p, t string) string {
+			v, err := playbook.Expand(t, vars)
+			if err != nil {
+				b.fail(cdoc.Errorf(p, "%v", err))
+			}
+			return v
+		}
+		s.Check = b.check(c, path, expandIn, code)
+		s.DependsOn = machineIDs
 	}
 	for _, s := range *steps {
 		sort.Strings(s.DependsOn)

@@ -108,8 +108,9 @@ func (c *Check) kinds() []string {
 
 var (
 	// User and group names as getent and id take them (domain users too:
-	// "CORP\ada", "ada@corp.example.test").
-	accountRE = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.@\\$-]*$`)
+	// "CORP\ada", "ada@corp.example.test"), and Windows' local groups,
+	// whose names have inner spaces ("Remote Desktop Users").
+	accountRE = regexp.MustCompile(`^[A-Za-z0-9_]([A-Za-z0-9_.@\\$ -]*[A-Za-z0-9_.@\\$-])?$`)
 	// hostRE: a DNS name or an address.
 	hostRE      = regexp.MustCompile(`^[A-Za-z0-9_]([A-Za-z0-9_.:-]*[A-Za-z0-9_.])?$`)
 	versionOpRE = regexp.MustCompile(`^(>=|<=|>>|<<|>|<|=)\s*(\S+)$`)

@@ -81,6 +81,9 @@ func oneLine(s string) string {
 }
 
 func checkKind(ctx context.Context, x *Exec, c *plan.CheckSpec) (State, error) {
+	if x.T.Host != nil && x.T.Host.OS == "windows" {
+		return winCheckKind(ctx, x, c)
+	}
 	switch {
 	case c.DNS != nil:
 		return dnsCheck(ctx, x, c.DNS)

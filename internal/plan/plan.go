@@ -423,6 +423,7 @@ type CheckSpec struct {
 	Service *ServiceCheck `json:"service,omitempty"`
 	User    *UserCheck    `json:"user,omitempty"`
 	Group   *GroupCheck   `json:"group,omitempty"`
+	Login   *LoginCheck   `json:"login,omitempty"`
 	// Retry repeats a check that does not pass until it does or the time
 	// is up (see check.go).
 	Retry *Retry `json:"retry,omitempty"`

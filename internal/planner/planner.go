@@ -433,6 +433,9 @@ func (b *builder) hire(pb *playbook.Playbook) {
 			code.rename = map[string]string{path: fmt.Sprintf("checks[%d]", i)}
 		}
 		s.Check = b.check(c, path, expand, code)
+		if l := s.Check.Login; l != nil {
+			b.loginCheck(pb, s, l, dir, username, path, i < len(pr.Checks))
+		}
 		s.DependsOn = machineIDs
 	}
 	for _, s := range steps {
@@ -506,6 +509,33 @@ func (b *builder) check(c playbook.Check, path string, expand func(string, strin
 	}
 	cs.Retry = c.PlanRetry()
 	return cs
+}
+
+// loginCheck completes a login check from the hire's account: the user
+// by default, and the directory its bind runs against.
+func (b *builder) loginCheck(pb *playbook.Playbook, s *plan.Step, l *plan.LoginCheck, dir *plan.Directory, username, path string, fromProfile bool) {
+	doc := pb.Doc
+	if fromProfile {
+		// A profile's check has no position in the playbook.
+		path = "profile"
+	} else {
+		path += ".login"
+	}
+	if l.User == "" {
+		l.User = username
+	}
+	if l.User == "" {
+		b.fail(doc.Errorf(path, "login check: the hire has no directory account (account.directory): set login.user"))
+		return
+	}
+	if !l.Bind {
+		return
+	}
+	if dir == nil {
+		b.fail(doc.Errorf(path, "login check: a bind as the hire needs the hire's directory account (account.directory), or set login.bind: false"))
+		return
+	}
+	s.Directory = pb.Account.Directory
 }
 
 // host resolves the hire's machine from the inventory or the playbook.

@@ -154,6 +154,7 @@ type Check struct {
 	Service *ServiceCheck `yaml:"service"`
 	User    *UserCheck    `yaml:"user"`
 	Group   *GroupCheck   `yaml:"group"`
+	Login   *LoginCheck   `yaml:"login"`
 	Retry   *Retry        `yaml:"retry"`
 	Timeout time.Duration `yaml:"timeout"`
 }

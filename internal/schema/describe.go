@@ -112,7 +112,7 @@ var typeRules = map[string]sch{
 	"playbook.File":    {"not": required("content", "source")},
 	"playbook.Check": {"oneOf": []sch{
 		required("command"), required("file"), required("package"), required("printer"),
-		required("dns"), required("tcp"), required("http"), required("service"), required("user"), required("group"),
+		required("dns"), required("tcp"), required("http"), required("service"), required("user"), required("group"), required("login"),
 	}},
 	"inventory.Software":  {"anyOf": []sch{required("linux"), required("macos"), required("windows")}},
 	"inventory.HRMachine": {"oneOf": []sch{required("host"), required("pool"), required("from_event")}},
@@ -223,6 +223,7 @@ var descriptions = map[string]string{
 	"playbook.Check.service": "Passes when a service is running and/or enabled (systemd, or the SysV init script where systemd does not run). Records what the service manager said.",
 	"playbook.Check.user":    "Passes when a user exists on the machine (getent: local or domain), in the listed groups. Records the entry found.",
 	"playbook.Check.group":   "Passes when a group exists on the machine (getent). Records the entry found.",
+	"playbook.Check.login":   "Passes when the hire can sign in: a bind as the hire with this run's initial password, and on the machine the hire resolves (getent) and su runs id as the hire. Records the uid, groups and which part passed.",
 	"playbook.Check.retry":   "Try again until the check passes or the time is up, for services that take a moment to start; the report says how many tries it took.",
 
 	"playbook.DNSCheck.name":      "Host name to resolve on the machine." + templateNote,
@@ -251,6 +252,10 @@ var descriptions = map[string]string{
 
 	"playbook.GroupCheck.name":   "Group name, as getent group knows it." + templateNote,
 	"playbook.GroupCheck.exists": "Whether the group must exist (default true); false checks there is none.",
+
+	"playbook.LoginCheck.user":        "Account to sign in as; default the hire's directory username." + templateNote,
+	"playbook.LoginCheck.bind":        "Bind to the directory as the hire with the initial password set in this run (default true); in a later audit the password is gone, so this part cannot tell.",
+	"playbook.LoginCheck.workstation": "On the machine, resolve the hire through the domain (getent passwd) and run id as the hire with su as root (default true).",
 
 	"playbook.Retry.timeout":  "How long to keep trying, from the first try, e.g. 30s.",
 	"playbook.Retry.interval": "Pause between tries (default 1s); shorter than timeout.",

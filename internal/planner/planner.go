@@ -307,7 +307,7 @@ func (b *builder) hire(pb *playbook.Playbook) {
 	}
 
 	if j := pb.Machine.DomainJoin; j != nil {
-		b.joinSteps(pb, pr, host, j, newStep, &steps)
+		b.joinSteps(pb, pr, host, j, username, newStep, &steps)
 	}
 
 	var pkgIDs []string
@@ -663,7 +663,7 @@ func (b *builder) accountSteps(pb *playbook.Playbook, dir *plan.Directory, d inv
 
 // joinSteps makes the domain join of a Linux machine, and the computer
 // account's pre-staging when asked.
-func (b *builder) joinSteps(pb *playbook.Playbook, pr *playbook.Profile, host *plan.Host, j *playbook.DomainJoin,
+func (b *builder) joinSteps(pb *playbook.Playbook, pr *playbook.Profile, host *plan.Host, j *playbook.DomainJoin, username string,
 	newStep func(kind, name, title string, timeout time.Duration) *plan.Step, steps *[]*plan.Step) {
 	doc := pb.Doc
 	name := j.Directory
@@ -710,7 +710,10 @@ func (b *builder) joinSteps(pb *playbook.Playbook, pr *playbook.Profile, host *p
 	}
 	s := newStep(plan.KindJoin, dir.Domain, fmt.Sprintf("Join %s to %s", host.Name, dir.Domain), 0)
 	s.Directory = name
-	s.Join = &plan.JoinSpec{Domain: dir.Domain, Computer: computer, FQDN: strings.ToLower(computer) + "." + dir.Domain, OU: ou, Stale: stale}
+	s.Join = &plan.JoinSpec{Domain: dir.Domain, Computer: computer, FQDN: strings.ToLower(computer) + "." + dir.Domain, OU: ou, Stale: stale, Logins: j.Logins}
+	if j.Logins != "" && pb.Account.Directory == name {
+		s.Join.User = username
+	}
 	s.DependsOn = append(s.DependsOn, deps...)
 }
 
@@ -731,6 +734,8 @@ func (b *builder) windowsSteps(pb *playbook.Playbook, pr *playbook.Profile, host
 			b.fail(doc.Errorf("machine.domain_join.directory", "%v", err))
 		} else if d.Kind != "active-directory" {
 			b.fail(doc.Errorf("machine.domain_join", "directory %s is %s: machines join Active Directory domains", name, d.Kind))
+		} else if j.Logins != "" {
+			b.fail(doc.Errorf("machine.domain_join.logins", "host %s runs Windows, where domain users sign in without it: logins (SSSD) is for Linux machines", host.Name))
 		} else {
 			b.plan.Directories[name] = d
 			ou := j.OU

@@ -322,4 +322,22 @@ func TestLoginCheckPlan(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "n.yaml:3:") || !strings.Contains(err.Error(), "checks[0].login: login check: a bind as the hire needs the hire's directory account") {
 		t.Errorf("err = %v", err)
 	}
+	// A join with domain logins names the hire as the user SSSD must resolve.
+	p, err = build(t, write("j.yaml", person+"account: {directory: corp-ad, password: {deliver: terminal}}\n"+
+		"machine: {host: ws1, domain_join: {logins: sssd}}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	joins := 0
+	for _, s := range p.Steps {
+		if s.Join != nil {
+			joins++
+		}
+		if s.Join != nil && (s.Join.Logins != "sssd" || s.Join.User != p.Hires[0].Username || s.Join.User == "") {
+			t.Errorf("join = %+v, want logins sssd for %s", s.Join, p.Hires[0].Username)
+		}
+	}
+	if joins != 1 {
+		t.Errorf("%d join steps, want 1", joins)
+	}
 }

@@ -88,6 +88,9 @@ type DomainJoin struct {
 	Prestage bool   `yaml:"prestage"`
 	// Name is the computer account name; default: the machine's host name.
 	Name string `yaml:"name"`
+	// Logins: "sssd" configures SSSD after the join, so that domain users
+	// (the hire) resolve and sign in on the machine; default none.
+	Logins string `yaml:"logins"`
 }
 
 // Machine is the hire's workstation: an inventory host, or one described

@@ -79,7 +79,8 @@ func TestSignInOnLab(t *testing.T) {
 		return &step.Exec{T: &step.Target{Host: host, Comm: comm}, D: dir}
 	}
 	x := dial("ws1")
-	t.Run("join with logins", func(t *testing.T) { joinWithLogins(ctx, t, dial("ws2"), hire, ad.Domain) })
+	x2 := dial("ws2")
+	t.Run("join with logins", func(t *testing.T) { joinWithLogins(ctx, t, x2, hire, ad.Domain) })
 
 	// Before the join the hire does not resolve on the machine.
 	login := &plan.CheckSpec{Login: &plan.LoginCheck{User: hire, Bind: true, Workstation: true}}
@@ -133,6 +134,21 @@ func TestSignInOnLab(t *testing.T) {
 		time.Sleep(time.Second)
 		x.T.Invalidate()
 	}
+	// The same on ws2, whose SSSD the join step configured.
+	for deadline := time.Now().Add(60 * time.Second); ; {
+		st := runCheck(ctx, t, x2, onMachine)
+		if verdict(st) == "fail" {
+			if !strings.Contains(st.Reason, "cannot log in") {
+				t.Errorf("disabled, on ws2: %s", st.Reason)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("a disabled account still logs in on ws2 after 60s: %s", st.Reason)
+		}
+		time.Sleep(time.Second)
+		x2.T.Invalidate()
+	}
 }
 
 func mustT(t *testing.T, what string, err error) {
@@ -179,6 +195,27 @@ func joinWithLogins(ctx context.Context, t *testing.T, x *step.Exec, hire, domai
 	mustT(t, "join re-check", err)
 	if !st.InPlace {
 		t.Errorf("the join is not in place on a second check: %s", st.Reason)
+	}
+	// A joined machine whose SSSD configuration drifted is put right
+	// without joining again.
+	_, err = x.Run(ctx, "chmod 644 /etc/sssd/sssd.conf", true, "")
+	mustT(t, "chmod", err)
+	x.T.Invalidate()
+	st, err = step.Join{}.Check(ctx, x, join)
+	mustT(t, "drift check", err)
+	if st.InPlace || !strings.Contains(st.Reason, "mode 644, want 0600") {
+		t.Errorf("a 0644 sssd.conf: %s", st.Reason)
+	}
+	did, err = step.Join{}.Apply(ctx, x, join)
+	mustT(t, "repair", err)
+	if !strings.HasPrefix(did, "configured SSSD") {
+		t.Errorf("the repair joined again: %s", did)
+	}
+	x.T.Invalidate()
+	st, err = step.Join{}.Check(ctx, x, join)
+	mustT(t, "repair verify", err)
+	if !st.InPlace {
+		t.Errorf("after the repair: %s", st.Reason)
 	}
 }
 

@@ -55,6 +55,16 @@ type GroupCheck struct {
 	Exists bool   `json:"exists"`
 }
 
+// LoginCheck passes when the hire can sign in: with Bind, a bind as User
+// with the initial password set in this run (the step's directory); with
+// Workstation, User resolves on the machine (getent passwd) and su runs id
+// as User.
+type LoginCheck struct {
+	User        string `json:"user"`
+	Bind        bool   `json:"bind"`
+	Workstation bool   `json:"workstation"`
+}
+
 // Retry repeats a check every Interval until it passes or Timeout has
 // passed since the first try (goss's retry-timeout and sleep).
 type Retry struct {

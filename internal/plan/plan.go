@@ -381,6 +381,10 @@ type JoinSpec struct {
 	// Stale says what to do with an existing computer account of that name
 	// when the host is not joined: reuse it, or fail.
 	Stale string `json:"stale"`
+	// Logins "sssd": configure SSSD after the join so that domain users
+	// resolve and sign in; User is one who must resolve (the hire).
+	Logins string `json:"logins,omitempty"`
+	User   string `json:"user,omitempty"`
 }
 
 // PackageSpec installs one piece of software from the catalogue.
@@ -439,6 +443,7 @@ type CheckSpec struct {
 	Service *ServiceCheck `json:"service,omitempty"`
 	User    *UserCheck    `json:"user,omitempty"`
 	Group   *GroupCheck   `json:"group,omitempty"`
+	Login   *LoginCheck   `json:"login,omitempty"`
 	// Retry repeats a check that does not pass until it does or the time
 	// is up (see check.go).
 	Retry *Retry `json:"retry,omitempty"`

@@ -311,7 +311,7 @@ func (b *builder) hire(pb *playbook.Playbook) {
 	}
 
 	if j := pb.Machine.DomainJoin; j != nil {
-		b.joinSteps(pb, pr, host, j, newStep, &steps)
+		b.joinSteps(pb, pr, host, j, username, newStep, &steps)
 	}
 
 	var pkgIDs []string
@@ -437,6 +437,9 @@ func (b *builder) hire(pb *playbook.Playbook) {
 			code.rename = map[string]string{path: fmt.Sprintf("checks[%d]", i)}
 		}
 		s.Check = b.check(c, path, expand, code)
+		if l := s.Check.Login; l != nil {
+			b.loginCheck(pb, s, l, dir, username, path, i < len(pr.Checks))
+		}
 		s.DependsOn = machineIDs
 	}
 	for _, sc := range b.setChecks(pb, pr, names) {
@@ -519,6 +522,33 @@ func (b *builder) check(c playbook.Check, path string, expand func(string, strin
 	}
 	cs.Retry = c.PlanRetry()
 	return cs
+}
+
+// loginCheck completes a login check from the hire's account: the user
+// by default, and the directory its bind runs against.
+func (b *builder) loginCheck(pb *playbook.Playbook, s *plan.Step, l *plan.LoginCheck, dir *plan.Directory, username, path string, fromProfile bool) {
+	doc := pb.Doc
+	if fromProfile {
+		// A profile's check has no position in the playbook.
+		path = "profile"
+	} else {
+		path += ".login"
+	}
+	if l.User == "" {
+		l.User = username
+	}
+	if l.User == "" {
+		b.fail(doc.Errorf(path, "login check: the hire has no directory account (account.directory): set login.user"))
+		return
+	}
+	if !l.Bind {
+		return
+	}
+	if dir == nil {
+		b.fail(doc.Errorf(path, "login check: a bind as the hire needs the hire's directory account (account.directory), or set login.bind: false"))
+		return
+	}
+	s.Directory = pb.Account.Directory
 }
 
 // host resolves the hire's machine from the inventory or the playbook.
@@ -646,7 +676,7 @@ func (b *builder) accountSteps(pb *playbook.Playbook, dir *plan.Directory, d inv
 
 // joinSteps makes the domain join of a Linux machine, and the computer
 // account's pre-staging when asked.
-func (b *builder) joinSteps(pb *playbook.Playbook, pr *playbook.Profile, host *plan.Host, j *playbook.DomainJoin,
+func (b *builder) joinSteps(pb *playbook.Playbook, pr *playbook.Profile, host *plan.Host, j *playbook.DomainJoin, username string,
 	newStep func(kind, name, title string, timeout time.Duration) *plan.Step, steps *[]*plan.Step) {
 	doc := pb.Doc
 	name := j.Directory
@@ -693,7 +723,10 @@ func (b *builder) joinSteps(pb *playbook.Playbook, pr *playbook.Profile, host *p
 	}
 	s := newStep(plan.KindJoin, dir.Domain, fmt.Sprintf("Join %s to %s", host.Name, dir.Domain), 0)
 	s.Directory = name
-	s.Join = &plan.JoinSpec{Domain: dir.Domain, Computer: computer, FQDN: strings.ToLower(computer) + "." + dir.Domain, OU: ou, Stale: stale}
+	s.Join = &plan.JoinSpec{Domain: dir.Domain, Computer: computer, FQDN: strings.ToLower(computer) + "." + dir.Domain, OU: ou, Stale: stale, Logins: j.Logins}
+	if j.Logins != "" && pb.Account.Directory == name {
+		s.Join.User = username
+	}
 	s.DependsOn = append(s.DependsOn, deps...)
 }
 
@@ -714,6 +747,8 @@ func (b *builder) windowsSteps(pb *playbook.Playbook, pr *playbook.Profile, host
 			b.fail(doc.Errorf("machine.domain_join.directory", "%v", err))
 		} else if d.Kind != "active-directory" {
 			b.fail(doc.Errorf("machine.domain_join", "directory %s is %s: machines join Active Directory domains", name, d.Kind))
+		} else if j.Logins != "" {
+			b.fail(doc.Errorf("machine.domain_join.logins", "host %s runs Windows, where domain users sign in without it: logins (SSSD) is for Linux machines", host.Name))
 		} else {
 			b.plan.Directories[name] = d
 			ou := j.OU

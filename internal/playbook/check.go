@@ -12,11 +12,11 @@ import (
 
 // The check kinds that read the machine's network and state live one per
 // file (check_dns.go, check_tcp.go, check_http.go, check_service.go,
-// check_user.go), each with its fields, its validation and its plan; what
+// check_user.go, check_login.go), each with its fields, its validation and its plan; what
 // runs on the machine is in internal/step/check_KIND.go.
 
 // CheckKinds names every check kind, in the order errors list them.
-var CheckKinds = []string{"command", "file", "package", "printer", "dns", "tcp", "http", "service", "user", "group"}
+var CheckKinds = []string{"command", "file", "package", "printer", "dns", "tcp", "http", "service", "user", "group", "login"}
 
 // Retry repeats a check that does not pass, every interval (default 1s),
 // until it passes or the timeout has passed.
@@ -66,6 +66,8 @@ func (c *Check) stateKind() stateKind {
 		return c.User
 	case c.Group != nil:
 		return c.Group
+	case c.Login != nil:
+		return c.Login
 	}
 	return nil
 }
@@ -98,7 +100,7 @@ func (c *Check) PlanRetry() *plan.Retry {
 func (c *Check) kinds() []string {
 	var ks []string
 	for i, set := range []bool{c.Command != nil, c.File != nil, c.Package != nil, c.Printer != nil,
-		c.DNS != nil, c.TCP != nil, c.HTTP != nil, c.Service != nil, c.User != nil, c.Group != nil} {
+		c.DNS != nil, c.TCP != nil, c.HTTP != nil, c.Service != nil, c.User != nil, c.Group != nil, c.Login != nil} {
 		if set {
 			ks = append(ks, CheckKinds[i])
 		}

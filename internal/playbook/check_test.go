@@ -34,6 +34,8 @@ checks:
   - {name: cups, service: {name: cups, running: true, enabled: true}, retry: {timeout: 30s}}
   - {name: hire, user: {name: "${account.username}", groups: [lpadmin]}}
   - {name: staff, group: {name: lpadmin}}
+  - {name: sign-in, login: {}}
+  - {name: sign-in-here, login: {user: "${account.username}", bind: false}}
   - {name: ssh, package: {name: openssh-server, version: ">= 1:9.2"}}
 `
 	if _, err := Parse("pb.yaml", []byte(src)); err != nil {

@@ -192,6 +192,9 @@ func (pb *Playbook) check() []error {
 		if j.Stale != "" && j.Stale != "reuse" && j.Stale != "fail" {
 			fail("machine.domain_join.stale", "must be reuse or fail, got %q", j.Stale)
 		}
+		if j.Logins != "" && j.Logins != "sssd" {
+			fail("machine.domain_join.logins", "must be sssd (domain users sign in through SSSD), got %q", j.Logins)
+		}
 		if j.Directory == "" && a.Directory == "" {
 			fail("machine.domain_join.directory", "is required: name the domain's directory (or set account.directory)")
 		}

@@ -94,6 +94,9 @@ type DomainJoin struct {
 	Prestage bool   `yaml:"prestage"`
 	// Name is the computer account name; default: the machine's host name.
 	Name string `yaml:"name"`
+	// Logins: "sssd" configures SSSD after the join, so that domain users
+	// (the hire) resolve and sign in on the machine; default none.
+	Logins string `yaml:"logins"`
 }
 
 // Machine is the hire's workstation: an inventory host, or one described
@@ -160,6 +163,7 @@ type Check struct {
 	Service *ServiceCheck `yaml:"service"`
 	User    *UserCheck    `yaml:"user"`
 	Group   *GroupCheck   `yaml:"group"`
+	Login   *LoginCheck   `yaml:"login"`
 	Retry   *Retry        `yaml:"retry"`
 	Timeout time.Duration `yaml:"timeout"`
 }

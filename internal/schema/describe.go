@@ -56,6 +56,7 @@ var fieldRules = func() map[string]sch {
 		"playbook.Machine.host":      pattern(namePattern, "must be a host name: letters, digits, '.', '_' or '-'"),
 		"playbook.Password.deliver":  pattern(`^(terminal|file:.+)$`, "must be file:PATH or terminal"),
 		"playbook.DomainJoin.stale":  enum([]string{"reuse", "fail"}),
+		"playbook.DomainJoin.logins": enum([]string{"sssd"}),
 		"playbook.Password.adopted":  enum([]string{"reset", "keep"}),
 		"playbook.File.path":         pattern(`^(/|[A-Za-z]:\\|\\\\|\$\{)`, "must be an absolute path, C:\\... or \\\\server\\... on Windows (or start with a ${...} template)"),
 		"playbook.File.mode":         modeRule,
@@ -112,7 +113,7 @@ var typeRules = map[string]sch{
 	"playbook.File":    {"not": required("content", "source")},
 	"playbook.Check": {"oneOf": []sch{
 		required("command"), required("file"), required("package"), required("printer"),
-		required("dns"), required("tcp"), required("http"), required("service"), required("user"), required("group"),
+		required("dns"), required("tcp"), required("http"), required("service"), required("user"), required("group"), required("login"),
 	}},
 	"inventory.Software":  {"anyOf": []sch{required("linux"), required("macos"), required("windows")}},
 	"inventory.HRMachine": {"oneOf": []sch{required("host"), required("pool"), required("from_event")}},
@@ -175,6 +176,7 @@ var descriptions = map[string]string{
 	"playbook.Machine.domain_join":          "Join the machine to an Active Directory domain (Linux: adcli over SSH), verified with adcli testjoin and the computer object in the directory.",
 	"playbook.DomainJoin.directory":         "The Active Directory to join; default: account.directory.",
 	"playbook.DomainJoin.ou":                "Distinguished name of the OU the computer account goes into; default: the profile's join_ou, else the domain's default.",
+	"playbook.DomainJoin.logins":            "sssd: after the join, configure SSSD (sssd.conf, nsswitch, PAM) so that domain users, the hire among them, resolve and sign in on the machine (Linux).",
 	"playbook.DomainJoin.stale":             "What to do when a computer account of this name exists but the machine is not joined: reuse it, or fail (default).",
 	"playbook.DomainJoin.prestage":          "Create (pre-stage) the computer account in the OU before the join.",
 	"playbook.DomainJoin.name":              "Computer account name (at most 15 characters); default: the machine's host name.",
@@ -228,6 +230,7 @@ var descriptions = map[string]string{
 	"playbook.Check.service": "Passes when a service is running and/or enabled (systemd, or the SysV init script where systemd does not run). Records what the service manager said.",
 	"playbook.Check.user":    "Passes when a user exists on the machine (getent: local or domain), in the listed groups. Records the entry found.",
 	"playbook.Check.group":   "Passes when a group exists on the machine (getent). Records the entry found.",
+	"playbook.Check.login":   "Passes when the hire can sign in: a bind as the hire with this run's initial password, and on the machine the hire resolves (getent) and su runs id as the hire. Records the uid, groups and which part passed.",
 	"playbook.Check.retry":   "Try again until the check passes or the time is up, for services that take a moment to start; the report says how many tries it took.",
 
 	"playbook.DNSCheck.name":      "Host name to resolve on the machine." + templateNote,
@@ -256,6 +259,10 @@ var descriptions = map[string]string{
 
 	"playbook.GroupCheck.name":   "Group name, as getent group knows it." + templateNote,
 	"playbook.GroupCheck.exists": "Whether the group must exist (default true); false checks there is none.",
+
+	"playbook.LoginCheck.user":        "Account to sign in as; default the hire's directory username." + templateNote,
+	"playbook.LoginCheck.bind":        "Bind to the directory as the hire with the initial password set in this run (default true); in a later audit the password is gone, so this part cannot tell.",
+	"playbook.LoginCheck.workstation": "On the machine, resolve the hire through the domain (getent passwd) and run id as the hire with su as root (default true).",
 
 	"playbook.Retry.timeout":  "How long to keep trying, from the first try, e.g. 30s.",
 	"playbook.Retry.interval": "Pause between tries (default 1s); shorter than timeout.",

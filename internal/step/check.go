@@ -97,6 +97,8 @@ func checkKind(ctx context.Context, x *Exec, c *plan.CheckSpec) (State, error) {
 		return userCheck(ctx, x, c.User)
 	case c.Group != nil:
 		return groupCheck(ctx, x, c.Group)
+	case c.Login != nil:
+		return loginCheck(ctx, x, c.Login)
 	case c.Command != nil:
 		return commandCheck(ctx, x, c.Command)
 	case c.File != nil:

@@ -28,6 +28,7 @@ func TestCheckCommandsGolden(t *testing.T) {
 		fmt.Fprintf(&b, "user:    %s\n", userCommand(&plan.UserCheck{Name: v, Exists: true}))
 		fmt.Fprintf(&b, "group:   %s\n", groupCommand(&plan.GroupCheck{Name: v, Exists: true}))
 		fmt.Fprintf(&b, "version: %s\n", versionCommand(v, ">=", v))
+		fmt.Fprintf(&b, "login:   %s\n", loginCommand(&plan.LoginCheck{User: v, Workstation: true}))
 	}
 	fmt.Fprintf(&b, "## https, insecure, body read\n%s\n", httpCommand(&plan.HTTPCheck{URL: "https://intranet.lab/", Status: 200,
 		Contains: []string{"Welcome"}, Insecure: true, Timeout: plan.Duration(10 * time.Second)}))

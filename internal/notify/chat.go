@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"onboard/internal/result"
 	"strconv"
 	"strings"
 
@@ -80,6 +81,23 @@ func ChatBody(format string, p Payload) ([]byte, error) {
 
 type obj = map[string]any
 
+// known is the knowledge-base article that answers the failure, if any.
+func known(p Payload) *result.Known {
+	if p.Failure == nil {
+		return nil
+	}
+	return p.Failure.Known
+}
+
+// slackLink is the article's link on a line of its own, as Slack shows a
+// bare URL (escaped like any text: the link is data).
+func slackLink(link string) string {
+	if link == "" {
+		return ""
+	}
+	return "\n" + slackEscape(link)
+}
+
 // slackEscape escapes the three characters Slack's mrkdwn reserves.
 func slackEscape(s string) string {
 	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
@@ -103,6 +121,10 @@ func slackBody(p Payload) obj {
 		blocks = append(blocks, obj{"type": "section", "text": obj{"type": "mrkdwn",
 			"text": "*Output (last lines)*\n```" + slackEscape(truncate(f.Output, 2800)) + "```"}})
 	}
+	if k := known(p); k != nil {
+		blocks = append(blocks, obj{"type": "section", "text": obj{"type": "mrkdwn",
+			"text": "*Known failure: " + slackEscape(k.Title) + "*\n" + slackEscape(truncate(k.Fix, 2500)) + slackLink(k.Link)}})
+	}
 	for _, l := range lists(p) {
 		blocks = append(blocks, obj{"type": "section", "text": obj{"type": "mrkdwn", "text": "*" + l.name + "*\n" + slackEscape(truncate(l.value, 2900))}})
 	}
@@ -121,6 +143,14 @@ func teamsBody(p Payload) obj {
 	if f := p.Failure; f != nil && f.Output != "" {
 		body = append(body, obj{"type": "TextBlock", "text": "Output (last lines)", "weight": "Bolder", "wrap": true},
 			obj{"type": "TextBlock", "text": f.Output, "fontType": "Monospace", "wrap": true})
+	}
+	if k := known(p); k != nil {
+		text := k.Fix
+		if k.Link != "" {
+			text += "\n\n" + k.Link
+		}
+		body = append(body, obj{"type": "TextBlock", "text": "Known failure: " + k.Title, "weight": "Bolder", "wrap": true},
+			obj{"type": "TextBlock", "text": text, "wrap": true})
 	}
 	for _, l := range lists(p) {
 		body = append(body, obj{"type": "TextBlock", "text": l.name, "weight": "Bolder", "wrap": true},

@@ -678,6 +678,14 @@ func (o *options) applyPlan(ctx context.Context, p *plan.Plan) error {
 	if err := o.checkFlags(); err != nil {
 		return err
 	}
+	if o.known == nil && p.KnowledgeBase != "" {
+		// A resumed run or a saved plan: the knowledge base as it is now.
+		b, err := kb.Load(p.KnowledgeBase)
+		if err != nil {
+			fmt.Fprintf(o.stderr, "onboard: the knowledge base %s was not read, failures go unexplained: %v\n", p.KnowledgeBase, err)
+		}
+		o.known = b
+	}
 	if err := o.engine(nil).Validate(p); err != nil {
 		return invalid(fmt.Errorf("the plan cannot be run: %w", err))
 	}

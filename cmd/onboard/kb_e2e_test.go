@@ -1,7 +1,9 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
+	"onboard/internal/result"
 	"os"
 	"path/filepath"
 	"strings"
@@ -76,5 +78,26 @@ func TestKnownFailureInTheReport(t *testing.T) {
 	code, out, stderr := e.onboard("kb", "match", r.ID, "-i", e.inv)
 	if code != exitOK || !strings.Contains(out, "unknown-host-key  The host's SSH key is not known yet") {
 		t.Errorf("kb match: exit %d\n%s%s", code, out, stderr)
+	}
+
+	// A resumed run has no inventory of its own: the plan names the
+	// knowledge base, and its failures are explained all the same.
+	code, out, stderr = e.onboard("resume", r.ID, "-o", "json", "--connect-timeout", "5s")
+	if code != exitUnreachable {
+		t.Fatalf("resume: exit %d, want %d\n%s", code, exitUnreachable, stderr)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	var last struct{ Run *result.Run }
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &last); err != nil || last.Run == nil {
+		t.Fatalf("resume output: %v\n%s", err, out)
+	}
+	resumed := 0
+	for _, s := range last.Run.Steps {
+		if f := s.Failure; f != nil && f.Known != nil && f.Known.ID == "unknown-host-key" {
+			resumed++
+		}
+	}
+	if resumed == 0 {
+		t.Errorf("the resumed run's failures carry no article: %+v", last.Run.Steps)
 	}
 }

@@ -220,4 +220,3 @@ func writeVerifyText(w io.Writer, out verifyOutput) {
 		fmt.Fprintf(w, "unreachable: %s\n", strings.Join(out.Unreachable, ", "))
 	}
 }
-

@@ -14,6 +14,7 @@ import (
 type kbState struct {
 	base *kb.Base
 	doc  *strictyaml.Doc
+	dir  string // the folder, absolute
 }
 
 // addKnowledgeBase loads the knowledge base a file names (a folder of
@@ -33,8 +34,11 @@ func (inv *Inventory) addKnowledgeBase(doc *strictyaml.Doc, dir, folder string) 
 	if st, err := os.Stat(folder); err != nil || !st.IsDir() {
 		return []error{doc.Errorf("knowledge_base", "is not a folder: %s", folder)}
 	}
+	if abs, err := filepath.Abs(folder); err == nil {
+		folder = abs
+	}
 	b, err := kb.Load(folder)
-	inv.kb.base = b
+	inv.kb.base, inv.kb.dir = b, folder
 	if me, ok := err.(*multierror.Error); ok {
 		return me.Errors
 	} else if err != nil {
@@ -46,3 +50,8 @@ func (inv *Inventory) addKnowledgeBase(doc *strictyaml.Doc, dir, folder string) 
 // KnowledgeBase is the inventory's knowledge base of known failures, nil
 // if it names none.
 func (inv *Inventory) KnowledgeBase() *kb.Base { return inv.kb.base }
+
+// KnowledgeBaseDir is the knowledge base's folder (absolute), "" if the
+// inventory names none: a plan records it, so that a resumed run or a
+// saved plan explains its failures too.
+func (inv *Inventory) KnowledgeBaseDir() string { return inv.kb.dir }

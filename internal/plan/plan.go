@@ -80,6 +80,9 @@ type Plan struct {
 	// Inputs are the files a saved plan was made from, with their digests:
 	// apply refuses the plan when one has changed since (a stale plan).
 	Inputs []Input `json:"inputs,omitempty"`
+	// KnowledgeBase is the inventory's folder of known failures (absolute),
+	// read again when the plan runs later (resume, a saved plan).
+	KnowledgeBase string `json:"knowledge_base,omitempty"`
 }
 
 // Input is one file (or the file list of an inventory folder) a saved

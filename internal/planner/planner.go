@@ -50,7 +50,7 @@ func Build(pbs []*playbook.Playbook, inv *inventory.Inventory, opt Options) (*pl
 	if now.IsZero() {
 		now = time.Now().UTC().Truncate(time.Second)
 	}
-	p := &plan.Plan{Version: 1, Created: now, Hosts: map[string]*plan.Host{}, Directories: map[string]*plan.Directory{}}
+	p := &plan.Plan{Version: 1, Created: now, Hosts: map[string]*plan.Host{}, Directories: map[string]*plan.Directory{}, KnowledgeBase: inv.KnowledgeBaseDir()}
 	b := &builder{inv: inv, opt: opt, plan: p, profiles: map[string]*playbook.Profile{}}
 	b.folders()
 	seen := map[string]string{}

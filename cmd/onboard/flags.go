@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"onboard/internal/suggest"
 	"sort"
 	"strings"
 	"time"
@@ -183,23 +184,6 @@ func nearestFlag(c *cobra.Command, name string) string {
 	return best
 }
 
-// editDistance is the Levenshtein distance between a and b.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
-}
+// editDistance is the edit distance between a and b (suggest.Distance:
+// a swap of two letters counts one).
+func editDistance(a, b string) int { return suggest.Distance([]rune(a), []rune(b)) }

@@ -15,8 +15,15 @@ all: build
 setup:
 	@bash .ci/setup
 
+# onboard version prints these; a plain `go build` or `go install` records
+# the commit itself (vcs.revision), except in a git worktree, which the Go
+# toolchain does not stamp.
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT  ?= $(shell git rev-parse HEAD 2>/dev/null)
+LDFLAGS  = -X main.version=$(VERSION) -X main.commit=$(COMMIT)
+
 build:
-	$(GO) build -o bin/onboard ./cmd/onboard
+	$(GO) build -ldflags "$(LDFLAGS)" -o bin/onboard ./cmd/onboard
 	$(GO) build -o bin/onboard-lab ./cmd/onboard-lab
 
 # Every test, integration tests against the lab included (run as root).

@@ -7,6 +7,7 @@
 //	onboard-lab status [-name lab] [-dir DIR]
 //	onboard-lab down [-name lab] [-dir DIR]
 //	onboard-lab bench [-quick] [-trivial 20,50] [-provision 20] [-runs 3] [-scale N] [-out FILE]
+//	onboard-lab smtp [-dir DIR]
 //
 // The lab's servers keep running after "up" returns; "down" removes them.
 package main
@@ -38,11 +39,12 @@ func main() {
 	}
 }
 
-const usage = `usage: onboard-lab up|status|down|bench [flags]
+const usage = `usage: onboard-lab up|status|down|bench|smtp [flags]
   up      start a lab (stopping any lab of the same name first)
   status  show a running lab and whether its servers answer
   down    stop a lab and remove everything it made (the base image cache stays)
   bench   onboard side by side with Ansible and a bare SSH loop, in a lab of its own
+  smtp    a mail server (aiosmtpd) on 127.0.0.1 for notifications, until Ctrl-C
 `
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -53,6 +55,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	verb := args[0]
 	if verb == "bench" {
 		return bench(ctx, args[1:], stdout, stderr)
+	}
+	if verb == "smtp" {
+		return smtpServe(ctx, args[1:], stdout, stderr)
 	}
 	fs := flag.NewFlagSet("onboard-lab "+verb, flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -161,9 +166,9 @@ func describe(w io.Writer, l *lab.Lab, check func(addr string) string) {
 	tw.Flush()
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "apt repository:  %s\n", l.RepoURL)
-	if len(l.Directories) > 0 || len(l.WindowsHosts) > 0 {
-		fmt.Fprintf(w, "lab CA:          %s\n", l.CACertFile())
-	}
+	fmt.Fprintf(w, "dns:             %s (domain %s; the workstations' resolver)\n", l.DNSServer(), lab.Domain)
+	fmt.Fprintf(w, "intranet:        %s\n", lab.IntranetURL(lab.IntranetPath))
+	fmt.Fprintf(w, "lab CA:          %s\n", l.CACertFile())
 	fmt.Fprintf(w, "inventory:       %s\n", l.InventoryFile)
 	fmt.Fprintf(w, "key:             %s\n", l.KeyFile)
 	fmt.Fprintf(w, "known_hosts:     %s\n", l.KnownHostsFile)

@@ -23,6 +23,7 @@ import (
 	"onboard/internal/engine"
 	"onboard/internal/inventory"
 	"onboard/internal/journal"
+	"onboard/internal/kb"
 	"onboard/internal/plan"
 	"onboard/internal/planner"
 	"onboard/internal/playbook"
@@ -38,6 +39,7 @@ func asExit(err error, target **exitError) bool { return errors.As(err, target) 
 // options are the flags shared by the commands that load playbooks.
 type options struct {
 	inventory   []string
+	known       *kb.Base // the inventory's knowledge base, once loaded
 	profiles    []string
 	parallel    int
 	retries     int
@@ -56,102 +58,170 @@ type options struct {
 	journalPath string
 	noJournal   bool
 	mode        string // recorded in the journal: apply, or resume of RUN-ID
+	limit       []string
+	origin      string // the run a resume continues, for its notifications
+	yes         bool   // apply without asking, on a terminal too
 
+	stdin          io.Reader
 	stdout, stderr io.Writer
 }
 
-func newRoot(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
-	o := &options{stdout: stdout, stderr: stderr}
-	root := &cobra.Command{
-		Use:   "onboard [flags] PLAYBOOK...",
-		Short: "Onboard new hires: directory account, workstation, software, printers, checked before handover",
-		Long: `onboard reads one playbook per new hire (or a folder of them), plans the
+// rootHelp is the root command's long help: what onboard does, how a bare
+// argument is read, and every exit code.
+const rootHelp = `onboard reads one playbook per new hire (or a folder of them), plans the
 setup against the inventory, shows the plan, applies it, verifies every step,
 and prints a handover report. A re-run changes nothing that is already right
 and resumes what failed.
 
-Exit codes: 0 success, 1 a step failed, 2 invalid input, 3 a host was
-unreachable, 4 changes pending (plan --detailed-exitcode).`,
-		Args:          cobra.ArbitraryArgs,
-		SilenceUsage:  true,
-		SilenceErrors: true,
+onboard PLAYBOOK... is onboard apply PLAYBOOK... A command name always means
+the command (write ./validate for a file of that name). Any other argument is
+a playbook file or folder; one that does not exist and has no slash and no
+.yaml, .yml or .json extension is taken for a mistyped command.
+
+Flags take two dashes. Terraform's single-dash spellings of a command's flags
+(-out, -detailed-exitcode, -parallelism, -auto-approve) work too; those onboard
+has no counterpart for (-var, -target, -destroy...) are refused, saying why.
+
+On a terminal (stdin and stdout), apply shows the plan and asks before
+changing anything; only yes goes on, and --yes skips the question. It never
+asks when stdin or stdout is not a terminal (CI, pipes, services).
+
+Exit codes:
+  0    success: every step done and re-checked (plan: nothing to change)
+  1    one or more steps failed, or apply was not confirmed
+  2    invalid input: playbook, profile, inventory or command line
+  3    one or more hosts could not be reached
+  4    plan --detailed-exitcode: changes are pending
+  5    audit: drift found, a completed setup no longer is as handed over
+  6    the journal was changed outside onboard (its hash chain does not verify)
+  130  interrupted (Ctrl-C, SIGTERM): run the same command again to resume`
+
+func newRoot(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
+	o := &options{stdin: stdin, stdout: stdout, stderr: stderr}
+	build := currentBuild()
+	root := &cobra.Command{
+		Use:               "onboard [flags] PLAYBOOK...",
+		Short:             "Onboard new hires: directory account, workstation, software, printers, checked before handover",
+		Long:              rootHelp,
+		Version:           build.Version,
+		Args:              cobra.ArbitraryArgs,
+		SilenceUsage:      true,
+		SilenceErrors:     true,
+		ValidArgsFunction: playbookArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 {
 				return cmd.Help()
 			}
+			if err := checkBareArgs(cmd, args); err != nil {
+				return invalid(err)
+			}
 			if o.check {
+				if o.acceptNew {
+					return invalid(errors.New("--accept-new-host-key with --check: a dry run changes nothing, known_hosts included"))
+				}
 				return o.plan(cmd.Context(), args)
 			}
-			return o.apply(cmd.Context(), args)
+			if o.detailed {
+				return invalid(errors.New("--detailed-exitcode is for dry runs: add --check, or use onboard plan"))
+			}
+			return o.apply(cmd, args)
 		},
 	}
+	root.SuggestionsMinimumDistance = 2
+	root.SetVersionTemplate(build.String())
 	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	pf := root.PersistentFlags()
-	pf.StringArrayVarP(&o.inventory, "inventory", "i", nil, "inventory file or folder (repeatable; default ./inventory)")
-	pf.StringArrayVar(&o.profiles, "profiles", nil, "folder of role profiles, searched first (repeatable); then profiles/ beside the playbook, the inventory's profile folders, ./playbooks/profiles")
-	pf.StringArrayVar(&o.allowWrite, "allow-write", nil, "a folder playbooks may write handover reports and password files in, besides the inventory's playbooks.write (repeatable; default: none)")
-	pf.CountVarP(&o.verbose, "verbose", "v", "log more (-v info, -vv debug) to stderr")
-	pf.StringVar(&o.journalPath, "journal", "", "the journal of runs (default $ONBOARD_JOURNAL, else /var/lib/onboard/journal.db as root, else ~/.local/state/onboard/journal.db)")
-	pf.BoolVar(&o.noJournal, "no-journal", false, "do not record this run in the journal")
+	root.SetFlagErrorFunc(explainFlagError)
 
-	addRunFlags := func(c *cobra.Command) {
-		f := c.Flags()
-		f.IntVarP(&o.parallel, "parallel", "p", 10, "how many hosts are worked on at once")
-		f.IntVar(&o.retries, "retries", 2, "retries of a step after a transient fault (connection lost, timeout reaching the host)")
-		f.StringVarP(&o.output, "output", "o", "text", "output: text, or json (JSON lines of events)")
-		f.StringArrayVar(&o.reports, "report", nil, "also write the report to FILE (.md, .html, .xml JUnit, .json); repeatable")
-		f.BoolVar(&o.acceptNew, "accept-new-host-key", false, "trust the SSH host key of a host not yet in known_hosts and record it (a changed key is always refused)")
-		f.BoolVar(&o.noColor, "no-color", false, "no colours in the output")
-		f.DurationVar(&o.dialTimeout, "connect-timeout", 10*time.Second, "how long to wait for a host to answer")
-	}
-	addRunFlags(root)
-	root.Flags().BoolVar(&o.check, "check", false, "dry run: show what would change and change nothing (same as `onboard plan`)")
-	root.Flags().BoolVar(&o.detailed, "detailed-exitcode", false, "with --check: exit 4 when changes are pending")
+	o.addLoadFlags(root)
+	o.addLimitFlag(root)
+	o.addJournalFlags(root, true)
+	o.addVerbose(root)
+	o.addHostFlags(root, true)
+	addOutput(root, &o.output, "JSON lines of events; with --check, the plan as JSON")
+	root.Flags().StringArrayVar(&o.reports, "report", nil, reportUsage("the report"))
+	o.addApplyFlags(root)
+	root.Flags().BoolVar(&o.check, "check", false, "dry run: show what would change and change nothing (as onboard plan)")
+	root.Flags().BoolVar(&o.detailed, "detailed-exitcode", false, "with --check: exit 4 when changes are pending, 0 when none")
 
 	planCmd := &cobra.Command{
-		Use:     "plan PLAYBOOK...",
-		Aliases: []string{"check"},
-		Short:   "Show what would change, changing nothing (a dry run)",
-		Args:    cobra.MinimumNArgs(1),
+		Use:               "plan PLAYBOOK...",
+		Aliases:           []string{"check"},
+		SuggestFor:        []string{"dry-run", "diff"},
+		Short:             "Show what would change, changing nothing (a dry run)",
+		Args:              cobra.MinimumNArgs(1),
+		ValidArgsFunction: playbookArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if j, _ := cmd.Flags().GetBool("json"); j {
-				o.output = "json"
+			if cmd.Flags().Changed("json") {
+				fmt.Fprintln(o.stderr, "onboard: --json is deprecated: use -o json")
+				if j, _ := cmd.Flags().GetBool("json"); j {
+					o.output = "json"
+				}
 			}
 			return o.plan(cmd.Context(), args)
 		},
 	}
-	addRunFlags(planCmd)
-	planCmd.Flags().StringVar(&o.planOut, "out", "", "save the plan as JSON to FILE, for `onboard apply FILE`")
+	o.addLoadFlags(planCmd)
+	o.addLimitFlag(planCmd)
+	o.addJournalFlags(planCmd, true)
+	o.addVerbose(planCmd)
+	o.addHostFlags(planCmd, true)
+	addOutput(planCmd, &o.output, "the plan as JSON")
+	planCmd.Flags().StringArrayVar(&o.reports, "report", nil, reportUsage("the dry run's report"))
+	planCmd.Flags().StringVar(&o.planOut, "out", "", "save the plan as JSON to `FILE`, for onboard apply FILE")
 	planCmd.Flags().BoolVar(&o.detailed, "detailed-exitcode", false, "exit 4 when changes are pending, 0 when none")
-	planCmd.Flags().Bool("json", false, "print the plan as JSON instead of text")
+	planCmd.Flags().Bool("json", false, "the plan as JSON (deprecated: -o json)")
+	_ = planCmd.Flags().MarkHidden("json")
 
 	resumeCmd := &cobra.Command{
-		Use:   "resume RUN-ID",
-		Short: "Continue a failed or interrupted run from the journal: finished steps are re-checked and left alone, the rest is done",
-		Args:  cobra.ExactArgs(1),
-		RunE:  func(cmd *cobra.Command, args []string) error { return o.resume(cmd.Context(), args[0]) },
+		Use:               "resume RUN-ID",
+		SuggestFor:        []string{"retry", "continue"},
+		Short:             "Continue a failed or interrupted run from the journal: finished steps are re-checked and left alone, the rest is done",
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: o.runIDArgs,
+		RunE:              func(cmd *cobra.Command, args []string) error { return o.resume(cmd.Context(), args[0]) },
 	}
-	addRunFlags(resumeCmd)
+	o.addJournalFlags(resumeCmd, false)
+	o.addVerbose(resumeCmd)
+	o.addHostFlags(resumeCmd, true)
+	addOutput(resumeCmd, &o.output, "JSON lines of events")
+	resumeCmd.Flags().StringArrayVar(&o.reports, "report", nil, reportUsage("the report"))
+	o.addApplyFlags(resumeCmd)
 
 	applyCmd := &cobra.Command{
-		Use:   "apply PLAYBOOK...|PLAN.json",
-		Short: "Apply playbooks (same as `onboard PLAYBOOK...`) or a plan saved with `plan --out`",
-		Args:  cobra.MinimumNArgs(1),
-		RunE:  func(cmd *cobra.Command, args []string) error { return o.apply(cmd.Context(), args) },
+		Use:               "apply PLAYBOOK...|PLAN.json",
+		SuggestFor:        []string{"run"},
+		Short:             "Apply playbooks (as onboard PLAYBOOK...) or a plan saved with onboard plan --out",
+		Args:              cobra.MinimumNArgs(1),
+		ValidArgsFunction: playbookArgs,
+		RunE:              func(cmd *cobra.Command, args []string) error { return o.apply(cmd, args) },
 	}
-	addRunFlags(applyCmd)
+	o.addLoadFlags(applyCmd)
+	o.addLimitFlag(applyCmd)
+	o.addJournalFlags(applyCmd, true)
+	o.addVerbose(applyCmd)
+	o.addHostFlags(applyCmd, true)
+	addOutput(applyCmd, &o.output, "JSON lines of events")
+	applyCmd.Flags().StringArrayVar(&o.reports, "report", nil, reportUsage("the report"))
+	o.addApplyFlags(applyCmd)
 
+	var resolve bool
 	validateCmd := &cobra.Command{
-		Use:   "validate [FILE...]",
-		Short: "Check playbooks, profiles and the inventory; report every error with file:line:column",
-		RunE:  func(cmd *cobra.Command, args []string) error { return o.validate(args) },
+		Use:               "validate [FILE...]",
+		SuggestFor:        []string{"lint"},
+		Short:             "Check playbooks, profiles and the inventory; report every error with file:line:column",
+		ValidArgsFunction: playbookArgs,
+		RunE:              func(cmd *cobra.Command, args []string) error { return o.validate(cmd.Context(), args, resolve) },
 	}
+	o.addLoadFlags(validateCmd)
+	validateCmd.Flags().BoolVar(&resolve, "resolve", false, "also resolve every credential reference of the inventory (reads env: and file:, runs cmd:)")
+
 	schemaCmd := &cobra.Command{
-		Use:   "schema [playbook|inventory|profile]",
-		Short: "Print the JSON Schema of the playbook, profile or inventory format (for editors)",
-		Args:  cobra.MaximumNArgs(1),
+		Use:       "schema [playbook|inventory|profile]",
+		Short:     "Print the JSON Schema of the playbook, profile or inventory format (for editors)",
+		Args:      cobra.MaximumNArgs(1),
+		ValidArgs: []string{"playbook", "profile", "inventory"},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			which := "playbook"
 			if len(args) == 1 {
@@ -165,17 +235,58 @@ unreachable, 4 changes pending (plan --detailed-exitcode).`,
 			return err
 		},
 	}
+	var versionOut string
 	versionCmd := &cobra.Command{
 		Use:   "version",
-		Short: "Print the version",
-		Run:   func(cmd *cobra.Command, args []string) { fmt.Fprintln(stdout, "onboard", version) },
+		Short: "Print the version, the commit and the Go version onboard was built from",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkOutput(versionOut); err != nil {
+				return err
+			}
+			if versionOut == "json" {
+				return writeJSONTo(stdout, build)
+			}
+			_, err := io.WriteString(stdout, build.String())
+			return err
+		},
 	}
-	root.AddCommand(planCmd, applyCmd, resumeCmd, validateCmd, schemaCmd, versionCmd, o.serveCommand())
+	addOutput(versionCmd, &versionOut, "an object")
+	root.AddCommand(planCmd, applyCmd, resumeCmd, validateCmd, schemaCmd, versionCmd, o.serveCommand(), o.initCommand(), o.inventoryCommand())
+	root.AddCommand(o.verifyCommand())
 	o.journalCommands(root)
+	mistypedSubcommands(root)
+	root.AddCommand(o.reportCommand())
+	root.AddCommand(o.statsCommand())
+	root.AddCommand(o.kbCommand())
 	return root
 }
 
-var version = "dev"
+// mistypedSubcommands makes cobra's own help and completion commands
+// refuse what they do not know, as onboard's do: cobra prints the help
+// and exits 0 for "onboard help vaildate" and "onboard completion bsh".
+func mistypedSubcommands(root *cobra.Command) {
+	root.InitDefaultHelpCmd()
+	root.InitDefaultCompletionCmd()
+	for _, c := range root.Commands() {
+		switch c.Name() {
+		case "completion":
+			c.Args = unknownSubcommand
+			c.RunE = func(cmd *cobra.Command, args []string) error { return cmd.Help() }
+			c.SuggestionsMinimumDistance = 2
+		case "help":
+			help := c.Run
+			c.Run = nil
+			c.RunE = func(cmd *cobra.Command, args []string) error {
+				if t, rest, err := root.Find(args); err == nil && t == root && len(rest) > 0 {
+					return unknownSubcommand(root, rest[:1])
+				}
+				help(cmd, args)
+				return nil
+			}
+		}
+	}
+}
 
 func (o *options) logger() *slog.Logger {
 	lvl := slog.LevelWarn
@@ -246,6 +357,7 @@ func (o *options) load(ctx context.Context, args []string) (*plan.Plan, error) {
 	}
 	var p *plan.Plan
 	if inv != nil {
+		o.known = inv.KnowledgeBase()
 		var unreachable bool
 		p, unreachable, err = o.dialer().Plan(ctx, pbs, inv, planner.Options{ProfileDirs: o.profiles, Write: o.allowWrite})
 		errs = multierror.Append(errs, err)
@@ -257,6 +369,13 @@ func (o *options) load(ctx context.Context, args []string) (*plan.Plan, error) {
 	if errs.ErrorOrNil() != nil {
 		errs.ErrorFormat = strictyaml.ListFormat
 		return nil, invalid(errs)
+	}
+	l, err := plan.ParseLimit(o.limit)
+	if err != nil {
+		return nil, invalid(err)
+	}
+	if p, err = l.Select(p); err != nil {
+		return nil, invalid(err)
 	}
 	return p, nil
 }
@@ -290,6 +409,7 @@ func (o *options) engine(obs result.Observer) *engine.Engine {
 	return &engine.Engine{
 		Dialer: hosts, Directories: d,
 		Parallel: o.parallel, Retries: o.retries, Observer: obs, Log: d.Log, Operator: operator(),
+		Known: o.known,
 	}
 }
 
@@ -334,10 +454,16 @@ func (o *options) checkFlags() error {
 	if o.retries < 0 || o.retries > 10 {
 		return invalid(fmt.Errorf("--retries must be between 0 and 10, got %d", o.retries))
 	}
+	if err := checkOutput(o.output); err != nil {
+		return err
+	}
 	for _, r := range o.reports {
 		if _, err := report.ForPath(r); err != nil {
 			return invalid(err)
 		}
+	}
+	if _, err := plan.ParseLimit(o.limit); err != nil {
+		return invalid(err)
 	}
 	return nil
 }
@@ -347,11 +473,34 @@ func (o *options) plan(ctx context.Context, args []string) error {
 		return err
 	}
 	// A dry run changes nothing, known_hosts included: an unknown host key
-	// makes its steps cannot-tell.
+	// makes its steps cannot-tell (plan has no --accept-new-host-key, and
+	// onboard --check refuses it).
 	o.acceptNew = false
+	var inputs []plan.Input
+	if o.planOut != "" {
+		// Read before the plan is made: a file changed while planning
+		// leaves the saved plan stale, never silently wrong. A file that
+		// cannot be read is reported by load.
+		if files, err := expandArgs(args); err == nil {
+			inputs, _ = digestInputs(o.inventoryPaths(), files)
+		}
+	}
 	p, err := o.load(ctx, args)
 	if err != nil {
 		return err
+	}
+	if o.planOut != "" {
+		if inputs == nil {
+			return invalid(errors.New("plan --out: the inputs could not be read to record them; nothing written"))
+		}
+		for _, f := range p.ProfileFiles {
+			in, err := digestFile(f, "profile")
+			if err != nil {
+				return invalid(fmt.Errorf("plan --out: %w; nothing written", err))
+			}
+			inputs = append(inputs, in)
+		}
+		p.Inputs = inputs
 	}
 	if err := o.engine(nil).Validate(p); err != nil {
 		return invalid(err)
@@ -383,6 +532,11 @@ func (o *options) plan(ctx context.Context, args []string) error {
 		}
 	} else if err := report.WritePlanText(o.stdout, p); err != nil {
 		return err
+	}
+	for _, path := range o.reports {
+		if err := report.WriteFile(path, res); err != nil {
+			return &exitError{exitFailed, fmt.Errorf("write reports: %w", err)}
+		}
 	}
 	return o.exitFor(res, true)
 }
@@ -423,9 +577,15 @@ func writeJSON(path string, v any) error {
 	return os.WriteFile(path, append(b, '\n'), 0o644)
 }
 
+// isSavedPlan tells apply's one .json argument (a plan saved with plan
+// --out) from playbooks.
+func isSavedPlan(args []string) bool {
+	return len(args) == 1 && strings.HasSuffix(args[0], ".json")
+}
+
 // loadPlanOrPlaybooks accepts a saved plan (one .json argument) or playbooks.
 func (o *options) loadPlanOrPlaybooks(ctx context.Context, args []string) (*plan.Plan, error) {
-	if len(args) == 1 && strings.HasSuffix(args[0], ".json") {
+	if isSavedPlan(args) {
 		b, err := os.ReadFile(args[0])
 		if err != nil {
 			return nil, invalid(err)
@@ -437,6 +597,12 @@ func (o *options) loadPlanOrPlaybooks(ctx context.Context, args []string) (*plan
 		if p.Version != 1 {
 			return nil, invalid(fmt.Errorf("plan %s has version %d; this onboard reads version 1", args[0], p.Version))
 		}
+		if len(p.Inputs) == 0 {
+			return nil, invalid(fmt.Errorf("plan %s records no inputs, so whether it is stale cannot be told: make it again with onboard plan --out %s", args[0], args[0]))
+		}
+		if err := checkInputs(args[0], &p); err != nil {
+			return nil, err
+		}
 		return &p, nil
 	}
 	return o.load(ctx, args)
@@ -446,6 +612,9 @@ func (o *options) loadPlanOrPlaybooks(ctx context.Context, args []string) (*plan
 // checked first, so what the run finished is left alone (an account is
 // never created twice) and only the rest is done.
 func (o *options) resume(ctx context.Context, runID string) error {
+	if err := o.checkFlags(); err != nil {
+		return err
+	}
 	j, err := o.openJournal(ctx)
 	if err != nil {
 		return err
@@ -456,6 +625,9 @@ func (o *options) resume(ctx context.Context, runID string) error {
 	// The plan is about to run on every host it names: act only on a chain
 	// that verifies, read in the snapshot that was verified.
 	d, err := j.VerifiedRun(ctx, runID)
+	if err == nil {
+		o.origin = originOf(ctx, j, d)
+	}
 	j.Close()
 	if errors.Is(err, journal.ErrNotFound) {
 		return invalid(fmt.Errorf("no run %s in the journal (onboard history lists them)", runID))
@@ -477,10 +649,24 @@ func (o *options) resume(ctx context.Context, runID string) error {
 	return o.applyPlan(ctx, p)
 }
 
-func (o *options) apply(ctx context.Context, args []string) error {
+func (o *options) apply(cmd *cobra.Command, args []string) error {
 	if err := o.checkFlags(); err != nil {
 		return err
 	}
+	if isSavedPlan(args) {
+		// Terraform refuses -var with a saved plan for the same reason: the
+		// plan was made from its inputs, and applies as it was shown.
+		for _, name := range []string{"inventory", "profiles", "allow-write"} {
+			if cmd.Flags().Changed(name) {
+				return invalid(fmt.Errorf("--%s is for playbooks: the saved plan %s was made with its inventory, profiles and folders", name, args[0]))
+			}
+		}
+		if len(o.limit) > 0 {
+			return invalid(fmt.Errorf("--limit is for playbooks: a saved plan applies as it was shown (make it with onboard plan --limit %s --out %s)",
+				strings.Join(o.limit, ","), args[0]))
+		}
+	}
+	ctx := cmd.Context()
 	p, err := o.loadPlanOrPlaybooks(ctx, args)
 	if err != nil {
 		return err
@@ -491,6 +677,14 @@ func (o *options) apply(ctx context.Context, args []string) error {
 func (o *options) applyPlan(ctx context.Context, p *plan.Plan) error {
 	if err := o.checkFlags(); err != nil {
 		return err
+	}
+	if o.known == nil && p.KnowledgeBase != "" {
+		// A resumed run or a saved plan: the knowledge base as it is now.
+		b, err := kb.Load(p.KnowledgeBase)
+		if err != nil {
+			fmt.Fprintf(o.stderr, "onboard: the knowledge base %s was not read, failures go unexplained: %v\n", p.KnowledgeBase, err)
+		}
+		o.known = b
 	}
 	if err := o.engine(nil).Validate(p); err != nil {
 		return invalid(fmt.Errorf("the plan cannot be run: %w", err))
@@ -524,6 +718,10 @@ func (o *options) applyPlan(ctx context.Context, p *plan.Plan) error {
 		}
 		fmt.Fprintln(o.stdout)
 	}
+	if err := o.confirm(ctx, p); err != nil {
+		done()
+		return err
+	}
 	j, err := o.openJournal(ctx)
 	if err != nil {
 		done()
@@ -543,6 +741,7 @@ func (o *options) applyPlan(ctx context.Context, p *plan.Plan) error {
 	}
 	res := e.Run(ctx, p, engine.Apply)
 	done()
+	defer o.startNotify(ctx, p, res, j)()
 	if o.output == "text" {
 		fmt.Fprintln(o.stdout)
 		if err := (report.Text{Color: !o.noColor}).Write(o.stdout, res); err != nil {
@@ -566,6 +765,7 @@ func (o *options) writeReports(p *plan.Plan, res *result.Run) error {
 		errs = multierror.Append(errs, report.WriteFile(path, res))
 	}
 	errs = multierror.Append(errs, report.WriteHandovers(p, res))
+	welcomeNotices(o.stderr, p, res)
 	if err := errs.ErrorOrNil(); err != nil {
 		errs.ErrorFormat = strictyaml.ListFormat
 		return &exitError{exitFailed, fmt.Errorf("write reports: %w", err)}
@@ -586,8 +786,7 @@ func (o *options) exitFor(res *result.Run, dry bool) error {
 		return &exitError{exitUnreachable, fmt.Errorf("unreachable: %s", strings.Join(res.Unreachable, ", "))}
 	}
 	c := result.Counts(res.Steps)
-	h := result.Counts(res.Handover)
-	if n := c[result.Failed] + h[result.Failed]; n > 0 {
+	if n := result.Unwaived(res.Steps) + result.Unwaived(res.Handover); n > 0 {
 		return &exitError{exitFailed, fmt.Errorf("%d step(s) failed", n)}
 	}
 	if dry && o.detailed && c[result.WouldChange]+c[result.CannotTell] > 0 {
@@ -596,10 +795,15 @@ func (o *options) exitFor(res *result.Run, dry bool) error {
 	return nil
 }
 
-func (o *options) validate(args []string) error {
+func (o *options) validate(ctx context.Context, args []string, resolve bool) error {
 	var errs *multierror.Error
 	inv, err := inventory.Load(o.inventoryPaths()...)
 	errs = multierror.Append(errs, err)
+	if resolve {
+		// What plan would meet when it first needs a secret, said here at
+		// the reference rather than as a host plan cannot reach.
+		errs = multierror.Append(errs, inv.ResolveReferences(ctx, o.dialer().Secrets)...)
+	}
 	n := 0
 	if len(args) > 0 {
 		files, err := expandArgs(args)
@@ -635,6 +839,9 @@ func (o *options) validate(args []string) error {
 	}
 	fmt.Fprintf(o.stdout, "ok: inventory (%d hosts, %d printers, %d software) and %d file(s) are valid\n",
 		len(inv.Hosts), len(inv.Printers), len(inv.Software), n)
+	if refs := len(inv.References()); refs > 0 && !resolve {
+		fmt.Fprintf(o.stdout, "note: %d credential reference(s) not resolved: onboard validate --resolve reads them (and runs cmd: references)\n", refs)
+	}
 	return nil
 }
 

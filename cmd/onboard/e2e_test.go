@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -119,16 +120,34 @@ func (e *env) write(name, content string) string {
 func (e *env) onboard(args ...string) (int, string, string) {
 	e.t.Helper()
 	var out, errb bytes.Buffer
-	full := append([]string{"-i", e.inv, "--profiles", "../../playbooks/profiles"}, args...)
-	// Flags after the subcommand name are fine with cobra; keep global ones first.
+	full := args
+	if readsPlaybooks(args) {
+		full = append([]string{"-i", e.inv, "--profiles", "../../playbooks/profiles"}, args...)
+	}
 	code := run(context.Background(), full, strings.NewReader(""), &out, &errb)
 	return code, out.String(), errb.String()
+}
+
+// readsPlaybooks tells whether onboard ARGS takes -i and --profiles: the
+// commands working from the journal have neither.
+func readsPlaybooks(args []string) bool {
+	if len(args) == 0 {
+		return true
+	}
+	switch args[0] {
+	case "history", "show", "audit", "resume", "journal", "report", "kb":
+		return false
+	case "apply": // a saved plan carries its inventory and profiles
+		return !slices.ContainsFunc(args[1:], func(a string) bool { return strings.HasSuffix(a, ".json") })
+	}
+	return true
 }
 
 // jsonRun runs onboard with JSON lines output and returns the final run.
 func (e *env) jsonRun(args ...string) (int, *result.Run, string) {
 	e.t.Helper()
-	code, out, stderr := e.onboard(append([]string{"-o", "json"}, args...)...)
+	// -o json last: the first word may be the command.
+	code, out, stderr := e.onboard(append(slices.Clone(args), "-o", "json")...)
 	var final *result.Run
 	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
 		var ev result.Event
@@ -477,7 +496,7 @@ func TestPlanChangesNothing(t *testing.T) {
 	if o, _, _ := l.Exec(context.Background(), "ws6", "dpkg-query -W acme-crm 2>/dev/null || true"); strings.Contains(o, "5.2.0") {
 		t.Errorf("the dry run installed software")
 	}
-	code, out, _ = e.onboard("plan", "--json", pb)
+	code, out, _ = e.onboard("plan", "-o", "json", pb)
 	var p struct {
 		Steps []struct{ ID, Action string }
 	}
@@ -552,7 +571,7 @@ handover:
 	outputs := map[string]string{"stdout": out, "stderr": stderr}
 	code, jsonOut, _ := e.onboard("-o", "json", pb)
 	outputs["json"] = jsonOut
-	_, planOut, _ := e.onboard("plan", "--json", pb)
+	_, planOut, _ := e.onboard("plan", "-o", "json", pb)
 	outputs["plan"] = planOut
 	for _, f := range []string{"out/fay.html", "out/fay.md", "out/fay.xml", "out/fay.json", "out/all.md"} {
 		b, err := os.ReadFile(filepath.Join(e.dir, f))

@@ -64,6 +64,9 @@ func TestKillAndResume(t *testing.T) {
 	}
 	journalPath := filepath.Join(e.dir, "journal.db")
 	args := func(more ...string) []string {
+		if !readsPlaybooks(more) {
+			return append([]string{"--journal", journalPath}, more...)
+		}
 		return append([]string{"-i", e.inv, "--profiles", "../../playbooks/profiles", "--journal", journalPath}, more...)
 	}
 

@@ -23,15 +23,16 @@ func main() {
 	os.Exit(code)
 }
 
-// Exit codes, documented in README.md.
+// Exit codes, documented in README.md and the root command's help
+// (rootHelp); TestExitCodesDocumented holds the three together.
 const (
 	exitOK          = 0
-	exitFailed      = 1 // one or more steps failed
-	exitInvalid     = 2 // invalid playbook, inventory or usage
-	exitUnreachable = 3 // one or more hosts could not be reached
-	exitChanges     = 4 // plan --detailed-exitcode: changes are pending
-	exitTampered    = 6 // the journal's hash chain is broken: verify reports it, resume and audit refuse
-	exitInternal    = 70
+	exitFailed      = 1   // one or more steps failed, or apply not confirmed
+	exitInvalid     = 2   // invalid playbook, inventory or usage
+	exitUnreachable = 3   // one or more hosts could not be reached
+	exitChanges     = 4   // plan --detailed-exitcode: changes are pending
+	exitDrift       = 5   // audit: a completed setup changed since its handover
+	exitTampered    = 6   // the journal's hash chain is broken: verify reports it, resume and audit refuse
 	exitInterrupted = 130 // Ctrl-C or SIGTERM: the run stopped early
 )
 
@@ -52,8 +53,13 @@ func (e *exitError) Unwrap() error { return e.err }
 // run is main without the process: testable end to end.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	root := newRoot(stdin, stdout, stderr)
+	args, err := normaliseArgs(root, args)
+	if err != nil {
+		fmt.Fprintln(stderr, "onboard:", err)
+		return exitInvalid
+	}
 	root.SetArgs(args)
-	err := root.ExecuteContext(ctx)
+	cmd, err := root.ExecuteContextC(ctx)
 	if err == nil {
 		return exitOK
 	}
@@ -64,7 +70,11 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		}
 		return ee.code
 	}
-	// Cobra's own errors: unknown command or flag.
+	// Cobra's own errors: the arguments do not fit the command.
+	if cmd != nil {
+		fmt.Fprintf(stderr, "onboard: %s: %v (usage: %s)\n", cmd.CommandPath(), err, cmd.UseLine())
+		return exitInvalid
+	}
 	fmt.Fprintln(stderr, "onboard:", err)
 	return exitInvalid
 }

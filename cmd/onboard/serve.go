@@ -65,27 +65,30 @@ See docs/serve.md.`,
 		RunE: func(cmd *cobra.Command, args []string) error { return o.serve(cmd.Context(), so) },
 	}
 	f := cmd.Flags()
-	f.StringVar(&so.listen, "listen", "127.0.0.1:8080", "address to listen on")
-	f.StringVar(&so.database, "database", "", "postgres://... to share the queue between instances; default: serve.db beside the journal")
-	f.StringVar(&so.stateDir, "state-dir", "", "folder for the generated playbooks (default: serve/ beside the journal)")
-	f.StringArrayVar(&so.hrKeys, "hr-key", nil, "HMAC key HR webhooks are signed with, a reference (env:, file:, cmd:); repeatable during a rotation")
-	f.StringArrayVar(&so.scimTokens, "scim-token", nil, "NAME=REF: a bearer token an identity provider's SCIM connection uses; repeatable")
-	f.StringArrayVar(&so.apiTokens, "api-token", nil, "NAME=REF: a token for the API and the status page's sign-in; repeatable")
-	f.StringVar(&so.sessionKey, "session-key", "", "reference to the key that signs page sessions (shared by instances behind one address; default: random per process)")
-	f.StringVar(&so.tlsCert, "tls-cert", "", "serve HTTPS with this certificate (PEM)")
-	f.StringVar(&so.tlsKey, "tls-key", "", "the certificate's key (PEM)")
-	f.StringVar(&so.baseURL, "base-url", "", "the service's public address, for links in answers (default: from each request)")
-	f.IntVar(&so.workers, "workers", 4, "runs this instance works on at once")
-	f.IntVar(&so.globalLimit, "global-limit", 0, "runs all instances together work on at once (0: no bound beyond --workers each)")
-	f.IntVar(&so.directoryLimit, "directory-limit", 4, "runs at once against one directory server")
-	f.DurationVar(&so.lease, "lease", 30*time.Second, "how long a run stays with an instance that stopped answering before another takes it over")
-	f.IntVar(&so.retries, "retries", 5, "times a run is tried again after a transient fault (a host or directory unreachable), with backoff")
-	f.DurationVar(&so.stopTimeout, "stop-timeout", 30*time.Second, "on SIGTERM, how long running runs may go on before they are interrupted (they resume later)")
-	f.DurationVar(&so.hrWindow, "hr-window", 5*time.Minute, "how far an HR webhook's timestamp may be from now")
-	f.DurationVar(&so.pollEvery, "poll", time.Second, "how often the queue looks for due runs (SQLite; PostgreSQL is notified)")
-	f.StringVar(&so.instance, "instance", "", "this instance's name in leases and the journal (default: host:pid)")
-	f.IntVar(&o.retries, "step-retries", 2, "retries of a step after a transient fault")
-	f.DurationVar(&o.dialTimeout, "connect-timeout", 10*time.Second, "how long to wait for a host to answer")
+	f.StringVar(&so.listen, "listen", "127.0.0.1:8080", "`ADDRESS` to listen on, host:port")
+	f.StringVar(&so.database, "database", "", "the queue: a postgres://... `URL` shares it between instances (default: serve.db beside the journal)")
+	f.StringVar(&so.stateDir, "state-dir", "", "folder `DIR` for the generated playbooks (default: serve/ beside the journal)")
+	f.StringArrayVar(&so.hrKeys, "hr-key", nil, "the HMAC key HR webhooks are signed with, a reference `REF` (env:, file:, cmd:); repeatable during a rotation")
+	f.StringArrayVar(&so.scimTokens, "scim-token", nil, "`NAME=REF`: a bearer token an identity provider's SCIM connection uses (repeatable)")
+	f.StringArrayVar(&so.apiTokens, "api-token", nil, "`NAME=REF`: a token for the API and the status page's sign-in (repeatable)")
+	f.StringVar(&so.sessionKey, "session-key", "", "reference `REF` to the key that signs page sessions (shared by instances behind one address; default: random per process)")
+	f.StringVar(&so.tlsCert, "tls-cert", "", "serve HTTPS with the certificate in `FILE` (PEM)")
+	f.StringVar(&so.tlsKey, "tls-key", "", "the certificate's key, in `FILE` (PEM)")
+	f.StringVar(&so.baseURL, "base-url", "", "the service's public `URL`, for links in answers (default: from each request)")
+	f.IntVar(&so.workers, "workers", 4, "work on `N` runs at once in this instance")
+	f.IntVar(&so.globalLimit, "global-limit", 0, "work on `N` runs at once in all instances together (0: no bound beyond --workers each)")
+	f.IntVar(&so.directoryLimit, "directory-limit", 4, "work on `N` runs at once against one directory server")
+	f.DurationVar(&so.lease, "lease", 30*time.Second, "how long (a `DURATION`) a run stays with an instance that stopped answering before another takes it over")
+	f.IntVar(&so.retries, "retries", 5, "try a run again `N` times after a transient fault (a host or directory unreachable), with backoff")
+	f.DurationVar(&so.stopTimeout, "stop-timeout", 30*time.Second, "on SIGTERM, how long (a `DURATION`) running runs may go on before they are interrupted (they resume later)")
+	f.DurationVar(&so.hrWindow, "hr-window", 5*time.Minute, "how far (a `DURATION`) an HR webhook's timestamp may be from now")
+	f.DurationVar(&so.pollEvery, "poll", time.Second, "how often (a `DURATION`) the queue looks for due runs (SQLite; PostgreSQL is notified)")
+	f.StringVar(&so.instance, "instance", "", "this instance's `NAME` in leases and the journal (default: host:pid)")
+	f.IntVar(&o.retries, "step-retries", 2, "retry a step `N` times after a transient fault")
+	f.DurationVar(&o.dialTimeout, "connect-timeout", 10*time.Second, "how long to wait for a host to answer, a `DURATION` such as 10s or 1m")
+	o.addLoadFlags(cmd)
+	o.addJournalFlags(cmd, false)
+	cmd.Flags().CountVarP(&o.verbose, "verbose", "v", "debug logging (serve logs at info level without it)``")
 	return cmd
 }
 
@@ -118,10 +121,11 @@ func redactFlag(v string) string {
 }
 
 func (o *options) serve(ctx context.Context, so *serveOptions) error {
-	log := o.logger()
-	if o.verbose == 0 {
-		log = slog.New(slog.NewTextHandler(o.stderr, &slog.HandlerOptions{Level: slog.LevelInfo, ReplaceAttr: secret.ReplaceAttr}))
+	lvl := slog.LevelInfo
+	if o.verbose > 0 {
+		lvl = slog.LevelDebug
 	}
+	log := slog.New(slog.NewTextHandler(o.stderr, &slog.HandlerOptions{Level: lvl, ReplaceAttr: secret.ReplaceAttr}))
 	res := &secret.Resolver{}
 	var hc serve.HTTPConfig
 	for _, ref := range so.hrKeys {
@@ -159,9 +163,6 @@ func (o *options) serve(ctx context.Context, so *serveOptions) error {
 		if jpath, err = journal.DefaultPath(); err != nil {
 			return invalid(fmt.Errorf("journal: %w (give --journal PATH)", err))
 		}
-	}
-	if o.noJournal {
-		return invalid(errors.New("serve records every run: drop --no-journal"))
 	}
 	j, err := journal.Open(ctx, jpath)
 	if err != nil {

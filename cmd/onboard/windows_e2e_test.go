@@ -19,12 +19,14 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/go-ldap/ldap/v3"
 
+	"onboard/internal/lab"
 	"onboard/internal/lab/winsim"
 	"onboard/internal/lab/wsman"
 	"onboard/internal/result"
@@ -315,5 +317,174 @@ machine:
 	}
 	if took := time.Since(start); took > 45*time.Second {
 		t.Errorf("waited %s for a host with an 8s reboot timeout", took)
+	}
+}
+
+// A Windows machine's checks run over WinRM at handover, each with what
+// Windows said as evidence, and a check fails the run once the machine
+// drifts (the print spooler stopped).
+func TestWindowsChecks(t *testing.T) {
+	l := needLab(t)
+	e := newEnv(t, l)
+	host := winsim.New(winsim.Config{ComputerName: "WIN3", Users: map[string]string{"onboard-admin": winAdminPW},
+		Hosts: map[string][]string{"intranet.corp.example.test": {"127.0.0.1"}}})
+	port, caFile := startWinHost(t, e, host)
+	e.write("inventory/win3.yaml", fmt.Sprintf(`hosts:
+  win3:
+    address: 127.0.0.1
+    port: %d
+    os: windows
+    transport: winrm
+    user: onboard-admin
+    credential: env:WIN1_PASSWORD
+    ca_cert: %s
+`, port, caFile))
+	pb := e.write("cora.yaml", fmt.Sprintf(`person: {employee_id: W3, given_name: Cora, surname: Checks, start_date: 2026-12-01}
+machine:
+  host: win3
+checks:
+  - name: intranet-name
+    dns: {name: intranet.corp.example.test, addresses: [127.0.0.1]}
+  - name: old-name-gone
+    dns: {name: old.corp.example.test, resolves: false}
+  - name: winrm-port
+    tcp: {host: intranet.corp.example.test, port: %d}
+  - name: spooler
+    service: {name: Spooler, running: true, enabled: true}
+  - name: admin-known
+    user: {name: onboard-admin, groups: [Administrators]}
+  - name: rdp-group
+    group: {name: Remote Desktop Users}
+`, port))
+	code, r, stderr := e.jsonRun(pb)
+	if code != exitOK || !r.Ready("W3") {
+		t.Fatalf("exit %d: %s\n%+v", code, stderr, r.Steps)
+	}
+	want := map[string]string{
+		"W3:check:intranet-name": "resolves to 127.0.0.1",
+		"W3:check:old-name-gone": "DNS name does not exist",
+		"W3:check:winrm-port":    "accepted a connection",
+		"W3:check:spooler":       "Status Running, StartType Automatic",
+		"W3:check:admin-known":   `WIN3\onboard-admin`,
+		"W3:check:rdp-group":     "S-1-5-32-555",
+	}
+	seen := map[string]bool{}
+	for _, s := range append(slices.Clone(r.Steps), r.Handover...) {
+		if w, ok := want[s.ID]; ok {
+			seen[s.ID] = true
+			if s.Outcome != result.OK || !strings.Contains(s.Reason, w) {
+				t.Errorf("%s: %s %q, want ok with %q", s.ID, s.Outcome, s.Reason, w)
+			}
+		}
+	}
+	if len(seen) != len(want) {
+		t.Errorf("check steps %v, want %v", seen, want)
+	}
+
+	host.SetService("Spooler", "Stopped", "Automatic")
+	code, r, _ = e.jsonRun("--retries", "0", pb)
+	if code == exitOK {
+		t.Fatal("a stopped spooler passed")
+	}
+	failed := false
+	for _, s := range append(slices.Clone(r.Steps), r.Handover...) {
+		if s.ID != "W3:check:spooler" {
+			continue
+		}
+		msg := s.Reason
+		if s.Failure != nil {
+			msg += " " + s.Failure.Message
+		}
+		if s.Outcome == result.Failed && strings.Contains(msg, "Status Stopped") {
+			failed = true
+		}
+	}
+	if !failed {
+		t.Errorf("no failed spooler check naming Status Stopped: %+v", r.Steps)
+	}
+}
+
+// A Windows machine's network checks against the lab's real services: its
+// DNS server (winsim resolves through it, as a machine whose DNS server is
+// the lab's does) and its HTTPS intranet with a certificate of the lab CA,
+// which the machine trusts.
+func TestWindowsChecksLabServices(t *testing.T) {
+	l := needLab(t)
+	e := newEnv(t, l)
+	caPEM, err := os.ReadFile(l.CACertFile())
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots := x509.NewCertPool()
+	if !roots.AppendCertsFromPEM(caPEM) {
+		t.Fatal("no lab CA certificate")
+	}
+	host := winsim.New(winsim.Config{ComputerName: "WIN4", DNSServer: l.DNSServer(), RootCAs: roots})
+	port, caFile := startWinHost(t, e, host)
+	e.write("inventory/win4.yaml", fmt.Sprintf(`hosts:
+  win4:
+    address: 127.0.0.1
+    port: %d
+    os: windows
+    transport: winrm
+    user: onboard-admin
+    credential: env:WIN1_PASSWORD
+    ca_cert: %s
+`, port, caFile))
+	intranet := lab.FQDN(lab.NameIntranet)
+	write := func(checks string) string {
+		return e.write("lina.yaml", `person: {employee_id: W4, given_name: Lina, surname: Lab, start_date: 2026-12-01}
+machine:
+  host: win4
+checks:
+`+checks)
+	}
+	pb := write(fmt.Sprintf(`  - name: intranet-name
+    dns: {name: %[1]s}
+  - name: intranet-port
+    tcp: {host: %[1]s, port: %[2]d}
+  - name: intranet-page
+    http: {url: 'https://%[1]s%[3]s'}
+  - name: intranet-missing-page
+    http: {url: 'https://%[1]s%[4]s', status: 404}
+`, intranet, lab.IntranetPort, lab.IntranetPath, lab.IntranetMissingPath))
+	code, r, stderr := e.jsonRun(pb)
+	if code != exitOK || !r.Ready("W4") {
+		t.Fatalf("exit %d: %s\n%+v\n%+v", code, stderr, r.Steps, r.Handover)
+	}
+	want := map[string]string{
+		"W4:check:intranet-name":         intranet + " resolves to ",
+		"W4:check:intranet-port":         "accepted a connection",
+		"W4:check:intranet-page":         "answered 200; certificate subject CN=" + intranet,
+		"W4:check:intranet-missing-page": "trusted by the host",
+	}
+	seen := map[string]bool{}
+	for _, s := range append(slices.Clone(r.Steps), r.Handover...) {
+		if w, ok := want[s.ID]; ok {
+			seen[s.ID] = true
+			t.Logf("%s: %s: %s", s.ID, s.Outcome, s.Reason)
+			if s.Outcome != result.OK || !strings.Contains(s.Reason, w) {
+				t.Errorf("%s: %s %q, want ok with %q", s.ID, s.Outcome, s.Reason, w)
+			}
+		}
+	}
+	if len(seen) != len(want) {
+		t.Errorf("check steps %v, want %v", seen, want)
+	}
+
+	// A name the lab's DNS does not serve fails, saying so.
+	pb = write("  - name: no-such-name\n    dns: {name: no-such-host." + lab.Domain + "}\n")
+	code, r, _ = e.jsonRun("--retries", "0", pb)
+	if code == exitOK {
+		t.Fatal("a name the DNS server does not serve passed")
+	}
+	failed := false
+	for _, s := range append(slices.Clone(r.Steps), r.Handover...) {
+		if s.ID == "W4:check:no-such-name" && s.Outcome == result.Failed && s.Failure != nil && strings.Contains(s.Failure.Message+s.Reason, "DNS name does not exist") {
+			failed = true
+		}
+	}
+	if !failed {
+		t.Errorf("no failure naming the missing name: %+v", r.Steps)
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"onboard/internal/kb"
 	"onboard/internal/plan"
 	"onboard/internal/remote"
 	"onboard/internal/result"
@@ -63,6 +64,13 @@ type Engine struct {
 	// their dependencies were in place too; the handover re-checks every
 	// step afresh all the same.
 	Prechecked *result.Run
+	// Now is the clock that starts a run and judges its waivers' expiry
+	// (tests set it); nil means time.Now.
+	Now func() time.Time
+	// Known is the knowledge base of known failures: every failure is
+	// matched as it is recorded, so the journal, the reports and the
+	// notifications carry the fix (nil: none).
+	Known *kb.Base
 }
 
 // Mode says what a run does.
@@ -93,7 +101,7 @@ type run struct {
 	kinds map[string]step.Kind
 
 	sem     chan struct{}
-	hostMu  map[string]*sync.Mutex
+	hostMu  map[string]*hostLock
 	targets map[string]*targetConn
 	dirs    map[string]*dirConn
 
@@ -276,10 +284,13 @@ func findCycle(steps []*plan.Step, ids map[string]*plan.Step) string {
 // pass Validate.
 func (e *Engine) Run(ctx context.Context, p *plan.Plan, mode Mode) *result.Run {
 	start := time.Now()
+	if e.Now != nil {
+		start = e.Now()
+	}
 	r := &run{
 		e: e, p: p, mode: mode, kinds: e.Kinds,
 		res:     &result.Run{ID: NewRunID(start), Operator: e.Operator, DryRun: mode != Apply, Started: start},
-		hostMu:  map[string]*sync.Mutex{},
+		hostMu:  map[string]*hostLock{},
 		targets: map[string]*targetConn{},
 		dirs:    map[string]*dirConn{},
 		results: map[string]*result.Step{},
@@ -305,11 +316,11 @@ func (e *Engine) Run(ctx context.Context, p *plan.Plan, mode Mode) *result.Run {
 	}
 	r.sem = make(chan struct{}, par)
 	for name := range p.Hosts {
-		r.hostMu[name] = &sync.Mutex{}
+		r.hostMu[name] = newHostLock()
 		r.targets[name] = &targetConn{}
 	}
 	for name := range p.Directories {
-		r.hostMu["directory "+name] = &sync.Mutex{}
+		r.hostMu["directory "+name] = newHostLock()
 		r.dirs[name] = &dirConn{}
 	}
 	for _, h := range p.Hires {
@@ -334,6 +345,9 @@ func (e *Engine) Run(ctx context.Context, p *plan.Plan, mode Mode) *result.Run {
 			r.mu.Lock()
 			r.results[s.ID] = rs
 			r.mu.Unlock()
+			if l := r.hostMu[lockKey(s)]; l != nil {
+				l.wake() // a step that waited for this one to go first
+			}
 			r.emit(result.Event{Type: result.StepFinished, Step: rs})
 		}()
 	}
@@ -355,6 +369,17 @@ func (e *Engine) Run(ctx context.Context, p *plan.Plan, mode Mode) *result.Run {
 
 func (r *run) emit(ev result.Event) {
 	ev.Time = time.Now()
+	if r.e.Known != nil {
+		if ev.Step != nil && ev.Step.Failure != nil {
+			ev.Step.Failure.Known = nil
+			if m := r.e.Known.Match(ev.Step.Failure, ev.Step.Kind); len(m) > 0 {
+				ev.Step.Failure.Known = m[0].Known()
+			}
+		}
+		if ev.Run != nil {
+			r.e.Known.Annotate(ev.Run)
+		}
+	}
 	ev.RunID = r.res.ID
 	if r.e.Recorder != nil {
 		// The journal ignores the run's cancellation: an interrupted run's
@@ -543,50 +568,117 @@ func (r *run) sleep(ctx context.Context, attempt int) {
 }
 
 // acquire takes the host's lock and a slot; steps of one host run one at
-// a time (package managers lock, and sshd caps sessions per connection).
-func (r *run) acquire(ctx context.Context, key string) (release func(), err error) {
+// a time (package managers lock, and sshd caps sessions per connection),
+// and s (nil: any order, as at handover) only once no step before it in
+// the plan is ready and waiting for the same lock.
+func (r *run) acquire(ctx context.Context, key string, s *plan.Step) (release func(), err error) {
 	if ctx.Err() != nil {
 		return nil, ctx.Err()
 	}
-	mu := r.hostMu[key]
-	if mu != nil {
-		mu.Lock()
-	}
-	if ctx.Err() != nil {
-		// select picks at random among ready cases: never start a step
-		// after the run was cancelled.
-		if mu != nil {
-			mu.Unlock()
+	l := r.hostMu[key]
+	if l != nil {
+		stop := context.AfterFunc(ctx, l.wake)
+		l.mu.Lock()
+		for ctx.Err() == nil && (l.busy || (s != nil && r.earlierReady(s, key))) {
+			l.cond.Wait()
 		}
-		return nil, ctx.Err()
+		if ctx.Err() != nil {
+			// Never start a step after the run was cancelled.
+			l.mu.Unlock()
+			stop()
+			return nil, ctx.Err()
+		}
+		l.busy = true
+		l.mu.Unlock()
+		stop()
+	}
+	unlock := func() {
+		if l != nil {
+			l.mu.Lock()
+			l.busy = false
+			l.mu.Unlock()
+			l.wake()
+		}
 	}
 	select {
 	case r.sem <- struct{}{}:
 	case <-ctx.Done():
-		if mu != nil {
-			mu.Unlock()
-		}
+		unlock()
 		return nil, ctx.Err()
 	}
 	return func() {
 		<-r.sem
-		if mu != nil {
-			mu.Unlock()
-		}
+		unlock()
 	}, nil
 }
 
-func newResult(s *plan.Step) *result.Step {
+// hostLock lets one step at a time work on a host (or create accounts in
+// a directory) and, of the steps ready to, the first in the plan: a
+// host's independent steps run in the order the playbook gives them, every
+// time, not in the order their goroutines happen to arrive.
+type hostLock struct {
+	mu   sync.Mutex
+	cond *sync.Cond
+	busy bool
+}
+
+func newHostLock() *hostLock {
+	l := &hostLock{}
+	l.cond = sync.NewCond(&l.mu)
+	return l
+}
+
+// wake lets every waiter look again (the lock was freed, a step finished,
+// or the run was cancelled).
+func (l *hostLock) wake() {
+	l.mu.Lock()
+	l.cond.Broadcast()
+	l.mu.Unlock()
+}
+
+// earlierReady reports whether a step before s in the plan, under the same
+// lock, is ready to run (its dependencies finished) and has not started:
+// it goes first.
+func (r *run) earlierReady(s *plan.Step, key string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, o := range r.p.Steps {
+		if o == s {
+			return false
+		}
+		if lockKey(o) != key || r.results[o.ID] != nil || r.started[o.ID] || r.claims[o.ID] != nil {
+			continue
+		}
+		ready := true
+		for _, d := range o.DependsOn {
+			if _, known := r.done[d]; known && r.results[d] == nil {
+				ready = false
+				break
+			}
+		}
+		if ready {
+			return true
+		}
+	}
+	return false
+}
+
+func (r *run) newResult(s *plan.Step) *result.Step {
 	host := s.Host
 	if host == "" {
 		host = s.Directory // a directory step: say where it ran
 	}
-	return &result.Step{ID: s.ID, Kind: s.Kind, Hire: s.Hire, Host: host, Title: s.Title, Started: time.Now()}
+	rs := &result.Step{ID: s.ID, Kind: s.Kind, Hire: s.Hire, Host: host, Title: s.Title, Started: time.Now()}
+	if c := s.Check; c != nil {
+		// A waiver is judged on the day the run started (UTC).
+		rs.Set, rs.Waiver = c.Set, result.NewWaiver(c.Waiver, r.res.Started)
+	}
+	return rs
 }
 
 func (r *run) runStep(ctx context.Context, s *plan.Step, mode Mode) *result.Step {
 	failedDep, pending := r.waitDeps(ctx, s)
-	rs := newResult(s)
+	rs := r.newResult(s)
 	// A re-check (audit) looks at every step whatever its dependencies
 	// found: drift in one place does not hide drift in another.
 	if failedDep != nil && mode == Recheck && ctx.Err() == nil {
@@ -603,7 +695,7 @@ func (r *run) runStep(ctx context.Context, s *plan.Step, mode Mode) *result.Step
 	var release func()
 	for {
 		var err error
-		release, err = r.acquire(ctx, lockKey(s))
+		release, err = r.acquire(ctx, lockKey(s), s)
 		if err != nil {
 			rs.Outcome, rs.Reason = result.Skipped, "the run was cancelled"
 			return rs
@@ -684,7 +776,7 @@ func (r *run) attempt(ctx context.Context, kind step.Kind, base *step.Exec, s *p
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	x := &step.Exec{T: base.T, D: base.D}
+	x := &step.Exec{T: base.T, D: base.D, NoRetry: mode == DryRun}
 	defer func() { rs.Remote += x.Remote }()
 	phaseErr := func(phase string, err error) error {
 		rs.Reason = phase
@@ -713,18 +805,18 @@ func (r *run) attempt(ctx context.Context, kind step.Kind, base *step.Exec, s *p
 				rs.Outcome, rs.Reason = result.CannotTell, "depends on steps not applied yet; now: "+st.Reason
 			} else {
 				rs.Outcome = result.Failed
-				rs.Failure = &result.Failure{Host: s.Host, Step: s.ID, Phase: "check", Message: st.Reason}
+				rs.Failure = checkFailure(s, st)
 			}
 		}
 		return nil
 	case Recheck:
 		rs.Outcome = result.Failed
-		rs.Failure = &result.Failure{Host: s.Host, Step: s.ID, Phase: "check", Message: secret.Scrub(st.Reason)}
+		rs.Failure = checkFailure(s, st)
 		return nil
 	}
 	if s.Kind == plan.KindCheck {
 		rs.Outcome = result.Failed
-		rs.Failure = &result.Failure{Host: s.Host, Step: s.ID, Phase: "check", Message: secret.Scrub(st.Reason)}
+		rs.Failure = checkFailure(s, st)
 		return nil
 	}
 	var changed string
@@ -822,6 +914,16 @@ func (r *run) prefetch(ctx context.Context, t *step.Target, steps []*plan.Step) 
 // prefetchTimeout bounds a batch of reads.
 const prefetchTimeout = 2 * time.Minute
 
+// checkFailure is a check that did not pass, with what it found; one that
+// could not run on the host says so in its class.
+func checkFailure(s *plan.Step, st step.State) *result.Failure {
+	f := &result.Failure{Host: s.Host, Step: s.ID, Phase: "check", Message: secret.Scrub(st.Reason)}
+	if st.CannotRun {
+		f.Class = result.ClassCannotRun
+	}
+	return f
+}
+
 // fail records a failure with host, step, phase, command and output.
 func (r *run) fail(rs *result.Step, s *plan.Step, phase string, err error) {
 	rs.Outcome = result.Failed
@@ -862,7 +964,7 @@ func (r *run) handover(ctx context.Context) {
 	for i, s := range r.p.Steps {
 		prev := r.res.Steps[i]
 		if !prev.Outcome.Done() {
-			rs := newResult(s)
+			rs := r.newResult(s)
 			rs.Outcome, rs.Reason = result.Skipped, "the step did not complete: "+string(prev.Outcome)
 			out[i] = *rs
 			continue
@@ -870,7 +972,7 @@ func (r *run) handover(ctx context.Context) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			rs := newResult(s)
+			rs := r.newResult(s)
 			out[i] = *rs
 			kind := r.kinds[s.Kind]
 			x, _, err := r.exec(ctx, s)
@@ -879,7 +981,7 @@ func (r *run) handover(ctx context.Context) {
 				out[i] = *rs
 				return
 			}
-			release, err := r.acquire(ctx, lockKey(s))
+			release, err := r.acquire(ctx, lockKey(s), nil)
 			if err != nil {
 				rs.Outcome, rs.Reason = result.Skipped, "the run was cancelled"
 				out[i] = *rs
@@ -984,7 +1086,7 @@ func (r *run) applyBatch(ctx context.Context, b step.Batcher, kind step.Kind, x 
 	}
 	var members []member
 	for _, o := range r.claimBatch(s) {
-		rs := newResult(o)
+		rs := r.newResult(o)
 		ox := &step.Exec{T: x.T, D: x.D, Probed: true}
 		st, err := kind.Check(ctx, ox, o)
 		ox.Probed = false

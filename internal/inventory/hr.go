@@ -63,10 +63,10 @@ type HRRule struct {
 // string compared ignoring case, or /regexp/ (RE2, unanchored, ignoring
 // case); a list of values matches when one does.
 type HRMatch struct {
-	Department []string `yaml:"department"`
-	Title      []string `yaml:"title"`
-	Location   []string `yaml:"location"`
-	CostCenter []string `yaml:"cost_center"`
+	Department []string `yaml:"department" onboard:"one"`
+	Title      []string `yaml:"title" onboard:"one"`
+	Location   []string `yaml:"location" onboard:"one"`
+	CostCenter []string `yaml:"cost_center" onboard:"one"`
 }
 
 // HRMachine is where the hire's workstation comes from: exactly one field.
@@ -230,7 +230,7 @@ func (inv *Inventory) checkHR() []error {
 		} else {
 			names[r.Name] = r
 		}
-		if r.catchAll() && i < len(st.rules)-1 {
+		if r.catchAll() && i < len(st.rules)-1 && !r.doc.FailedWithin(r.key+".match") {
 			next := st.rules[i+1]
 			errs = append(errs, r.doc.Errorf(r.key+".match", "rule %s matches every hire (no match keys), so the rules after it would never apply (%s at %s): only the last rule may match everything", r.Name, next.Name, next.doc.Pos(next.key)))
 		}
@@ -382,7 +382,7 @@ func (inv *Inventory) checkRule(r *hrRule) []error {
 		fail("profile", "must be a profile name (letters, digits, '.', '_' or '-'), got %q", r.Profile)
 	}
 	d, dirOK := inv.Directories[r.Directory]
-	if !dirOK {
+	if !dirOK && !inv.incomplete("directories") {
 		fail("directory", "unknown directory %q%s", r.Directory, strictyaml.Suggest(r.Directory, sortedKeys(inv.Directories)))
 	}
 	if r.OU != "" {
@@ -409,11 +409,11 @@ func (inv *Inventory) checkRule(r *hrRule) []error {
 			n++
 		}
 	}
-	if n != 1 {
+	if n != 1 && !r.doc.FailedWithin(r.key+".machine") {
 		fail("machine", "needs exactly one of host, pool or from_event (has %d)", n)
 	}
 	host := func(field, name string) {
-		if _, ok := inv.Hosts[name]; !ok {
+		if _, ok := inv.Hosts[name]; !ok && !inv.incomplete("hosts") {
 			fail(field, "unknown host %q%s", name, strictyaml.Suggest(name, sortedKeys(inv.Hosts)))
 		}
 	}
@@ -443,7 +443,9 @@ func (inv *Inventory) checkRule(r *hrRule) []error {
 	vars := (&playbook.Playbook{}).TemplateVars("username", "host")
 	path := func(field, p string) {
 		if _, err := playbook.Expand(p, vars); err != nil {
-			fail(field, "%v", err)
+			for _, pr := range playbook.Problems(err) {
+				fail(field, "%s", pr)
+			}
 		} else if !playbook.IsAbs(p) {
 			fail(field, "must be an absolute path (a rule has no folder of its own to be relative to), got %q", p)
 		}

@@ -16,6 +16,7 @@ import (
 	"github.com/go-ldap/ldap/v3"
 	"github.com/hashicorp/go-multierror"
 
+	"onboard/internal/checkset"
 	"onboard/internal/directory"
 	"onboard/internal/plan"
 	"onboard/internal/secret"
@@ -34,6 +35,16 @@ type File struct {
 	Playbooks Playbooks `yaml:"playbooks"`
 	// HR maps hires recorded by HR to playbooks and schedules (see hr.go).
 	HR HR `yaml:"hr"`
+	// Notify: notification channels and recipients (see notify.go).
+	Notify Notify `yaml:"notify"`
+	// Helpdesk is where hires get help (see helpdesk.go).
+	Helpdesk *Helpdesk `yaml:"helpdesk"`
+	// CheckSets are the organisation's check sets, by name (see
+	// internal/checkset).
+	CheckSets map[string]checkset.Def `yaml:"check_sets"`
+	// KnowledgeBase is a folder of Markdown articles on known failures,
+	// relative to the file (see knowledgebase.go and internal/kb).
+	KnowledgeBase string `yaml:"knowledge_base"`
 }
 
 // Directory is an LDAP directory where accounts are made.
@@ -88,8 +99,8 @@ type HostFields struct {
 	User           string   `yaml:"user"`
 	Credential     string   `yaml:"credential"`
 	Auth           string   `yaml:"auth"`
-	KnownHosts     []string `yaml:"known_hosts"`
-	HostKey        []string `yaml:"host_key"`
+	KnownHosts     []string `yaml:"known_hosts" onboard:"one"`
+	HostKey        []string `yaml:"host_key" onboard:"one"`
 	Become         string   `yaml:"become"`
 	BecomePassword string   `yaml:"become_password"`
 	PackageManager string   `yaml:"package_manager"`
@@ -180,7 +191,19 @@ type Inventory struct {
 	profileDirs []string
 	paths       []string // the inventory files and folders given
 
-	hr hrState // the hr sections, merged
+	hr       hrState     // the hr sections, merged
+	notify   notifyState // the notify sections, merged
+	helpdesk helpdeskState
+	kb       kbState
+
+	// CheckSets are the shipped check sets and the inventory's.
+	CheckSets *checkset.Catalogue
+
+	// files are the decoded files, to tell later checks' findings from
+	// follow-ons of what decoding refused; unread, files that could not
+	// be read or parsed at all.
+	files  []*strictyaml.Doc
+	unread bool
 }
 
 // Load reads inventory files and directories (every *.yaml and *.yml
@@ -191,6 +214,7 @@ func Load(paths ...string) (*Inventory, error) {
 		Directories: map[string]Directory{},
 		docs:        map[string]*strictyaml.Doc{}, dirs: map[string]string{},
 		credentials: map[string]namedCredential{}, paths: paths,
+		CheckSets: checkset.New(),
 	}
 	var errs *multierror.Error
 	var files []string
@@ -221,20 +245,52 @@ func Load(paths ...string) (*Inventory, error) {
 	for _, f := range files {
 		errs = multierror.Append(errs, inv.loadFile(f))
 	}
-	if errs.ErrorOrNil() == nil {
-		errs = multierror.Append(errs, inv.check()...)
-	}
+	// The checks run whatever decoding found, so that every error is
+	// reported in one pass; what they would say again about a value
+	// decoding refused is dropped.
+	errs = multierror.Append(errs, strictyaml.DropFollowOn(inv.check(), inv.files...)...)
+	errs = multierror.Append(errs, strictyaml.DropFollowOn(inv.CheckSets.Resolve(), inv.files...)...)
 	errs.ErrorFormat = strictyaml.ListFormat
 	return inv, errs.ErrorOrNil()
+}
+
+// incomplete reports whether a section ("hosts", "playbooks.credentials")
+// may lack entries because a file, or that section of one, could not be
+// read: a reference to an entry not found there is then not reported, as
+// it may well be written in what was refused.
+func (inv *Inventory) incomplete(section string) bool {
+	if inv.unread {
+		return true
+	}
+	for _, d := range inv.files {
+		if d.Failed(section) {
+			return true
+		}
+	}
+	return false
+}
+
+// unknown is the error for a name not found in section: with a note when
+// the section could not be read whole.
+func (inv *Inventory) unknown(section, what, name string) error {
+	if inv.incomplete(section) {
+		return fmt.Errorf("unknown %s %q (the inventory could not be read whole: see its errors)", what, name)
+	}
+	return fmt.Errorf("unknown %s %q%s", what, name, strictyaml.Suggest(name, inv.Names(section)))
 }
 
 func (inv *Inventory) loadFile(path string) error {
 	data, err := os.ReadFile(path)
 	if err != nil {
+		inv.unread = true
 		return fmt.Errorf("inventory: %w", err)
 	}
 	var f File
 	doc, err := strictyaml.Decode(path, data, &f)
+	if !doc.Readable() {
+		inv.unread = true
+	}
+	inv.files = append(inv.files, doc)
 	var errs *multierror.Error
 	errs = multierror.Append(errs, err)
 	dir, _ := filepath.Abs(filepath.Dir(path))
@@ -262,9 +318,17 @@ func (inv *Inventory) loadFile(path string) error {
 	for n, d := range f.Directories {
 		add("directories", n, func() { inv.Directories[n] = d })
 	}
+	for _, n := range sortedKeys(f.CheckSets) {
+		if err := inv.CheckSets.Add(n, f.CheckSets[n], doc, "check_sets."+n); err != nil {
+			errs = multierror.Append(errs, err)
+		}
+	}
 	if doc != nil {
 		errs = multierror.Append(errs, inv.addPlaybooks(doc, dir, f.Playbooks)...)
 		errs = multierror.Append(errs, inv.addHR(doc, f.HR)...)
+		errs = multierror.Append(errs, inv.addNotify(doc, dir, f.Notify)...)
+		errs = multierror.Append(errs, inv.addHelpdesk(doc, f.Helpdesk)...)
+		errs = multierror.Append(errs, inv.addKnowledgeBase(doc, dir, f.KnowledgeBase)...)
 	}
 	return errs.ErrorOrNil()
 }
@@ -300,16 +364,16 @@ func (inv *Inventory) check() []error {
 			errs = append(errs, doc.Errorf(key, "host names are letters, digits, '.', '_' or '-'"))
 		}
 		for i, g := range h.Groups {
-			if _, ok := inv.Groups[g]; !ok {
+			if _, ok := inv.Groups[g]; !ok && !inv.incomplete("groups") {
 				errs = append(errs, doc.Errorf(fmt.Sprintf("%s.groups[%d]", key, i), "unknown group %q%s", g, strictyaml.Suggest(g, sortedKeys(inv.Groups))))
 			}
 		}
 		errs = append(errs, CheckHostFields(doc, key, h.HostFields)...)
 		if r, err := inv.Host(name); err == nil {
-			if r.Address == "" {
+			if r.Address == "" && !doc.Failed(key+".address") {
 				errs = append(errs, doc.Errorf(key, "has no address (set address here or in a group's defaults)"))
 			}
-			if r.OS == "" {
+			if r.OS == "" && !doc.Failed(key+".os") {
 				errs = append(errs, doc.Errorf(key, "has no os (linux, macos or windows) here or in its groups' defaults"))
 			}
 			if r.Auth == "kerberos" && (r.Realm == "" || r.KDC == "") {
@@ -361,7 +425,7 @@ func (inv *Inventory) check() []error {
 		s := inv.Software[name]
 		key := "software." + name
 		doc := inv.docs[key]
-		if s.Linux == nil && s.MacOS == nil && s.Windows == nil {
+		if s.Linux == nil && s.MacOS == nil && s.Windows == nil && !doc.FailedWithin(key) {
 			errs = append(errs, doc.Errorf(key, "says nothing about how to install it (linux, macos or windows)"))
 		}
 		for os, in := range map[string]*Install{"linux": s.Linux, "macos": s.MacOS, "windows": s.Windows} {
@@ -431,7 +495,7 @@ func CheckHostFields(doc *strictyaml.Doc, key string, h HostFields) []error {
 func (inv *Inventory) Host(name string) (*plan.Host, error) {
 	h, ok := inv.Hosts[name]
 	if !ok {
-		return nil, fmt.Errorf("unknown host %q%s", name, strictyaml.Suggest(name, sortedKeys(inv.Hosts)))
+		return nil, inv.unknown("hosts", "host", name)
 	}
 	key := "hosts." + name
 	var layers []HostFields
@@ -671,7 +735,7 @@ var attrName = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9-]*$`)
 func (inv *Inventory) Directory(name string) (*plan.Directory, error) {
 	d, ok := inv.Directories[name]
 	if !ok {
-		return nil, fmt.Errorf("unknown directory %q%s", name, strictyaml.Suggest(name, sortedKeys(inv.Directories)))
+		return nil, inv.unknown("directories", "directory", name)
 	}
 	key := "directories." + name
 	dir := inv.dirs[key]

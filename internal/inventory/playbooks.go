@@ -112,7 +112,7 @@ func (inv *Inventory) checkPlaybooks() []error {
 			}
 		}
 		for i, c := range r.Credentials {
-			if _, ok := inv.credentials[c]; !ok {
+			if _, ok := inv.credentials[c]; !ok && !inv.incomplete("playbooks.credentials") {
 				errs = append(errs, r.doc.Errorf(fmt.Sprintf("%s.credentials[%d]", r.key, i), "unknown credential %q: not in playbooks.credentials%s", c, strictyaml.Suggest(c, sortedKeys(inv.credentials))))
 			}
 		}
@@ -384,6 +384,12 @@ func (inv *Inventory) Private() []string {
 	}
 	for _, n := range sortedKeys(inv.credentials) {
 		ref(inv.credentials[n].ref, inv.credentials[n].dir)
+	}
+	for _, n := range sortedKeys(inv.notify.channels) {
+		c := inv.notify.channels[n]
+		for _, r := range []string{c.Password, c.Key, c.Token, c.URL} {
+			ref(r, c.Dir)
+		}
 	}
 	return out
 }

@@ -26,10 +26,12 @@ type Record struct {
 	// Action is what the plan said the step would do.
 	Action plan.Action `json:"action,omitempty"`
 	// Total is the number of steps to re-check (handover-started).
-	Total    int     `json:"total,omitempty"`
-	Finish   *Finish `json:"finish,omitempty"`
-	PrevHash string  `json:"prev_hash"`
-	Hash     string  `json:"hash"`
+	Total  int     `json:"total,omitempty"`
+	Finish *Finish `json:"finish,omitempty"`
+	// Notification is a delivery attempt (notification).
+	Notification *NotificationRecord `json:"notification,omitempty"`
+	PrevHash     string              `json:"prev_hash"`
+	Hash         string              `json:"hash"`
 }
 
 // RunSummary is one line of `onboard history`.
@@ -450,6 +452,9 @@ func scanRecord(rows *sql.Rows, extra ...any) (Record, []byte, error) {
 	case RunFinished:
 		r.Finish = new(Finish)
 		err = json.Unmarshal(payload, r.Finish)
+	case Notification:
+		r.Notification = new(NotificationRecord)
+		err = json.Unmarshal(payload, r.Notification)
 	}
 	if err != nil {
 		return r, nil, fmt.Errorf("record %d (%s): %w", r.Seq, kind, err)

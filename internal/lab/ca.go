@@ -26,16 +26,13 @@ const (
 	serverConfig = "[req]\ndistinguished_name = dn\nprompt = no\n[dn]\nO = onboard lab\nCN = %s\n[server]\nbasicConstraints = critical,CA:FALSE\nkeyUsage = critical,digitalSignature,keyEncipherment\nextendedKeyUsage = serverAuth\nsubjectKeyIdentifier = hash\nauthorityKeyIdentifier = keyid\nsubjectAltName = %s\n"
 )
 
-// labCA is the component that makes the lab's certificate authority, when a
-// directory server needs it.
+// labCA is the component that makes the lab's certificate authority (the
+// intranet site needs it in every lab).
 type labCA struct{}
 
 func (labCA) name() string { return "certificate authority" }
 
 func (labCA) start(ctx context.Context, l *Lab) error {
-	if !l.cfg.OpenLDAP && !l.cfg.ActiveDirectory && l.cfg.Windows == 0 {
-		return nil
-	}
 	dir := filepath.Join(l.cfg.Dir, caDirName)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
@@ -92,4 +89,50 @@ func randomSerial() string {
 	b[0] &= 0x7f
 	b[0] |= 0x10
 	return "0x" + strings.ToUpper(hex.EncodeToString(b))
+}
+
+// caTrust is what update-ca-certificates would make of the lab CA as a local
+// certificate on a workstation: the certificate in
+// /usr/local/share/ca-certificates, a link to it and a hash link in
+// /etc/ssl/certs, and the system bundle with it appended. Writing these
+// into each workstation's upper layer is the same as running the tool there
+// (TestNetworkServices proves it) without its second per workstation.
+type caTrust struct {
+	pem    []byte
+	hash   string // OpenSSL subject hash: the name of the link HASH.0
+	bundle []byte // the image's bundle and the lab CA
+}
+
+const (
+	caLocalName  = "onboard-lab-ca"
+	caBundlePath = "etc/ssl/certs/ca-certificates.crt"
+)
+
+// caTrust reads the lab CA and the image's bundle.
+func (l *Lab) caTrust(ctx context.Context) (caTrust, error) {
+	var t caTrust
+	var err error
+	if t.pem, err = os.ReadFile(l.CACertFile()); err != nil {
+		return t, err
+	}
+	c := command(ctx, "openssl", "x509", "-subject_hash", "-noout", "-in", l.CACertFile())
+	out, err := c.Output()
+	if err != nil {
+		return t, fmt.Errorf("openssl x509 -subject_hash %s: %w", l.CACertFile(), err)
+	}
+	t.hash = strings.TrimSpace(string(out))
+	base, err := os.ReadFile(filepath.Join(l.baseRoot, caBundlePath))
+	if err != nil {
+		return t, fmt.Errorf("base image: %w", err)
+	}
+	t.bundle = append(append([]byte{}, base...), t.pem...)
+	return t, nil
+}
+
+func (t caTrust) write(u *upperWriter) {
+	local := "/usr/local/share/ca-certificates/" + caLocalName + ".crt"
+	u.file(strings.TrimPrefix(local, "/"), string(t.pem), 0o644, 0, 0)
+	u.link("etc/ssl/certs/"+caLocalName+".pem", local)
+	u.link("etc/ssl/certs/"+t.hash+".0", caLocalName+".pem")
+	u.file(caBundlePath, string(t.bundle), 0o644, 0, 0)
 }

@@ -245,6 +245,65 @@ func TestDirectories(t *testing.T) {
 		}
 	})
 
+	t.Run("the lab's DNS leads a domain member to the DC", func(t *testing.T) {
+		_, srvs, err := l.Resolver().LookupSRV(ctx, "ldap", "tcp", Domain)
+		if err != nil || len(srvs) != 1 || srvs[0].Target != "dc1.corp.example.test." || srvs[0].Port != 389 {
+			t.Errorf("SRV _ldap._tcp.%s: %v %v", Domain, srvs, err)
+		}
+		// adcli finds the DC by the SRV records alone, and asks it (CLDAP).
+		out, errOut, err := l.Exec(ctx, "ws1", "adcli info corp.example.test")
+		if err != nil || !strings.Contains(out, "domain-controller = dc1.corp.example.test") {
+			t.Errorf("adcli info: %v\n%s%s", err, out, errOut)
+		}
+	})
+
+	t.Run("sssd resolves domain users and lets only enabled ones log in", func(t *testing.T) {
+		if err := l.JoinDomain(ctx, "ws1"); err != nil { // joined above: nothing to do
+			t.Fatal(err)
+		}
+		t0 := time.Now()
+		if err := l.StartSSSD(ctx, "ws1"); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("sssd answers %s after its start", time.Since(t0).Round(time.Millisecond))
+		addADUser(t, ad, "hhire", "Hedy Hire", "Frequency-Hopping-1942")
+		c := adminConn(t, ad)
+		defer c.Close()
+		dn := "CN=Hedy Hire," + ad.UsersDN
+		mod := ldap.NewModifyRequest(dn, nil)
+		mod.Replace("uidNumber", []string{"10050"})
+		mod.Replace("gidNumber", []string{"10000"})
+		mod.Replace("loginShell", []string{"/bin/sh"})
+		mod.Replace("unixHomeDirectory", []string{"/home/hhire"})
+		if err := c.Modify(mod); err != nil {
+			t.Fatal(err)
+		}
+		out, errOut, err := l.Exec(ctx, "ws1", "getent passwd hhire")
+		if err != nil || !strings.HasPrefix(out, "hhire:*:10050:10000:") || !strings.HasSuffix(out, ":/home/hhire:/bin/sh\n") {
+			t.Errorf("getent passwd hhire: %q %v %s", out, err, errOut)
+		}
+		// su as root asks no password, but the PAM account phase asks SSSD,
+		// whose AD access provider refuses a disabled account.
+		const login = "su -s /bin/sh hhire -c 'id -un; id -u'"
+		if out, errOut, err := l.Exec(ctx, "ws1", login); err != nil || out != "hhire\n10050\n" {
+			t.Errorf("login as hhire: %q %v %s", out, err, errOut)
+		}
+		mod = ldap.NewModifyRequest(dn, nil)
+		mod.Replace("userAccountControl", []string{"514"})
+		if err := c.Modify(mod); err != nil {
+			t.Fatal(err)
+		}
+		var last string
+		if !waitUntil(ctx, 20*time.Second, func() bool {
+			out, errOut, err := l.Exec(ctx, "ws1", login)
+			last = fmt.Sprintf("%q %v %s", out, err, errOut)
+			return err != nil
+		}) {
+			t.Errorf("login as the disabled hhire still works after 20s: %s", last)
+		}
+		t.Logf("disabled login refused: %s", last)
+	})
+
 	t.Run("stopped directories refuse LDAPS and come back with their data", func(t *testing.T) {
 		// An entry that must survive in OpenLDAP.
 		c := adminConn(t, ol)
@@ -374,7 +433,7 @@ func TestDirectories(t *testing.T) {
 				t.Errorf("process left after Stop: %s", id)
 			}
 		}
-		assertGone(t, "labd", dir)
+		assertGone(t, "labd", dir, l.Config().Subnet)
 	})
 }
 

@@ -35,8 +35,15 @@ const (
 var imagePackages = []string{
 	"openssh-server", "sudo", "cups", "cups-client", "cups-bsd", "ca-certificates",
 	"adcli", "krb5-user",
+	"curl", // the http check fetches URLs from the workstation with it
 	// Ansible, the benchmark's peer (onboard-lab bench), runs Python on each host.
 	"python3", "python3-apt",
+	// The security baseline has something real to find: a firewall (the
+	// lab's ruleset, loaded at boot) and automatic security updates; curl
+	// fetches the intranet site over HTTPS.
+	"nftables", "unattended-upgrades", "curl",
+	// SSSD resolves domain users and logs them in once a host is joined.
+	"sssd-ad", "libnss-sss", "libpam-sss",
 }
 
 // imageSetup runs in the new tree (chroot) after debootstrap. Host keys and
@@ -49,6 +56,7 @@ rm -f /etc/ssh/ssh_host_*
 rm -f /etc/apt/sources.list /etc/apt/sources.list.d/*
 find /var/lib/apt/lists -maxdepth 1 -type f -delete
 : > /etc/resolv.conf
+printf 'APT::Periodic::Update-Package-Lists "1";\nAPT::Periodic::Unattended-Upgrade "1";\n' > /etc/apt/apt.conf.d/20auto-upgrades
 useradd --create-home --uid 1000 --user-group --shell /bin/sh ` + labUser + `
 usermod --password '*' ` + labUser + `
 printf '%s ALL=(ALL:ALL) NOPASSWD: ALL\n' ` + labUser + ` > /etc/sudoers.d/` + labUser + `

@@ -14,13 +14,15 @@
 //
 // Layout: 10.213.N.1 is the bridge (root namespace, where tests run),
 // 10.213.N.2 the services host (apt repository on port 8000, printers on
-// 8631 and up), 10.213.N.3 the Samba AD DC dc1 and 10.213.N.4 the OpenLDAP
-// server (see Config.ActiveDirectory and Config.OpenLDAP), 10.213.N.11 and
-// up the workstations ws1, ws2, ... The namespaces have no default route: lab
-// traffic stays on the bridge.
+// 8631 and up, the lab's DNS server on 53), 10.213.N.3 the Samba AD DC dc1
+// and 10.213.N.4 the OpenLDAP server (see Config.ActiveDirectory and
+// Config.OpenLDAP), 10.213.N.5 to .7 the intranet site, the mail port and
+// the VPN gateway (names.go), 10.213.N.11 and up the workstations ws1, ws2,
+// ... The namespaces have no default route: lab traffic stays on the bridge.
 //
-// A lab is made of components (base image, network, services host,
-// repository, printers, CA, OpenLDAP, Active Directory, workstations,
+// A lab is made of components (base image, network, services host, CA,
+// repository, printers, intranet, gateways, DNS, OpenLDAP, Active
+// Directory, Windows hosts, workstations,
 // inventory) started in order and torn down by name, so that a half-started
 // or crashed lab is cleaned up by the next Start or Stop. Everything a lab owns is named after Config.Name:
 // network namespaces "obl-NAME-*", links "obl-NAME" (the bridge) and
@@ -37,6 +39,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -133,8 +136,9 @@ type Lab struct {
 	baseRoot string // unpacked base image, the workstations' lower layer
 
 	mu      sync.Mutex
-	inits   map[string]int // namespace name -> PID of its init, as seen from here
-	timings []timing       // how long the slow steps of Start took
+	inits   map[string]int    // namespace name -> PID of its init, as seen from here
+	nameSet map[string]string // names changed by SetName: short name -> address
+	timings []timing          // how long the slow steps of Start took
 }
 
 // timing is how long one step of Start took.
@@ -357,10 +361,14 @@ type state struct {
 	RepoURL      string
 	Directories  []Directory // without BindPassword, which stays in its 0600 file
 	WindowsHosts []WindowsHost
+	Names        map[string]string `json:",omitempty"` // set by SetName
 }
 
 func (l *Lab) saveState() error {
-	s := state{RunID: l.runID, Config: l.cfg, Workstations: l.Workstations, Printers: l.Printers, RepoURL: l.RepoURL, WindowsHosts: l.WindowsHosts}
+	l.mu.Lock()
+	names := maps.Clone(l.nameSet)
+	l.mu.Unlock()
+	s := state{RunID: l.runID, Config: l.cfg, Workstations: l.Workstations, Printers: l.Printers, RepoURL: l.RepoURL, WindowsHosts: l.WindowsHosts, Names: names}
 	for _, d := range l.Directories {
 		d.BindPassword = ""
 		s.Directories = append(s.Directories, d)
@@ -389,6 +397,7 @@ func Open(cfg Config) (*Lab, error) {
 	l := newLab(s.Config)
 	l.runID, l.Workstations, l.Printers, l.RepoURL = s.RunID, s.Workstations, s.Printers, s.RepoURL
 	l.WindowsHosts = s.WindowsHosts
+	l.nameSet = s.Names
 	for _, d := range s.Directories {
 		if d.BindPassword, err = readPassword(d.BindPasswordFile); err != nil {
 			return nil, fmt.Errorf("open lab %s: directory %s: %w", cfg.Name, d.Name, err)

@@ -268,6 +268,16 @@ func TestStartTwiceThenStop(t *testing.T) {
 	if out := mustSSH(t, second, second.Workstations[0], "id -un"); out != "onboard\n" {
 		t.Errorf("after second Start: %q", out)
 	}
+	// The services whose leftovers the assertions below would see run.
+	for _, svc := range []string{ServiceDNS, ServiceIntranet, ServiceMail, ServiceVPN} {
+		d, err := second.daemon(svc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if pids, err := second.daemonPIDs(d.match); err != nil || len(pids) == 0 {
+			t.Errorf("service %s is not running before Stop: %v %v", svc, pids, err)
+		}
+	}
 	dir := second.Config().Dir
 	start := time.Now()
 	if err := second.Stop(ctx); err != nil {
@@ -277,7 +287,7 @@ func TestStartTwiceThenStop(t *testing.T) {
 	if err := second.Stop(ctx); err != nil {
 		t.Errorf("second Stop: %v", err)
 	}
-	assertGone(t, "labu", dir)
+	assertGone(t, "labu", dir, cfg.Subnet)
 	if _, err := Open(cfg); err == nil {
 		t.Error("Open after Stop succeeded")
 	}
@@ -287,7 +297,7 @@ func TestStartTwiceThenStop(t *testing.T) {
 }
 
 // assertGone checks that nothing named for the lab is left.
-func assertGone(t *testing.T, name, dir string) {
+func assertGone(t *testing.T, name, dir string, subnet int) {
 	t.Helper()
 	out, err := exec.Command(resolve("ip"), "netns", "list").CombinedOutput()
 	if err != nil {
@@ -315,12 +325,14 @@ func assertGone(t *testing.T, name, dir string) {
 	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("state folder %s left: %v", dir, err)
 	}
-	// Every process of the lab had the state folder in its command line
-	// (overlay layers, spools) or ran inside its namespaces.
+	// Every process of the lab had the state folder (overlay layers,
+	// spools, configurations) or an address of the lab's network (the
+	// listeners) in its command line, or ran inside its namespaces.
+	addrs := []byte(strings.TrimSuffix(hostAddr(subnet, 0), "0")) // "10.213.N."
 	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
 	for _, p := range procs {
 		b, err := os.ReadFile(p)
-		if err == nil && bytes.Contains(b, []byte(dir)) {
+		if err == nil && (bytes.Contains(b, []byte(dir)) || bytes.Contains(b, addrs)) {
 			t.Errorf("process left: %s: %s", p, bytes.ReplaceAll(b, []byte{0}, []byte{' '}))
 		}
 	}

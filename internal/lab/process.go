@@ -174,6 +174,12 @@ func (l *Lab) initPID(netns string) (int, error) {
 // execIn runs `sh -c script` as root inside a lab host: in all namespaces
 // and the root directory of the host's init.
 func (l *Lab) execIn(ctx context.Context, netns, script string) (stdout, stderr string, err error) {
+	return l.execInput(ctx, netns, script, "")
+}
+
+// execInput is execIn with stdin: how a secret reaches a command (never on
+// its command line, which errors quote).
+func (l *Lab) execInput(ctx context.Context, netns, script, stdin string) (stdout, stderr string, err error) {
 	pid, err := l.initPID(netns)
 	if err != nil {
 		return "", "", err
@@ -182,6 +188,9 @@ func (l *Lab) execIn(ctx context.Context, netns, script string) (stdout, stderr 
 		"/bin/sh", "-c", script)
 	var o, e bytes.Buffer
 	c.Stdout, c.Stderr = &o, &e
+	if stdin != "" {
+		c.Stdin = strings.NewReader(stdin)
+	}
 	err = c.Run()
 	if errors.Is(err, exec.ErrWaitDelay) {
 		err = nil

@@ -29,7 +29,7 @@ func (repo) name() string { return "apt repository" }
 
 func (repo) start(ctx context.Context, l *Lab) error {
 	dir := filepath.Join(l.cfg.Dir, "repo")
-	if err := buildRepo(ctx, dir, l.cfg.Packages); err != nil {
+	if err := cachedRepo(ctx, l.cfg.CacheDir, dir, l.cfg.Packages); err != nil {
 		return err
 	}
 	svc := l.net.svc
@@ -50,6 +50,63 @@ func (repo) start(ctx context.Context, l *Lab) error {
 // sourcesLine is the apt source of the lab repository.
 func (l *Lab) sourcesLine() string {
 	return fmt.Sprintf("deb [trusted=yes] http://%s:%d ./\n", l.net.svc.addr, repoPort)
+}
+
+// repoFormat is bumped when buildDeb or writeIndex make other files from
+// the same packages.
+const repoFormat = "1"
+
+// cachedRepo fills dir with the repository of pkgs: built once per machine
+// into CacheDir/repo-HASH (HASH of the packages), then hard-linked (or
+// copied) into dir at each start. Building costs most of a second (dpkg-deb
+// and dpkg-scanpackages); linking, milliseconds. apt only reads the files.
+func cachedRepo(ctx context.Context, cacheDir, dir string, pkgs []Package) error {
+	h := sha256.New()
+	fmt.Fprintf(h, "format=%s\n", repoFormat)
+	for _, p := range pkgs {
+		fmt.Fprintf(h, "%q %q %q %q\n", p.Name, p.Version, p.Description, p.Depends)
+	}
+	cache := filepath.Join(cacheDir, "repo-"+hex.EncodeToString(h.Sum(nil))[:16])
+	if _, err := os.Stat(filepath.Join(cache, "Release")); err != nil {
+		tmp, err := os.MkdirTemp(cacheDir, ".repo-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(tmp)
+		if err := buildRepo(ctx, tmp, pkgs); err != nil {
+			return err
+		}
+		if err := os.Chmod(tmp, 0o755); err != nil {
+			return err
+		}
+		// Another lab may have made the same one meanwhile: then keep that.
+		if err := os.Rename(tmp, cache); err != nil {
+			if _, serr := os.Stat(filepath.Join(cache, "Release")); serr != nil {
+				return fmt.Errorf("repository cache %s: %w", cache, err)
+			}
+		}
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	ents, err := os.ReadDir(cache)
+	if err != nil {
+		return err
+	}
+	for _, e := range ents {
+		src, dst := filepath.Join(cache, e.Name()), filepath.Join(dir, e.Name())
+		if err := os.Link(src, dst); err == nil {
+			continue
+		}
+		b, err := os.ReadFile(src)
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(dst, b, 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // buildRepo builds every package into dir and indexes them.

@@ -50,6 +50,14 @@ func (services) start(ctx context.Context, l *Lab) error {
 	if err := l.net.join(ctx, h); err != nil {
 		return err
 	}
+	// The intranet, mail and VPN names have addresses of their own here.
+	var addrs []string
+	for _, o := range []int{intranetHost, mailHost, vpnHost} {
+		addrs = append(addrs, fmt.Sprintf("addr add %s/24 dev eth0", hostAddr(l.cfg.Subnet, o)))
+	}
+	if err := runBatch(ctx, h.netns, addrs); err != nil {
+		return err
+	}
 	ready := filepath.Join(dir, "ready")
 	logPath := filepath.Join(dir, "init.log")
 	pid, err := spawnInit(h.netns, logPath, servicesInit, h.netns, ready)

@@ -2,9 +2,11 @@ package lab
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha1"
 	"encoding/base64"
 	"flag"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -179,7 +181,7 @@ func TestPrerequisitesByPart(t *testing.T) {
 			forBoth = append(forBoth, p.pkg)
 		}
 	}
-	for _, pkg := range []string{"slapd", "samba-ad-dc", "samba-ad-provision", "openssl"} {
+	for _, pkg := range []string{"slapd", "samba-ad-dc", "samba-ad-provision"} {
 		if slices.Contains(forPlain, pkg) {
 			t.Errorf("a lab without directories needs %s", pkg)
 		}
@@ -187,8 +189,11 @@ func TestPrerequisitesByPart(t *testing.T) {
 			t.Errorf("a lab with both directories does not check for %s", pkg)
 		}
 	}
-	if !slices.Contains(forPlain, "iproute2") {
-		t.Error("a lab without directories does not need iproute2")
+	// Every lab has the CA, DNS, intranet and listeners.
+	for _, pkg := range []string{"iproute2", "openssl", "dnsmasq-base", "nginx-light", "socat"} {
+		if !slices.Contains(forPlain, pkg) {
+			t.Errorf("a lab without directories does not need %s", pkg)
+		}
 	}
 }
 
@@ -361,4 +366,64 @@ func TestUnescapeMount(t *testing.T) {
 	if got := unescapeMount(`/srv/lab\040state/x`); got != "/srv/lab state/x" {
 		t.Errorf("got %q", got)
 	}
+}
+
+func TestLabNames(t *testing.T) {
+	for _, tc := range []struct {
+		cfg  Config
+		want map[string]string
+	}{
+		{Config{Subnet: 9}, map[string]string{
+			"intranet.corp.example.test": "10.213.9.5", "mail.corp.example.test": "10.213.9.6",
+			"vpn.corp.example.test": "10.213.9.7", "print01.corp.example.test": "10.213.9.2",
+			"ws1.corp.example.test": "10.213.9.11", "ws2.corp.example.test": "10.213.9.12",
+		}},
+		{Config{Subnet: 9, Workstations: 1, OpenLDAP: true, ActiveDirectory: true, Windows: 1}, map[string]string{
+			"intranet.corp.example.test": "10.213.9.5", "mail.corp.example.test": "10.213.9.6",
+			"vpn.corp.example.test": "10.213.9.7", "print01.corp.example.test": "10.213.9.2",
+			"ws1.corp.example.test": "10.213.9.11", "dc1.corp.example.test": "10.213.9.3",
+			"ldap.corp.example.test": "10.213.9.4", "win1.corp.example.test": "10.213.9.31",
+		}},
+	} {
+		c, err := tc.cfg.withDefaults()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := newLab(c).Names(); !maps.Equal(got, tc.want) {
+			t.Errorf("%+v: Names() = %v, want %v", tc.cfg, got, tc.want)
+		}
+	}
+}
+
+func TestSetName(t *testing.T) {
+	c, _ := Config{Subnet: 9, Dir: t.TempDir()}.withDefaults()
+	l := newLab(c)
+	for _, tc := range []struct{ name, addr string }{
+		{"Mail", "10.213.9.1"}, {"mail.corp", "10.213.9.1"}, {"-x", "10.213.9.1"}, {"", "10.213.9.1"},
+		{"mail", "10.213.8.1"}, {"mail", "192.0.2.1"}, {"mail", "mail"}, {"mail", "::1"},
+	} {
+		if err := l.SetName(context.Background(), tc.name, tc.addr); err == nil {
+			t.Errorf("SetName(%q, %q) succeeded", tc.name, tc.addr)
+		}
+	}
+	// Before the DNS server runs, SetName only records the name.
+	if err := l.SetName(context.Background(), "mail", "10.213.9.1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.SetName(context.Background(), "wiki", "10.213.9.5"); err != nil {
+		t.Fatal(err)
+	}
+	if a, ok := l.Addr("mail.corp.example.test"); !ok || a != "10.213.9.1" {
+		t.Errorf("Addr(mail) = %q %v", a, ok)
+	}
+	s, err := readState(c.Dir)
+	if err != nil || s.Names["wiki"] != "10.213.9.5" {
+		t.Errorf("state Names = %v, %v", s.Names, err)
+	}
+	golden(t, "dns-hosts.golden", l.hostsLines())
+}
+
+func TestDNSMasqConfigGolden(t *testing.T) {
+	c, _ := Config{Name: "demo", Dir: "/var/tmp/onboard-lab/demo", Subnet: 3, ActiveDirectory: true}.withDefaults()
+	golden(t, "dnsmasq.golden.conf", newLab(c).dnsmasqConfig())
 }

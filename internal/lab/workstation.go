@@ -66,6 +66,7 @@ const (
 # PID 1 of an onboard lab workstation, written by the lab.
 mkdir -p /run/sshd /run/cups /run/lock
 chmod 0755 /run/sshd
+` + loadFirewall + `
 /usr/sbin/cupsd
 ` + startSSHD + `
 while :; do sleep 3600 & wait; done
@@ -111,6 +112,10 @@ func (workstations) start(ctx context.Context, l *Lab) error {
 	if err != nil {
 		return fmt.Errorf("base image: %w", err)
 	}
+	trust, err := l.caTrust(ctx)
+	if err != nil {
+		return err
+	}
 	hosts := l.net.workstations
 	l.Workstations = make([]Workstation, len(hosts))
 	errs := make([]error, len(hosts))
@@ -122,7 +127,7 @@ func (workstations) start(ctx context.Context, l *Lab) error {
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			ws, err := l.startWorkstation(ctx, h, pub, uid, gid)
+			ws, err := l.startWorkstation(ctx, h, pub, uid, gid, trust)
 			if err != nil {
 				errs[i] = fmt.Errorf("%s: %w", h.name, err)
 			}
@@ -152,7 +157,7 @@ func (l *Lab) makeLabKey(ctx context.Context) error {
 
 func (l *Lab) hostDir(ws string) string { return filepath.Join(l.cfg.Dir, "hosts", ws) }
 
-func (l *Lab) startWorkstation(ctx context.Context, h nsHost, authorizedKey []byte, uid, gid int) (Workstation, error) {
+func (l *Lab) startWorkstation(ctx context.Context, h nsHost, authorizedKey []byte, uid, gid int, trust caTrust) (Workstation, error) {
 	ws := Workstation{Name: h.name, Addr: h.addr, Port: 22}
 	dir := l.hostDir(h.name)
 	upper, work, merged := filepath.Join(dir, "upper"), filepath.Join(dir, "work"), filepath.Join(dir, "merged")
@@ -164,6 +169,9 @@ func (l *Lab) startWorkstation(ctx context.Context, h nsHost, authorizedKey []by
 	u := upperWriter{lower: l.baseRoot, upper: upper}
 	u.file("etc/hostname", h.name+"\n", 0o644, 0, 0)
 	u.file("etc/hosts", l.etcHosts(), 0o644, 0, 0)
+	u.file("etc/resolv.conf", l.resolvConf(), 0o644, 0, 0)
+	u.file(strings.TrimPrefix(nftablesConfPath, "/"), nftablesConf, 0o755, 0, 0)
+	trust.write(&u)
 	u.file("etc/ssh/sshd_config", fmt.Sprintf(sshdConfig, h.addr), 0o644, 0, 0)
 	u.file("etc/apt/sources.list", l.sourcesLine(), 0o644, 0, 0)
 	u.file("home/"+labUser+"/.ssh/authorized_keys", string(authorizedKey), 0o600, uid, gid)
@@ -206,6 +214,12 @@ func (l *Lab) startWorkstation(ctx context.Context, h nsHost, authorizedKey []by
 	sock := fmt.Sprintf("/proc/%d/root/run/cups/cups.sock", pid)
 	if !waitUntil(ctx, 15*time.Second, func() bool { _, err := os.Stat(sock); return err == nil }) {
 		return ws, fmt.Errorf("cupsd: no /run/cups/cups.sock after 15s: %s", l.hostLogs(h.name))
+	}
+	// The init loaded the firewall before it started sshd.
+	if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/root/run/nftables.err", pid)); err != nil {
+		return ws, fmt.Errorf("firewall: %w", err)
+	} else if len(b) > 0 {
+		return ws, fmt.Errorf("firewall: nft -f %s (nftables needs a kernel with nf_tables): %s", nftablesConfPath, tail(string(b), 1000))
 	}
 	return ws, nil
 }
@@ -258,6 +272,17 @@ func (u *upperWriter) file(rel, body string, mode os.FileMode, uid, gid int) {
 		return
 	}
 	u.err = os.Chown(path, uid, gid)
+}
+
+// link makes a symbolic link rel pointing at target.
+func (u *upperWriter) link(rel, target string) {
+	if u.err != nil {
+		return
+	}
+	if u.err = u.mkdirs(filepath.Dir(rel)); u.err != nil {
+		return
+	}
+	u.err = os.Symlink(target, filepath.Join(u.upper, rel))
 }
 
 func (u *upperWriter) mkdirs(rel string) error {

@@ -74,6 +74,25 @@ type Plan struct {
 	// Writable are the folders (symlinks resolved) the hires' handover
 	// reports were confined to; each is written beneath its folder.
 	Writable []string `json:"writable,omitempty"`
+	// ProfileFiles are the role profile files the hires' profiles were
+	// read from, sorted; for the inputs of a saved plan, not saved.
+	ProfileFiles []string `json:"-"`
+	// Inputs are the files a saved plan was made from, with their digests:
+	// apply refuses the plan when one has changed since (a stale plan).
+	Inputs []Input `json:"inputs,omitempty"`
+	// KnowledgeBase is the inventory's folder of known failures (absolute),
+	// read again when the plan runs later (resume, a saved plan).
+	KnowledgeBase string `json:"knowledge_base,omitempty"`
+}
+
+// Input is one file (or the file list of an inventory folder) a saved
+// plan was made from.
+type Input struct {
+	Path string `json:"path"` // absolute
+	// Kind is playbook, profile, inventory, or inventory-folder (whose
+	// digest is of the names of the inventory files inside).
+	Kind   string `json:"kind"`
+	SHA256 string `json:"sha256"`
 }
 
 // Directory is how to reach one LDAP directory. Secrets are references.
@@ -116,6 +135,24 @@ type Hire struct {
 	Handover   Handover `json:"handover"`
 	Manual     []string `json:"manual,omitempty"` // left to do by hand
 	Provenance []Origin `json:"provenance,omitempty"`
+	// Notify: the hire's notification rules, recipients resolved to
+	// addresses when the plan was made.
+	Notify []NotifyRule `json:"notify,omitempty"`
+}
+
+// NotifyRule is one notification rule of a hire: on these events, these
+// recipients, through these inventory channels.
+type NotifyRule struct {
+	On  []string    `json:"on"`
+	To  []Recipient `json:"to,omitempty"`
+	Via []string    `json:"via"`
+}
+
+// Recipient is a rule's recipient as written (manager, on-duty,
+// team:NAME, an address) and the address it stands for.
+type Recipient struct {
+	Who     string `json:"who"`
+	Address string `json:"address"`
 }
 
 // Origin says where a merged item came from (profile or playbook), so the
@@ -130,6 +167,42 @@ type Handover struct {
 	Contact string   `json:"contact,omitempty"`
 	Notes   string   `json:"notes,omitempty"`
 	Reports []string `json:"reports,omitempty"` // paths to write (.md, .html, .xml)
+	// Welcome is the hire's welcome sheet; nil when the playbook asks for none.
+	Welcome *Welcome `json:"welcome,omitempty"`
+}
+
+// Welcome is what the hire's welcome sheet says and where it is written.
+// Everything it shows besides the run's findings is fixed at plan time, so
+// a sheet made later from the journal says the same.
+type Welcome struct {
+	Sheets []string `json:"sheets"` // paths to write (.md, .html)
+	// Password is "sheet" when the playbook names the sheet as a channel
+	// for the initial password (read back from its 0600 password file);
+	// otherwise the sheet only says how the password reaches the hire.
+	Password   string        `json:"password,omitempty"`
+	OS         string        `json:"os,omitempty"`
+	FirstLogin string        `json:"first_login,omitempty"`
+	Helpdesk   *Helpdesk     `json:"helpdesk,omitempty"`
+	Software   []WelcomeItem `json:"software,omitempty"`
+	Printers   []WelcomeItem `json:"printers,omitempty"`
+}
+
+// WelcomeItem is one piece of software or one printer on the sheet: the
+// step that sets it up (whose handover re-check proves it), what the hire
+// reads, and a detail (where a printer is).
+type WelcomeItem struct {
+	Step    string `json:"step"`
+	Display string `json:"display"`
+	Detail  string `json:"detail,omitempty"`
+}
+
+// Helpdesk is where a hire gets help.
+type Helpdesk struct {
+	Name  string `json:"name,omitempty"`
+	Email string `json:"email,omitempty"`
+	Phone string `json:"phone,omitempty"`
+	URL   string `json:"url,omitempty"`
+	Hours string `json:"hours,omitempty"`
 }
 
 // Host is how to reach one machine. Secrets are references only.
@@ -311,6 +384,10 @@ type JoinSpec struct {
 	// Stale says what to do with an existing computer account of that name
 	// when the host is not joined: reuse it, or fail.
 	Stale string `json:"stale"`
+	// Logins "sssd": configure SSSD after the join so that domain users
+	// resolve and sign in; User is one who must resolve (the hire).
+	Logins string `json:"logins,omitempty"`
+	User   string `json:"user,omitempty"`
 }
 
 // PackageSpec installs one piece of software from the catalogue.
@@ -363,6 +440,29 @@ type CheckSpec struct {
 	File    *FileCheck    `json:"file,omitempty"`
 	Package *PackageCheck `json:"package,omitempty"`
 	Printer *PrinterCheck `json:"printer,omitempty"`
+	DNS     *DNSCheck     `json:"dns,omitempty"`
+	TCP     *TCPCheck     `json:"tcp,omitempty"`
+	HTTP    *HTTPCheck    `json:"http,omitempty"`
+	Service *ServiceCheck `json:"service,omitempty"`
+	User    *UserCheck    `json:"user,omitempty"`
+	Group   *GroupCheck   `json:"group,omitempty"`
+	Login   *LoginCheck   `json:"login,omitempty"`
+	// Retry repeats a check that does not pass until it does or the time
+	// is up (see check.go).
+	Retry *Retry `json:"retry,omitempty"`
+	// Set names the check set that gave the check ("baseline@1"); empty
+	// for a playbook's or profile's own check.
+	Set string `json:"set,omitempty"`
+	// Waiver lets this check fail without blocking the handover, until it
+	// expires.
+	Waiver *Waiver `json:"waiver,omitempty"`
+}
+
+// Waiver excuses one hire's check: why, and the last day (UTC,
+// YYYY-MM-DD) it applies.
+type Waiver struct {
+	Reason  string `json:"reason"`
+	Expires string `json:"expires"`
 }
 
 // CommandCheck runs a command and compares its exit status and output.
@@ -372,6 +472,12 @@ type CommandCheck struct {
 	Stdout     []string `json:"stdout,omitempty"` // substrings, or /regexp/
 	Privileged bool     `json:"privileged,omitempty"`
 	Values     []string `json:"values,omitempty"` // as CommandSpec.Values
+	// CannotTellExit: the exit status by which the command says the host
+	// cannot tell (a failure of class cannot-run, never a pass);
+	// NotApplicableExit: the one by which it says the check does not apply
+	// here (a pass that says so). 0: none.
+	CannotTellExit    int `json:"cannot_tell_exit,omitempty"`
+	NotApplicableExit int `json:"not_applicable_exit,omitempty"`
 }
 
 // FileCheck tests a path.
@@ -383,7 +489,8 @@ type FileCheck struct {
 	Contains []string `json:"contains,omitempty"`
 }
 
-// PackageCheck tests an OS package.
+// PackageCheck tests an OS package. Version is an exact version ("3.1.0")
+// or a comparison (">= 3.1", see step.ParseVersionWant).
 type PackageCheck struct {
 	Name      string `json:"name"`
 	Installed bool   `json:"installed"`

@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"onboard/internal/codetemplate"
+	"onboard/internal/playbook"
 	"onboard/internal/strictyaml"
 )
 
@@ -32,14 +33,21 @@ func (b *builder) code(doc *strictyaml.Doc, os string, vars map[string]string) *
 func (c *codeFields) expand(path, text string) string {
 	out, err := c.e.Expand(text)
 	if err != nil {
-		for from, to := range c.rename {
-			if rest, ok := strings.CutPrefix(path, from); ok {
-				path = to + rest
-			}
+		for _, p := range playbook.Problems(err) {
+			c.fail(path, "%s", p)
 		}
-		c.b.fail(c.doc.Errorf(path, "%v", err))
 	}
 	return out
+}
+
+// fail reports a problem at a field of the step's file.
+func (c *codeFields) fail(path, format string, args ...any) {
+	for from, to := range c.rename {
+		if rest, ok := strings.CutPrefix(path, from); ok {
+			path = to + rest
+		}
+	}
+	c.b.fail(c.doc.Errorf(path, format, args...))
 }
 
 // values are the values the step's code refers to.

@@ -50,7 +50,7 @@ func Build(pbs []*playbook.Playbook, inv *inventory.Inventory, opt Options) (*pl
 	if now.IsZero() {
 		now = time.Now().UTC().Truncate(time.Second)
 	}
-	p := &plan.Plan{Version: 1, Created: now, Hosts: map[string]*plan.Host{}, Directories: map[string]*plan.Directory{}}
+	p := &plan.Plan{Version: 1, Created: now, Hosts: map[string]*plan.Host{}, Directories: map[string]*plan.Directory{}, KnowledgeBase: inv.KnowledgeBaseDir()}
 	b := &builder{inv: inv, opt: opt, plan: p, profiles: map[string]*playbook.Profile{}}
 	b.folders()
 	seen := map[string]string{}
@@ -62,9 +62,14 @@ func Build(pbs []*playbook.Playbook, inv *inventory.Inventory, opt Options) (*pl
 		}
 		seen[pb.Person.EmployeeID] = pb.File
 		b.hire(pb)
+		b.welcome(pb)
 	}
 	b.checkConflicts()
 	b.checkOutputs()
+	for path := range b.profiles {
+		p.ProfileFiles = append(p.ProfileFiles, path)
+	}
+	sort.Strings(p.ProfileFiles)
 	if b.errs != nil {
 		b.errs.ErrorFormat = strictyaml.ListFormat
 		return nil, b.errs
@@ -216,6 +221,7 @@ func (b *builder) hire(pb *playbook.Playbook) {
 		Handover: plan.Handover{Contact: pb.Handover.Contact, Reports: b.reports(pb)},
 	}
 	h.Manual = append(append(h.Manual, pr.Manual...), pb.Handover.Manual...)
+	h.Notify = b.notifyRules(pb, pr)
 
 	// The directory and the username first: templates elsewhere use it.
 	var dir *plan.Directory
@@ -263,7 +269,7 @@ func (b *builder) hire(pb *playbook.Playbook) {
 	if host == nil {
 		b.plan.Steps = append(b.plan.Steps, steps...)
 		if pb.Machine.Host == "" {
-			if len(pb.Machine.Software.Add)+len(pb.Machine.Printers.Add)+len(pb.Machine.Files)+len(pb.Machine.Commands)+len(pb.Checks) > 0 || pb.Machine.DomainJoin != nil {
+			if len(pb.Machine.Software.Add)+len(pb.Machine.Printers.Add)+len(pb.Machine.Files)+len(pb.Machine.Commands)+len(pb.Checks)+len(pb.CheckSets) > 0 || pb.Machine.DomainJoin != nil {
 				b.fail(doc.Errorf("machine.host", "is required: software, printers, files, commands, checks and a domain join need a machine"))
 			} else if len(software.items)+len(printers.items) > 0 {
 				// An account-only onboarding (the machine comes later): the
@@ -305,7 +311,7 @@ func (b *builder) hire(pb *playbook.Playbook) {
 	}
 
 	if j := pb.Machine.DomainJoin; j != nil {
-		b.joinSteps(pb, pr, host, j, newStep, &steps)
+		b.joinSteps(pb, pr, host, j, username, newStep, &steps)
 	}
 
 	var pkgIDs []string
@@ -423,7 +429,7 @@ func (b *builder) hire(pb *playbook.Playbook) {
 			continue
 		}
 		names[c.Name] = true
-		s := newStep(plan.KindCheck, c.Name, fmt.Sprintf("Check %s on %s", c.Name, host.Name), c.Timeout)
+		s := newStep(plan.KindCheck, c.Name, fmt.Sprintf("Check %s on %s", c.Name, host.Name), checkTimeout(c))
 		code := b.code(doc, host.OS, vars)
 		if i < len(pr.Checks) {
 			// A profile's check: its errors point into the profile.
@@ -431,8 +437,19 @@ func (b *builder) hire(pb *playbook.Playbook) {
 			code.rename = map[string]string{path: fmt.Sprintf("checks[%d]", i)}
 		}
 		s.Check = b.check(c, path, expand, code)
+		if l := s.Check.Login; l != nil {
+			b.loginCheck(pb, s, l, dir, username, path, i < len(pr.Checks))
+		}
 		s.DependsOn = machineIDs
 	}
+	for _, sc := range b.setChecks(pb, pr, names) {
+		c := sc.check
+		s := newStep(plan.KindCheck, c.Name, fmt.Sprintf("Check %s on %s", c.Name, host.Name), checkTimeout(c))
+		s.Check = b.check(c, sc.path, expand, b.code(sc.doc, host.OS, vars))
+		s.Check.Set = sc.set
+		s.DependsOn = machineIDs
+	}
+	b.waive(pb, steps)
 	for _, s := range steps {
 		sort.Strings(s.DependsOn)
 	}
@@ -484,7 +501,8 @@ func (b *builder) check(c playbook.Check, path string, expand func(string, strin
 		if c.Command.ExitStatus != nil {
 			exit = *c.Command.ExitStatus
 		}
-		cs.Command = &plan.CommandCheck{Run: code.expand(path+".command.run", c.Command.Run), ExitStatus: exit, Stdout: c.Command.Stdout, Privileged: c.Command.Privileged}
+		cs.Command = &plan.CommandCheck{Run: code.expand(path+".command.run", c.Command.Run), ExitStatus: exit, Stdout: c.Command.Stdout, Privileged: c.Command.Privileged,
+			CannotTellExit: c.Command.CannotTellExit, NotApplicableExit: c.Command.NotApplicableExit}
 		cs.Command.Values = code.values()
 	case c.File != nil:
 		exists := c.File.Exists == nil || *c.File.Exists
@@ -499,8 +517,38 @@ func (b *builder) check(c playbook.Check, path string, expand func(string, strin
 	case c.Printer != nil:
 		exists := c.Printer.Exists == nil || *c.Printer.Exists
 		cs.Printer = &plan.PrinterCheck{Name: c.Printer.Name, Exists: exists, Default: c.Printer.Default}
+	default:
+		c.PlanState(cs, path, checkPlanner{expand: expand, code: code})
 	}
+	cs.Retry = c.PlanRetry()
 	return cs
+}
+
+// loginCheck completes a login check from the hire's account: the user
+// by default, and the directory its bind runs against.
+func (b *builder) loginCheck(pb *playbook.Playbook, s *plan.Step, l *plan.LoginCheck, dir *plan.Directory, username, path string, fromProfile bool) {
+	doc := pb.Doc
+	if fromProfile {
+		// A profile's check has no position in the playbook.
+		path = "profile"
+	} else {
+		path += ".login"
+	}
+	if l.User == "" {
+		l.User = username
+	}
+	if l.User == "" {
+		b.fail(doc.Errorf(path, "login check: the hire has no directory account (account.directory): set login.user"))
+		return
+	}
+	if !l.Bind {
+		return
+	}
+	if dir == nil {
+		b.fail(doc.Errorf(path, "login check: a bind as the hire needs the hire's directory account (account.directory), or set login.bind: false"))
+		return
+	}
+	s.Directory = pb.Account.Directory
 }
 
 // host resolves the hire's machine from the inventory or the playbook.
@@ -628,7 +676,7 @@ func (b *builder) accountSteps(pb *playbook.Playbook, dir *plan.Directory, d inv
 
 // joinSteps makes the domain join of a Linux machine, and the computer
 // account's pre-staging when asked.
-func (b *builder) joinSteps(pb *playbook.Playbook, pr *playbook.Profile, host *plan.Host, j *playbook.DomainJoin,
+func (b *builder) joinSteps(pb *playbook.Playbook, pr *playbook.Profile, host *plan.Host, j *playbook.DomainJoin, username string,
 	newStep func(kind, name, title string, timeout time.Duration) *plan.Step, steps *[]*plan.Step) {
 	doc := pb.Doc
 	name := j.Directory
@@ -675,7 +723,10 @@ func (b *builder) joinSteps(pb *playbook.Playbook, pr *playbook.Profile, host *p
 	}
 	s := newStep(plan.KindJoin, dir.Domain, fmt.Sprintf("Join %s to %s", host.Name, dir.Domain), 0)
 	s.Directory = name
-	s.Join = &plan.JoinSpec{Domain: dir.Domain, Computer: computer, FQDN: strings.ToLower(computer) + "." + dir.Domain, OU: ou, Stale: stale}
+	s.Join = &plan.JoinSpec{Domain: dir.Domain, Computer: computer, FQDN: strings.ToLower(computer) + "." + dir.Domain, OU: ou, Stale: stale, Logins: j.Logins}
+	if j.Logins != "" && pb.Account.Directory == name {
+		s.Join.User = username
+	}
 	s.DependsOn = append(s.DependsOn, deps...)
 }
 
@@ -696,6 +747,8 @@ func (b *builder) windowsSteps(pb *playbook.Playbook, pr *playbook.Profile, host
 			b.fail(doc.Errorf("machine.domain_join.directory", "%v", err))
 		} else if d.Kind != "active-directory" {
 			b.fail(doc.Errorf("machine.domain_join", "directory %s is %s: machines join Active Directory domains", name, d.Kind))
+		} else if j.Logins != "" {
+			b.fail(doc.Errorf("machine.domain_join.logins", "host %s runs Windows, where domain users sign in without it: logins (SSSD) is for Linux machines", host.Name))
 		} else {
 			b.plan.Directories[name] = d
 			ou := j.OU
@@ -824,8 +877,48 @@ func (b *builder) windowsSteps(pb *playbook.Playbook, pr *playbook.Profile, host
 		}
 		prev = s.ID
 	}
-	if len(pb.Checks)+len(pr.Checks) > 0 {
-		b.fail(doc.Errorf("checks", "host %s runs Windows: checks (sh commands, dpkg, CUPS) are for Linux hosts; every Windows step is verified and re-checked at handover", host.Name))
+	if len(pb.CheckSets) > 0 || (pr != nil && len(pr.CheckSets) > 0) {
+		b.fail(doc.Errorf("check_sets", "host %s runs Windows: the check sets onboard runs are for Linux hosts", host.Name))
+	}
+	// Checks come last and depend on every step of the hire. Windows runs
+	// dns, tcp, http, service, user and group (internal/step, check_win.go); the others read Linux tools
+	// (sh, dpkg, CUPS).
+	var machineIDs []string
+	for _, s := range *steps {
+		machineIDs = append(machineIDs, s.ID)
+	}
+	var prChecks []playbook.Check
+	if pr != nil {
+		prChecks = pr.Checks
+	}
+	checks := append(append([]playbook.Check(nil), prChecks...), pb.Checks...)
+	names := map[string]bool{}
+	for i, c := range checks {
+		path := fmt.Sprintf("checks[%d]", i-len(prChecks))
+		cdoc := doc
+		if i < len(prChecks) {
+			cdoc, path = pr.Doc, fmt.Sprintf("checks[%d]", i)
+		}
+		if c.Command != nil || c.File != nil || c.Package != nil || c.Printer != nil {
+			b.fail(cdoc.Errorf(path, "host %s runs Windows: its checks are of the kinds dns, tcp, http, service, user and group; command, file, package and printer checks are for Linux hosts", host.Name))
+			continue
+		}
+		if names[c.Name] {
+			b.fail(cdoc.Errorf(path+".name", "check %q is defined twice for this hire", c.Name))
+			continue
+		}
+		names[c.Name] = true
+		s := newStep(plan.KindCheck, c.Name, fmt.Sprintf("Check %s on %s", c.Name, host.Name), checkTimeout(c))
+		code := b.code(cdoc, host.OS, vars)
+		expandIn := func(p, t string) string {
+			v, err := playbook.Expand(t, vars)
+			if err != nil {
+				b.fail(cdoc.Errorf(p, "%v", err))
+			}
+			return v
+		}
+		s.Check = b.check(c, path, expandIn, code)
+		s.DependsOn = machineIDs
 	}
 	for _, s := range *steps {
 		sort.Strings(s.DependsOn)

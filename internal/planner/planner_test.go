@@ -289,3 +289,55 @@ func TestSameNameInOneBatch(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 }
+
+// A login check signs in as the hire's account by default, its bind runs
+// against the account's directory; without an account it is refused at
+// the check's field.
+func TestLoginCheckPlan(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	person := "person: {employee_id: L1, given_name: Ada, surname: Lovelace, start_date: 2026-12-01}\n"
+	p, err := build(t, write("l.yaml", person+"account: {directory: corp-ldap, password: {deliver: terminal}}\n"+
+		"machine: {host: ws1}\nchecks: [{name: sign-in, login: {}}, {name: here, login: {user: root, bind: false}}]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, s := range p.Steps {
+		if s.Check != nil && s.Check.Login != nil {
+			got[s.Check.Name] = fmt.Sprintf("%s@%s bind=%v ws=%v", s.Check.Login.User, s.Directory, s.Check.Login.Bind, s.Check.Login.Workstation)
+		}
+	}
+	want := map[string]string{"sign-in": "ada.lovelace@corp-ldap bind=true ws=true", "here": "root@ bind=false ws=true"}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("login checks = %v, want %v", got, want)
+	}
+	_, err = build(t, write("n.yaml", person+"machine: {host: ws1}\nchecks: [{name: sign-in, login: {user: ada}}]\n"))
+	if err == nil || !strings.Contains(err.Error(), "n.yaml:3:") || !strings.Contains(err.Error(), "checks[0].login: login check: a bind as the hire needs the hire's directory account") {
+		t.Errorf("err = %v", err)
+	}
+	// A join with domain logins names the hire as the user SSSD must resolve.
+	p, err = build(t, write("j.yaml", person+"account: {directory: corp-ad, password: {deliver: terminal}}\n"+
+		"machine: {host: ws1, domain_join: {logins: sssd}}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	joins := 0
+	for _, s := range p.Steps {
+		if s.Join != nil {
+			joins++
+		}
+		if s.Join != nil && (s.Join.Logins != "sssd" || s.Join.User != p.Hires[0].Username || s.Join.User == "") {
+			t.Errorf("join = %+v, want logins sssd for %s", s.Join, p.Hires[0].Username)
+		}
+	}
+	if joins != 1 {
+		t.Errorf("%d join steps, want 1", joins)
+	}
+}

@@ -136,6 +136,16 @@ func (b *builder) checkOutputs() {
 			}
 			owner[r] = h.Source
 		}
+		if h.Handover.Welcome == nil {
+			continue
+		}
+		for _, r := range h.Handover.Welcome.Sheets {
+			if o, ok := owner[r]; ok {
+				b.fail(fmt.Errorf("%s: handover.welcome.sheets: %s is also written by %s", h.Source, r, o))
+				continue
+			}
+			owner[r] = h.Source + " (its welcome sheet)"
+		}
 	}
 }
 

@@ -44,7 +44,10 @@ func Parse(path string, data []byte) (*Playbook, error) {
 		errs = multierror.Append(errs, err)
 	}
 	if doc != nil {
-		errs = multierror.Append(errs, pb.check()...)
+		// Checked whatever decoding found, so that every error is reported
+		// at once; what a check would say again about a refused value is
+		// dropped.
+		errs = multierror.Append(errs, strictyaml.DropFollowOn(pb.check(), doc)...)
 	}
 	if errs != nil {
 		errs.ErrorFormat = strictyaml.ListFormat
@@ -170,9 +173,27 @@ func (pb *Playbook) check() []error {
 	if a.Directory == "" && (a.Password.Deliver != "" || a.Adopt || a.MustChangePassword != nil) {
 		fail("account.directory", "is required: the account settings need a directory to make the account in")
 	}
+	if w := pb.Handover.Welcome; w.Password != "" || w.FirstLogin != "" || len(w.Sheets) > 0 {
+		for i, f := range w.Sheets {
+			if e := strings.ToLower(filepath.Ext(f)); e != ".md" && e != ".html" && e != ".htm" {
+				fail(fmt.Sprintf("handover.welcome.sheets[%d]", i), "a welcome sheet is .md or .html, got %q", f)
+			}
+		}
+		switch {
+		case len(w.Sheets) == 0:
+			fail("handover.welcome.sheets", "is required: the files the welcome sheet is written to (.md, .html)")
+		case w.Password != "" && w.Password != "sheet":
+			fail("handover.welcome.password", "must be sheet (the initial password is printed on the sheet) or left out, got %q", w.Password)
+		case w.Password == "sheet" && !strings.HasPrefix(a.Password.Deliver, "file:"):
+			fail("handover.welcome.password", "sheet copies the initial password from its password file: account.password.deliver must be file:PATH")
+		}
+	}
 	if j := m.DomainJoin; j != nil {
 		if j.Stale != "" && j.Stale != "reuse" && j.Stale != "fail" {
 			fail("machine.domain_join.stale", "must be reuse or fail, got %q", j.Stale)
+		}
+		if j.Logins != "" && j.Logins != "sssd" {
+			fail("machine.domain_join.logins", "must be sssd (domain users sign in through SSSD), got %q", j.Logins)
 		}
 		if j.Directory == "" && a.Directory == "" {
 			fail("machine.domain_join.directory", "is required: name the domain's directory (or set account.directory)")
@@ -182,7 +203,70 @@ func (pb *Playbook) check() []error {
 		}
 	}
 	errs = append(errs, checkChecks(d, "checks", pb.Checks)...)
+	errs = append(errs, checkNotify(d, "notify", pb.Notify)...)
+	errs = append(errs, CheckSetRefs(d, "check_sets", pb.CheckSets)...)
+	errs = append(errs, checkWaivers(d, pb.Waivers)...)
 	errs = append(errs, pb.checkTemplates()...)
+	return errs
+}
+
+// CheckChecks validates a list of checks (of a playbook, a profile or a
+// check set) at the field path base of d.
+func CheckChecks(d *strictyaml.Doc, base string, checks []Check) []error {
+	return checkChecks(d, base, checks)
+}
+
+// setRefRE is a check set reference: NAME or NAME@VERSION.
+var setRefRE = regexp.MustCompile(`^([A-Za-z0-9][A-Za-z0-9._-]*)(@([1-9][0-9]*))?$`)
+
+// ParseSetRef splits "baseline@1" into its name and version (0 when none
+// is pinned).
+func ParseSetRef(ref string) (name string, version int, err error) {
+	m := setRefRE.FindStringSubmatch(ref)
+	if m == nil {
+		return "", 0, fmt.Errorf("must name a check set as NAME or NAME@VERSION (baseline, baseline@1), got %q", ref)
+	}
+	if m[3] != "" {
+		version, _ = strconv.Atoi(m[3])
+	}
+	return m[1], version, nil
+}
+
+// CheckSetRefs validates the spelling of check set references at base.
+func CheckSetRefs(d *strictyaml.Doc, base string, refs []string) []error {
+	var errs []error
+	seen := map[string]bool{}
+	for i, r := range refs {
+		path := fmt.Sprintf("%s[%d]", base, i)
+		name, _, err := ParseSetRef(r)
+		switch {
+		case err != nil:
+			errs = append(errs, d.Errorf(path, "%v", err))
+		case seen[name]:
+			errs = append(errs, d.Errorf(path, "check set %s is named twice", name))
+		}
+		seen[name] = true
+	}
+	return errs
+}
+
+// checkWaivers validates what a waiver says on its own; that its check
+// exists is known only once sets are resolved (the planner).
+func checkWaivers(d *strictyaml.Doc, ws []Waiver) []error {
+	var errs []error
+	seen := map[string]bool{}
+	for i, w := range ws {
+		path := fmt.Sprintf("waivers[%d]", i)
+		if d.Has(path + ".expires") {
+			if _, err := time.Parse("2006-01-02", w.Expires); err != nil || !dateRE.MatchString(w.Expires) {
+				errs = append(errs, d.Errorf(path+".expires", "must be a date written YYYY-MM-DD (the last day the waiver applies, UTC), got %q", w.Expires))
+			}
+		}
+		if w.Check != "" && seen[w.Check] {
+			errs = append(errs, d.Errorf(path+".check", "check %q is waived twice", w.Check))
+		}
+		seen[w.Check] = true
+	}
 	return errs
 }
 
@@ -191,15 +275,10 @@ func checkChecks(d *strictyaml.Doc, base string, checks []Check) []error {
 	names := map[string]bool{}
 	for i, c := range checks {
 		path := fmt.Sprintf("%s[%d]", base, i)
-		n := 0
-		for _, set := range []bool{c.Command != nil, c.File != nil, c.Package != nil, c.Printer != nil} {
-			if set {
-				n++
-			}
+		if n := len(c.kinds()); n != 1 && !(n == 0 && d.FailedWithin(path)) {
+			errs = append(errs, d.Errorf(path, "needs exactly one of %s (has %d)", strings.Join(CheckKinds, ", "), n))
 		}
-		if n != 1 {
-			errs = append(errs, d.Errorf(path, "needs exactly one of command, file, package or printer (has %d)", n))
-		}
+		errs = append(errs, c.validate(d, path)...)
 		if names[c.Name] {
 			errs = append(errs, d.Errorf(path+".name", "%q is used by another check", c.Name))
 		}
@@ -208,6 +287,7 @@ func checkChecks(d *strictyaml.Doc, base string, checks []Check) []error {
 			errs = append(errs, d.Errorf(path+".file.mode", "must be an octal mode in quotes such as \"0644\", got %q", c.File.Mode))
 		}
 		if c.Command != nil {
+			errs = append(errs, c.Command.checkExits(d, path+".command")...)
 			for j, s := range c.Command.Stdout {
 				if len(s) > 1 && strings.HasPrefix(s, "/") && strings.HasSuffix(s, "/") {
 					if _, err := regexp.Compile(s[1 : len(s)-1]); err != nil {
@@ -253,12 +333,12 @@ func (pb *Playbook) checkTemplates() []error {
 	var errs []error
 	// The username cannot refer to itself: it is expanded without account.*.
 	if _, err := Expand(pb.Account.Username, pb.TemplateVars("", pb.Machine.Host)); err != nil {
-		errs = append(errs, pb.Doc.Errorf("account.username", "%v", err))
+		errs = append(errs, templateErrors(pb.Doc, "account.username", err)...)
 	}
 	vars := pb.TemplateVars("username", "host")
 	try := func(path, s string) {
 		if _, err := Expand(s, vars); err != nil {
-			errs = append(errs, pb.Doc.Errorf(path, "%v", err))
+			errs = append(errs, templateErrors(pb.Doc, path, err)...)
 		}
 	}
 	for k, v := range pb.Account.Attributes {
@@ -282,13 +362,19 @@ func (pb *Playbook) checkTemplates() []error {
 	return errs
 }
 
+// CheckTemplates validates the templated fields of checks defined outside
+// a playbook (a check set) against the names any playbook offers.
+func CheckTemplates(doc *strictyaml.Doc, base string, checks []Check) []error {
+	return checkCheckTemplates(doc, base, checks, (&Playbook{}).TemplateVars("username", "host"))
+}
+
 // checkCheckTemplates validates the templated fields of checks (of a
 // playbook or a profile) against the names a playbook offers.
 func checkCheckTemplates(doc *strictyaml.Doc, base string, checks []Check, vars map[string]string) []error {
 	var errs []error
 	try := func(path, s string) {
 		if _, err := Expand(s, vars); err != nil {
-			errs = append(errs, doc.Errorf(path, "%v", err))
+			errs = append(errs, templateErrors(doc, path, err)...)
 		}
 	}
 	for i, c := range checks {
@@ -302,6 +388,18 @@ func checkCheckTemplates(doc *strictyaml.Doc, base string, checks []Check, vars 
 				try(fmt.Sprintf("%s.file.contains[%d]", p, j), s)
 			}
 		}
+		for _, f := range c.templated(p) {
+			try(f[0], f[1])
+		}
+	}
+	return errs
+}
+
+// templateErrors is one error at path for each problem of a template.
+func templateErrors(doc *strictyaml.Doc, path string, err error) []error {
+	var errs []error
+	for _, p := range Problems(err) {
+		errs = append(errs, doc.Errorf(path, "%s", p))
 	}
 	return errs
 }
@@ -314,9 +412,15 @@ type Profile struct {
 	Printers       []string `yaml:"printers"`
 	DefaultPrinter string   `yaml:"default_printer"`
 	Checks         []Check  `yaml:"checks"`
-	Manual         []string `yaml:"manual" onboard:"text"`
+	// CheckSets name check sets every hire of the role is checked against.
+	CheckSets []string `yaml:"check_sets"`
+	Manual    []string `yaml:"manual" onboard:"text"`
 	// JoinOU is the OU that machines of this role join into.
 	JoinOU string `yaml:"join_ou"`
+	// Notify: rules every hire of the role gets (see notify.go).
+	Notify []NotifyRule `yaml:"notify"`
+	// FirstLogin is the first-login text of this role's welcome sheets.
+	FirstLogin string `yaml:"first_login" onboard:"text"`
 
 	Name string          `yaml:"-"`
 	File string          `yaml:"-"`
@@ -335,8 +439,10 @@ func LoadProfile(path string) (*Profile, error) {
 	var errs *multierror.Error
 	errs = multierror.Append(errs, err)
 	if doc != nil {
-		errs = multierror.Append(errs, checkChecks(doc, "checks", pr.Checks)...)
-		errs = multierror.Append(errs, checkCheckTemplates(doc, "checks", pr.Checks, (&Playbook{}).TemplateVars("username", "host"))...)
+		errs = multierror.Append(errs, strictyaml.DropFollowOn(checkChecks(doc, "checks", pr.Checks), doc)...)
+		errs = multierror.Append(errs, strictyaml.DropFollowOn(checkNotify(doc, "notify", pr.Notify), doc)...)
+		errs = multierror.Append(errs, strictyaml.DropFollowOn(CheckSetRefs(doc, "check_sets", pr.CheckSets), doc)...)
+		errs = multierror.Append(errs, strictyaml.DropFollowOn(checkCheckTemplates(doc, "checks", pr.Checks, (&Playbook{}).TemplateVars("username", "host")), doc)...)
 	}
 	errs.ErrorFormat = strictyaml.ListFormat
 	return pr, errs.ErrorOrNil()
@@ -368,3 +474,30 @@ var winAbs = regexp.MustCompile(`^([A-Za-z]:\\|\\\\)`)
 
 // IsAbs reports whether p is an absolute path on Linux or Windows.
 func IsAbs(p string) bool { return strings.HasPrefix(p, "/") || winAbs.MatchString(p) }
+
+// checkExits refuses verdict exit statuses that would be ambiguous: the
+// one a pass exits with, the shell's 126 and 127 (a tool missing), or one
+// status for two verdicts.
+func (c *CommandCheck) checkExits(d *strictyaml.Doc, path string) []error {
+	var errs []error
+	pass := 0
+	if c.ExitStatus != nil {
+		pass = *c.ExitStatus
+	}
+	for _, f := range []struct {
+		field string
+		v     int
+	}{{"cannot_tell_exit", c.CannotTellExit}, {"not_applicable_exit", c.NotApplicableExit}} {
+		switch {
+		case !d.Has(path + "." + f.field):
+		case f.v < 1 || f.v > 125:
+			errs = append(errs, d.Errorf(path+"."+f.field, "must be an exit status from 1 to 125 (126 and 127 already mean a tool is missing), got %d", f.v))
+		case f.v == pass:
+			errs = append(errs, d.Errorf(path+"."+f.field, "is %d, the exit status of a pass", f.v))
+		}
+	}
+	if c.CannotTellExit != 0 && c.CannotTellExit == c.NotApplicableExit {
+		errs = append(errs, d.Errorf(path+".not_applicable_exit", "is %d, also cannot_tell_exit", c.NotApplicableExit))
+	}
+	return errs
+}

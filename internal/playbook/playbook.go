@@ -13,13 +13,22 @@ import (
 
 // Playbook is one new hire's setup, as written.
 type Playbook struct {
-	Person   Person            `yaml:"person" onboard:"required"`
-	Profile  string            `yaml:"profile"`
-	Vars     map[string]string `yaml:"vars" onboard:"text"`
-	Account  Account           `yaml:"account"`
-	Machine  Machine           `yaml:"machine"`
-	Checks   []Check           `yaml:"checks"`
-	Handover Handover          `yaml:"handover"`
+	Person  Person            `yaml:"person" onboard:"required"`
+	Profile string            `yaml:"profile"`
+	Vars    map[string]string `yaml:"vars" onboard:"text"`
+	Account Account           `yaml:"account"`
+	Machine Machine           `yaml:"machine"`
+	Checks  []Check           `yaml:"checks"`
+	// CheckSets name check sets run at handover besides Checks: "baseline"
+	// or "baseline@1" (the version pinned).
+	CheckSets []string `yaml:"check_sets"`
+	// Waivers let named checks fail for this hire without blocking the
+	// handover, each with a reason and an expiry date.
+	Waivers  []Waiver `yaml:"waivers"`
+	Handover Handover `yaml:"handover"`
+	// Notify: who learns of the handover, a failure, a task left for a
+	// human, drift (see notify.go).
+	Notify []NotifyRule `yaml:"notify"`
 
 	// Set by Load.
 	File string          `yaml:"-"`
@@ -85,6 +94,9 @@ type DomainJoin struct {
 	Prestage bool   `yaml:"prestage"`
 	// Name is the computer account name; default: the machine's host name.
 	Name string `yaml:"name"`
+	// Logins: "sssd" configures SSSD after the join, so that domain users
+	// (the hire) resolve and sign in on the machine; default none.
+	Logins string `yaml:"logins"`
 }
 
 // Machine is the hire's workstation: an inventory host, or one described
@@ -99,8 +111,8 @@ type Machine struct {
 	User           string   `yaml:"user"`
 	Credential     string   `yaml:"credential"`
 	Auth           string   `yaml:"auth"`
-	KnownHosts     []string `yaml:"known_hosts"`
-	HostKey        []string `yaml:"host_key"`
+	KnownHosts     []string `yaml:"known_hosts" onboard:"one"`
+	HostKey        []string `yaml:"host_key" onboard:"one"`
 	Become         string   `yaml:"become"`
 	BecomePassword string   `yaml:"become_password"`
 	PackageManager string   `yaml:"package_manager"`
@@ -138,13 +150,21 @@ type Command struct {
 }
 
 // Check is a declarative check run before handover (goss style): exactly
-// one of command, file, package or printer.
+// one kind (command, file, package, printer, or one of check.go's).
 type Check struct {
 	Name    string        `yaml:"name" onboard:"required"`
 	Command *CommandCheck `yaml:"command"`
 	File    *FileCheck    `yaml:"file"`
 	Package *PackageCheck `yaml:"package"`
 	Printer *PrinterCheck `yaml:"printer"`
+	DNS     *DNSCheck     `yaml:"dns"`
+	TCP     *TCPCheck     `yaml:"tcp"`
+	HTTP    *HTTPCheck    `yaml:"http"`
+	Service *ServiceCheck `yaml:"service"`
+	User    *UserCheck    `yaml:"user"`
+	Group   *GroupCheck   `yaml:"group"`
+	Login   *LoginCheck   `yaml:"login"`
+	Retry   *Retry        `yaml:"retry"`
 	Timeout time.Duration `yaml:"timeout"`
 }
 
@@ -155,6 +175,19 @@ type CommandCheck struct {
 	ExitStatus *int     `yaml:"exit_status"`
 	Stdout     []string `yaml:"stdout" onboard:"text"`
 	Privileged bool     `yaml:"privileged"`
+	// CannotTellExit is the exit status by which the command says the
+	// host cannot tell (never a pass); NotApplicableExit, the one by which
+	// it says the check does not apply to this host.
+	CannotTellExit    int `yaml:"cannot_tell_exit"`
+	NotApplicableExit int `yaml:"not_applicable_exit"`
+}
+
+// Waiver lets one check fail for this hire without blocking the handover,
+// until the end of Expires (a UTC day).
+type Waiver struct {
+	Check   string `yaml:"check" onboard:"required"`
+	Reason  string `yaml:"reason" onboard:"required"`
+	Expires string `yaml:"expires" onboard:"required"`
 }
 
 // FileCheck passes when the path exists (or not) with the given properties.
@@ -186,6 +219,18 @@ type Handover struct {
 	Notes   string   `yaml:"notes" onboard:"text"`
 	Reports []string `yaml:"reports"`
 	Manual  []string `yaml:"manual" onboard:"text"`
+	Welcome Welcome  `yaml:"welcome"`
+}
+
+// Welcome asks for a welcome sheet for the hire (see docs/welcome-sheet.md).
+type Welcome struct {
+	// Sheets are the files to write, as handover.reports: .md or .html.
+	Sheets []string `yaml:"sheets"`
+	// Password: "sheet" puts the initial password on the sheet (read from
+	// its password file); by default the sheet only says how it arrives.
+	Password string `yaml:"password"`
+	// FirstLogin replaces the profile's (or the default) first-login text.
+	FirstLogin string `yaml:"first_login" onboard:"text"`
 }
 
 // List is a list of names that a playbook either writes plainly (items

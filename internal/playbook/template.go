@@ -1,10 +1,12 @@
 package playbook
 
 import (
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
 
+	"onboard/internal/suggest"
 	"onboard/internal/username"
 )
 
@@ -54,9 +56,11 @@ type Segment struct {
 // its value from vars. Fields that are code (commands) use it to treat
 // values as data rather than paste them. With vars nil, names and filters
 // are not looked up and every value is empty: for checking the shape of a
-// text (a profile's, whose hire is not known yet).
+// text (a profile's, whose hire is not known yet). Every unknown name and
+// filter of s is reported, in a *TemplateError.
 func Segments(s string, vars map[string]string) ([]Segment, error) {
 	var segs []Segment
+	var problems []string
 	var lit strings.Builder
 	litStart, pos := 0, 0
 	flush := func() {
@@ -70,7 +74,7 @@ func Segments(s string, vars map[string]string) ([]Segment, error) {
 		if i < 0 {
 			lit.WriteString(s)
 			flush()
-			return segs, nil
+			break
 		}
 		if i > 0 && s[i-1] == '$' {
 			// $${ is a literal ${
@@ -83,7 +87,8 @@ func Segments(s string, vars map[string]string) ([]Segment, error) {
 		flush()
 		j := strings.IndexByte(s[i:], '}')
 		if j < 0 {
-			return nil, fmt.Errorf("template %q: ${ is not closed with }", s[i:])
+			problems = append(problems, fmt.Sprintf("template %q: ${ is not closed with }", s[i:]))
+			break
 		}
 		expr := s[i+2 : i+j]
 		if vars == nil {
@@ -96,12 +101,13 @@ func Segments(s string, vars map[string]string) ([]Segment, error) {
 		name := strings.TrimSpace(parts[0])
 		v, ok := vars[name]
 		if !ok {
-			return nil, fmt.Errorf("template ${%s}: unknown name %q (known: %s)", expr, name, knownNames(vars))
+			problems = append(problems, fmt.Sprintf("template ${%s}: unknown name %q%s", expr, name, didYouMean(name, sortedNames(vars), "known")))
 		}
 		for _, f := range parts[1:] {
-			fn, ok := filters[strings.TrimSpace(f)]
-			if !ok {
-				return nil, fmt.Errorf("template ${%s}: unknown filter %q (known: ascii, first, lower, trim, upper)", expr, strings.TrimSpace(f))
+			fn, known := filters[strings.TrimSpace(f)]
+			if !known {
+				problems = append(problems, fmt.Sprintf("template ${%s}: unknown filter %q%s", expr, strings.TrimSpace(f), didYouMean(strings.TrimSpace(f), filterNames, "known")))
+				continue
 			}
 			v = fn(v)
 		}
@@ -109,15 +115,48 @@ func Segments(s string, vars map[string]string) ([]Segment, error) {
 		s, pos = s[i+j+1:], pos+i+j+1
 		litStart = pos
 	}
+	if len(problems) > 0 {
+		return nil, &TemplateError{Problems: problems}
+	}
+	return segs, nil
 }
 
-func knownNames(vars map[string]string) string {
-	names := make([]string, 0, len(vars))
-	for k := range vars {
+// TemplateError is every problem of one templated text: each unknown name
+// or filter, or an unclosed ${.
+type TemplateError struct {
+	Problems []string
+}
+
+func (e *TemplateError) Error() string { return strings.Join(e.Problems, "; ") }
+
+// Problems splits an error of Expand or Segments into one message per
+// problem, for callers that report each at the field's position.
+func Problems(err error) []string {
+	var te *TemplateError
+	if errors.As(err, &te) {
+		return te.Problems
+	}
+	return []string{err.Error()}
+}
+
+// didYouMean is " (did you mean "x"?)" for the closest of names, or the
+// names listed after label.
+func didYouMean(word string, names []string, label string) string {
+	if best, ok := suggest.Closest(word, names); ok {
+		return fmt.Sprintf(" (did you mean %q?)", best)
+	}
+	return fmt.Sprintf(" (%s: %s)", label, strings.Join(names, ", "))
+}
+
+var filterNames = sortedNames(filters)
+
+func sortedNames[V any](m map[string]V) []string {
+	names := make([]string, 0, len(m))
+	for k := range m {
 		names = append(names, k)
 	}
 	sort.Strings(names)
-	return strings.Join(names, ", ")
+	return names
 }
 
 // ASCII transliterates text to ASCII: the template filter ascii, and the

@@ -39,9 +39,11 @@ func WriteHandover(p *plan.Plan, h plan.Hire, path string, res *result.Run) erro
 }
 
 // WriteHandovers writes every hire's handover reports the plan names, one
-// per hire, holding only that hire; every failure is returned.
+// per hire, holding only that hire, and the welcome sheets of the hires
+// ready for handover (WriteWelcomes); every failure is returned.
 func WriteHandovers(p *plan.Plan, res *result.Run) error {
-	var errs []error
+	_, err := WriteWelcomes(p, res)
+	errs := []error{err}
 	for _, h := range p.Hires {
 		for _, path := range h.Handover.Reports {
 			if err := WriteHandover(p, h, path, res); err != nil {

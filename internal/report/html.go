@@ -68,10 +68,17 @@ type htmlFailure struct {
 	Host     string
 	Step     string
 	Phase    string
+	Class    string
 	Command  string
 	ExitCode string
 	Message  string
 	Output   string
+	Known    *htmlKnown
+}
+
+// htmlKnown is the knowledge-base article matched to a failure.
+type htmlKnown struct {
+	ID, Title, Fix, Link string
 }
 
 func (HTML) Write(w io.Writer, r *result.Run) error {
@@ -157,7 +164,9 @@ func htmlSteps(steps []result.Step) []htmlStep {
 }
 
 // stepNoteFull is stepNote with all lines kept; HTML can show them.
-func stepNoteFull(s result.Step) string {
+func stepNoteFull(s result.Step) string { return withTags(s, stepNoteFullBare(s)) }
+
+func stepNoteFullBare(s result.Step) string {
 	switch {
 	case s.Outcome == result.Failed:
 		return failureWhy(s)
@@ -184,12 +193,16 @@ func htmlFail(s result.Step) htmlFailure {
 		hf.Host = f.Host
 		hf.Step = f.Step
 		hf.Phase = f.Phase
+		hf.Class = f.Class
 		hf.Command = clean(f.Command)
 		if f.ExitCode != 0 {
 			hf.ExitCode = fmt.Sprint(f.ExitCode)
 		}
 		hf.Message = strings.TrimSpace(clean(f.Message))
 		hf.Output = tailLines(f.Output, maxOutputLines)
+		if k := f.Known; k != nil {
+			hf.Known = &htmlKnown{ID: clean(k.ID), Title: clean(k.Title), Fix: strings.TrimSpace(clean(k.Fix)), Link: knownLink(k)}
+		}
 	}
 	return hf
 }

@@ -141,6 +141,18 @@ func junitStep(s result.Step, class string) junitCase {
 		name += " [" + s.Host + "]"
 	}
 	c := junitCase{Name: name, Classname: class, Time: seconds(s.Duration)}
+	switch {
+	case s.Waived():
+		// Excused for this hire: not a failure of the handover, and the
+		// evidence still shown.
+		c.Skipped = &junitResult{Message: firstLine(checkTags(s))}
+		c.SystemOut = strings.TrimSpace(clean(stepNoteFull(s)))
+		return c
+	case s.Waiver != nil && s.Waiver.Expired && s.Failure != nil:
+		c.Failure = junitFailure(s)
+		c.Failure.Message = firstLine(checkTags(s)) + ": " + c.Failure.Message
+		return c
+	}
 	switch s.Outcome {
 	case result.OK, result.Changed:
 		c.SystemOut = strings.TrimSpace(clean(stepNoteFull(s)))
@@ -180,6 +192,7 @@ func junitFailure(s result.Step) *junitResult {
 	line("host", f.Host)
 	line("step", f.Step)
 	line("phase", f.Phase)
+	line("class", f.Class)
 	line("command", clean(f.Command))
 	if f.ExitCode != 0 {
 		line("exit", fmt.Sprint(f.ExitCode))
@@ -189,6 +202,9 @@ func junitFailure(s result.Step) *junitResult {
 		b.WriteString("output:\n" + out + "\n")
 	}
 	typ := f.Phase
+	if f.Class != "" {
+		typ = f.Class
+	}
 	if typ == "" {
 		typ = "failed"
 	}

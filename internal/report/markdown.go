@@ -145,6 +145,7 @@ func mdFailure(b io.Writer, s result.Step) {
 	item("Host", mdText(f.Host))
 	item("Step", mdCode(f.Step))
 	item("Phase", mdText(f.Phase))
+	item("Class", mdText(f.Class))
 	item("Command", mdCode(clean(f.Command)))
 	if f.ExitCode != 0 {
 		item("Exit code", fmt.Sprint(f.ExitCode))
@@ -153,6 +154,14 @@ func mdFailure(b io.Writer, s result.Step) {
 	if out := tailLines(f.Output, maxOutputLines); out != "" {
 		fence := mdFence(out)
 		fmt.Fprintf(b, "\nOutput (last lines):\n\n%stext\n%s\n%s\n", fence, out, fence)
+	}
+	if k := f.Known; k != nil {
+		// The article is the inventory's, yet escaped like remote text: a
+		// report must not carry markup nobody reviewed as markup.
+		fmt.Fprintf(b, "\nKnown failure: **%s** (%s)\n\n%s\n", mdText(clean(k.Title)), mdCode(k.ID), mdParagraphs(clean(k.Fix)))
+		if l := knownLink(k); l != "" {
+			fmt.Fprintf(b, "\nSee <%s>\n", l)
+		}
 	}
 }
 

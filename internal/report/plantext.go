@@ -235,6 +235,12 @@ func writePlanSteps(b io.Writer, steps []*plan.Step) {
 			}
 			fmt.Fprintf(b, "%sdepends on %s%s\n", indent, strings.Join(deps, ", "), more)
 		}
+		if c := s.Check; c != nil && c.Set != "" {
+			fmt.Fprintf(b, "%sfrom check set %s\n", indent, c.Set)
+		}
+		if c := s.Check; c != nil && c.Waiver != nil {
+			fmt.Fprintf(b, "%swaiver: %s, until %s\n", indent, clean(firstLine(c.Waiver.Reason)), c.Waiver.Expires)
+		}
 		reason := strings.TrimSpace(clean(secret.Scrub(s.Reason)))
 		switch {
 		case s.Action == plan.ActionCannotTell && reason != "":

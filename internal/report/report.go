@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -302,7 +303,7 @@ func newRunView(orig *result.Run) (runView, error) {
 		switch {
 		case r.Audit:
 			switch {
-			case hv.Counts[result.Failed] > 0 || len(h.Added) > 0:
+			case result.Unwaived(hv.Steps) > 0 || len(h.Added) > 0:
 				hv.Status = statusDrift
 			case hv.Counts[result.OK] == len(hv.Steps):
 				hv.Status = statusNoDrift
@@ -344,12 +345,12 @@ func newRunView(orig *result.Run) (runView, error) {
 func todo(r *result.Run, hv hireView) []string {
 	var out []string
 	for _, s := range hv.Steps {
-		if s.Outcome == result.Failed {
+		if s.Outcome == result.Failed && !s.Waived() {
 			out = append(out, "Fix failed step: "+failureSummary(s))
 		}
 	}
 	for _, s := range hv.Handover {
-		if !s.Outcome.Done() {
+		if !s.Outcome.Done() && !s.Waived() {
 			out = append(out, "Handover check "+string(s.Outcome)+": "+failureSummary(s))
 		}
 	}
@@ -386,12 +387,49 @@ func failureSummary(s result.Step) string {
 	return out
 }
 
+// checkTags says which check set a check comes from and how a waiver
+// stands: "baseline@1", "waived: REASON, until DATE", or "waiver expired
+// DATE (REASON): counts again". Empty for other steps.
+func checkTags(s result.Step) string {
+	var tags []string
+	if s.Set != "" {
+		tags = append(tags, "set "+s.Set)
+	}
+	if w := s.Waiver; w != nil {
+		switch {
+		case w.Expired:
+			tags = append(tags, fmt.Sprintf("waiver expired %s (%s): counts again", w.Expires, firstLine(w.Reason)))
+		case !s.Outcome.Done():
+			tags = append(tags, fmt.Sprintf("waived: %s, until %s", firstLine(w.Reason), w.Expires))
+		default:
+			tags = append(tags, fmt.Sprintf("waiver until %s not needed: passes", w.Expires))
+		}
+	}
+	return strings.Join(tags, "; ")
+}
+
+// withTags puts a check's tags before its note: "[set baseline@1; waived:
+// ...] evidence".
+func withTags(s result.Step, note string) string {
+	t := checkTags(s)
+	switch {
+	case t == "":
+		return note
+	case note == "":
+		return "[" + t + "]"
+	}
+	return "[" + t + "] " + note
+}
+
 // failureWhy is "phase: exit N: message" of a failed step.
 func failureWhy(s result.Step) string {
 	var why []string
 	if f := s.Failure; f != nil {
 		if f.Phase != "" {
 			why = append(why, f.Phase)
+		}
+		if f.Class != "" {
+			why = append(why, f.Class)
 		}
 		if f.ExitCode != 0 {
 			why = append(why, fmt.Sprintf("exit %d", f.ExitCode))
@@ -541,4 +579,15 @@ func skipEscape(rs []rune, i int) int {
 	default:
 		return i + 1
 	}
+}
+
+// knownLink is a known failure's link if it is a plain web address (the
+// knowledge base allows no other, but a journal may be edited): nothing a
+// report links or prints can be a script or break out of its markup.
+func knownLink(k *result.Known) string {
+	u, err := url.Parse(k.Link)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || strings.ContainsAny(k.Link, " \t\r\n<>\"'`()[]\\") {
+		return ""
+	}
+	return k.Link
 }

@@ -201,7 +201,9 @@ func writeTextSteps(b io.Writer, p painter, steps []result.Step, labelWidth int,
 }
 
 // stepNote is the one-line explanation printed after a step.
-func stepNote(s result.Step) string {
+func stepNote(s result.Step) string { return withTags(s, stepNoteBare(s)) }
+
+func stepNoteBare(s result.Step) string {
 	switch {
 	case s.Outcome == result.Failed:
 		return failureWhy(s)
@@ -224,6 +226,7 @@ func writeTextFailure(b io.Writer, f *result.Failure, indent string) {
 	field("host", f.Host)
 	field("step", f.Step)
 	field("phase", f.Phase)
+	field("class", f.Class)
 	field("command", clean(f.Command))
 	if f.ExitCode != 0 {
 		field("exit", fmt.Sprint(f.ExitCode))
@@ -234,6 +237,11 @@ func writeTextFailure(b io.Writer, f *result.Failure, indent string) {
 		for _, l := range strings.Split(out, "\n") {
 			fmt.Fprintln(b, strings.TrimRight(indent+"  "+l, " \t"))
 		}
+	}
+	if k := f.Known; k != nil {
+		field("known", clean(k.Title)+" ("+clean(k.ID)+")")
+		field("fix", strings.TrimSpace(clean(k.Fix)))
+		field("see", knownLink(k))
 	}
 }
 

@@ -5,6 +5,8 @@ package result
 
 import (
 	"time"
+
+	"onboard/internal/plan"
 )
 
 // Outcome is how a step ended.
@@ -24,14 +26,33 @@ func (o Outcome) Done() bool { return o == OK || o == Changed }
 
 // Failure describes why a step failed, with what a technician needs to act.
 type Failure struct {
-	Host     string `json:"host,omitempty"`
-	Step     string `json:"step"`
-	Phase    string `json:"phase"` // check, apply, verify, connect
+	Host  string `json:"host,omitempty"`
+	Step  string `json:"step"`
+	Phase string `json:"phase"` // check, apply, verify, connect
+	// Class sets a failure apart from "ran and found otherwise":
+	// ClassCannotRun, or "" for that.
+	Class    string `json:"class,omitempty"`
 	Command  string `json:"command,omitempty"`
 	ExitCode int    `json:"exit_code,omitempty"`
 	Output   string `json:"output,omitempty"` // tail of stdout+stderr
 	Message  string `json:"message"`
+	// Known is the knowledge-base article that best answers this failure
+	// (internal/kb), set after the run; nil when none matched.
+	Known *Known `json:"known,omitempty"`
 }
+
+// Known is a knowledge-base article matched to a failure: what the
+// report and the notification show a technician.
+type Known struct {
+	ID    string `json:"id"`
+	Title string `json:"title"`
+	Fix   string `json:"fix"` // the article's first paragraph, Markdown
+	Link  string `json:"link,omitempty"`
+}
+
+// ClassCannotRun is the class of a check that could not be made on its
+// host (a tool it needs is missing): it proves nothing, so it never passes.
+const ClassCannotRun = "cannot-run"
 
 // Step is the result of one plan step.
 type Step struct {
@@ -53,6 +74,36 @@ type Step struct {
 	// own overhead can be measured.
 	Remote   time.Duration `json:"remote_ns"`
 	Attempts int           `json:"attempts,omitempty"`
+	// Set names the check set of a check step ("baseline@1").
+	Set string `json:"set,omitempty"`
+	// Waiver excuses a check of this hire that does not pass, until it
+	// expires.
+	Waiver *Waiver `json:"waiver,omitempty"`
+}
+
+// Waiver excuses one hire's check that does not pass: it does not block
+// the handover while it holds, and the reports still show what was found.
+type Waiver struct {
+	Reason  string `json:"reason"`
+	Expires string `json:"expires"` // YYYY-MM-DD, the last UTC day it holds
+	// Expired: the run was after that day, so the check counts again.
+	Expired bool `json:"expired,omitempty"`
+}
+
+// NewWaiver is the plan's waiver judged on now's UTC day: it holds through
+// its expiry date and has expired from the day after. Nil gives nil.
+func NewWaiver(w *plan.Waiver, now time.Time) *Waiver {
+	if w == nil {
+		return nil
+	}
+	// YYYY-MM-DD strings order as the days they name.
+	return &Waiver{Reason: w.Reason, Expires: w.Expires, Expired: now.UTC().Format("2006-01-02") > w.Expires}
+}
+
+// Waived reports whether the step did not pass and a waiver that holds
+// excuses it.
+func (s Step) Waived() bool {
+	return s.Waiver != nil && !s.Waiver.Expired && !s.Outcome.Done()
 }
 
 // Hire summarises one new hire in a run.
@@ -107,15 +158,27 @@ func Counts(steps []Step) map[Outcome]int {
 	return c
 }
 
+// Unwaived counts the failed steps that no waiver excuses.
+func Unwaived(steps []Step) int {
+	n := 0
+	for _, s := range steps {
+		if s.Outcome == Failed && !s.Waived() {
+			n++
+		}
+	}
+	return n
+}
+
 // Ready reports whether the hire with the given id may be handed over: every
-// step and every handover re-check of that hire is done.
+// step and every handover re-check of that hire is done, or is a check a
+// waiver that holds excuses.
 func (r *Run) Ready(hire string) bool {
 	if r.DryRun || len(r.Handover) == 0 {
 		return false
 	}
 	for _, list := range [][]Step{r.Steps, r.Handover} {
 		for _, s := range list {
-			if s.Hire == hire && !s.Outcome.Done() {
+			if s.Hire == hire && !s.Outcome.Done() && !s.Waived() {
 				return false
 			}
 		}

@@ -289,12 +289,7 @@ func (g *gen) value(t reflect.Type, key string) sch {
 	case reflect.Int, reflect.Int64, reflect.Int32:
 		return sch{"type": "integer"}
 	case reflect.Slice:
-		s := sch{"type": []string{"array", "null"}, "items": g.value(t.Elem(), key+"[]")}
-		if t.Elem() == stringType {
-			// One scalar where a list of strings is expected is a list of one.
-			s["type"] = append([]string{"array"}, append(scalarTypes, "null")...)
-		}
-		return s
+		return sch{"type": []string{"array", "null"}, "items": g.value(t.Elem(), key+"[]")}
 	case reflect.Map:
 		if t.Key().Kind() != reflect.String {
 			g.fail("%s: map keys must be strings, not %s", key, t.Key())
@@ -322,6 +317,7 @@ type field struct {
 	typ      reflect.Type
 	owner    reflect.Type
 	required bool
+	one      bool // onboard:"one": one string is a list of one
 }
 
 // fields lists a struct's YAML fields as strictyaml's fieldsOf does.
@@ -342,7 +338,8 @@ func fields(t reflect.Type) []field {
 		if name == "" {
 			name = strings.ToLower(f.Name)
 		}
-		fs = append(fs, field{name: name, typ: f.Type, owner: t, required: slices.Contains(strings.Split(f.Tag.Get("onboard"), ","), "required")})
+		opts := strings.Split(f.Tag.Get("onboard"), ",")
+		fs = append(fs, field{name: name, typ: f.Type, owner: t, required: slices.Contains(opts, "required"), one: slices.Contains(opts, "one")})
 	}
 	return fs
 }
@@ -354,6 +351,10 @@ func (g *gen) object(t reflect.Type) sch {
 	for _, f := range fields(t) {
 		key := f.owner.String() + "." + f.name
 		s := g.value(f.typ, key)
+		if f.one && f.typ.Kind() == reflect.Slice && f.typ.Elem() == stringType {
+			// A documented shorthand: one scalar is a list of one.
+			s["type"] = append([]string{"array"}, append(scalarTypes, "null")...)
+		}
 		if r, ok := fieldRules[key]; ok {
 			g.used["rule "+key] = true
 			for k, v := range r {

@@ -17,6 +17,7 @@ import (
 
 	"onboard/internal/report"
 	"onboard/internal/serve/store"
+	"onboard/internal/stats"
 )
 
 // The status page: server-rendered HTML (html/template escapes every
@@ -69,6 +70,7 @@ type page struct {
 	limit   *loginLimiter
 	loc     *time.Location
 	refresh time.Duration
+	fig     figuresCache
 }
 
 func pageRoutes(h *server, mux *http.ServeMux) error {
@@ -253,6 +255,10 @@ type pageInput struct {
 	Hires  []*store.Hire
 	Runs   map[string][]*store.Run
 	Events []*store.Event
+	// Figures are the service figures (nil without a journal), or
+	// FiguresErr why they could not be read.
+	Figures    *stats.Report
+	FiguresErr error
 }
 
 func (p *page) load(ctx context.Context) (*pageInput, error) {
@@ -270,7 +276,14 @@ func (p *page) load(ctx context.Context) (*pageInput, error) {
 	}
 	in := &pageInput{Hires: hires, Runs: runs}
 	in.Events, err = store.Events(ctx, db, "", pageEvents)
-	return in, err
+	if err != nil {
+		return nil, err
+	}
+	in.Figures, in.FiguresErr = p.figures(ctx, p.h.s.now())
+	if in.FiguresErr != nil {
+		p.h.s.log.Error("status page: service figures", "err", in.FiguresErr)
+	}
+	return in, nil
 }
 
 // pageView is the rendered page's data: every string already made visible
@@ -288,6 +301,7 @@ type pageView struct {
 	Held       []pageHire
 	Failures   []pageFailure
 	Events     []pageEvent
+	Figures    *pageFigures
 }
 
 type pageFlash struct{ Kind, Text string }
@@ -402,6 +416,7 @@ func makePage(in *pageInput, now time.Time, loc *time.Location, refresh time.Dur
 		v.Events = append(v.Events, pageEvent{Received: showTime(e.ReceivedAt, loc), Source: show(e.Source), Type: show(e.Type),
 			EmployeeID: show(e.EmployeeID), Result: show(e.Result), Detail: show(e.Detail)})
 	}
+	v.Figures = makeFigures(in.Figures, in.FiguresErr)
 	if busy {
 		v.Refresh = max(1, int(refresh.Seconds()))
 	}

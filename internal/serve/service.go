@@ -135,6 +135,7 @@ type Service struct {
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+	notes  notifications // deliveries of finished runs (notify.go)
 }
 
 func (c *Config) defaults() {
@@ -237,6 +238,7 @@ func (s *Service) Stop(ctx context.Context) error {
 		s.cancel()
 		s.wg.Wait()
 	}
+	s.drainNotifications(ctx)
 	errs = append(errs, s.store.Close())
 	return errors.Join(errs...)
 }

@@ -417,11 +417,38 @@ func (Join) Check(ctx context.Context, x *Exec, s *plan.Step) (State, error) {
 	if !strings.EqualFold(c.DNSHostName, j.FQDN) {
 		return differs(fmt.Sprintf("computer %s has dNSHostName %q, want %q", c.DN, c.DNSHostName, j.FQDN)), nil
 	}
-	return inPlace(fmt.Sprintf("joined to %s as %s", j.Domain, c.DN)), nil
+	joined := fmt.Sprintf("joined to %s as %s", j.Domain, c.DN)
+	if j.Logins == "sssd" {
+		lack, err := sssdState(ctx, x, j)
+		if err != nil {
+			return State{}, err
+		}
+		if lack != "" {
+			return differs(joined + "; domain logins not ready: " + lack), nil
+		}
+		joined += "; SSSD answers for the domain"
+		if j.User != "" {
+			joined += " (" + j.User + " resolves)"
+		}
+	}
+	return inPlace(joined), nil
 }
 
 func (Join) Apply(ctx context.Context, x *Exec, s *plan.Step) (string, error) {
 	j := s.Join
+	if j.Logins == "sssd" {
+		// Joined already (only the logins are missing): do not join again.
+		out, err := x.Run(ctx, shell.Cmd("adcli testjoin", "--domain="+j.Domain, "--domain-controller="+dcAddress(x.D.Client.Server()), "--host-keytab=/etc/krb5.keytab"), true, "")
+		if err != nil {
+			return "", err
+		}
+		if out.ExitCode == 0 {
+			if err := configureSSSD(ctx, x, j); err != nil {
+				return "", err
+			}
+			return fmt.Sprintf("configured SSSD on %s for %s logins", j.FQDN, j.Domain), nil
+		}
+	}
 	c, err := x.D.Client.FindComputer(ctx, j.Computer)
 	if err != nil {
 		return "", err
@@ -443,6 +470,12 @@ func (Join) Apply(ctx context.Context, x *Exec, s *plan.Step) (string, error) {
 	}
 	if out.ExitCode != 0 {
 		return "", &CommandError{Host: x.T.Host.Name, Out: out, Msg: "join " + j.Domain}
+	}
+	if j.Logins == "sssd" {
+		if err := configureSSSD(ctx, x, j); err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("joined %s to %s via %s; configured SSSD for domain logins", j.FQDN, j.Domain, x.D.Client.Server()), nil
 	}
 	return fmt.Sprintf("joined %s to %s via %s", j.FQDN, j.Domain, x.D.Client.Server()), nil
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"time"
 
 	"onboard/internal/plan"
 	"onboard/internal/shell"
@@ -18,9 +19,86 @@ type Check struct{}
 // made to pass by onboard.
 var ErrCheckOnly = errors.New("check failed")
 
+// Check runs the check once, or, with a retry, until it passes or the
+// retry's time is up; the reason then says how many tries it took.
 func (Check) Check(ctx context.Context, x *Exec, s *plan.Step) (State, error) {
 	c := s.Check
+	if c.Retry == nil || x.NoRetry {
+		return checkOnce(ctx, x, c)
+	}
+	start := time.Now()
+	limit, every := time.Duration(c.Retry.Timeout), time.Duration(c.Retry.Interval)
+	for n := 1; ; n++ {
+		st, err := checkOnce(ctx, x, c)
+		if err != nil {
+			return st, err
+		}
+		took := time.Since(start).Round(time.Millisecond)
+		if st.InPlace {
+			st.Reason += fmt.Sprintf(" (passed on try %d, after %s)", n, took)
+			return st, nil
+		}
+		// A missing tool does not appear by waiting.
+		if st.CannotRun || time.Since(start)+every > limit {
+			st.Reason += fmt.Sprintf(" (still so after %d tries in %s; retried for up to %s)", n, took, limit)
+			return st, nil
+		}
+		select {
+		case <-ctx.Done():
+			return State{}, fmt.Errorf("check %s: %d tries in %s, none passed; last: %s: %w", c.Name, n, took, st.Reason, ctx.Err())
+		case <-time.After(every):
+		}
+		// The next try reads the host afresh (the dpkg database, CUPS).
+		x.T.Invalidate()
+	}
+}
+
+// checkOnce makes one try of a check. A tool missing on the host makes
+// the check one that cannot run, whichever command found it missing.
+func checkOnce(ctx context.Context, x *Exec, c *plan.CheckSpec) (State, error) {
+	st, err := checkKind(ctx, x, c)
+	var ce *CommandError
+	if errors.As(err, &ce) && (ce.ExitCode == 126 || ce.ExitCode == 127) {
+		return toolMissing(ce.Out), nil
+	}
+	return st, err
+}
+
+// toolMissing is the state of a check whose command the host could not
+// run: the shell's exit 127 (not found) or 126 (not executable).
+func toolMissing(out Out) State {
+	what := "a command it needs is not on the host"
+	if out.ExitCode == 126 {
+		what = "a command it needs cannot be executed on the host"
+	}
+	return State{CannotRun: true, Action: plan.ActionNone,
+		Reason: fmt.Sprintf("cannot run: %s (exit %d: %s)", what, out.ExitCode, oneLine(Tail(out.Combined(), 200)))}
+}
+
+// oneLine joins the lines of s, so that evidence reads on one report line.
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(s), " ")
+}
+
+func checkKind(ctx context.Context, x *Exec, c *plan.CheckSpec) (State, error) {
+	if x.T.Host != nil && x.T.Host.OS == "windows" {
+		return winCheckKind(ctx, x, c)
+	}
 	switch {
+	case c.DNS != nil:
+		return dnsCheck(ctx, x, c.DNS)
+	case c.TCP != nil:
+		return tcpCheck(ctx, x, c.TCP)
+	case c.HTTP != nil:
+		return httpCheck(ctx, x, c.HTTP)
+	case c.Service != nil:
+		return serviceCheck(ctx, x, c.Service)
+	case c.User != nil:
+		return userCheck(ctx, x, c.User)
+	case c.Group != nil:
+		return groupCheck(ctx, x, c.Group)
+	case c.Login != nil:
+		return loginCheck(ctx, x, c.Login)
 	case c.Command != nil:
 		return commandCheck(ctx, x, c.Command)
 	case c.File != nil:
@@ -37,7 +115,11 @@ func (Check) Check(ctx context.Context, x *Exec, s *plan.Step) (State, error) {
 			return inPlace(c.Package.Name + " is absent"), nil
 		case v == "":
 			return missing(c.Package.Name + " is not installed"), nil
-		case !VersionMatches(v, c.Package.Version):
+		}
+		if op, want := ParseVersionWant(c.Package.Version); op != "" {
+			return versionCheck(ctx, x, c.Package.Name, v, op, want)
+		}
+		if !VersionMatches(v, c.Package.Version) {
 			return differs(fmt.Sprintf("%s %s is installed, want %s", c.Package.Name, v, c.Package.Version)), nil
 		}
 		return inPlace(fmt.Sprintf("%s %s is installed", c.Package.Name, v)), nil
@@ -87,17 +169,52 @@ func commandCheck(ctx context.Context, x *Exec, c *plan.CommandCheck) (State, er
 	if err != nil {
 		return State{}, err
 	}
-	if out.ExitCode != c.ExitStatus {
-		return differs(fmt.Sprintf("%q exited %d, want %d: %s", c.Run, out.ExitCode, c.ExitStatus, Tail(out.Combined(), 300))), nil
+	// A script (several lines) speaks for itself: its output is the
+	// evidence; a one-line command is named, then what it printed.
+	said := oneLine(Tail(out.Stdout, 300))
+	if said == "" {
+		said = oneLine(Tail(out.Combined(), 300))
+	}
+	what := fmt.Sprintf("%q", c.Run)
+	script := strings.Contains(strings.TrimSpace(c.Run), "\n")
+	if script {
+		what = "the check's script"
+	}
+	switch {
+	case out.ExitCode != c.ExitStatus && (out.ExitCode == 126 || out.ExitCode == 127):
+		return toolMissing(out), nil
+	case c.CannotTellExit != 0 && out.ExitCode == c.CannotTellExit:
+		// The host cannot say (no block devices to read): never a pass.
+		return State{CannotRun: true, Action: plan.ActionNone, Reason: "cannot tell: " + orExit(said, out.ExitCode)}, nil
+	case c.NotApplicableExit != 0 && out.ExitCode == c.NotApplicableExit:
+		return inPlace("not applicable: " + orExit(said, out.ExitCode)), nil
+	case out.ExitCode != c.ExitStatus && script:
+		return differs(fmt.Sprintf("%s (exit %d, want %d)", orExit(said, out.ExitCode), out.ExitCode, c.ExitStatus)), nil
+	case out.ExitCode != c.ExitStatus:
+		return differs(fmt.Sprintf("%s exited %d, want %d: %s", what, out.ExitCode, c.ExitStatus, Tail(out.Combined(), 300))), nil
 	}
 	bad, err := MatchOutput(out.Stdout, c.Stdout)
 	if err != nil {
 		return State{}, err
 	}
 	if bad != "" {
-		return differs(fmt.Sprintf("output of %q does not match %q: %s", c.Run, bad, Tail(out.Stdout, 300))), nil
+		return differs(fmt.Sprintf("output of %s does not match %q: %s", what, bad, said)), nil
 	}
-	return inPlace(fmt.Sprintf("%q exited %d", c.Run, out.ExitCode)), nil
+	if script {
+		return inPlace(orExit(said, out.ExitCode)), nil
+	}
+	if said == "" {
+		return inPlace(fmt.Sprintf("%s exited %d", what, out.ExitCode)), nil
+	}
+	return inPlace(fmt.Sprintf("%s exited %d: %s", what, out.ExitCode, said)), nil
+}
+
+// orExit is what a script said, or its exit status when it said nothing.
+func orExit(said string, code int) string {
+	if said == "" {
+		return fmt.Sprintf("the script exited %d and printed nothing", code)
+	}
+	return said
 }
 
 // headCmd reads the first MiB of a file: enough for the configuration

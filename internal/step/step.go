@@ -23,8 +23,13 @@ type State struct {
 	InPlace bool
 	// Action is what apply would do (create or update) when not in place.
 	Action plan.Action
-	// Reason says what differs ("acme-chat 3.0.0 installed, want 3.1.0").
+	// Reason says what differs ("acme-chat 3.0.0 installed, want 3.1.0"),
+	// or, for a check, what it saw (the addresses a name resolved to).
 	Reason string
+	// CannotRun: the check could not be made on this host (its tool is
+	// missing: exit 126 or 127). It is never a pass; the engine reports it
+	// as a failure of class result.ClassCannotRun.
+	CannotRun bool
 }
 
 // Kind is one step kind.
@@ -182,6 +187,9 @@ type Exec struct {
 	// Target.Prefetch). The engine sets it for checks only: a read made
 	// while applying must see the host as it is now.
 	Probed bool
+	// NoRetry makes checks try once, without their retries: in a dry run
+	// nothing has been applied yet, so waiting for it proves nothing.
+	NoRetry bool
 }
 
 // Out is a finished command.

@@ -503,5 +503,13 @@ func WindowsScripts() map[string]powershell.Script {
 		s.Data = sample
 		out[s.Op] = s
 	}
+	out["win-baseline"] = baselineScript()
+	for _, c := range sampleWinChecks() {
+		s, err := winCheckScript(c)
+		if err != nil {
+			panic(err)
+		}
+		out[s.Op] = s
+	}
 	return out
 }

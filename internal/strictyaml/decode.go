@@ -1,10 +1,16 @@
 // Package strictyaml decodes YAML into Go structs strictly: unknown fields,
 // wrong types and missing required fields are errors, every error names
 // file:line:column and the field path, and all errors are returned together.
+//
+// Field tags: onboard:"required" (present and not empty), onboard:"text"
+// (a string that may hold line breaks and tabs), onboard:"one" (a list of
+// strings that may also be written as one string; elsewhere a scalar where
+// a list is expected is an error).
 package strictyaml
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"reflect"
@@ -17,6 +23,8 @@ import (
 
 	"github.com/hashicorp/go-multierror"
 	"gopkg.in/yaml.v3"
+
+	"onboard/internal/suggest"
 )
 
 // Pos is a place in a source file.
@@ -88,8 +96,9 @@ func ListFormat(es []error) string {
 // Doc is a decoded file: its positions by field path, for later checks
 // (unknown host, unknown profile) that must point at the right place.
 type Doc struct {
-	File string
-	pos  map[string]Pos
+	File   string
+	pos    map[string]Pos
+	failed map[string]bool // field paths whose value was refused ("" for the file)
 }
 
 // Pos returns the position of the value at path, or of its nearest parent.
@@ -108,6 +117,70 @@ func (d *Doc) Pos(path string) Pos {
 
 // Has reports whether the field at path was written in the file.
 func (d *Doc) Has(path string) bool { _, ok := d.pos[path]; return ok }
+
+// Failed reports whether decoding refused the value at path or at one of
+// its parents (the whole file, for a syntax error). Checks made after
+// decoding skip what it says is missing or wrong there: it was said once.
+func (d *Doc) Failed(path string) bool {
+	if d == nil || len(d.failed) == 0 {
+		return false
+	}
+	for p := path; ; {
+		if d.failed[p] {
+			return true
+		}
+		if p == "" {
+			return false
+		}
+		i := strings.LastIndexAny(p, ".[")
+		if i < 0 {
+			i = 0
+		}
+		p = p[:i]
+	}
+}
+
+// FailedWithin reports whether decoding refused anything at path, under
+// it, or at one of its parents: a check of the whole value (a rule's
+// match, read without its misspelt key) would follow from that.
+func (d *Doc) FailedWithin(path string) bool {
+	if d.Failed(path) {
+		return true
+	}
+	for p := range d.failed {
+		if strings.HasPrefix(p, path+".") || strings.HasPrefix(p, path+"[") {
+			return true
+		}
+	}
+	return false
+}
+
+// Readable reports whether the file parsed as YAML into one document.
+func (d *Doc) Readable() bool { return d != nil && d.Has("") && !d.failed[""] }
+
+// DropFollowOn removes from errs the errors of later checks at fields
+// whose decoding already failed (an empty kind after "kind: must be a
+// string"), so that each problem is said once. docs are the decoded
+// files; an error of another file, or not an *Error, is kept.
+func DropFollowOn(errs []error, docs ...*Doc) []error {
+	byFile := map[string]*Doc{}
+	for _, d := range docs {
+		if d != nil {
+			byFile[d.File] = d
+		}
+	}
+	out := errs[:0:0]
+	for _, err := range errs {
+		var e *Error
+		if errors.As(err, &e) {
+			if d := byFile[e.Pos.File]; d.Failed(e.Field) {
+				continue
+			}
+		}
+		out = append(out, err)
+	}
+	return out
+}
 
 // Errorf makes an error positioned at the value of path.
 func (d *Doc) Errorf(path, format string, args ...any) *Error {
@@ -135,6 +208,9 @@ type Decoder struct {
 	stopped   bool         // expansion refused: decode nothing more
 
 	text bool // the field being decoded is tagged onboard:"text"
+	// one: the field being decoded is tagged onboard:"one", a list of
+	// strings that may be written as one string (a documented shorthand).
+	one bool
 }
 
 // The limits of yaml.v3's decode.go (allowedAliasRatio): up to 99% of the
@@ -195,22 +271,24 @@ func (d *Decoder) leave() { d.expanding = d.expanding[:len(d.expanding)-1] }
 // Decode parses data (named file in errors) into v, a pointer to a struct.
 // The error, if any, is a *multierror.Error of *Error.
 func Decode(file string, data []byte, v any) (*Doc, error) {
-	d := &Decoder{doc: &Doc{File: file, pos: map[string]Pos{}}}
+	d := &Decoder{doc: &Doc{File: file, pos: map[string]Pos{}, failed: map[string]bool{}}}
 	var root yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&root); err != nil && err != io.EOF {
-		return d.doc, d.syntaxError(err)
+		return d.doc, d.syntaxError(data, err)
 	}
 	// One document per file: a second one after --- would be ignored.
 	var extra yaml.Node
 	if err := dec.Decode(&extra); err == nil {
 		d.Fail(Pos{File: file, Line: extra.Line, Col: extra.Column}, "", "a second YAML document (after ---): write one document per file")
+		d.doc.failed[""] = true
 		return d.doc, d.Err()
 	} else if err != io.EOF {
-		return d.doc, d.syntaxError(err)
+		return d.doc, d.syntaxError(data, err)
 	}
 	if root.Kind == 0 || len(root.Content) == 0 {
 		d.Fail(Pos{File: file, Line: 1, Col: 1}, "", "the file is empty")
+		d.doc.failed[""] = true
 		return d.doc, d.Err()
 	}
 	d.Value(root.Content[0], reflect.ValueOf(v).Elem(), "")
@@ -219,24 +297,18 @@ func Decode(file string, data []byte, v any) (*Doc, error) {
 		// goes on to be checked (which would say thousands of things).
 		reflect.ValueOf(v).Elem().SetZero()
 		d.doc.pos = map[string]Pos{}
+		d.doc.failed[""] = true
 	}
 	return d.doc, d.Err()
 }
 
-// syntaxError turns yaml.v3's "yaml: line 3: ..." into a positioned error.
-func (d *Decoder) syntaxError(err error) error {
-	msg := strings.TrimPrefix(err.Error(), "yaml: ")
-	pos := Pos{File: d.doc.File}
-	if strings.HasPrefix(msg, "line ") {
-		rest := msg[len("line "):]
-		if i := strings.Index(rest, ":"); i > 0 {
-			if n, e := strconv.Atoi(rest[:i]); e == nil {
-				pos.Line, pos.Col = n, 1
-				msg = strings.TrimSpace(rest[i+1:])
-			}
-		}
-	}
-	d.Fail(pos, "", "YAML syntax: %s", msg)
+// syntaxError turns yaml.v3's "yaml: line 3: ..." into an error at the
+// line and column of the problem (see syntax.go).
+func (d *Decoder) syntaxError(data []byte, err error) error {
+	reported, problem := splitYAMLError(err)
+	line, col := syntaxPos(data, reported, problem)
+	d.Fail(Pos{File: d.doc.File, Line: line, Col: col}, "", "YAML syntax: %s", syntaxHint(data, line, col, problem))
+	d.doc.failed[""] = true
 	return d.Err()
 }
 
@@ -258,6 +330,9 @@ func (d *Decoder) count() int {
 
 // Fail records an error.
 func (d *Decoder) Fail(pos Pos, field, format string, args ...any) {
+	if field != "" {
+		d.doc.failed[field] = true
+	}
 	d.errs = multierror.Append(d.errs, Errorf(pos, field, format, args...))
 }
 
@@ -362,9 +437,11 @@ func (d *Decoder) Value(n *yaml.Node, v reflect.Value, path string) {
 		}
 		v.SetInt(i)
 	case reflect.Slice:
-		if n.Kind == yaml.ScalarNode && n.Tag != "!!null" && v.Type().Elem().Kind() == reflect.String && v.Type().Elem() == reflect.TypeOf("") {
-			// A single string where a list of strings is expected: accept it
-			// as a list of one, as Ansible users expect.
+		if d.one && n.Kind == yaml.ScalarNode && n.Tag != "!!null" && v.Type().Elem() == reflect.TypeOf("") {
+			// A field documented to take one string or a list
+			// (known_hosts, hr match values) reads one string as a list
+			// of one. Elsewhere a scalar is an error: a list of one
+			// written without brackets is more often a mistake.
 			if !d.checkText(n, path) {
 				return
 			}
@@ -373,6 +450,10 @@ func (d *Decoder) Value(n *yaml.Node, v reflect.Value, path string) {
 		}
 		if n.Kind != yaml.SequenceNode {
 			if n.Tag == "!!null" {
+				return
+			}
+			if n.Kind == yaml.ScalarNode && len(n.Value) <= 60 && strings.IndexFunc(n.Value, IsControl) < 0 {
+				d.Fail(d.PosOf(n), path, "must be a list, got %s (for a list of one, write [%s])", kindName(n), n.Value)
 				return
 			}
 			d.Fail(d.PosOf(n), path, "must be a list, got %s", kindName(n))
@@ -441,6 +522,7 @@ func (d *Decoder) checkText(n *yaml.Node, path string) bool {
 // (<<: *anchor) and rejecting duplicate and non-string keys.
 func (d *Decoder) eachPair(n *yaml.Node, path string, fn func(k, v *yaml.Node)) {
 	seen := map[string]bool{}
+	first := map[string]*yaml.Node{} // the keys written here, for duplicates
 	// Merged pairs are read through their alias, and count as such.
 	type mergedPair struct{ k, v, alias *yaml.Node }
 	var merged []mergedPair
@@ -474,11 +556,11 @@ func (d *Decoder) eachPair(n *yaml.Node, path string, fn func(k, v *yaml.Node)) 
 			d.Fail(d.PosOf(k), path, "keys must be plain strings")
 			continue
 		}
-		if seen[k.Value] {
-			d.Fail(d.PosOf(k), join(path, k.Value), "is written twice")
+		if f, ok := first[k.Value]; ok {
+			d.Fail(d.PosOf(k), join(path, k.Value), "duplicate key; first at %s", d.PosOf(f))
 			continue
 		}
-		seen[k.Value] = true
+		seen[k.Value], first[k.Value] = true, k
 		fn(k, val)
 	}
 	// Explicit keys win over merged ones, as in YAML's merge key spec.
@@ -507,6 +589,7 @@ type fieldInfo struct {
 	name     string
 	required bool
 	text     bool // may hold newlines and tabs (file content, commands, notes)
+	one      bool // a list of strings that may be written as one string
 }
 
 // fieldsOf lists the YAML fields of a struct, flattening `yaml:",inline"`
@@ -532,7 +615,7 @@ func fieldsOf(t reflect.Type) []fieldInfo {
 			name = strings.ToLower(f.Name)
 		}
 		opts := strings.Split(f.Tag.Get("onboard"), ",")
-		fs = append(fs, fieldInfo{index: []int{i}, name: name, required: slices.Contains(opts, "required"), text: slices.Contains(opts, "text")})
+		fs = append(fs, fieldInfo{index: []int{i}, name: name, required: slices.Contains(opts, "required"), text: slices.Contains(opts, "text"), one: slices.Contains(opts, "one")})
 	}
 	return fs
 }
@@ -552,15 +635,21 @@ func (d *Decoder) structValue(n *yaml.Node, v reflect.Value, path string) {
 	d.eachPair(n, path, func(k, val *yaml.Node) {
 		f, ok := byName[k.Value]
 		if !ok {
-			d.Fail(d.PosOf(k), join(path, k.Value), "unknown field%s", suggest(k.Value, fs))
+			hint, meant := suggestField(k.Value, fs)
+			d.Fail(d.PosOf(k), join(path, k.Value), "unknown field%s", hint)
+			if meant != "" {
+				// The field meant is as good as refused: what later checks
+				// find missing there is this same mistake.
+				d.doc.failed[join(path, meant)] = true
+			}
 			return
 		}
 		set[f.name] = true
 		before := d.count()
-		outer := d.text
-		d.text = f.text
+		outerText, outerOne := d.text, d.one
+		d.text, d.one = f.text, f.one
 		d.Value(val, v.FieldByIndex(f.index), join(path, f.name))
-		d.text = outer
+		d.text, d.one = outerText, outerOne
 		bad[f.name] = d.count() > before
 	})
 	for _, f := range fs {
@@ -581,55 +670,25 @@ func (d *Decoder) structValue(n *yaml.Node, v reflect.Value, path string) {
 	}
 }
 
-// suggest names the closest known field, or lists them.
-func suggest(name string, fs []fieldInfo) string {
+// suggestField names the closest known field, or lists them; meant is the
+// closest field, if any.
+func suggestField(name string, fs []fieldInfo) (hint, meant string) {
 	names := make([]string, len(fs))
-	best, bestD := "", 3
 	for i, f := range fs {
 		names[i] = f.name
-		if dd := distance(name, f.name); dd < bestD {
-			best, bestD = f.name, dd
-		}
-	}
-	if best != "" {
-		return fmt.Sprintf(" (did you mean %q?)", best)
 	}
 	sort.Strings(names)
-	return " (known fields: " + strings.Join(names, ", ") + ")"
+	if best, ok := suggest.Closest(name, names); ok {
+		return fmt.Sprintf(" (did you mean %q?)", best), best
+	}
+	return " (known fields: " + strings.Join(names, ", ") + ")", ""
 }
 
-// Suggest returns ` (did you mean "x"?)` for the closest candidate, or "".
+// Suggest returns ` (did you mean "x"?)` for the closest candidate (see
+// package suggest), or "".
 func Suggest(name string, candidates []string) string {
-	best, bestD := "", 3
-	for _, c := range candidates {
-		if dd := distance(strings.ToLower(name), strings.ToLower(c)); dd < bestD {
-			best, bestD = c, dd
-		}
+	if best, ok := suggest.Closest(name, candidates); ok {
+		return fmt.Sprintf(" (did you mean %q?)", best)
 	}
-	if best == "" {
-		return ""
-	}
-	return fmt.Sprintf(" (did you mean %q?)", best)
-}
-
-// distance is the Levenshtein distance.
-func distance(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	prev := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		cur := make([]int, len(rb)+1)
-		cur[0] = i
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev = cur
-	}
-	return prev[len(rb)]
+	return ""
 }

@@ -16,6 +16,7 @@ type sample struct {
 	On      bool              `yaml:"on"`
 	Wait    time.Duration     `yaml:"wait"`
 	Tags    []string          `yaml:"tags"`
+	Hosts   []string          `yaml:"hosts" onboard:"one"`
 	Labels  map[string]string `yaml:"labels"`
 	Nested  *sample           `yaml:"nested"`
 	Ignored string            `yaml:"-"`
@@ -32,7 +33,11 @@ func TestDecodeErrors(t *testing.T) {
 		{"wrong types", "name: a\nport: x\non: maybe\nwait: soon\ntags: {a: 1}\n", []string{
 			"f.yaml:2:7: port: must be a whole number", "f.yaml:3:5: on: must be true or false",
 			"f.yaml:4:7: wait: must be a positive duration", "f.yaml:5:7: tags: must be a list"}},
-		{"duplicate key", "name: a\nname: b\n", []string{"f.yaml:2:1: name: is written twice"}},
+		{"duplicate key", "name: a\nport: 1\nname: b\n", []string{"f.yaml:3:1: name: duplicate key; first at f.yaml:1:1"}},
+		{"duplicate nested key", "name: a\nlabels:\n  x: \"1\"\n  y: \"2\"\n  x: \"3\"\n", []string{"f.yaml:5:3: labels.x: duplicate key; first at f.yaml:3:3"}},
+		{"scalar for a list", "name: a\ntags: single\n", []string{"f.yaml:2:7: tags: must be a list, got \"single\" (for a list of one, write [single])"}},
+		{"number for a list", "name: a\ntags: 12\n", []string{"f.yaml:2:7: tags: must be a list, got \"12\" (for a list of one, write [12])"}},
+		{"mapping for a list", "name: a\nhosts: {a: b}\n", []string{"f.yaml:2:8: hosts: must be a list, got a mapping"}},
 		{"nested position", "name: a\nnested:\n  name: b\n  bogus: 1\n", []string{"f.yaml:4:3: nested.bogus: unknown field"}},
 		{"second document", "name: a\n---\nname: b\n", []string{"f.yaml:2:1: a second YAML document"}},
 		{"syntax", "name: [a\n", []string{"f.yaml:", "YAML syntax"}},
@@ -62,7 +67,8 @@ func TestDecodeValues(t *testing.T) {
 name: web
 <<: *d
 wait: 90s
-tags: single
+hosts: single
+tags: [a]
 labels: {a: "1"}
 nested: {name: inner, port: 0777}
 `
@@ -77,16 +83,16 @@ nested: {name: inner, port: 0777}
 	if err != nil {
 		t.Fatal(err)
 	}
-	if full.Port != 22 || !full.On || full.Wait != 90*time.Second || len(full.Tags) != 1 || full.Tags[0] != "single" {
+	if full.Port != 22 || !full.On || full.Wait != 90*time.Second || len(full.Hosts) != 1 || full.Hosts[0] != "single" {
 		t.Errorf("decoded %+v", full.Sample)
 	}
 	if full.Nested == nil || full.Nested.Port != 777 {
 		t.Errorf("nested: %+v (0777 is read as the decimal text it is)", full.Nested)
 	}
-	if p := doc.Pos("nested.name"); p.Line != 9 || p.Col != 16 {
+	if p := doc.Pos("nested.name"); p.Line != 10 || p.Col != 16 {
 		t.Errorf("position of nested.name = %v", p)
 	}
-	if p := doc.Pos("tags[3]"); p.Line != 7 {
+	if p := doc.Pos("hosts[3]"); p.Line != 7 {
 		t.Errorf("a missing path falls back to its parent: %v", p)
 	}
 }
@@ -133,7 +139,7 @@ func TestAliasLimits(t *testing.T) {
 func TestControlCharacters(t *testing.T) {
 	type doc struct {
 		Name   string            `yaml:"name"`
-		Paths  []string          `yaml:"paths"`
+		Paths  []string          `yaml:"paths" onboard:"one"`
 		Labels map[string]string `yaml:"labels"`
 		Run    string            `yaml:"run" onboard:"text"`
 	}

@@ -48,6 +48,7 @@ type lab struct {
 	client *winrm.Client
 	target *step.Target
 	dir    *fakeDirectory
+	port   int // the WinRM listener's: a port that answers
 }
 
 // startLab starts a host with cfg (its domain defaulted to the lab's).
@@ -85,6 +86,7 @@ func startLab(t *testing.T, cfg winsim.Config) *lab {
 	}
 	t.Cleanup(func() { l.client.Close() })
 	l.target = &step.Target{Host: &plan.Host{Name: "win1", OS: "windows", Transport: "winrm"}, Comm: l.client}
+	l.port = addr.(*net.TCPAddr).Port
 	return l
 }
 

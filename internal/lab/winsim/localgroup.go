@@ -80,6 +80,12 @@ func (h *Host) hasMemberLocked(g *localGroup, m member) bool {
 }
 
 func (h *Host) isLocalUser(name string) bool {
+	if h.checks.absent[strings.ToLower(name)] {
+		return false
+	}
+	if h.checks.added[strings.ToLower(name)] {
+		return true
+	}
 	if strings.EqualFold(name, "Administrator") || strings.EqualFold(name, "Guest") {
 		return true
 	}

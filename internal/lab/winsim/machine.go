@@ -232,6 +232,7 @@ func (h *Host) boot() {
 		h.addDomainGroupsLocked()
 	}
 	h.installReboot = false
+	h.checks.updateReboot = false
 	h.bootTime = time.Now().UTC().Truncate(time.Microsecond)
 	h.reboots++
 	h.down = false

@@ -42,6 +42,20 @@ package winsim
 //	win-upload         appends a base64 chunk to the temporary file; the final chunk checks the size
 //	                   and moves it over the path; no output.
 //	win-upload-abort   removes the temporary file.
+//	check-dns          Resolve-DnsName from the hosts table (SetHostsEntry), else Config.DNSServer:
+//	                   {"addresses","error_id","error"} (see checks.go for the shapes and their references).
+//	check-tcp          a real TCP connection from this machine within timeout_ms: {"result","error"}.
+//	check-service      Get-Service from the service table (SetService): {"found","name","display_name",
+//	                   "status","start_type"}.
+//	check-user         NTAccount.Translate as Add-LocalGroupMember resolves (local, then the domain once
+//	                   joined), Get-LocalUser's Enabled, the local groups holding it:
+//	                   {"found","account","sid","enabled","groups"}.
+//	check-group        Get-LocalGroup, Get-LocalGroupMember names: {"found","sid","members"}.
+//	check-http         a real HTTP(S) GET from this machine, no redirects, trust against Config.RootCAs:
+//	                   {"status","body","error","error_status","subject","issuer","expires","trust"}.
+//	win-baseline       BitLocker C: (SetBitLocker), Defender (SetDefender), firewall profiles
+//	                   (SetFirewallProfile), reboot markers (a join, an installer's 3010, Windows
+//	                   Update's RebootRequired): see baseline.go.
 var ops map[string]func(*inv) int
 
 func init() {
@@ -64,5 +78,12 @@ func init() {
 		"file-check":       opFileCheck,
 		"win-upload":       opUpload,
 		"win-upload-abort": opUploadAbort,
+		"check-dns":        opCheckDNS,
+		"check-tcp":        opCheckTCP,
+		"check-service":    opCheckService,
+		"check-user":       opCheckUser,
+		"check-group":      opCheckGroup,
+		"win-baseline":     opBaseline,
+		"check-http":       opCheckHTTP,
 	}
 }

@@ -138,6 +138,27 @@ func psJSON(fields ...field) string {
 			b.WriteString(strconv.Itoa(x))
 		case string:
 			b.WriteString(psJSONString(x))
+		case []string:
+			// ConvertTo-Json writes an array of strings, [] for @().
+			b.WriteByte('[')
+			for i, e := range x {
+				if i > 0 {
+					b.WriteByte(',')
+				}
+				b.WriteString(psJSONString(e))
+			}
+			b.WriteByte(']')
+		case []field: // a nested object
+			b.WriteString(psJSON(x...))
+		case [][]field: // an array of objects
+			b.WriteByte('[')
+			for i, o := range x {
+				if i > 0 {
+					b.WriteByte(',')
+				}
+				b.WriteString(psJSON(o...))
+			}
+			b.WriteByte(']')
 		default:
 			panic(fmt.Sprintf("psJSON: %T", x))
 		}

@@ -18,6 +18,7 @@ package winsim
 
 import (
 	"context"
+	"crypto/x509"
 	"fmt"
 	"io"
 	"maps"
@@ -71,6 +72,16 @@ type Config struct {
 	RebootTime, ShutdownDelay time.Duration
 	// NeverReturn: after a restart the host never comes back.
 	NeverReturn bool
+	// Services are the Windows services besides the defaults (WinRM,
+	// Spooler, WinDefend, mpssvc, wuauserv, BITS), by name.
+	Services map[string]Service
+	// Hosts maps names to addresses for Resolve-DnsName (the hosts file);
+	// DNSServer ("ip:port"), when set, answers the other names.
+	Hosts     map[string][]string
+	DNSServer string
+	// RootCAs are the certificates the machine trusts for HTTPS (nil: the
+	// system's pool of this process).
+	RootCAs *x509.CertPool
 }
 
 // DomainConfig is the AD domain the host may join.
@@ -161,6 +172,7 @@ type Host struct {
 	visible     map[string]string       // printers the spooler shows
 	drivers     map[string]string       // lower-cased -> name
 	groups      map[string]*localGroup  // lower-cased name
+	checks      checkState              // services, names, accounts the check kinds read
 	fs          *fsys
 
 	commands, killed []string
@@ -222,6 +234,7 @@ func New(cfg Config) *Host {
 		_ = h.fs.writeFile(p, b)
 	}
 	h.initGroups()
+	h.initChecks()
 	return h
 }
 
@@ -304,7 +317,7 @@ func (h *Host) domainLocked() string {
 }
 
 func (h *Host) pendingRebootLocked() bool {
-	return h.pendingJoin != nil || h.installReboot
+	return h.pendingJoin != nil || h.installReboot || h.checks.updateReboot
 }
 
 func (h *Host) record(what string) {

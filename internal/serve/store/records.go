@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -391,6 +392,36 @@ func AllRuns(ctx context.Context, q Querier) (map[string][]*Run, error) {
 			return nil, err
 		}
 		out[r.EmployeeID] = append(out[r.EmployeeID], r)
+	}
+	return out, rows.Err()
+}
+
+// EventArrivals maps a run's trigger to when the first event of that
+// trigger was received: hr:<event id> is the event's own id; a SCIM
+// user's events (scim:<user>:v<n>) share the trigger scim:<user>. The
+// service figures (internal/stats) start a hire's clock there.
+func EventArrivals(ctx context.Context, q Querier) (map[string]time.Time, error) {
+	rows, err := q.QueryContext(ctx, `SELECT id, source, received_at FROM onboard_events`)
+	if err != nil {
+		return nil, fmt.Errorf("event arrivals: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]time.Time{}
+	for rows.Next() {
+		var id, source string
+		var at int64
+		if err := rows.Scan(&id, &source, &at); err != nil {
+			return nil, fmt.Errorf("event arrivals: %w", err)
+		}
+		trigger := id
+		if source == "scim" {
+			if i := strings.LastIndex(trigger, ":v"); i > len("scim:") {
+				trigger = trigger[:i]
+			}
+		}
+		if t, ok := out[trigger]; !ok || fromMS(at).Before(t) {
+			out[trigger] = fromMS(at)
+		}
 	}
 	return out, rows.Err()
 }

@@ -185,3 +185,31 @@ func TestConcurrentAcquireNeverOverbooks(t *testing.T) {
 		})
 	}
 }
+
+// A run's trigger finds its first event: an HR event by its id, a SCIM
+// user by the earliest of its versions.
+func TestEventArrivals(t *testing.T) {
+	for name, s := range engines(t) {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			t0 := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+			for _, ev := range []*Event{
+				{ID: "hr:evt-1", Source: "hr", ReceivedAt: t0},
+				{ID: "scim:u-7:v2", Source: "scim", ReceivedAt: t0.Add(2 * time.Hour)},
+				{ID: "scim:u-7:v1", Source: "scim", ReceivedAt: t0.Add(time.Hour)},
+			} {
+				ev.Type, ev.EmployeeID, ev.Body, ev.Result = "hire", "E1", json.RawMessage(`{}`), "scheduled"
+				if _, _, err := InsertEvent(ctx, s.DB, ev); err != nil {
+					t.Fatal(err)
+				}
+			}
+			got, err := EventArrivals(ctx, s.DB)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != 2 || !got["hr:evt-1"].Equal(t0) || !got["scim:u-7"].Equal(t0.Add(time.Hour)) {
+				t.Errorf("arrivals %v", got)
+			}
+		})
+	}
+}

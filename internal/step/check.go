@@ -222,7 +222,7 @@ func orExit(said string, code int) string {
 func headCmd(p string) string { return shell.Cmd("head -c 1048576", p) }
 
 func fileCheck(ctx context.Context, x *Exec, c *plan.FileCheck) (State, error) {
-	st, err := statFile(ctx, x, c.Path)
+	st, err := readStat(ctx, x, c.Path, statMetaCmd(c.Path))
 	if err != nil {
 		return State{}, err
 	}

@@ -113,7 +113,7 @@ func (Check) Probes(s *plan.Step) []Probe {
 	case c.Command != nil:
 		return []Probe{{shCode(c.Command.Values, c.Command.Run), c.Command.Privileged}}
 	case c.File != nil:
-		ps := []Probe{{statCmd(c.File.Path), true}}
+		ps := []Probe{{statMetaCmd(c.File.Path), true}}
 		if len(c.File.Contains) > 0 {
 			ps = append(ps, Probe{headCmd(c.File.Path), true})
 		}

@@ -103,7 +103,34 @@ func (l *Lab) StartPrinter(ctx context.Context, name string) error {
 		log, _ := os.ReadFile(filepath.Join(l.printerDir(name), "printer.log"))
 		return fmt.Errorf("start printer %s: %w: %s", name, err, tail(string(log), 1000))
 	}
+	// An open port is not yet a printer: a queue made with -m everywhere
+	// takes its formats from the printer's attributes, so wait until the
+	// printer answers them in full (text/plain among its formats).
+	if err := l.waitIPP(ctx, addr, 10*time.Second); err != nil {
+		log, _ := os.ReadFile(filepath.Join(l.printerDir(name), "printer.log"))
+		return fmt.Errorf("start printer %s: %w: %s", name, err, tail(string(log), 1000))
+	}
 	return nil
+}
+
+// waitIPP waits until the printer at addr answers Get-Printer-Attributes
+// with its document formats (ipptool, from the same package as
+// ippeveprinter, run in the services host).
+func (l *Lab) waitIPP(ctx context.Context, addr string, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	script := "ipptool -T 2 -tv " + shq("ipp://"+addr+"/ipp/print") + " get-printer-attributes.test"
+	for {
+		out, _, err := l.execIn(ctx, l.net.svc.netns, script)
+		if err == nil && strings.Contains(out, "document-format-supported") && strings.Contains(out, "text/plain") {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("no printer attributes from %s in %v: %v", addr, timeout, err)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 }
 
 // StopPrinter stops the named printer; its port then refuses connections.

@@ -3,6 +3,7 @@ package step
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -165,11 +166,21 @@ func httpVerdict(c *plan.HTTPCheck, out Out) (State, error) {
 	if h.status == "" {
 		return State{}, &CommandError{Host: "", Out: out, Msg: "curl printed no status for " + c.URL}
 	}
-	seen := fmt.Sprintf("%s answered %s", c.URL, h.status)
-	if h.status != fmt.Sprint(c.Status) {
+	status, err := strconv.Atoi(h.status)
+	if err != nil {
+		return State{}, &CommandError{Host: "", Out: out, Msg: fmt.Sprintf("curl printed status %q for %s", h.status, c.URL)}
+	}
+	return answerVerdict(c, status, out.Stdout, with)
+}
+
+// answerVerdict judges the status and body a URL answered with, whichever
+// OS fetched it; with adds the certificate's evidence to what is said.
+func answerVerdict(c *plan.HTTPCheck, status int, body string, with func(string) string) (State, error) {
+	seen := fmt.Sprintf("%s answered %d", c.URL, status)
+	if status != c.Status {
 		return differs(with(fmt.Sprintf("%s, want %d", seen, c.Status))), nil
 	}
-	bad, err := MatchOutput(out.Stdout, c.Contains)
+	bad, err := MatchOutput(body, c.Contains)
 	if err != nil {
 		return State{}, err
 	}

@@ -225,20 +225,7 @@ func winDNSVerdict(c *plan.DNSCheck, r winDNS) State {
 			found = append(found, a)
 		}
 	}
-	seen := c.Name + " resolves to " + strings.Join(found, ", ")
-	if !c.Resolves {
-		return differs(seen + ", want it not to resolve")
-	}
-	var lack []string
-	for _, a := range c.Addresses {
-		if !hasAddress(found, a) {
-			lack = append(lack, a)
-		}
-	}
-	if len(lack) > 0 {
-		return differs(fmt.Sprintf("%s, want %s among them", seen, strings.Join(lack, ", ")))
-	}
-	return inPlace(seen)
+	return addressVerdict(c, found)
 }
 
 type winTCP struct {
@@ -460,19 +447,5 @@ func winHTTPVerdict(c *plan.HTTPCheck, r winHTTP) (State, error) {
 		}
 		return differs(with(fmt.Sprintf("%s: no answer: %s (%s)", c.URL, oneLine(r.Error), r.ErrorStatus))), nil
 	}
-	seen := fmt.Sprintf("%s answered %d", c.URL, r.Status)
-	if r.Status != c.Status {
-		return differs(with(fmt.Sprintf("%s, want %d", seen, c.Status))), nil
-	}
-	bad, err := MatchOutput(r.Body, c.Contains)
-	if err != nil {
-		return State{}, err
-	}
-	if bad != "" {
-		return differs(with(fmt.Sprintf("%s, but its body does not contain %q", seen, bad))), nil
-	}
-	if len(c.Contains) > 0 {
-		seen += fmt.Sprintf(" with each of %d expected texts in its body", len(c.Contains))
-	}
-	return inPlace(with(seen)), nil
+	return answerVerdict(c, r.Status, r.Body, with)
 }

@@ -135,6 +135,9 @@ type Hire struct {
 	Handover   Handover `json:"handover"`
 	Manual     []string `json:"manual,omitempty"` // left to do by hand
 	Provenance []Origin `json:"provenance,omitempty"`
+	// Kept lists what a re-plan of a moved hire keeps or removes of what
+	// the earlier setup had, and the rule that decided each.
+	Kept []Kept `json:"kept,omitempty"`
 	// Notify: the hire's notification rules, recipients resolved to
 	// addresses when the plan was made.
 	Notify []NotifyRule `json:"notify,omitempty"`
@@ -251,6 +254,11 @@ type Step struct {
 	DependsOn []string `json:"depends_on,omitempty"`
 	// Timeout bounds one attempt of the step (check, apply and verify).
 	Timeout Duration `json:"timeout,omitempty"`
+
+	// Rule says why a removal step removes its item (Rule* constants),
+	// with Evidence naming the journal record behind it.
+	Rule     string `json:"rule,omitempty"`
+	Evidence string `json:"evidence,omitempty"`
 
 	// Set by the check pass of `onboard plan`.
 	Action Action `json:"action,omitempty"`

@@ -421,6 +421,7 @@ func (inv *Inventory) check() []error {
 	}
 	errs = append(errs, inv.checkPlaybooks()...)
 	errs = append(errs, inv.checkHR()...)
+	errs = append(errs, inv.checkDefaultRules()...)
 	for _, name := range sortedKeys(inv.Software) {
 		s := inv.Software[name]
 		key := "software." + name

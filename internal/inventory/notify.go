@@ -31,6 +31,10 @@ type Notify struct {
 	Teams map[string]string `yaml:"teams"`
 	// Channels by name, as rules' via names them.
 	Channels map[string]NotifyChannel `yaml:"channels"`
+	// DefaultRules are the rules of a hire whose own rules cannot be
+	// read: under onboard serve, a hire whose plan cannot be built because
+	// its profile is missing or does not load (docs/notifications.md).
+	DefaultRules []playbook.NotifyRule `yaml:"default_rules"`
 }
 
 // NotifyChannel is one way of delivering a notification. Which fields
@@ -87,6 +91,7 @@ type notifyState struct {
 	onDuty, managerEmail string
 	teams                map[string]string
 	channels             map[string]NotifyChannel
+	defaultRules         []playbook.NotifyRule
 	docs                 map[string]*strictyaml.Doc // "notify.channels.NAME" -> its file
 }
 
@@ -120,6 +125,14 @@ func (inv *Inventory) addNotify(doc *strictyaml.Doc, dir string, n Notify) []err
 		}
 		if err != nil {
 			errs = append(errs, doc.Errorf("notify.manager_email", "%v (a template of person.manager, such as ${person.manager}@corp.example.test)", err))
+		}
+	}
+	if len(n.DefaultRules) > 0 {
+		if prev, ok := st.docs["notify.default_rules"]; ok {
+			errs = append(errs, doc.Errorf("notify.default_rules", "is also defined at %s", prev.Pos("notify.default_rules")))
+		} else {
+			st.docs["notify.default_rules"], st.defaultRules = doc, n.DefaultRules
+			errs = append(errs, playbook.CheckNotify(doc, "notify.default_rules", n.DefaultRules)...)
 		}
 	}
 	for _, name := range sortedKeys(n.Teams) {
@@ -264,6 +277,38 @@ func checkAddress(s string) error {
 	}
 	return nil
 }
+
+// checkDefaultRules checks that notify.default_rules name channels and
+// teams the inventory has (in any of its files).
+func (inv *Inventory) checkDefaultRules() []error {
+	st := &inv.notify
+	doc := st.docs["notify.default_rules"]
+	if doc == nil {
+		return nil
+	}
+	var errs []error
+	for i, r := range st.defaultRules {
+		p := fmt.Sprintf("notify.default_rules[%d]", i)
+		for j, v := range r.Via {
+			if _, ok := st.channels[v]; !ok && !inv.incomplete("notify") {
+				errs = append(errs, doc.Errorf(fmt.Sprintf("%s.via[%d]", p, j), "unknown channel %q: not in notify.channels%s", v, strictyaml.Suggest(v, sortedKeys(st.channels))))
+			}
+		}
+		for j, w := range r.To {
+			if w != "on-duty" && !strings.HasPrefix(w, "team:") {
+				continue // a manager is resolved with each hire; an address is checked above
+			}
+			if _, err := inv.NotifyRecipient(w, ""); err != nil && !inv.incomplete("notify") {
+				errs = append(errs, doc.Errorf(fmt.Sprintf("%s.to[%d]", p, j), "%v", err))
+			}
+		}
+	}
+	return errs
+}
+
+// NotifyDefaultRules are notify.default_rules: the rules of a hire whose
+// own rules cannot be read.
+func (inv *Inventory) NotifyDefaultRules() []playbook.NotifyRule { return inv.notify.defaultRules }
 
 // NotifyChannel returns the channel of that name.
 func (inv *Inventory) NotifyChannel(name string) (NotifyChannel, bool) {

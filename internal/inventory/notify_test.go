@@ -21,6 +21,8 @@ func TestNotifySection(t *testing.T) {
     mail: {kind: email, host: smtp.corp.example.test, username: onboard, password: env:SMTP_PW, from: onboard@corp.example.test}
     chat: {kind: slack, url: env:SLACK_URL}
     hook: {kind: webhook, url: "https://hooks.corp.example.test/onboard", key: file:hook.key}
+  default_rules:
+    - {on: [failure], to: [on-duty, manager, team:it-desk], via: [mail, chat]}
 `, nil},
 		{"mistakes", `notify:
   on_duty: not-an-address
@@ -32,6 +34,8 @@ func TestNotifySection(t *testing.T) {
     hook: {kind: webhook, url: "ftp://x", key: env:K, host: x}
     desk: {kind: ticket, url: "https://x.service-now.com/api/now/table/incident", template: missing.tmpl}
     fax: {kind: fax}
+  default_rules:
+    - {on: [failur], to: [on-duty, team:nope, "x y"], via: [mail, pager]}
 `, []string{
 			`:2:12: notify.on_duty: is not an email address: "not-an-address"`,
 			`:3:18: notify.manager_email: template ${person.nope}: unknown name`,
@@ -44,6 +48,10 @@ func TestNotifySection(t *testing.T) {
 			`notify.channels.hook.host: does not apply to a webhook channel`,
 			`notify.channels.desk.template: `,
 			`notify.channels.fax.kind: must be one of email, webhook, slack, teams, ticket, got "fax"`,
+			`notify.default_rules[0].on[0]: unknown event "failur"`,
+			`notify.default_rules[0].to[1]: unknown team "nope"`,
+			`notify.default_rules[0].to[2]: must be manager, on-duty, team:NAME or an email address, got "x y"`,
+			`notify.default_rules[0].via[1]: unknown channel "pager": not in notify.channels`,
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -65,6 +73,9 @@ func TestNotifySection(t *testing.T) {
 					if got, err := inv.NotifyRecipient(who, "ghopper"); err != nil || got != want {
 						t.Errorf("%s: %q %v, want %q", who, got, err, want)
 					}
+				}
+				if r := inv.NotifyDefaultRules(); len(r) != 1 || !slices.Equal(r[0].Via, []string{"mail", "chat"}) {
+					t.Errorf("default rules %+v", r)
 				}
 				if _, err := inv.NotifyRecipient("team:nope", "ghopper"); err == nil {
 					t.Error("an unknown team resolved")

@@ -51,6 +51,12 @@ func facts(p Payload) []fact {
 		fs = append(fs, fact{"Resume", p.Resume})
 	}
 	fs = append(fs, fact{"Run", p.Run})
+	if p.Trigger != "" {
+		fs = append(fs, fact{"Event", p.Trigger})
+	}
+	if p.Note != "" {
+		fs = append(fs, fact{"Note", p.Note})
+	}
 	return fs
 }
 

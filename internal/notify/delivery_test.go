@@ -225,3 +225,56 @@ func TestGiveUp(t *testing.T) {
 		})
 	}
 }
+
+// Two Notifiers of one process that share a Flight (onboard serve makes
+// one per finished run) send a key through a channel once, though both
+// are given it while the first delivery is still going on; without the
+// Flight, both would send it (the journal says "sent" only once it is).
+func TestFlightSharedByNotifiers(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		shared bool
+		want   int
+	}{
+		{"shared flight", true, 1},
+		{"no flight", false, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rcv := &receiver{hang: 200 * time.Millisecond}
+			srv := httptest.NewServer(rcv)
+			defer srv.Close()
+			j := testJournal(t, "20261203T060000Z-abc123", "20261203T060001Z-abc124")
+			hook := &Webhook{URL: srv.URL, Key: secret.New("hook-key-0123456789"), Client: httpClient(5 * time.Second)}
+			var f *Flight
+			if tc.shared {
+				f = &Flight{}
+			}
+			var ns []*Notifier
+			for _, run := range []string{"20261203T060000Z-abc123", "20261203T060001Z-abc124"} {
+				n := &Notifier{Channels: map[string]Channel{"hook": hook}, Journal: j, Flight: f, Backoff: 10 * time.Millisecond}
+				n.Send(hookMessage(t, run))
+				ns = append(ns, n)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			for _, n := range ns {
+				if err := n.Drain(ctx); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if got := len(rcv.requests()); got != tc.want {
+				t.Errorf("%d deliveries, want %d", got, tc.want)
+			}
+			// Once released, the key is the journal's to judge: a third
+			// Notifier sends nothing.
+			n := &Notifier{Channels: map[string]Channel{"hook": hook}, Journal: j, Flight: f}
+			n.Send(hookMessage(t, "20261203T060001Z-abc124"))
+			if err := n.Drain(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if got := len(rcv.requests()); got != tc.want {
+				t.Errorf("after a later Notifier: %d deliveries, want still %d", got, tc.want)
+			}
+		})
+	}
+}

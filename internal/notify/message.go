@@ -5,6 +5,8 @@
 package notify
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"sort"
 	"strings"
@@ -34,6 +36,9 @@ type Payload struct {
 	Run   string    `json:"run"`
 	Time  time.Time `json:"time"`
 	Hire  Hire      `json:"hire"`
+	// Trigger is what started the run: the HR event (hr:<event id>) of an
+	// onboard serve run; empty from the command line.
+	Trigger string `json:"trigger,omitempty"`
 	// Summary is one line: the email subject, the chat title.
 	Summary    string   `json:"summary"`
 	Recipients []string `json:"recipients,omitempty"`
@@ -47,6 +52,9 @@ type Payload struct {
 	Drift   []string `json:"drift,omitempty"`
 	// Resume is how to go on after a failure.
 	Resume string `json:"resume,omitempty"`
+	// Note says what a reader must know to weigh the message, such as
+	// that its recipients come from an older inventory.
+	Note string `json:"note,omitempty"`
 }
 
 // Hire is who the notification is about.
@@ -99,6 +107,14 @@ type Options struct {
 	Final bool
 	// Resume is the command (or action) that goes on after a failure.
 	Resume string
+	// Trigger is what started the run (hr:<event id>), shown in every
+	// message.
+	Trigger string
+	// Note is shown in every message (Payload.Note).
+	Note string
+	// PlanErrors: the hire's plan could not be built, for these errors;
+	// its failure is keyed by them (PlanFailureKey).
+	PlanErrors string
 }
 
 // outputTail bounds the output a notification carries.
@@ -142,6 +158,10 @@ func Build(p *plan.Plan, res *result.Run, o Options) []Message {
 				continue
 			}
 			pl := payload(h, res, ev, origin, o.Resume)
+			pl.Trigger, pl.Note = secret.Scrub(o.Trigger), secret.Scrub(o.Note)
+			if ev == Failure && o.PlanErrors != "" {
+				pl.Key = PlanFailureKey(origin, h.ID, o.PlanErrors)
+			}
 			atts := attachments(h, res, ev)
 			for _, ch := range sortedKeys(byChannel) {
 				m := Message{Payload: pl, Channel: ch, Attachments: atts}
@@ -185,6 +205,15 @@ func events(h plan.Hire, res *result.Run, final bool) []string {
 
 // Key is the notification's identity: origin run / hire / event.
 func Key(origin, hire, event string) string { return origin + "/" + hire + "/" + event }
+
+// PlanFailureKey is the identity of the failure of a hire whose plan could
+// not be built: the failure's key and a digest of the errors, so that the
+// same errors are told once and changed ones again, and a step that fails
+// once the plan is mended is still told.
+func PlanFailureKey(origin, hire, errs string) string {
+	sum := sha256.Sum256([]byte(errs))
+	return Key(origin, hire, Failure) + "/plan-" + hex.EncodeToString(sum[:6])
+}
 
 func payload(h plan.Hire, res *result.Run, ev, origin, resume string) Payload {
 	pl := Payload{Event: ev, Key: Key(origin, h.ID, ev), Run: res.ID, Time: res.Finished.UTC(),

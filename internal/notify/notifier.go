@@ -37,6 +37,11 @@ type Notifier struct {
 	Attempts   int
 	Backoff    time.Duration
 	MaxBackoff time.Duration
+	// Flight, when set, is shared with the process's other Notifiers, so
+	// that a key and channel in flight in one is not sent by another
+	// before the journal records it sent (onboard serve makes a Notifier
+	// per finished run, and two phases of a hire can fail at once).
+	Flight *Flight
 
 	once   sync.Once
 	ctx    context.Context
@@ -45,6 +50,33 @@ type Notifier struct {
 	mu     sync.Mutex
 	seen   map[string]bool // key and channel, taken by a delivery of this process
 	active atomic.Int64    // deliveries going on
+}
+
+// Flight is the set of notifications being delivered in one process,
+// shared by its Notifiers. The zero value is ready to use.
+type Flight struct {
+	mu sync.Mutex
+	m  map[string]bool
+}
+
+// take claims id; false if it is already in flight.
+func (f *Flight) take(id string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.m[id] {
+		return false
+	}
+	if f.m == nil {
+		f.m = map[string]bool{}
+	}
+	f.m[id] = true
+	return true
+}
+
+func (f *Flight) release(id string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.m, id)
 }
 
 // Pending is the number of deliveries still going on.
@@ -72,11 +104,20 @@ func (n *Notifier) Send(msgs ...Message) {
 		if dup {
 			continue
 		}
+		if n.Flight != nil && !n.Flight.take(id) {
+			n.Log.Info("already being sent", "notification", m.Key, "channel", m.Channel)
+			continue
+		}
 		n.wg.Add(1)
 		n.active.Add(1)
 		go func() {
 			defer n.wg.Done()
 			defer n.active.Add(-1)
+			if n.Flight != nil {
+				// Released once the attempt is recorded: from then on the
+				// journal says whether it was sent.
+				defer n.Flight.release(id)
+			}
 			n.deliver(n.ctx, m)
 		}()
 	}

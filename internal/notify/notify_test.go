@@ -247,3 +247,47 @@ func TestOutputTail(t *testing.T) {
 	}
 	t.Fatal("no message")
 }
+
+// A hire whose plan could not be built: the failure is keyed by its
+// errors (the same errors once, changed ones again, and never the key a
+// step's failure would have), and every message names the event and
+// carries the note.
+func TestPlanFailureKeys(t *testing.T) {
+	p := &plan.Plan{Version: 1, Hires: []plan.Hire{{ID: "E2001", Name: "Ada Lovelace", Host: "ws6",
+		Notify: []plan.NotifyRule{{On: []string{"failure"}, To: []plan.Recipient{{Who: "on-duty", Address: "oncall@corp.example.test"}}, Via: []string{"mail"}}}}}}
+	res := &result.Run{ID: "20261203T060000Z-abc123", Finished: t0, Steps: []result.Step{{ID: "E2001/plan", Kind: "plan", Hire: "E2001", Host: "ws6",
+		Title: "make the plan", Outcome: result.Failed, Failure: &result.Failure{Host: "ws6", Step: "E2001/plan", Phase: "plan",
+			Message: "playbooks/E2001.yaml:3:10: profile: unknown profile \"gone\""}}}}
+	build := func(errs string) Message {
+		t.Helper()
+		ms := Build(p, res, Options{Origin: "E2001.g1", Trigger: "hr:evt-1", Note: "from an older inventory", PlanErrors: errs})
+		if len(ms) != 1 {
+			t.Fatalf("%d messages: %v", len(ms), summary(ms))
+		}
+		return ms[0]
+	}
+	a, again, changed := build("unknown profile \"gone\""), build("unknown profile \"gone\""), build("unknown software \"ghost\"")
+	stepKey := Key("E2001.g1", "E2001", Failure)
+	if a.Key != again.Key || a.Key == changed.Key || a.Key == stepKey || !strings.HasPrefix(a.Key, stepKey+"/plan-") {
+		t.Errorf("keys: %q, again %q, changed %q (a step's failure: %q)", a.Key, again.Key, changed.Key, stepKey)
+	}
+	txt, err := Text(a.Payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	html, err := HTML(a.Payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := ChatBody(inventory.ChannelSlack, a.Payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, s := range map[string]string{"text": txt, "html": html, "slack": string(body)} {
+		for _, want := range []string{"hr:evt-1", "from an older inventory", "make the plan", "E2001.yaml:3:10"} {
+			if !strings.Contains(s, want) {
+				t.Errorf("%s lacks %q:\n%s", name, want, s)
+			}
+		}
+	}
+}

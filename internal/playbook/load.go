@@ -203,7 +203,7 @@ func (pb *Playbook) check() []error {
 		}
 	}
 	errs = append(errs, checkChecks(d, "checks", pb.Checks)...)
-	errs = append(errs, checkNotify(d, "notify", pb.Notify)...)
+	errs = append(errs, CheckNotify(d, "notify", pb.Notify)...)
 	errs = append(errs, CheckSetRefs(d, "check_sets", pb.CheckSets)...)
 	errs = append(errs, checkWaivers(d, pb.Waivers)...)
 	errs = append(errs, pb.checkTemplates()...)
@@ -440,7 +440,7 @@ func LoadProfile(path string) (*Profile, error) {
 	errs = multierror.Append(errs, err)
 	if doc != nil {
 		errs = multierror.Append(errs, strictyaml.DropFollowOn(checkChecks(doc, "checks", pr.Checks), doc)...)
-		errs = multierror.Append(errs, strictyaml.DropFollowOn(checkNotify(doc, "notify", pr.Notify), doc)...)
+		errs = multierror.Append(errs, strictyaml.DropFollowOn(CheckNotify(doc, "notify", pr.Notify), doc)...)
 		errs = multierror.Append(errs, strictyaml.DropFollowOn(CheckSetRefs(doc, "check_sets", pr.CheckSets), doc)...)
 		errs = multierror.Append(errs, strictyaml.DropFollowOn(checkCheckTemplates(doc, "checks", pr.Checks, (&Playbook{}).TemplateVars("username", "host")), doc)...)
 	}

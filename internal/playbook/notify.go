@@ -32,10 +32,10 @@ const (
 // NotifyEvents are the events a rule may name.
 var NotifyEvents = []string{EventHandoverReady, EventFailure, EventHumanTask, EventDrift}
 
-// checkNotify checks the rules of a playbook or profile on their own; the
-// channels and teams they name are checked against the inventory when the
-// plan is made.
-func checkNotify(d *strictyaml.Doc, base string, rules []NotifyRule) []error {
+// CheckNotify checks the rules of a playbook, a profile or the inventory's
+// notify.default_rules on their own; the channels and teams they name are
+// checked against the inventory when the plan is made.
+func CheckNotify(d *strictyaml.Doc, base string, rules []NotifyRule) []error {
 	var errs []error
 	for i, r := range rules {
 		p := fmt.Sprintf("%s[%d]", base, i)

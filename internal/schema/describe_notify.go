@@ -34,6 +34,7 @@ func init() {
 		"inventory.Notify.manager_email":   "Makes the manager's address from person.manager, a template such as ${person.manager}@corp.example.test; a manager written as an address is used as it is.",
 		"inventory.Notify.teams":           "Team addresses by name (the recipient team:NAME).",
 		"inventory.Notify.channels":        "Notification channels by name, as rules' via names them.",
+		"inventory.Notify.default_rules":   "Rules for a hire whose own rules cannot be read: under onboard serve, a hire whose plan cannot be built because its profile is missing or does not load; only failure applies (docs/notifications.md).",
 		"inventory.NotifyChannel.kind":     "email (SMTP), webhook (signed JSON), slack or teams (incoming webhooks), ticket (a REST call whose body is a template).",
 		"inventory.NotifyChannel.host":     "email: the SMTP server.",
 		"inventory.NotifyChannel.port":     "email: the server's port (default 587 with starttls, 465 with implicit).",

@@ -42,14 +42,15 @@ func inventoryMapper(paths []string) Mapper {
 
 // validateMapping checks the hr section against the profile folders once,
 // when the service starts: a rule naming a missing profile is a setup
-// error, not something to find at the first hire.
-func validateMapping(paths, profileDirs []string) error {
+// error, not something to find at the first hire. It returns the
+// inventory it checked.
+func validateMapping(paths, profileDirs []string) (*inventory.Inventory, error) {
 	inv, err := inventory.Load(paths...)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	dirs := append(append(append([]string{}, profileDirs...), inv.ProfileDirs()...), "playbooks/profiles")
-	return inv.ValidateHR(func(name string) bool {
+	return inv, inv.ValidateHR(func(name string) bool {
 		_, err := playbook.FindProfile(name, dirs)
 		return err == nil
 	})

@@ -19,6 +19,9 @@ import (
 type notifications struct {
 	mu   sync.Mutex
 	busy []*notify.Notifier
+	// flight keeps a key in flight once across the Notifiers of finished
+	// runs: two phases of a hire can fail at the same moment.
+	flight notify.Flight
 }
 
 // notifyRun sends what the hire's rules ask for about a run that has
@@ -47,16 +50,25 @@ func (s *Service) notifyRun(ctx context.Context, r *store.Run, res *result.Run) 
 	if len(msgs) == 0 {
 		return
 	}
-	inv, err := inventory.Load(s.cfg.Inventory...)
+	inv, err := s.inventory()
 	if err != nil {
 		s.log.Warn("notifications: inventory", "run", r.ID, "err", err)
+		return
+	}
+	s.send(ctx, r, inv, msgs)
+}
+
+// send starts delivering msgs through inv's channels in the background,
+// and keeps the Notifier for Stop to wait on.
+func (s *Service) send(ctx context.Context, r *store.Run, inv *inventory.Inventory, msgs []notify.Message) {
+	if len(msgs) == 0 {
 		return
 	}
 	chans, err := notify.Channels(ctx, inv, &secret.Resolver{})
 	if err != nil {
 		s.log.Warn("notifications: channels", "run", r.ID, "err", err)
 	}
-	n := &notify.Notifier{Channels: chans, Log: s.log}
+	n := &notify.Notifier{Channels: chans, Log: s.log, Flight: &s.notes.flight}
 	if s.cfg.Journal != nil {
 		n.Journal = s.cfg.Journal
 	}

@@ -18,7 +18,6 @@ import (
 	"onboard/internal/connect"
 	"onboard/internal/deliver"
 	"onboard/internal/engine"
-	"onboard/internal/inventory"
 	"onboard/internal/journal"
 	"onboard/internal/plan"
 	"onboard/internal/planner"
@@ -210,7 +209,11 @@ func (s *Service) execute(ctx context.Context, r *store.Run, h *store.Hire, last
 			return nil
 		}
 		s.stats.outcome(r.Phase, state)
-		s.notifyRun(ctx, r, res)
+		if pe := (*planError)(nil); errors.As(err, &pe) {
+			s.notifyUnbuilt(ctx, r, h, pe, res)
+		} else {
+			s.notifyRun(ctx, r, res)
+		}
 		if state == store.RunOK && r.Phase == PhaseActivation {
 			s.stats.handedOver(h.StartDate, s.now())
 		}
@@ -233,6 +236,11 @@ func (s *Service) execute(ctx context.Context, r *store.Run, h *store.Hire, last
 		log.Warn("transient fault; retrying", "err", err)
 		return err
 	case err != nil:
+		if pe := (*planError)(nil); errors.As(err, &pe) {
+			// No step ran: the journal records the plan's errors as the
+			// run's one failed step, and the result shows them.
+			res, jrun = s.recordUnbuilt(ctx, r, h, pe)
+		}
 		return done(store.RunFailed, err.Error())
 	}
 	return done(store.RunOK, "")
@@ -250,7 +258,7 @@ func (s *Service) runPlan(ctx context.Context, r *store.Run, h *store.Hire) (*re
 	// The knowledge base is matched as failures are recorded; an inventory
 	// that does not load now was loaded to make the plan, so it is only
 	// the fixes that are then left out.
-	if inv, err := inventory.Load(s.cfg.Inventory...); err == nil {
+	if inv, err := s.inventory(); err == nil {
 		e.Known = inv.KnowledgeBase()
 	}
 	if err := e.Validate(p); err != nil {
@@ -347,7 +355,7 @@ func (s *Service) planFor(ctx context.Context, r *store.Run, h *store.Hire) (*pl
 	}
 	p, err := s.buildPlan(ctx, path, []byte(h.Playbook))
 	if err != nil {
-		return nil, err
+		return nil, &planError{err}
 	}
 	b, err := json.Marshal(p)
 	if err != nil {
@@ -378,7 +386,7 @@ func dirOf(p string) string {
 // buildPlan plans one generated playbook as `onboard plan` would.
 func (s *Service) buildPlan(ctx context.Context, path string, yml []byte) (*plan.Plan, error) {
 	var errs *multierror.Error
-	inv, err := inventory.Load(s.cfg.Inventory...)
+	inv, err := s.inventory()
 	if err != nil {
 		return nil, err
 	}

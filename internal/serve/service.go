@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"onboard/internal/inventory"
 	"onboard/internal/journal"
 	"onboard/internal/serve/store"
 )
@@ -136,6 +137,8 @@ type Service struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	notes  notifications // deliveries of finished runs (notify.go)
+	// lastInv is the last inventory that loaded (unbuilt.go).
+	lastInv lastInventory
 }
 
 func (c *Config) defaults() {
@@ -176,8 +179,10 @@ func (c *Config) defaults() {
 // begins working.
 func Open(ctx context.Context, cfg Config) (*Service, error) {
 	cfg.defaults()
+	var inv *inventory.Inventory
 	if cfg.Mapper == nil {
-		if err := validateMapping(cfg.Inventory, cfg.Profiles); err != nil {
+		var err error
+		if inv, err = validateMapping(cfg.Inventory, cfg.Profiles); err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrSetup, err)
 		}
 		cfg.Mapper = inventoryMapper(cfg.Inventory)
@@ -187,6 +192,7 @@ func Open(ctx context.Context, cfg Config) (*Service, error) {
 		return nil, err
 	}
 	s := &Service{cfg: cfg, store: st, log: cfg.Log, now: cfg.Now, stats: newMetrics()}
+	s.lastInv.inv, s.lastInv.at = inv, s.now()
 	q, err := openQueue(ctx, st, queueConfig{ID: sanitizeID(cfg.Instance), Workers: cfg.Workers, Worker: &runWorker{s: s},
 		Log: cfg.Log, PollEvery: cfg.PollEvery, SoftStop: cfg.StopTimeout, MaxAttempts: cfg.Retries + 1})
 	if err != nil {

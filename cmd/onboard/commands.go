@@ -188,6 +188,7 @@ func newRoot(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 	addOutput(resumeCmd, &o.output, "JSON lines of events")
 	resumeCmd.Flags().StringArrayVar(&o.reports, "report", nil, reportUsage("the report"))
 	o.addApplyFlags(resumeCmd)
+	o.addNotifyInventory(resumeCmd)
 
 	applyCmd := &cobra.Command{
 		Use:               "apply PLAYBOOK...|PLAN.json",

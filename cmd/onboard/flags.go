@@ -187,3 +187,10 @@ func nearestFlag(c *cobra.Command, name string) string {
 // editDistance is the edit distance between a and b (suggest.Distance:
 // a swap of two letters counts one).
 func editDistance(a, b string) int { return suggest.Distance([]rune(a), []rune(b)) }
+
+// addNotifyInventory registers -i on the commands that work from the
+// journal (resume, audit): the plan they run carries no channels, so the
+// inventory says where notifications go.
+func (o *options) addNotifyInventory(c *cobra.Command) {
+	c.Flags().StringArrayVarP(&o.inventory, "inventory", "i", nil, "inventory file or folder `PATH` whose notify channels tell of the run (repeatable; default ./inventory)")
+}

@@ -270,6 +270,7 @@ func (o *options) journalCommands(root *cobra.Command) {
 	addOutput(auditCmd, &o.output, "the audit as one object")
 	auditCmd.Flags().StringArrayVar(&o.reports, "report", nil, reportUsage("the audit"))
 	auditCmd.Flags().BoolVar(&o.noColor, "no-color", false, "no colours in the output (NO_COLOR does the same)")
+	o.addNotifyInventory(auditCmd)
 	root.AddCommand(auditCmd)
 	journalCmd := &cobra.Command{
 		Use:   "journal",

@@ -322,8 +322,14 @@ func notInPlace(hire string, res *result.Run) []string {
 				if s.Host != "" {
 					line = s.Host + ": " + line
 				}
-				if s.Reason != "" {
-					line += ": " + secret.Scrub(s.Reason)
+				// What the audit found: a re-check that fails says it in
+				// its failure, a step that could not tell in its reason.
+				why := s.Reason
+				if why == "" && s.Failure != nil {
+					why = s.Failure.Message
+				}
+				if why != "" {
+					line += ": " + secret.Scrub(why)
 				}
 				if !contains(out, line) {
 					out = append(out, line)

@@ -219,18 +219,36 @@ func TestNoRulesNoMessages(t *testing.T) {
 	}
 }
 
+// A drift message names each step no longer in place and what the audit
+// found: the reason of a step that could not tell, or the failure of a
+// re-check (what an audit's engine records), and what was added.
 func TestDriftSaysWhat(t *testing.T) {
-	r := okRun()
-	r.Audit, r.DryRun = true, true
-	r.Handover[1].Outcome, r.Handover[1].Reason = result.Failed, "acme-chat is not installed"
-	r.Hires = []result.Hire{{ID: "E1001", Added: []string{"group domain-admins"}}}
-	ms := Build(fixturePlan(), r, Options{})
-	if len(ms) != 1 {
-		t.Fatalf("messages %v", summary(ms))
-	}
-	want := []string{"ws1: package acme-chat 3.1.0: acme-chat is not installed", "added since handover: group domain-admins"}
-	if !slices.Equal(ms[0].Drift, want) || ms[0].Summary != "Drift found: Ada Lovelace (E1001) on ws1" {
-		t.Errorf("drift %q, summary %q", ms[0].Drift, ms[0].Summary)
+	for _, tc := range []struct {
+		name string
+		set  func(s *result.Step)
+		want string
+	}{
+		{"reason", func(s *result.Step) { s.Reason = "acme-chat is not installed" },
+			"ws1: package acme-chat 3.1.0: acme-chat is not installed"},
+		{"failed re-check", func(s *result.Step) {
+			s.Failure = &result.Failure{Host: "ws1", Phase: "check", Message: "acme-chat 3.0.9 is installed, not 3.1.0 (pw " + fixtureSecret + ")"}
+		}, "ws1: package acme-chat 3.1.0: acme-chat 3.0.9 is installed, not 3.1.0 (pw [redacted])"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := okRun()
+			r.Audit, r.DryRun = true, true
+			r.Handover[1].Outcome = result.Failed
+			tc.set(&r.Handover[1])
+			r.Hires = []result.Hire{{ID: "E1001", Added: []string{"group domain-admins"}}}
+			ms := Build(fixturePlan(), r, Options{})
+			if len(ms) != 1 {
+				t.Fatalf("messages %v", summary(ms))
+			}
+			want := []string{tc.want, "added since handover: group domain-admins"}
+			if !slices.Equal(ms[0].Drift, want) || ms[0].Summary != "Drift found: Ada Lovelace (E1001) on ws1" {
+				t.Errorf("drift %q, summary %q", ms[0].Drift, ms[0].Summary)
+			}
+		})
 	}
 }
 

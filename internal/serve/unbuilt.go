@@ -100,6 +100,9 @@ func (s *Service) recordUnbuilt(ctx context.Context, r *store.Run, h *store.Hire
 // the same errors for the same hire and event are told once (every phase
 // and every retry meets them), changed ones again.
 func (s *Service) notifyUnbuilt(ctx context.Context, r *store.Run, h *store.Hire, pe *planError, res *result.Run) {
+	if res == nil || len(res.Hires) != 1 {
+		return // recordUnbuilt makes both
+	}
 	var p Person
 	var a Assignment
 	_ = json.Unmarshal(h.Person, &p)

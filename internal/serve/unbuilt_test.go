@@ -156,6 +156,22 @@ func TestUnbuiltPlanNotifies(t *testing.T) {
 		}
 	}
 
+	// The status page lists each phase among its failures, with the errors.
+	p := &page{h: &server{s: s}}
+	in, err := p.load(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := makePage(in, s.now(), time.UTC, time.Minute)
+	if len(v.Failures) != 3 {
+		t.Errorf("%d failures on the status page, want the 3 phases: %+v", len(v.Failures), v.Failures)
+	}
+	for _, f := range v.Failures {
+		if f.HireID != "E1" || !strings.Contains(f.Error, `unknown profile "engineering"`) {
+			t.Errorf("status page failure %+v", f)
+		}
+	}
+
 	// The same errors again: nobody is told twice.
 	if err := s.Retry(ctx, "E1.g1.account"); err != nil {
 		t.Fatal(err)

@@ -28,9 +28,9 @@ type planError struct{ err error }
 func (e *planError) Error() string { return e.err.Error() }
 func (e *planError) Unwrap() error { return e.err }
 
-// PlanStepKind is the kind of the step that stands, in the result and the
+// planStepKind is the kind of the step that stands, in the result and the
 // journal of a run whose plan could not be built, for making the plan.
-const PlanStepKind = "plan"
+const planStepKind = "plan"
 
 // lastInventory is the last inventory that loaded: when the inventory no
 // longer loads, a failure is still told through its channels, saying so.
@@ -72,9 +72,9 @@ func (s *Service) recordUnbuilt(ctx context.Context, r *store.Run, h *store.Hire
 	src := s.playbookPath(h.EmployeeID)
 	hire := result.Hire{ID: h.EmployeeID, Name: strings.TrimSpace(playbook.Person{GivenName: p.GivenName, Surname: p.Surname, PreferredName: p.PreferredName}.DisplayName()),
 		Host: a.Host, Profile: a.Profile, Source: src, StartDate: p.StartDate, Manager: p.Manager, Email: p.Email}
-	id := h.EmployeeID + "/" + PlanStepKind
-	st := result.Step{ID: id, Kind: PlanStepKind, Hire: h.EmployeeID, Host: a.Host, Title: "make the plan", Outcome: result.Failed, Started: now,
-		Failure: &result.Failure{Host: a.Host, Step: id, Phase: PlanStepKind, Message: secret.Scrub(pe.Error())}}
+	id := h.EmployeeID + "/" + planStepKind
+	st := result.Step{ID: id, Kind: planStepKind, Hire: h.EmployeeID, Host: a.Host, Title: "make the plan", Outcome: result.Failed, Started: now,
+		Failure: &result.Failure{Host: a.Host, Step: id, Phase: planStepKind, Message: secret.Scrub(pe.Error())}}
 	res := &result.Run{ID: journal.NewRunID(now), Operator: "onboard serve (" + s.cfg.Instance + ")", Started: now, Finished: now,
 		Hires: []result.Hire{hire}, Steps: []result.Step{st}}
 	if s.cfg.Journal == nil {
@@ -171,7 +171,7 @@ func resolveRules(inv *inventory.Inventory, rules []playbook.NotifyRule, manager
 		pr := plan.NotifyRule{On: r.On}
 		for _, v := range r.Via {
 			if _, ok := inv.NotifyChannel(v); !ok {
-				first = cmpErr(first, fmt.Errorf("unknown channel %q", v))
+				first = firstErr(first, fmt.Errorf("unknown channel %q", v))
 				continue
 			}
 			pr.Via = append(pr.Via, v)
@@ -179,7 +179,7 @@ func resolveRules(inv *inventory.Inventory, rules []playbook.NotifyRule, manager
 		for _, w := range r.To {
 			addr, err := inv.NotifyRecipient(w, manager)
 			if err != nil {
-				first = cmpErr(first, err)
+				first = firstErr(first, err)
 				continue
 			}
 			pr.To = append(pr.To, plan.Recipient{Who: w, Address: addr})
@@ -189,7 +189,7 @@ func resolveRules(inv *inventory.Inventory, rules []playbook.NotifyRule, manager
 	return out, first
 }
 
-func cmpErr(first, err error) error {
+func firstErr(first, err error) error {
 	if first != nil {
 		return first
 	}

@@ -17,6 +17,7 @@ import (
 
 	"onboard/internal/journal"
 	"onboard/internal/serve/store"
+	"onboard/internal/stats"
 )
 
 // hookLog is a local webhook receiver that keeps every body.
@@ -154,6 +155,23 @@ func TestUnbuiltPlanNotifies(t *testing.T) {
 		if d.Outcome != journal.RunFailed || d.Trigger != "hr:evt-u1" || d.Steps["failed"] != 1 {
 			t.Errorf("journal run %s: outcome %s, trigger %s, steps %v", d.ID, d.Outcome, d.Trigger, d.Steps)
 		}
+	}
+
+	// The service figures count each as a failure of kind and phase plan.
+	var details []*journal.RunDetail
+	for _, r := range runs {
+		d, err := j.Run(ctx, r.JournalRun)
+		if err != nil {
+			t.Fatal(err)
+		}
+		details = append(details, d)
+	}
+	rep, err := stats.Compute(details, stats.Options{})
+	if err != nil || rep.Total == nil {
+		t.Fatalf("figures: %+v %v", rep, err)
+	}
+	if f := rep.Total.Failures; len(f) != 1 || f[0].Kind != "plan" || f[0].Phase != "plan" || f[0].Count != 3 || rep.Total.Escalated != 1 {
+		t.Errorf("figures: failures %+v, escalated %d", f, rep.Total.Escalated)
 	}
 
 	// The status page lists each phase among its failures, with the errors.

@@ -190,6 +190,11 @@ func TestServeNotifiesUnbuildablePlan(t *testing.T) {
 			t.Errorf("run %s: error %q, journal run %q", r.ID, r.Error, r.JournalRun)
 		}
 	}
+	// The journal's run of it, as onboard show prints it.
+	if code, out, stderr := e.onboard("show", h.Runs[0].JournalRun); code != exitOK || !strings.Contains(out, "make the plan") ||
+		!strings.Contains(out, `unknown profile "hr-gone"`) || !strings.Contains(out, "hr:"+evt) {
+		t.Errorf("show %s: exit %d\n%s%s", h.Runs[0].JournalRun, code, out, stderr)
+	}
 	ms := waitMails(t, s, 1)
 	m := ms[0]
 	if m.to != "oncall@corp.example.test" {

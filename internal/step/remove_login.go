@@ -270,9 +270,17 @@ func (k LoginRevoke) Verify(ctx context.Context, x *Exec, s *plan.Step) error {
 // Windows: the sign-in groups the user is in, and their sessions as
 // quser lists them (USERNAME SESSIONNAME ID STATE IDLE LOGON: the ID is
 // the first all-digit word after the name; a disconnected session has no
-// SESSIONNAME). quser prints nothing on stdout when nobody is signed in.
-const psSessions = `$sessions = @()
-foreach ($line in @(& quser.exe 2>$null | Select-Object -Skip 1)) {
+// SESSIONNAME). With nobody signed in, quser writes "No User exists for *"
+// to stderr and exits 1; Windows PowerShell 5.1 makes redirected native
+// stderr error records, which 'Stop' would make fatal, so quser runs under
+// 'Continue'. A host without quser fails the step: who is signed in
+// cannot be told.
+const psSessions = `if (-not (Get-Command -Name 'quser.exe' -ErrorAction SilentlyContinue)) { throw 'quser.exe is not on this host: onboard cannot tell who is signed in' }
+$ErrorActionPreference = 'Continue'
+$quser = @(& quser.exe 2>$null)
+$ErrorActionPreference = 'Stop'
+$sessions = @()
+foreach ($line in @($quser | Select-Object -Skip 1)) {
     $words = @(-split ([string]$line).TrimStart('>', ' '))
     if ($words.Count -lt 3 -or $words[0] -ne $in.session_name) { continue }
     foreach ($w in $words[1..($words.Count - 1)]) {

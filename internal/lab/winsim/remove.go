@@ -240,7 +240,8 @@ func (h *Host) quserLocked() []string {
 // The login-revoke scripts' parsing of quser, applied here to what quser
 // prints.
 var quserParsing = []string{
-	"foreach ($line in @(& quser.exe 2>$null | Select-Object -Skip 1)) {",
+	"$ErrorActionPreference = 'Continue'\n$quser = @(& quser.exe 2>$null)\n$ErrorActionPreference = 'Stop'",
+	"foreach ($line in @($quser | Select-Object -Skip 1)) {",
 	"$words = @(-split ([string]$line).TrimStart('>', ' '))",
 	"if ($words.Count -lt 3 -or $words[0] -ne $in.session_name) { continue }",
 	"if ($w -match '^\\d+$') { $sessions += [int]$w; break }",

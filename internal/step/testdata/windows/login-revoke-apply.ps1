@@ -16,8 +16,12 @@ foreach ($g in $in.groups) {
         }
     }
 }
+if (-not (Get-Command -Name 'quser.exe' -ErrorAction SilentlyContinue)) { throw 'quser.exe is not on this host: onboard cannot tell who is signed in' }
+$ErrorActionPreference = 'Continue'
+$quser = @(& quser.exe 2>$null)
+$ErrorActionPreference = 'Stop'
 $sessions = @()
-foreach ($line in @(& quser.exe 2>$null | Select-Object -Skip 1)) {
+foreach ($line in @($quser | Select-Object -Skip 1)) {
     $words = @(-split ([string]$line).TrimStart('>', ' '))
     if ($words.Count -lt 3 -or $words[0] -ne $in.session_name) { continue }
     foreach ($w in $words[1..($words.Count - 1)]) {

@@ -43,10 +43,12 @@ func (k PackageRemove) Apply(ctx context.Context, x *Exec, s *plan.Step) (string
 }
 
 // ApplyBatch removes the apt packages of several steps of one host in one
-// apt transaction; when it fails (one package's removal script failed,
-// or would take a package outside the batch with it), each package is
-// removed on its own so that each step has its own outcome. Catalogue
-// "command" packages are uninstalled one by one.
+// apt transaction. A simulation first proves that the transaction takes
+// nothing else; when it would, each package is simulated alone, those
+// that would take a dependent fail (naming it) and the rest are removed
+// together. When the transaction itself fails (a package's removal script
+// failed), each package is removed on its own so that each step has its
+// own outcome. Catalogue "command" packages are uninstalled one by one.
 func (k PackageRemove) ApplyBatch(ctx context.Context, x *Exec, steps []*plan.Step) []Applied {
 	res := make([]Applied, len(steps))
 	before := make([]string, len(steps))
@@ -70,6 +72,9 @@ func (k PackageRemove) ApplyBatch(ctx context.Context, x *Exec, steps []*plan.St
 			n = append(n, steps[i].Package.Package)
 		}
 		return n
+	}
+	if len(apt) > 0 {
+		apt = safeRemovals(ctx, x, apt, names, res)
 	}
 	if len(apt) > 0 {
 		err := aptRemove(ctx, x, names(apt))
@@ -97,18 +102,58 @@ func (k PackageRemove) ApplyBatch(ctx context.Context, x *Exec, steps []*plan.St
 // AutomaticRemove may be on; what else goes is a decision for a plan).
 const aptRemoveArgs = "-y -q -o DPkg::Lock::Timeout=120 -o APT::Get::AutomaticRemove=false"
 
-// aptRemove removes pkgs in one transaction, after a simulation that
-// proves it takes nothing else.
+// simulateRemove asks apt what removing pkgs would remove besides them.
+func simulateRemove(ctx context.Context, x *Exec, pkgs []string) ([]string, Out, error) {
+	sim, err := x.Must(ctx, "simulate removing "+strings.Join(pkgs, " "), "LC_ALL=C apt-get -s remove "+aptRemoveArgs+" "+shell.Join(pkgs...), true)
+	if err != nil {
+		return nil, sim, err
+	}
+	return alsoRemoved(sim.Stdout, pkgs), sim, nil
+}
+
+// safeRemovals returns those of the packages at idx whose removal takes
+// no other package, and fails the steps of the others in res.
+func safeRemovals(ctx context.Context, x *Exec, idx []int, names func([]int) []string, res []Applied) []int {
+	extra, sim, err := simulateRemove(ctx, x, names(idx))
+	switch {
+	case err != nil:
+		for _, i := range idx {
+			res[i].Err = err
+		}
+		return nil
+	case len(extra) == 0:
+		return idx
+	case len(idx) == 1:
+		res[idx[0]].Err = dependentsError(x, names(idx), extra, sim)
+		return nil
+	}
+	// Which packages take a dependent with them: each alone. Those that
+	// take nothing alone take nothing together either (what a removal
+	// takes is the union of what each package's takes).
+	var safe []int
+	for _, i := range idx {
+		one := names([]int{i})
+		extra, sim, err := simulateRemove(ctx, x, one)
+		switch {
+		case err != nil:
+			res[i].Err = err
+		case len(extra) > 0:
+			res[i].Err = dependentsError(x, one, extra, sim)
+		default:
+			safe = append(safe, i)
+		}
+	}
+	return safe
+}
+
+func dependentsError(x *Exec, pkgs, extra []string, sim Out) error {
+	return &CommandError{Host: x.T.Host.Name, Out: sim, Msg: fmt.Sprintf("removing %s would also remove %s, which depend on it: nothing removed",
+		strings.Join(pkgs, " "), strings.Join(extra, ", "))}
+}
+
+// aptRemove removes pkgs in one transaction.
 func aptRemove(ctx context.Context, x *Exec, pkgs []string) error {
 	what := strings.Join(pkgs, " ")
-	sim, err := x.Must(ctx, "simulate removing "+what, "LC_ALL=C apt-get -s remove "+aptRemoveArgs+" "+shell.Join(pkgs...), true)
-	if err != nil {
-		return err
-	}
-	if extra := alsoRemoved(sim.Stdout, pkgs); len(extra) > 0 {
-		return &CommandError{Host: x.T.Host.Name, Out: sim, Msg: fmt.Sprintf("removing %s would also remove %s, which depend on it: nothing removed",
-			what, strings.Join(extra, ", "))}
-	}
 	cmd := "DEBIAN_FRONTEND=noninteractive apt-get remove " + aptRemoveArgs + " " + shell.Join(pkgs...)
 	out, err := x.Must(ctx, "remove "+what, cmd, true)
 	if err == nil || !strings.Contains(out.Combined(), "dpkg was interrupted") {

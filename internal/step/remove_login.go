@@ -392,10 +392,22 @@ tar -czf "$2.onboard" -C "$1" .
 chmod 600 "$2.onboard"
 mv -f -- "$2.onboard" "$2"`
 
-func (HomeArchive) Check(ctx context.Context, x *Exec, s *plan.Step) (State, error) {
-	h := s.HomeArchive
+// usable refuses an archive the kind cannot make: a bad spec, or a host
+// that is not Linux (its scripts are POSIX sh).
+func (HomeArchive) usable(x *Exec, h *plan.HomeArchiveSpec) error {
+	if x.T.Host.OS == "windows" {
+		return fmt.Errorf("%s: home archive of %s: home-archive runs on Linux hosts only", x.T.Host.Name, h.User)
+	}
 	if err := h.Validate(); err != nil {
-		return State{}, fmt.Errorf("%s: home archive of %s: %w", x.T.Host.Name, h.User, err)
+		return fmt.Errorf("%s: home archive of %s: %w", x.T.Host.Name, h.User, err)
+	}
+	return nil
+}
+
+func (k HomeArchive) Check(ctx context.Context, x *Exec, s *plan.Step) (State, error) {
+	h := s.HomeArchive
+	if err := k.usable(x, h); err != nil {
+		return State{}, err
 	}
 	out, err := x.Run(ctx, script(archiveStateScript, h.Home, h.Archive), true, "")
 	if err != nil {
@@ -418,10 +430,10 @@ func (HomeArchive) Check(ctx context.Context, x *Exec, s *plan.Step) (State, err
 	return inPlace(fmt.Sprintf("%s lists all %s files of %s", h.Archive, f["files"], h.Home)), nil
 }
 
-func (HomeArchive) Apply(ctx context.Context, x *Exec, s *plan.Step) (string, error) {
+func (k HomeArchive) Apply(ctx context.Context, x *Exec, s *plan.Step) (string, error) {
 	h := s.HomeArchive
-	if err := h.Validate(); err != nil {
-		return "", fmt.Errorf("%s: home archive of %s: %w", x.T.Host.Name, h.User, err)
+	if err := k.usable(x, h); err != nil {
+		return "", err
 	}
 	if _, err := x.Must(ctx, "archive "+h.Home, script(archiveWriteScript, h.Home, h.Archive), true); err != nil {
 		return "", err

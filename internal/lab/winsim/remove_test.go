@@ -199,3 +199,18 @@ func TestLoginRevokeWindows(t *testing.T) {
 		t.Errorf("revoking onboard's own login: %v", err)
 	}
 }
+
+// home-archive is a Linux kind: on Windows it refuses before running
+// anything.
+func TestHomeArchiveRefusedOnWindows(t *testing.T) {
+	t.Parallel()
+	l := startLab(t, winsim.Config{})
+	s := &plan.Step{ID: "arch", Kind: plan.KindHomeArchive, HomeArchive: &plan.HomeArchiveSpec{User: "ada", Home: "/home/ada", Archive: "/srv/ada.tar.gz"}}
+	before := len(l.host.State().Commands)
+	if _, err := apply(t, l, nil, s, 10*time.Second); err == nil || !strings.Contains(err.Error(), "runs on Linux hosts only") {
+		t.Errorf("home-archive on Windows: %v", err)
+	}
+	if after := l.host.State().Commands; len(after) != before {
+		t.Errorf("commands ran: %q", after[before:])
+	}
+}

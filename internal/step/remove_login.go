@@ -100,7 +100,8 @@ if [ "$2" = local ]; then
 fi`
 
 // revokeApplyScript ends $1's access: $2 local (lock and expire) or
-// domain ($3 is the new leaversConf; sssd restarted, its caches dropped);
+// domain ($3 is the new leaversConf; sssd restarted, its cached entries
+// marked stale, not deleted: a laptop's cached credentials stay);
 // then every process of the user is killed and the authorized_keys
 // removed. It refuses uid 0.
 const revokeApplyScript = `set -e
@@ -121,9 +122,10 @@ else
 		systemctl restart sssd
 	else
 		if [ -s /run/sssd.pid ]; then kill "$(cat /run/sssd.pid)" 2>/dev/null || true; sleep 0.5; fi
-		rm -f /var/lib/sss/mc/* /var/lib/sss/db/cache_*
+		rm -f /var/lib/sss/mc/*
 		sssd -D --logger=files
 	fi
+	sss_cache -E 2>/dev/null || true
 fi
 if [ -n "$uid" ]; then
 	for i in 1 2 3 4 5 6 7 8 9 10; do

@@ -73,7 +73,7 @@ func TestRemovalOnLab(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer comm.Close()
-	rec := &recorder{Communicator: comm}
+	rec := &cmdRecorder{Communicator: comm}
 	x := &step.Exec{T: &step.Target{Host: host, Comm: rec}}
 
 	t.Run("packages", func(t *testing.T) { removePackages(ctx, t, l, x, rec) })
@@ -82,27 +82,27 @@ func TestRemovalOnLab(t *testing.T) {
 	t.Run("home archive", func(t *testing.T) { archiveHome(ctx, t, l, x) })
 }
 
-// recorder notes the commands a step runs.
-type recorder struct {
+// cmdRecorder notes the commands a step runs.
+type cmdRecorder struct {
 	remote.Communicator
 	mu   sync.Mutex
 	cmds []string
 }
 
-func (r *recorder) Run(ctx context.Context, c remote.Cmd) (int, error) {
+func (r *cmdRecorder) Run(ctx context.Context, c remote.Cmd) (int, error) {
 	r.mu.Lock()
 	r.cmds = append(r.cmds, c.Command)
 	r.mu.Unlock()
 	return r.Communicator.Run(ctx, c)
 }
 
-func (r *recorder) reset() {
+func (r *cmdRecorder) reset() {
 	r.mu.Lock()
 	r.cmds = nil
 	r.mu.Unlock()
 }
 
-func (r *recorder) count(sub string) int {
+func (r *cmdRecorder) count(sub string) int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	n := 0
@@ -126,7 +126,7 @@ func dpkgStatus(ctx context.Context, t *testing.T, l *lab.Lab, pkgs ...string) s
 // Two packages onboard installed are removed in one apt transaction; one
 // the user installed by hand stays; a package another depends on is not
 // removed (apt would take the dependent with it), and says why.
-func removePackages(ctx context.Context, t *testing.T, l *lab.Lab, x *step.Exec, rec *recorder) {
+func removePackages(ctx context.Context, t *testing.T, l *lab.Lab, x *step.Exec, rec *cmdRecorder) {
 	chat, crm := pkgStep("chat", plan.KindPackage, "acme-chat"), pkgStep("crm", plan.KindPackage, "acme-crm")
 	res := step.Package{}.ApplyBatch(ctx, x, []*plan.Step{chat, crm})
 	for _, r := range res {
@@ -246,7 +246,7 @@ chown -R leaver: /home/leaver/.ssh && su -s /bin/sh -c 'setsid sleep 600 </dev/n
 		t.Errorf("processes of the leaver: %s", out)
 	}
 	// Never onboard's own login, nor root.
-	for _, u := range []string{host(x), "root"} {
+	for _, u := range []string{loginUserOf(x), "root"} {
 		self := &plan.Step{ID: "self", Kind: plan.KindLoginRevoke, LoginRevoke: &plan.LoginRevokeSpec{User: u}}
 		if _, err := (step.LoginRevoke{}).Apply(ctx, x, self); err == nil || !strings.Contains(err.Error(), "refusing") {
 			t.Errorf("revoking %s: %v", u, err)
@@ -254,7 +254,7 @@ chown -R leaver: /home/leaver/.ssh && su -s /bin/sh -c 'setsid sleep 600 </dev/n
 	}
 }
 
-func host(x *step.Exec) string { return x.T.Host.User }
+func loginUserOf(x *step.Exec) string { return x.T.Host.User }
 
 // The leaver's home is archived to a tar.gz that lists every file; the
 // home stays; a file added later makes the archive incomplete again.

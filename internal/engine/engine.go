@@ -197,6 +197,8 @@ func (e *Engine) Validate(p *plan.Plan) error {
 		}
 		if !hasSpec(s) {
 			errs = append(errs, fmt.Errorf("step %s: no %s settings", s.ID, s.Kind))
+		} else if err := removalSpecError(s); err != nil {
+			errs = append(errs, fmt.Errorf("step %s: %w", s.ID, err))
 		}
 	}
 	for _, s := range p.Steps {
@@ -236,6 +238,20 @@ func hasSpec(s *plan.Step) bool {
 		return s.Computer != nil
 	case plan.KindJoin:
 		return s.Join != nil
+	case plan.KindPackageRemove:
+		return s.Package != nil
+	case plan.KindPrinterRemove:
+		return s.Printer != nil
+	case plan.KindWinSoftwareRemove:
+		return s.WinSoftware != nil
+	case plan.KindWinPrinterRemove:
+		return s.WinPrinter != nil
+	case plan.KindLocalGroupRemove:
+		return s.LocalGroup != nil
+	case plan.KindLoginRevoke:
+		return s.LoginRevoke != nil
+	case plan.KindHomeArchive:
+		return s.HomeArchive != nil
 	}
 	return true // kinds added by tests carry no spec
 }

@@ -169,6 +169,7 @@ type Install struct {
 	Install      string        `yaml:"install" onboard:"text"`       // for manager command
 	IsInstalled  string        `yaml:"is_installed" onboard:"text"`  // for manager command: exits 0 when installed
 	VersionQuery string        `yaml:"version_query" onboard:"text"` // for manager command: prints the version
+	Uninstall    string        `yaml:"uninstall" onboard:"text"`     // for manager command: removes it (a mover's or leaver's plan)
 }
 
 // Inventory is the merged inventory with positions for errors.
@@ -448,6 +449,9 @@ func (inv *Inventory) check() []error {
 				}
 			case in.Package == "":
 				errs = append(errs, doc.Errorf(p+".package", "is required"))
+			}
+			if in.Uninstall != "" && in.Manager != "command" {
+				errs = append(errs, doc.Errorf(p+".uninstall", "is for manager command only: other managers remove their own packages"))
 			}
 			winMgr := in.Manager == "msi" || in.Manager == "winget" || in.Manager == "choco"
 			if os == "windows" && !winMgr {

@@ -281,6 +281,9 @@ type Step struct {
 	LocalGroup  *LocalGroupSpec  `json:"local_group,omitempty"`
 	WinJoin     *WinJoinSpec     `json:"win_join,omitempty"`
 	Reboot      *RebootSpec      `json:"reboot,omitempty"`
+
+	LoginRevoke *LoginRevokeSpec `json:"login_revoke,omitempty"`
+	HomeArchive *HomeArchiveSpec `json:"home_archive,omitempty"`
 }
 
 // WinSoftwareSpec installs software on Windows: an MSI, or a winget or
@@ -408,6 +411,7 @@ type PackageSpec struct {
 	Install      string `json:"install,omitempty"`
 	IsInstalled  string `json:"is_installed,omitempty"`
 	VersionQuery string `json:"version_query,omitempty"`
+	Uninstall    string `json:"uninstall,omitempty"` // package-remove of a command package
 }
 
 // PrinterSpec maps one printer queue through CUPS.

@@ -340,7 +340,7 @@ func (b *builder) hire(pb *playbook.Playbook) {
 		}
 		s := newStep(plan.KindPackage, name, title+" on "+host.Name, in.Timeout)
 		s.Package = &plan.PackageSpec{Name: name, Manager: mgr, Package: in.Package, Version: in.Version,
-			Install: in.Install, IsInstalled: in.IsInstalled, VersionQuery: in.VersionQuery}
+			Install: in.Install, IsInstalled: in.IsInstalled, VersionQuery: in.VersionQuery, Uninstall: in.Uninstall}
 		pkgIDs = append(pkgIDs, s.ID)
 	}
 

@@ -450,4 +450,5 @@ var descriptions = map[string]string{
 	"inventory.Install.install":       "Manager command: the shell command that installs it.",
 	"inventory.Install.is_installed":  "Manager command: a shell command that exits 0 when it is installed.",
 	"inventory.Install.version_query": "Manager command: a shell command that prints the installed version.",
+	"inventory.Install.uninstall":     "Manager command: a shell command that removes it; without one, onboard refuses to plan its removal.",
 }

@@ -108,6 +108,9 @@ func TestProbesMatchChecks(t *testing.T) {
 		{Kind: plan.KindFile, File: &plan.FileSpec{Path: "/etc/motd", Content: "x"}},
 		{Kind: plan.KindPackage, Package: &plan.PackageSpec{Name: "vim", Package: "vim"}},
 		{Kind: plan.KindPrinter, Printer: &plan.PrinterSpec{Name: "P"}},
+		{Kind: plan.KindPackageRemove, Package: &plan.PackageSpec{Name: "vim", Package: "vim"}},
+		{Kind: plan.KindPackageRemove, Package: &plan.PackageSpec{Name: "agent", Manager: "command", IsInstalled: "test -x /a", Uninstall: "rm /a"}},
+		{Kind: plan.KindPrinterRemove, Printer: &plan.PrinterSpec{Name: "P"}},
 	}
 	for _, s := range steps {
 		t.Run(s.Kind, func(t *testing.T) {

@@ -87,6 +87,14 @@ var Kinds = map[string]Kind{
 	plan.KindWinCommand:  WinCommand{},
 	plan.KindWinFile:     WinFile{},
 	plan.KindReboot:      Reboot{},
+
+	plan.KindPackageRemove:     PackageRemove{},
+	plan.KindPrinterRemove:     PrinterRemove{},
+	plan.KindWinSoftwareRemove: WinSoftwareRemove{},
+	plan.KindWinPrinterRemove:  WinPrinterRemove{},
+	plan.KindLocalGroupRemove:  LocalGroupRemove{},
+	plan.KindLoginRevoke:       LoginRevoke{},
+	plan.KindHomeArchive:       HomeArchive{},
 }
 
 // Target is one host as steps see it: its plan entry and its connection,

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"maps"
 	"strings"
 
 	"onboard/internal/codetemplate"
@@ -503,6 +504,7 @@ func WindowsScripts() map[string]powershell.Script {
 		s.Data = sample
 		out[s.Op] = s
 	}
+	maps.Copy(out, removalScripts(sample))
 	out["win-baseline"] = baselineScript()
 	for _, c := range sampleWinChecks() {
 		s, err := winCheckScript(c)

@@ -56,6 +56,18 @@ package winsim
 //	win-baseline       BitLocker C: (SetBitLocker), Defender (SetDefender), firewall profiles
 //	                   (SetFirewallProfile), reboot markers (a join, an installer's 3010, Windows
 //	                   Update's RebootRequired): see baseline.go.
+//	msi-uninstall      msiexec /x: the Uninstall key goes when the uninstaller's exit code (Package.
+//	                   UninstallExitCode) is 0, 3010 or 1641 (the last two leave a reboot pending);
+//	                   1605 for a product that is not installed: {"exit_code","log"}.
+//	winget-uninstall   0; 3010/1641 as 0x8A150109 / 0x8A15010B; other uninstaller failures 0x8A150030;
+//	                   not installed 0x8A150014.
+//	choco-uninstall    the uninstaller's code (3010, 1641, failures) or 1 when not installed.
+//	printer-remove     printui /gd /q (exit 0), spooler restart, Remove-Printer of what is still shown.
+//	localgroup-remove  Remove-LocalGroupMember: {"removed"}; false when not a member (the script catches
+//	                   MemberNotFoundException); unknown group or principal: the error record.
+//	login-revoke-check the sign-in groups (of $in.groups that exist) listing the member, and the session
+//	                   IDs quser shows for its name, parsed as the script does: {"groups","sessions"}.
+//	login-revoke-apply the same, after Remove-LocalGroupMember from each and logoff of each session.
 var ops map[string]func(*inv) int
 
 func init() {
@@ -85,5 +97,13 @@ func init() {
 		"check-group":      opCheckGroup,
 		"win-baseline":     opBaseline,
 		"check-http":       opCheckHTTP,
+
+		"msi-uninstall":      opMSIUninstall,
+		"winget-uninstall":   opWingetUninstall,
+		"choco-uninstall":    opChocoUninstall,
+		"printer-remove":     opPrinterRemove,
+		"localgroup-remove":  opLocalGroupRemove,
+		"login-revoke-check": opLoginRevoke(false),
+		"login-revoke-apply": opLoginRevoke(true),
 	}
 }

@@ -148,6 +148,15 @@ func psJSON(fields ...field) string {
 				b.WriteString(psJSONString(e))
 			}
 			b.WriteByte(']')
+		case []int:
+			b.WriteByte('[')
+			for i, e := range x {
+				if i > 0 {
+					b.WriteByte(',')
+				}
+				b.WriteString(strconv.Itoa(e))
+			}
+			b.WriteByte(']')
 		case []field: // a nested object
 			b.WriteString(psJSON(x...))
 		case [][]field: // an array of objects

@@ -113,6 +113,10 @@ type Package struct {
 	// Hang: the installer never returns; the command ends only when its
 	// context is cancelled (the client's timeout, a reboot).
 	Hang bool
+	// UninstallExitCode is the uninstaller's exit code: 0, 3010 and 1641
+	// remove it (the last two with a reboot pending), anything else fails
+	// and leaves it installed.
+	UninstallExitCode int
 }
 
 // State is a snapshot of the machine for test assertions.
@@ -174,6 +178,7 @@ type Host struct {
 	groups      map[string]*localGroup  // lower-cased name
 	checks      checkState              // services, names, accounts the check kinds read
 	fs          *fsys
+	sessions    []session // who is signed in (quser)
 
 	commands, killed []string
 

@@ -1,0 +1,14 @@
+# onboard-op: printer-remove
+$ErrorActionPreference = 'Stop'
+$ProgressPreference = 'SilentlyContinue'
+[Console]::OutputEncoding = New-Object System.Text.UTF8Encoding $false
+[Console]::InputEncoding = [Console]::OutputEncoding
+$OutputEncoding = [Console]::OutputEncoding
+$in = '{"args":"ALLUSERS=1","connection":"\\\\print01\\Office 2F","creates":"C:\\Acme\\done.txt","domain":"corp.example.test","driver":"Microsoft IPP Class Driver","group":"Remote Desktop Users","member":"CORP\\o''brien","new_name":"WS-ADA","ou":"OU=Workstations,DC=corp,DC=example,DC=test","package":"Acme.Chat","path":"C:\\Acme\\motd.txt","product_code":"{12345678-1234-1234-1234-123456789012}","run":"New-Item -ItemType Directory -Path ''C:\\Acme'' -Force","source":"\\\\files\\share\\App.msi","unless":"Test-Path ''C:\\x''","version":"3.1.0"}' | ConvertFrom-Json
+
+$p = Start-Process -FilePath 'rundll32.exe' -ArgumentList @('printui.dll,PrintUIEntry', '/gd', '/q', '/n', ('"' + $in.connection + '"')) -Wait -PassThru
+Restart-Service -Name Spooler -Force
+if (Get-Printer -Name $in.connection -ErrorAction SilentlyContinue) {
+    Remove-Printer -Name $in.connection -ErrorAction Stop
+}
+[pscustomobject]@{ exit_code = $p.ExitCode } | ConvertTo-Json -Compress

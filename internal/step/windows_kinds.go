@@ -504,6 +504,7 @@ func WindowsScripts() map[string]powershell.Script {
 		out[s.Op] = s
 	}
 	out["win-baseline"] = baselineScript()
+	out["check-login"] = winLoginScript(`o'brien`, "corp.example.test")
 	for _, c := range sampleWinChecks() {
 		s, err := winCheckScript(c)
 		if err != nil {

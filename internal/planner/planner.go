@@ -637,7 +637,7 @@ func (b *builder) accountSteps(pb *playbook.Playbook, dir *plan.Directory, d inv
 		DisplayName: tmpl("naming.display_name", d.Naming.DisplayName, "${person.name}"),
 		Email:       email, Title: p.Title, Department: p.Department, Manager: p.Manager, Extra: extra, Adopt: pb.Account.Adopt,
 	}
-	if dir.Kind == "openldap" {
+	if dir.Kind == "openldap" || dir.Posix {
 		acct.UIDMin = d.Posix.UIDMin
 		if acct.UIDMin == 0 {
 			acct.UIDMin = 10000
@@ -733,6 +733,7 @@ func (b *builder) joinSteps(pb *playbook.Playbook, pr *playbook.Profile, host *p
 	s := newStep(plan.KindJoin, dir.Domain, fmt.Sprintf("Join %s to %s", host.Name, dir.Domain), 0)
 	s.Directory = name
 	s.Join = &plan.JoinSpec{Domain: dir.Domain, Computer: computer, FQDN: strings.ToLower(computer) + "." + dir.Domain, OU: ou, Stale: stale, Logins: j.Logins}
+	s.Join.PosixIDs = j.Logins != "" && dir.Posix
 	if j.Logins != "" && pb.Account.Directory == name {
 		s.Join.User = username
 	}

@@ -157,6 +157,15 @@ func TestWindowsMemberOnLab(t *testing.T) {
 		if !st.InPlace {
 			t.Fatalf("win1 is not joined: %s", st.Reason)
 		}
+		// The machine knows the hire's account through the DC, and not a
+		// name the domain lacks.
+		if st := runCheck(ctx, t, x, &plan.CheckSpec{User: &plan.UserCheck{Name: `CORP\` + hire, Exists: true}}); verdict(st) != "pass" {
+			t.Errorf("user CORP\\%s: %s: %s", hire, verdict(st), st.Reason)
+		}
+		if st := runCheck(ctx, t, x, &plan.CheckSpec{User: &plan.UserCheck{Name: `CORP\nobody`, Exists: true}}); verdict(st) != "fail" ||
+			!strings.Contains(st.Reason, "not known to the host") {
+			t.Errorf("user CORP\\nobody: %s: %s", verdict(st), st.Reason)
+		}
 
 		st = runCheck(ctx, t, x, signIn)
 		if verdict(st) != "pass" || !strings.Contains(st.Reason, "bind as "+hire+" with the initial password works") ||

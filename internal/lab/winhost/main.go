@@ -111,6 +111,9 @@ func run(path string) error {
 			Logon: func(ctx context.Context, user, password string) error {
 				return logon(ctx, cfg, user, password)
 			},
+			LookupUser: func(name string) (bool, error) {
+				return lookupAccount(cfg, joinPW, name)
+			},
 		}
 	}
 	host := winsim.New(wcfg)
@@ -198,6 +201,26 @@ func logon(ctx context.Context, cfg Config, user, password string) error {
 		return &winsim.LogonError{Code: winsim.ErrorLogonFailure}
 	}
 	return err
+}
+
+// lookupAccount says whether the domain has an account (user, group or
+// computer) of that sAMAccountName, as a member's name translation asks
+// its DC.
+func lookupAccount(cfg Config, joinPW, name string) (bool, error) {
+	c, err := dialDC(cfg)
+	if err != nil {
+		return false, err
+	}
+	defer c.Close()
+	if err := c.Bind(cfg.JoinUser, joinPW); err != nil {
+		return false, err
+	}
+	r, err := c.Search(ldap.NewSearchRequest(cfg.BaseDN, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 2, 10, false,
+		"(sAMAccountName="+ldap.EscapeFilter(name)+")", []string{"1.1"}, nil))
+	if err != nil {
+		return false, err
+	}
+	return len(r.Entries) == 1, nil
 }
 
 // setDNSHostName gives the joined computer's object in the DC its DNS

@@ -61,9 +61,11 @@ type UserSpec struct {
 	// allow-list or in Config.AllowAttributes (see CheckAttribute).
 	Extra map[string]string
 
-	// OpenLDAP posixAccount; ignored for Active Directory. CreateUser needs
+	// POSIX attributes. OpenLDAP (posixAccount): CreateUser needs
 	// UIDNumber and GIDNumber there (see NextUIDNumber), and a Surname; Home
-	// defaults to /home/USERNAME and Shell to /bin/bash.
+	// defaults to /home/USERNAME and Shell to /bin/bash. Active Directory:
+	// the RFC 2307 attributes uidNumber, gidNumber, unixHomeDirectory and
+	// loginShell, each set when given (no defaults).
 	UIDNumber, GIDNumber int
 	Home, Shell          string
 }
@@ -89,7 +91,7 @@ var protectedAttrs = map[string]bool{
 	"supplementalcredentials": true, "sambantpassword": true, "sambalmpassword": true, "pwdreset": true,
 	"givenname": true, "sn": true, "displayname": true, "mail": true, "title": true, "department": true,
 	"departmentnumber": true, "employeeid": true, "employeenumber": true, "manager": true,
-	"uidnumber": true, "gidnumber": true, "homedirectory": true, "loginshell": true, "memberof": true,
+	"uidnumber": true, "gidnumber": true, "homedirectory": true, "unixhomedirectory": true, "loginshell": true, "memberof": true,
 	"member": true, "objectsid": true, "objectguid": true, "primarygroupid": true,
 }
 
@@ -178,6 +180,14 @@ func (c *Client) wanted(spec UserSpec) []attrValue {
 		add("title", spec.Title)
 		add("department", spec.Department)
 		add("employeeID", spec.EmployeeID)
+		if spec.UIDNumber > 0 {
+			add("uidNumber", strconv.Itoa(spec.UIDNumber))
+		}
+		if spec.GIDNumber > 0 {
+			add("gidNumber", strconv.Itoa(spec.GIDNumber))
+		}
+		add("unixHomeDirectory", spec.Home)
+		add("loginShell", spec.Shell)
 		if c.cfg.Domain != "" {
 			// Set at creation only: an existing account's UPN may have
 			// been chosen by someone else (another suffix, a rename), and

@@ -76,8 +76,13 @@ type Naming struct {
 	Email       string `yaml:"email"`        // template
 }
 
-// Posix holds OpenLDAP posixAccount defaults.
+// Posix holds the POSIX attributes of new accounts: always in OpenLDAP
+// (posixAccount), in Active Directory when Enabled (RFC 2307 uidNumber,
+// gidNumber, unixHomeDirectory, loginShell), so that domain members use
+// them rather than map IDs from SIDs.
 type Posix struct {
+	// Enabled gives Active Directory accounts POSIX attributes.
+	Enabled   bool   `yaml:"enabled"`
 	UIDMin    int    `yaml:"uid_min"`
 	GIDNumber int    `yaml:"gid_number"`
 	Home      string `yaml:"home"` // template
@@ -697,6 +702,9 @@ func (inv *Inventory) checkDirectory(name string) []error {
 		if d.Domain == "" {
 			fail(".domain", "is required for an Active Directory (the DNS domain, e.g. corp.example.test)")
 		}
+		if p := d.Posix; !p.Enabled && (p.UIDMin != 0 || p.GIDNumber != 0 || p.Home != "" || p.Shell != "") {
+			fail(".posix", "sets POSIX attributes of Active Directory accounts only with posix.enabled: true")
+		}
 	case "openldap":
 	default:
 		fail(".kind", "must be active-directory or openldap, got %q", d.Kind)
@@ -726,6 +734,9 @@ func (inv *Inventory) checkDirectory(name string) []error {
 			fail(fmt.Sprintf(".allow_attributes[%d]", i), "%s cannot be allowed: onboard sets it itself, or it is a password", a)
 		}
 	}
+	if d.Posix.UIDMin < 0 || d.Posix.GIDNumber < 0 {
+		fail(".posix", "uid_min and gid_number must be above 0 (or unset for the default 10000)")
+	}
 	if limit := username.Limit(d.Kind); d.Naming.MaxLength < 0 || d.Naming.MaxLength > limit {
 		fail(".naming.max_length", "must be between 1 and %d (the longest logon name %s accepts), got %d", limit, d.Kind, d.Naming.MaxLength)
 	}
@@ -749,6 +760,7 @@ func (inv *Inventory) Directory(name string) (*plan.Directory, error) {
 		ComputersOU: d.ComputersOU, Domain: d.Domain, BindDN: d.BindDN, BindPassword: absRef(d.BindPassword, dir),
 		JoinUser: d.Join.User, JoinPassword: absRef(d.Join.Password, dir), Source: inv.docs[key].Pos(key).String(),
 		AllowAttributes: d.AllowAttributes,
+		Posix:           d.Kind == "active-directory" && d.Posix.Enabled,
 	}
 	if d.CACert != "" {
 		pd.CACert = secret.ExpandPath(d.CACert, dir)

@@ -89,6 +89,9 @@ type winhostConfig struct {
 	LDAPURL          string `json:",omitempty"`
 	BaseDN           string `json:",omitempty"`
 	CACertFile       string `json:",omitempty"`
+	DNSServer        string
+	DNSSuffix        string
+	RootCAFile       string
 }
 
 type winPackage struct {
@@ -130,6 +133,9 @@ func (windowsHosts) start(ctx context.Context, l *Lab) error {
 			User: winUser, PasswordFile: l.WindowsPasswordFile,
 			Packages: map[string]winPackage{},
 			Printers: map[string]string{winPrinterShare: winPrinterDrv},
+			// The lab's network as a domain member sees it: its DNS
+			// server and suffix, its CA trusted.
+			DNSServer: l.DNSServer(), DNSSuffix: Domain, RootCAFile: l.CACertFile(),
 		}
 		for _, s := range windowsSoftware {
 			c.Packages[s.key] = winPackage{Name: s.name, Version: s.version, ExitCode: s.exit}

@@ -113,6 +113,10 @@ type Directory struct {
 	Source       string   `json:"source,omitempty"`
 	// AllowAttributes extend the kind's allow-list of extra attributes.
 	AllowAttributes []string `json:"allow_attributes,omitempty"`
+	// Posix: Active Directory accounts get uidNumber and gidNumber (RFC
+	// 2307), and joined machines use them instead of mapping IDs from
+	// SIDs. OpenLDAP accounts always have them (posixAccount).
+	Posix bool `json:"posix,omitempty"`
 }
 
 // Hire is the merged view of one playbook: what the plan will set up for
@@ -341,7 +345,9 @@ type AccountSpec struct {
 	// Adopt takes over an existing account of this username that onboard
 	// did not make for this hire.
 	Adopt bool `json:"adopt,omitempty"`
-	// OpenLDAP posixAccount; UIDNumber 0 means allocate one.
+	// POSIX attributes (OpenLDAP's posixAccount; Active Directory's RFC 2307
+	// attributes when its directory asks for them): a uidNumber of at least
+	// UIDMin is allocated when the account has none.
 	UIDMin    int    `json:"uid_min,omitempty"`
 	GIDNumber int    `json:"gid_number,omitempty"`
 	Home      string `json:"home,omitempty"`
@@ -399,6 +405,10 @@ type JoinSpec struct {
 	// resolve and sign in; User is one who must resolve (the hire).
 	Logins string `json:"logins,omitempty"`
 	User   string `json:"user,omitempty"`
+	// PosixIDs: SSSD takes the accounts' uidNumber and gidNumber from the
+	// directory (its accounts have them: Directory.Posix) rather than
+	// mapping IDs from SIDs.
+	PosixIDs bool `json:"posix_ids,omitempty"`
 }
 
 // PackageSpec installs one piece of software from the catalogue.

@@ -438,7 +438,7 @@ func (b *builder) hire(pb *playbook.Playbook) {
 		}
 		s.Check = b.check(c, path, expand, code)
 		if l := s.Check.Login; l != nil {
-			b.loginCheck(pb, s, l, dir, username, path, i < len(pr.Checks))
+			b.loginCheck(pb, s, l, dir, username, path, i < len(pr.Checks), host.OS == "windows")
 		}
 		s.DependsOn = machineIDs
 	}
@@ -525,8 +525,10 @@ func (b *builder) check(c playbook.Check, path string, expand func(string, strin
 }
 
 // loginCheck completes a login check from the hire's account: the user
-// by default, and the directory its bind runs against.
-func (b *builder) loginCheck(pb *playbook.Playbook, s *plan.Step, l *plan.LoginCheck, dir *plan.Directory, username, path string, fromProfile bool) {
+// by default, and the directory its bind runs against. On Windows the
+// machine's part signs in with the initial password in the account's
+// Active Directory domain, so it needs that directory too.
+func (b *builder) loginCheck(pb *playbook.Playbook, s *plan.Step, l *plan.LoginCheck, dir *plan.Directory, username, path string, fromProfile, windows bool) {
 	doc := pb.Doc
 	if fromProfile {
 		// A profile's check has no position in the playbook.
@@ -540,6 +542,13 @@ func (b *builder) loginCheck(pb *playbook.Playbook, s *plan.Step, l *plan.LoginC
 	if l.User == "" {
 		b.fail(doc.Errorf(path, "login check: the hire has no directory account (account.directory): set login.user"))
 		return
+	}
+	if windows && l.Workstation {
+		if dir == nil || dir.Kind != "active-directory" {
+			b.fail(doc.Errorf(path, "login check: signing in on a Windows machine needs the hire's Active Directory account (account.directory), or set login.workstation: false"))
+			return
+		}
+		s.Directory = pb.Account.Directory
 	}
 	if !l.Bind {
 		return
@@ -628,7 +637,7 @@ func (b *builder) accountSteps(pb *playbook.Playbook, dir *plan.Directory, d inv
 		DisplayName: tmpl("naming.display_name", d.Naming.DisplayName, "${person.name}"),
 		Email:       email, Title: p.Title, Department: p.Department, Manager: p.Manager, Extra: extra, Adopt: pb.Account.Adopt,
 	}
-	if dir.Kind == "openldap" {
+	if dir.Kind == "openldap" || dir.Posix {
 		acct.UIDMin = d.Posix.UIDMin
 		if acct.UIDMin == 0 {
 			acct.UIDMin = 10000
@@ -724,6 +733,7 @@ func (b *builder) joinSteps(pb *playbook.Playbook, pr *playbook.Profile, host *p
 	s := newStep(plan.KindJoin, dir.Domain, fmt.Sprintf("Join %s to %s", host.Name, dir.Domain), 0)
 	s.Directory = name
 	s.Join = &plan.JoinSpec{Domain: dir.Domain, Computer: computer, FQDN: strings.ToLower(computer) + "." + dir.Domain, OU: ou, Stale: stale, Logins: j.Logins}
+	s.Join.PosixIDs = j.Logins != "" && dir.Posix
 	if j.Logins != "" && pb.Account.Directory == name {
 		s.Join.User = username
 	}
@@ -881,7 +891,7 @@ func (b *builder) windowsSteps(pb *playbook.Playbook, pr *playbook.Profile, host
 		b.fail(doc.Errorf("check_sets", "host %s runs Windows: the check sets onboard runs are for Linux hosts", host.Name))
 	}
 	// Checks come last and depend on every step of the hire. Windows runs
-	// dns, tcp, http, service, user and group (internal/step, check_win.go); the others read Linux tools
+	// dns, tcp, http, service, user, group and login (internal/step, check_win.go); the others read Linux tools
 	// (sh, dpkg, CUPS).
 	var machineIDs []string
 	for _, s := range *steps {
@@ -900,7 +910,7 @@ func (b *builder) windowsSteps(pb *playbook.Playbook, pr *playbook.Profile, host
 			cdoc, path = pr.Doc, fmt.Sprintf("checks[%d]", i)
 		}
 		if c.Command != nil || c.File != nil || c.Package != nil || c.Printer != nil {
-			b.fail(cdoc.Errorf(path, "host %s runs Windows: its checks are of the kinds dns, tcp, http, service, user and group; command, file, package and printer checks are for Linux hosts", host.Name))
+			b.fail(cdoc.Errorf(path, "host %s runs Windows: its checks are of the kinds dns, tcp, http, service, user, group and login; command, file, package and printer checks are for Linux hosts", host.Name))
 			continue
 		}
 		if names[c.Name] {
@@ -918,6 +928,9 @@ func (b *builder) windowsSteps(pb *playbook.Playbook, pr *playbook.Profile, host
 			return v
 		}
 		s.Check = b.check(c, path, expandIn, code)
+		if l := s.Check.Login; l != nil {
+			b.loginCheck(pb, s, l, acctDir, username, path, i < len(prChecks), true)
+		}
 		s.DependsOn = machineIDs
 	}
 	for _, s := range *steps {

@@ -86,6 +86,20 @@ func withExisting(spec directory.UserSpec, u *directory.User) directory.UserSpec
 	return spec
 }
 
+// posixIDs says whether the account carries a uidNumber: always in
+// OpenLDAP, and in Active Directory when its directory asks for POSIX
+// attributes (the planner then sets UIDMin).
+func posixIDs(x *Exec, a *plan.AccountSpec) bool {
+	return x.D.Dir.Kind == string(directory.OpenLDAP) || a.UIDMin > 0
+}
+
+// lacksUID: the account should have a uidNumber and has none (an Active
+// Directory account made before the directory asked for POSIX attributes,
+// or by someone else).
+func lacksUID(x *Exec, a *plan.AccountSpec, u *directory.User) bool {
+	return posixIDs(x, a) && len(u.Attr("uidNumber")) == 0
+}
+
 // findOwn finds the account and says whether it is this hire's to manage.
 func findOwn(ctx context.Context, x *Exec, a *plan.AccountSpec) (*directory.User, error) {
 	u, err := x.D.Client.FindUser(ctx, a.Username)
@@ -108,7 +122,11 @@ func (Account) Check(ctx context.Context, x *Exec, s *plan.Step) (State, error) 
 	if u == nil {
 		return missing(fmt.Sprintf("account %s does not exist in %s", a.Username, x.D.Dir.Name)), nil
 	}
-	if d := x.D.Client.Diff(u, withExisting(userSpec(a), u)); len(d) > 0 {
+	d := x.D.Client.Diff(u, withExisting(userSpec(a), u))
+	if lacksUID(x, a, u) {
+		d = append([]string{fmt.Sprintf("uidNumber: (none) → the next free from %d", max(a.UIDMin, 1))}, d...)
+	}
+	if len(d) > 0 {
 		return differs(fmt.Sprintf("account %s: %s", a.Username, strings.Join(d, "; "))), nil
 	}
 	return inPlace(fmt.Sprintf("account %s is %s", a.Username, u.DN)), nil
@@ -121,27 +139,37 @@ func (Account) Apply(ctx context.Context, x *Exec, s *plan.Step) (string, error)
 		return "", err
 	}
 	spec := userSpec(a)
-	if u != nil {
-		changed, err := x.D.Client.UpdateUser(ctx, u.DN, withExisting(spec, u))
-		if err != nil {
-			return "", err
-		}
-		return fmt.Sprintf("updated %s: %s", u.DN, strings.Join(changed, "; ")), nil
-	}
-	if x.D.Dir.Kind == string(directory.OpenLDAP) {
+	drawn := false
+	if posixIDs(x, a) && (u == nil || lacksUID(x, a, u)) {
 		// The directory lock serialises account steps, so two hires of a
 		// batch never draw the same number.
 		uid, err := x.D.Client.NextUIDNumber(ctx, a.UIDMin)
 		if err != nil {
 			return "", err
 		}
-		spec.UIDNumber = uid
+		spec.UIDNumber, drawn = uid, true
 	}
-	dn, err := x.D.Client.CreateUser(ctx, spec)
-	if err != nil {
-		return "", err
+	var what, dn string
+	if u != nil {
+		if !drawn {
+			spec = withExisting(spec, u)
+		}
+		changed, err := x.D.Client.UpdateUser(ctx, u.DN, spec)
+		if err != nil {
+			return "", err
+		}
+		dn, what = u.DN, fmt.Sprintf("updated %s: %s", u.DN, strings.Join(changed, "; "))
+	} else {
+		var err error
+		if dn, err = x.D.Client.CreateUser(ctx, spec); err != nil {
+			return "", err
+		}
+		what = "created " + dn
+		if x.D.Dir.Kind == string(directory.ActiveDirectory) {
+			what += " (disabled until activated)"
+		}
 	}
-	if spec.UIDNumber != 0 {
+	if drawn {
 		// Another technician's run may have drawn the same number at the
 		// same moment: nothing in LDAP forbids it, so look.
 		if n, err := x.D.Client.UIDNumberCount(ctx, spec.UIDNumber); err != nil {
@@ -150,10 +178,7 @@ func (Account) Apply(ctx context.Context, x *Exec, s *plan.Step) (string, error)
 			return "", fmt.Errorf("uidNumber %d of %s is also held by another entry (a concurrent run?): give one of them a new number by hand", spec.UIDNumber, dn)
 		}
 	}
-	if x.D.Dir.Kind == string(directory.ActiveDirectory) {
-		return "created " + dn + " (disabled until activated)", nil
-	}
-	return "created " + dn, nil
+	return what, nil
 }
 
 // Membership puts the account in one group (by name, resolved to a DN).

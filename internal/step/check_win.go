@@ -135,6 +135,9 @@ func winCheckScript(c *plan.CheckSpec) (powershell.Script, error) {
 // as the name of a cmdlet ...") makes the check one that cannot run, as a
 // shell's exit 127 does on Linux.
 func winCheckKind(ctx context.Context, x *Exec, c *plan.CheckSpec) (State, error) {
+	if c.Login != nil {
+		return winLoginCheck(ctx, x, c.Login)
+	}
 	st, err := winCheckTry(ctx, x, c)
 	if st, ok := cmdletMissing(err); ok {
 		return st, nil

@@ -15,7 +15,10 @@ import (
 // SSSD's AD provider, with the host keytab adcli wrote, answers NSS
 // (getent passwd) and PAM (who may log in) for the domain. Adapted from
 // the lab's (docs/lab.md): IDs are mapped from SIDs, as the accounts
-// onboard makes in Active Directory carry no uidNumber; the DC is found by
+// onboard makes in Active Directory carry no uidNumber, unless the
+// directory gives its accounts POSIX attributes (JoinSpec.PosixIDs: the
+// accounts' uidNumber and gidNumber count, ldap_id_mapping = False, and
+// an account without them does not resolve); the DC is found by
 // DNS (the pinned server's name when it is one: Kerberos needs a name, not
 // an address); GPO-based access control is off, so the domain's access
 // decision is the account's (a disabled account may not log in). SSSD
@@ -48,14 +51,14 @@ ad_domain = %[1]s
 krb5_realm = %s
 krb5_keytab = /etc/krb5.keytab
 ldap_sasl_authid = %s$@%s
-ldap_id_mapping = True
+ldap_id_mapping = %s
 use_fully_qualified_names = False
 fallback_homedir = /home/%%u
 default_shell = /bin/bash
 cache_credentials = False
 dyndns_update = False
 ad_gpo_access_control = disabled
-`, strings.ToLower(j.FQDN), strings.ToUpper(j.Domain), j.Computer, strings.ToUpper(j.Domain))
+`, strings.ToLower(j.FQDN), strings.ToUpper(j.Domain), j.Computer, strings.ToUpper(j.Domain), map[bool]string{false: "True", true: "False"}[j.PosixIDs])
 	return b.String()
 }
 
@@ -77,22 +80,29 @@ echo --
 cat /etc/sssd/sssd.conf 2>/dev/null`
 
 // sssdApplyScript writes the configuration ($1 sssd.conf, $2 krb5.conf,
-// $3 the realm), puts sss into NSS and PAM, and (re)starts sssd.
+// $3 the realm), puts sss into NSS and PAM, and (re)starts sssd. When the
+// ID mode changes (mapped from SIDs, or the directory's uidNumber), SSSD's
+// cache holds users with the other mode's IDs: it is emptied while sssd is
+// stopped.
 const sssdApplyScript = `set -e
 command -v sssd >/dev/null || { echo "sssd is not installed (Debian: sssd-ad, libnss-sss, libpam-sss)" >&2; exit 127; }
 grep -qs "default_realm = $3\$" /etc/krb5.conf || printf '%s' "$2" >/etc/krb5.conf
 mkdir -p /etc/sssd
+ids_was=$(grep -s '^ldap_id_mapping' /etc/sssd/sssd.conf || true)
 umask 077
 printf '%s' "$1" >/etc/sssd/sssd.conf.onboard
 chmod 600 /etc/sssd/sssd.conf.onboard
 mv /etc/sssd/sssd.conf.onboard /etc/sssd/sssd.conf
 sed -i -E '/^(passwd|group|shadow):/{/[[:space:]]sss([[:space:]]|$)/!s/$/ sss/}' /etc/nsswitch.conf
 if command -v pam-auth-update >/dev/null; then DEBIAN_FRONTEND=noninteractive pam-auth-update --enable sss; fi
+ids_now=$(grep '^ldap_id_mapping' /etc/sssd/sssd.conf || true)
 if [ -d /run/systemd/system ]; then
 	systemctl enable sssd >/dev/null 2>&1 || true
+	if [ -n "$ids_was" ] && [ "$ids_was" != "$ids_now" ]; then systemctl stop sssd; rm -f /var/lib/sss/db/cache_*.ldb; fi
 	systemctl restart sssd
 else
 	if [ -s /run/sssd.pid ]; then kill "$(cat /run/sssd.pid)" 2>/dev/null || true; sleep 0.5; fi
+	if [ -n "$ids_was" ] && [ "$ids_was" != "$ids_now" ]; then rm -f /var/lib/sss/db/cache_*.ldb; fi
 	rm -f /var/lib/sss/mc/*
 	sssd -D --logger=files
 fi`

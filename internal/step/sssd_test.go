@@ -18,6 +18,9 @@ func TestSSSDGolden(t *testing.T) {
 	fmt.Fprintf(&b, "## sssd.conf, server by address\n%s", sssdConf(j, "ldaps://10.213.5.3:636"))
 	fmt.Fprintf(&b, "## sssd.conf, server by name\n%s", sssdConf(j, "ldaps://dc1.corp.example.test:636"))
 	fmt.Fprintf(&b, "## apply\n%s\n", sssdApplyCommand(j, "ldaps://dc1.corp.example.test"))
+	posix := *j
+	posix.PosixIDs = true
+	fmt.Fprintf(&b, "## sssd.conf, the directory's POSIX IDs\n%s", sssdConf(&posix, "ldaps://10.213.5.3:636"))
 	for _, v := range hostile {
 		fmt.Fprintf(&b, "## state, user %q\n%s\n", v, sssdStateCommand(v))
 	}

@@ -506,6 +506,7 @@ func WindowsScripts() map[string]powershell.Script {
 	}
 	maps.Copy(out, removalScripts(sample))
 	out["win-baseline"] = baselineScript()
+	out["check-login"] = winLoginScript(`o'brien`, "corp.example.test")
 	for _, c := range sampleWinChecks() {
 		s, err := winCheckScript(c)
 		if err != nil {

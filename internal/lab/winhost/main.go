@@ -44,6 +44,12 @@ type Config struct {
 	LDAPURL          string // the DC's LDAPS URL, for OnJoin
 	BaseDN           string
 	CACertFile       string
+	// The network a domain member gets: the lab's DNS server ("ip:53")
+	// and suffix, and the lab CA among the trusted roots (as a domain's
+	// group policy deploys an enterprise CA).
+	DNSServer  string
+	DNSSuffix  string
+	RootCAFile string
 }
 
 func main() {
@@ -83,6 +89,13 @@ func run(path string) error {
 		Packages:     cfg.Packages,
 		Printers:     cfg.Printers,
 		RebootTime:   2 * time.Second,
+		DNSServer:    cfg.DNSServer,
+		DNSSuffix:    cfg.DNSSuffix,
+	}
+	if cfg.RootCAFile != "" {
+		if wcfg.RootCAs, err = rootCAs(cfg.RootCAFile); err != nil {
+			return err
+		}
 	}
 	if cfg.Domain != "" {
 		joinPW, err := readPW(cfg.JoinPasswordFile)
@@ -94,6 +107,12 @@ func run(path string) error {
 			JoinUsers: map[string]string{cfg.JoinUser: joinPW},
 			OnJoin: func(name, _ string) error {
 				return setDNSHostName(cfg, joinPW, name)
+			},
+			Logon: func(ctx context.Context, user, password string) error {
+				return logon(ctx, cfg, user, password)
+			},
+			LookupUser: func(name string) (bool, error) {
+				return lookupAccount(cfg, joinPW, name)
 			},
 		}
 	}
@@ -117,12 +136,28 @@ func run(path string) error {
 	return nil
 }
 
-// setDNSHostName gives the joined computer's object in the DC its DNS
-// name, as Windows' netlogon does after the join's reboot.
-func setDNSHostName(cfg Config, joinPW, name string) error {
+// rootCAs is this machine's trust store with the certificates of file
+// added.
+func rootCAs(file string) (*x509.CertPool, error) {
+	pem, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("trusted roots: %w", err)
+	}
+	pool, err := x509.SystemCertPool()
+	if err != nil || pool == nil {
+		pool = x509.NewCertPool()
+	}
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("trusted roots: no certificate in %s", file)
+	}
+	return pool, nil
+}
+
+// dialDC connects to the domain controller over LDAPS, trusting the lab CA.
+func dialDC(cfg Config) (*ldap.Conn, error) {
 	pem, err := os.ReadFile(cfg.CACertFile)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM(pem)
@@ -131,10 +166,71 @@ func setDNSHostName(cfg Config, joinPW, name string) error {
 	c, err := ldap.DialURL(cfg.LDAPURL, ldap.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}),
 		ldap.DialWithTLSConfig(&tls.Config{RootCAs: pool, ServerName: hostOnly, MinVersion: tls.VersionTLS12}))
 	if err != nil {
+		return nil, err
+	}
+	c.SetTimeout(10 * time.Second)
+	return c, nil
+}
+
+// logon asks the domain controller whether user may sign in with
+// password, as a domain member's LogonUser does over its secure channel:
+// here a simple bind as user@domain over LDAPS, whose refusal carries the
+// Win32 error (AD's "data 533" for a disabled account, 773 for a password
+// that must be changed...). Neither the password nor the DC's answer to it
+// is logged.
+func logon(ctx context.Context, cfg Config, user, password string) error {
+	if password == "" {
+		// An empty password is an unauthenticated bind in LDAP: never a sign-in.
+		return &winsim.LogonError{Code: winsim.ErrorLogonFailure}
+	}
+	c, err := dialDC(cfg)
+	if err != nil {
 		return err
 	}
 	defer c.Close()
-	c.SetTimeout(10 * time.Second)
+	stop := context.AfterFunc(ctx, func() { c.Close() })
+	defer stop()
+	err = c.Bind(user+"@"+cfg.Domain, password)
+	if err == nil {
+		return nil
+	}
+	if ldap.IsErrorWithCode(err, ldap.LDAPResultInvalidCredentials) {
+		if le, ok := winsim.ADLogonError(err.Error()); ok {
+			return le
+		}
+		return &winsim.LogonError{Code: winsim.ErrorLogonFailure}
+	}
+	return err
+}
+
+// lookupAccount says whether the domain has an account (user, group or
+// computer) of that sAMAccountName, as a member's name translation asks
+// its DC.
+func lookupAccount(cfg Config, joinPW, name string) (bool, error) {
+	c, err := dialDC(cfg)
+	if err != nil {
+		return false, err
+	}
+	defer c.Close()
+	if err := c.Bind(cfg.JoinUser, joinPW); err != nil {
+		return false, err
+	}
+	r, err := c.Search(ldap.NewSearchRequest(cfg.BaseDN, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 2, 10, false,
+		"(sAMAccountName="+ldap.EscapeFilter(name)+")", []string{"1.1"}, nil))
+	if err != nil {
+		return false, err
+	}
+	return len(r.Entries) == 1, nil
+}
+
+// setDNSHostName gives the joined computer's object in the DC its DNS
+// name, as Windows' netlogon does after the join's reboot.
+func setDNSHostName(cfg Config, joinPW, name string) error {
+	c, err := dialDC(cfg)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
 	if err := c.Bind(cfg.JoinUser, joinPW); err != nil {
 		return err
 	}

@@ -164,7 +164,7 @@ func (h *Host) resolveName(ctx context.Context, name string, timeout time.Durati
 	}}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	ips, err := r.LookupIPAddr(ctx, name)
+	ips, err := r.LookupIPAddr(ctx, h.queryName(name))
 	var de *net.DNSError
 	switch {
 	case err == nil:
@@ -178,6 +178,18 @@ func (h *Host) resolveName(ctx context.Context, name string, timeout time.Durati
 		return nil, "ERROR_TIMEOUT", name + " : This operation returned because the timeout period expired"
 	}
 	return nil, "WIN32 1460", name + " : " + err.Error()
+}
+
+// queryName is the absolute name the DNS client asks for name: with the
+// DNS suffix appended to a single-label name (Windows' suffix search), and
+// a final dot, so that the Go resolver never applies the search list of
+// the machine winsim runs on.
+func (h *Host) queryName(name string) string {
+	n := strings.TrimSuffix(name, ".")
+	if !strings.Contains(n, ".") && !strings.HasSuffix(name, ".") && h.cfg.DNSSuffix != "" {
+		n += "." + strings.Trim(h.cfg.DNSSuffix, ".")
+	}
+	return n + "."
 }
 
 // opCheckDNS: {"addresses","error_id","error"}.

@@ -53,6 +53,10 @@ package winsim
 //	check-group        Get-LocalGroup, Get-LocalGroupMember names: {"found","sid","members"}.
 //	check-http         a real HTTP(S) GET from this machine, no redirects, trust against Config.RootCAs:
 //	                   {"status","body","error","error_status","subject","issuer","expires","trust"}.
+//	check-login        LogonUser (interactive) as $in.user of $in.domain with the password read from
+//	                   stdin: a local account against Config.Users, a domain account (joined, secure
+//	                   channel) by DomainConfig.Logon: {"ok","code","error","account","sid"}, code the
+//	                   Win32 error (1326 wrong password, 1331 disabled, 1907 must change...), see login.go.
 //	win-baseline       BitLocker C: (SetBitLocker), Defender (SetDefender), firewall profiles
 //	                   (SetFirewallProfile), reboot markers (a join, an installer's 3010, Windows
 //	                   Update's RebootRequired): see baseline.go.
@@ -97,6 +101,7 @@ func init() {
 		"check-group":      opCheckGroup,
 		"win-baseline":     opBaseline,
 		"check-http":       opCheckHTTP,
+		"check-login":      opCheckLogin,
 
 		"msi-uninstall":      opMSIUninstall,
 		"winget-uninstall":   opWingetUninstall,

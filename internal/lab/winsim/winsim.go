@@ -79,6 +79,11 @@ type Config struct {
 	// DNSServer ("ip:port"), when set, answers the other names.
 	Hosts     map[string][]string
 	DNSServer string
+	// DNSSuffix is the connection-specific DNS suffix (what DHCP gives a
+	// domain member): a single-label name is looked up with it appended,
+	// as Windows' DNS client does. Names are always asked as absolute
+	// names, never with this process's own search list.
+	DNSSuffix string
 	// RootCAs are the certificates the machine trusts for HTTPS (nil: the
 	// system's pool of this process).
 	RootCAs *x509.CertPool
@@ -101,6 +106,12 @@ type DomainConfig struct {
 	// given in "DOMAIN\name"), for Add-LocalGroupMember. Nil: every name
 	// resolves.
 	LookupUser func(name string) (bool, error)
+	// Logon checks a domain account's password for a sign-in (LogonUser)
+	// on the joined machine, as its domain controller does: nil when the
+	// account may sign in, a *LogonError with the Win32 error when the
+	// controller refuses it, any other error when it cannot be asked.
+	// Nil: no controller answers (ERROR_NO_LOGON_SERVERS).
+	Logon func(ctx context.Context, user, password string) error
 }
 
 // Package is one installable package.

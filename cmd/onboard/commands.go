@@ -61,6 +61,7 @@ type options struct {
 	limit       []string
 	origin      string // the run a resume continues, for its notifications
 	yes         bool   // apply without asking, on a terminal too
+	diff        bool   // file steps carry the diff of their content
 
 	stdin          io.Reader
 	stdout, stderr io.Writer
@@ -142,6 +143,7 @@ func newRoot(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 	addOutput(root, &o.output, "JSON lines of events; with --check, the plan as JSON")
 	root.Flags().StringArrayVar(&o.reports, "report", nil, reportUsage("the report"))
 	o.addApplyFlags(root)
+	o.addDiffFlag(root)
 	root.Flags().BoolVar(&o.check, "check", false, "dry run: show what would change and change nothing (as onboard plan)")
 	root.Flags().BoolVar(&o.detailed, "detailed-exitcode", false, "with --check: exit 4 when changes are pending, 0 when none")
 
@@ -171,6 +173,8 @@ func newRoot(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 	planCmd.Flags().StringArrayVar(&o.reports, "report", nil, reportUsage("the dry run's report"))
 	planCmd.Flags().StringVar(&o.planOut, "out", "", "save the plan as JSON to `FILE`, for onboard apply FILE")
 	planCmd.Flags().BoolVar(&o.detailed, "detailed-exitcode", false, "exit 4 when changes are pending, 0 when none")
+	o.addDiffFlag(planCmd)
+	planCmd.Flags().BoolVar(&o.noColor, "no-color", false, "no colours in the diffs (NO_COLOR does the same)")
 	planCmd.Flags().Bool("json", false, "the plan as JSON (deprecated: -o json)")
 	_ = planCmd.Flags().MarkHidden("json")
 
@@ -188,6 +192,7 @@ func newRoot(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 	addOutput(resumeCmd, &o.output, "JSON lines of events")
 	resumeCmd.Flags().StringArrayVar(&o.reports, "report", nil, reportUsage("the report"))
 	o.addApplyFlags(resumeCmd)
+	o.addDiffFlag(resumeCmd)
 
 	applyCmd := &cobra.Command{
 		Use:               "apply PLAYBOOK...|PLAN.json",
@@ -205,6 +210,7 @@ func newRoot(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 	addOutput(applyCmd, &o.output, "JSON lines of events")
 	applyCmd.Flags().StringArrayVar(&o.reports, "report", nil, reportUsage("the report"))
 	o.addApplyFlags(applyCmd)
+	o.addDiffFlag(applyCmd)
 
 	var resolve bool
 	validateCmd := &cobra.Command{
@@ -409,7 +415,7 @@ func (o *options) engine(obs result.Observer) *engine.Engine {
 	return &engine.Engine{
 		Dialer: hosts, Directories: d,
 		Parallel: o.parallel, Retries: o.retries, Observer: obs, Log: d.Log, Operator: operator(),
-		Known: o.known,
+		Known: o.known, Diff: o.diff,
 	}
 }
 
@@ -530,7 +536,7 @@ func (o *options) plan(ctx context.Context, args []string) error {
 		if err := enc.Encode(p); err != nil {
 			return err
 		}
-	} else if err := report.WritePlanText(o.stdout, p); err != nil {
+	} else if err := (report.PlanText{Color: !o.noColor}).Write(o.stdout, p); err != nil {
 		return err
 	}
 	for _, path := range o.reports {
@@ -550,6 +556,7 @@ func annotate(p *plan.Plan, res *result.Run) {
 	for _, s := range p.Steps {
 		r := byID[s.ID]
 		s.Reason = secret.Scrub(r.Reason)
+		s.Diff = secret.Scrub(r.Diff)
 		switch r.Outcome {
 		case result.OK:
 			s.Action = plan.ActionNone
@@ -713,7 +720,7 @@ func (o *options) applyPlan(ctx context.Context, p *plan.Plan) error {
 		// place instead of checking them again (Engine.Prechecked).
 		pre = o.engine(nil).Run(ctx, p, engine.DryRun)
 		annotate(p, pre)
-		if err := report.WritePlanText(o.stdout, p); err != nil {
+		if err := (report.PlanText{Color: !o.noColor}).Write(o.stdout, p); err != nil {
 			return err
 		}
 		fmt.Fprintln(o.stdout)

@@ -263,6 +263,9 @@ type Step struct {
 	// Set by the check pass of `onboard plan`.
 	Action Action `json:"action,omitempty"`
 	Reason string `json:"reason,omitempty"`
+	// Diff is what the step would change in a file's content, as a
+	// unified diff with secrets redacted (plan --diff).
+	Diff string `json:"diff,omitempty"`
 
 	Package *PackageSpec `json:"package,omitempty"`
 	Printer *PrinterSpec `json:"printer,omitempty"`
@@ -439,6 +442,8 @@ type FileSpec struct {
 	Owner   string `json:"owner,omitempty"`
 	Group   string `json:"group,omitempty"`
 	Mode    string `json:"mode,omitempty"` // octal, e.g. "0644"
+	// Sensitive: the content is never shown, not even in a --diff.
+	Sensitive bool `json:"sensitive,omitempty"`
 }
 
 // CheckSpec is a declarative check (goss style). Exactly one target is set.

@@ -27,6 +27,7 @@ import (
 	"onboard/internal/plan"
 	"onboard/internal/planner"
 	"onboard/internal/playbook"
+	"onboard/internal/remote"
 	"onboard/internal/report"
 	"onboard/internal/result"
 	"onboard/internal/schema"
@@ -452,6 +453,13 @@ func (o *options) observer() (result.Observer, func(), error) {
 	return nil, nil, invalid(fmt.Errorf("--output must be text or json, got %q", o.output))
 }
 
+// colorOnTerminal: colours only on a terminal (a pipe, a file or a
+// test's buffer gets none), unless --no-color or NO_COLOR.
+func (o *options) colorOnTerminal() bool {
+	f, ok := o.stdout.(*os.File)
+	return !o.noColor && ok && report.IsTerminal(f)
+}
+
 // checkFlags refuses values that make no sense before anything runs.
 func (o *options) checkFlags() error {
 	if o.parallel < 1 {
@@ -506,7 +514,14 @@ func (o *options) plan(ctx context.Context, args []string) error {
 			}
 			inputs = append(inputs, in)
 		}
-		p.Inputs = inputs
+		// Read before the dry run, as the files before planning: a change
+		// in between leaves the plan stale, never silently wrong.
+		facts, err := o.dialer().DirectoryState(ctx, p)
+		if err != nil {
+			return readDirectoryErr(fmt.Errorf("plan --out: the directory state the plan depends on could not be read to record it; nothing written: %w", err))
+		}
+		p.DirectoryState = facts
+		p.Inputs = append(inputs, digestDirectories(facts)...)
 	}
 	if err := o.engine(nil).Validate(p); err != nil {
 		return invalid(err)
@@ -536,7 +551,7 @@ func (o *options) plan(ctx context.Context, args []string) error {
 		if err := enc.Encode(p); err != nil {
 			return err
 		}
-	} else if err := (report.PlanText{Color: !o.noColor}).Write(o.stdout, p); err != nil {
+	} else if err := (report.PlanText{Color: o.colorOnTerminal()}).Write(o.stdout, p); err != nil {
 		return err
 	}
 	for _, path := range o.reports {
@@ -545,6 +560,15 @@ func (o *options) plan(ctx context.Context, args []string) error {
 		}
 	}
 	return o.exitFor(res, true)
+}
+
+// readDirectoryErr is a directory read that failed: exit 3 when the
+// directory did not answer, else 2.
+func readDirectoryErr(err error) error {
+	if errors.Is(err, remote.ErrUnreachable) {
+		return &exitError{exitUnreachable, err}
+	}
+	return invalid(err)
 }
 
 // annotate copies the dry run's findings into the plan's steps.
@@ -607,7 +631,17 @@ func (o *options) loadPlanOrPlaybooks(ctx context.Context, args []string) (*plan
 		if len(p.Inputs) == 0 {
 			return nil, invalid(fmt.Errorf("plan %s records no inputs, so whether it is stale cannot be told: make it again with onboard plan --out %s", args[0], args[0]))
 		}
-		if err := checkInputs(args[0], &p); err != nil {
+		var dirChanges []string
+		if len(p.DirectoryState) > 0 {
+			// Read again as plan --out read it: what the usernames and the
+			// directory steps' verdicts depended on.
+			now, err := o.dialer().ReadDirectoryFacts(ctx, p.Directories, p.DirectoryState)
+			if err != nil {
+				return nil, readDirectoryErr(fmt.Errorf("the directory state the saved plan %s depends on could not be read: %w", args[0], err))
+			}
+			dirChanges = directoryChanges(&p, now)
+		}
+		if err := checkInputs(args[0], &p, dirChanges...); err != nil {
 			return nil, err
 		}
 		return &p, nil
@@ -720,7 +754,7 @@ func (o *options) applyPlan(ctx context.Context, p *plan.Plan) error {
 		// place instead of checking them again (Engine.Prechecked).
 		pre = o.engine(nil).Run(ctx, p, engine.DryRun)
 		annotate(p, pre)
-		if err := (report.PlanText{Color: !o.noColor}).Write(o.stdout, p); err != nil {
+		if err := (report.PlanText{Color: o.colorOnTerminal()}).Write(o.stdout, p); err != nil {
 			return err
 		}
 		fmt.Fprintln(o.stdout)

@@ -1,0 +1,28 @@
+package main
+
+import (
+	"strings"
+	"testing"
+
+	"onboard/internal/plan"
+	"onboard/internal/result"
+	"onboard/internal/secret"
+)
+
+// annotate puts each step's diff from the dry run into the plan (what
+// plan -o json and plan --out write), scrubbed once more.
+func TestAnnotateCarriesTheDiff(t *testing.T) {
+	secret.New("annotate-secret-pw")
+	p := &plan.Plan{Steps: []*plan.Step{{ID: "f", Kind: plan.KindFile}, {ID: "g", Kind: plan.KindFile}}}
+	res := &result.Run{Steps: []result.Step{
+		{ID: "f", Outcome: result.WouldChange, Reason: "/etc/x: content differs", Diff: "--- before: /etc/x on ws1\n+++ after: /etc/x\n@@ -1 +1 @@\n-a\n+annotate-secret-pw\n"},
+		{ID: "g", Outcome: result.OK},
+	}}
+	annotate(p, res)
+	if d := p.Steps[0].Diff; !strings.Contains(d, "+[redacted]\n") || strings.Contains(d, "annotate-secret-pw") {
+		t.Errorf("diff of f: %q", d)
+	}
+	if p.Steps[0].Action != plan.ActionUpdate || p.Steps[1].Diff != "" {
+		t.Errorf("steps: %+v %+v", p.Steps[0], p.Steps[1])
+	}
+}

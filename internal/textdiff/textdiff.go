@@ -78,8 +78,17 @@ func Unified(oldName, newName, old, new string, opt Options) string {
 		return b.String()
 	}
 	script := edits(splitLines(old), splitLines(new))
-	writeHunks(&b, script, opt)
+	// A Windows file's lines all end in CRLF: its CRs are shown by none
+	// of its lines rather than escaped on every one. Mixed line ends keep
+	// them, so that a change of line end alone shows.
+	crlf := allCRLF(old) && allCRLF(new)
+	writeHunks(&b, script, opt, crlf)
 	return b.String()
+}
+
+// allCRLF reports whether every line of s ends in CRLF (an empty s does).
+func allCRLF(s string) bool {
+	return strings.Count(s, "\r\n") == strings.Count(s, "\n") && (s == "" || strings.HasSuffix(s, "\r\n"))
 }
 
 // splitLines splits s into lines that keep their line end, so that a last
@@ -227,7 +236,7 @@ func hunks(script []op, ctx int) []hunk {
 
 // writeHunks writes the hunks of script, at most opt.MaxLines lines, then
 // says how much was cut.
-func writeHunks(b *strings.Builder, script []op, opt Options) {
+func writeHunks(b *strings.Builder, script []op, opt Options, crlf bool) {
 	// oldAt[i] and newAt[i]: lines of old and new before script[i].
 	oldAt, newAt := make([]int, len(script)+1), make([]int, len(script)+1)
 	for i, o := range script {
@@ -253,7 +262,7 @@ func writeHunks(b *strings.Builder, script []op, opt Options) {
 				writeCut(b, script, append([]hunk{{i, h.to}}, hs[hi+1:]...), opt.MaxLines)
 				return
 			}
-			writeLine(b, script[i], opt.Redact)
+			writeLine(b, script[i], opt.Redact, crlf)
 			written++
 		}
 	}
@@ -272,8 +281,11 @@ func span(before, count int) string {
 	return fmt.Sprintf("%d,%d", before+1, count)
 }
 
-func writeLine(b *strings.Builder, o op, redact func(string) bool) {
+func writeLine(b *strings.Builder, o op, redact func(string) bool, crlf bool) {
 	text, ended := strings.CutSuffix(o.line, "\n")
+	if crlf {
+		text = strings.TrimSuffix(text, "\r")
+	}
 	if redact != nil && redact(text) {
 		text = RedactedLine
 	}

@@ -41,6 +41,8 @@ func TestUnified(t *testing.T) {
 		{name: "binary-invalid-utf8", old: "text\n", new: "\xff\xfe\n"},
 		{name: "cut-at-max-lines", old: long.String(), new: longer.String(), opt: Options{MaxLines: 20}},
 		{name: "crlf", old: "a\r\nb\r\n", new: "a\r\nc\r\n"},
+		{name: "crlf-new-file", old: "", new: "a\r\nb\r\n"},
+		{name: "crlf-to-lf", old: "a\r\nb\r\n", new: "a\nb\n"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -30,7 +30,7 @@ func TestWinFileDiff(t *testing.T) {
 		return d
 	}
 	if d := diff(); !strings.Contains(d, `before: C:\Acme\motd.txt on `) || !strings.Contains(d, "(absent)") ||
-		!strings.Contains(d, "@@ -0,0 +1,2 @@\n+Welcome\r\n+to WIN1\r\n") {
+		!strings.Contains(d, "@@ -0,0 +1,2 @@\n+Welcome\n+to WIN1\n") {
 		t.Errorf("new file:\n%q", d)
 	}
 	converge(t, l, nil, s)
@@ -38,7 +38,7 @@ func TestWinFileDiff(t *testing.T) {
 		t.Errorf("in place, yet a diff:\n%s", d)
 	}
 	s.File.Content = "Welcome\r\nto WIN1, Ada\r\n"
-	if d := diff(); !strings.Contains(d, "-to WIN1\r\n+to WIN1, Ada\r\n") || strings.Contains(d, "(absent)") {
+	if d := diff(); !strings.Contains(d, "-to WIN1\n+to WIN1, Ada\n") || strings.Contains(d, "(absent)") {
 		t.Errorf("changed file:\n%q", d)
 	}
 	s.File.Sensitive = true

@@ -68,6 +68,7 @@ account:
 	// The account made by hand since the plan.
 	c := ldapAs(t, d)
 	dn := "uid=dstale," + d.UsersDN
+	t.Cleanup(func() { forgetAccount(t, c, d.BaseDN, dn, "sales") })
 	add := ldap.NewAddRequest(dn, nil)
 	add.Attribute("objectClass", []string{"inetOrgPerson"})
 	add.Attribute("cn", []string{"Dirk Stale"})
@@ -92,4 +93,23 @@ account:
 		t.Fatalf("apply with the state as recorded: exit %d\n%s\n%+v", code, stderr, r.Steps)
 	}
 	entry(t, c, d.BaseDN, "(&(uid=dstale)(employeeNumber=E301))", "uid")
+}
+
+// forgetAccount removes an account the test made, and its membership of
+// group, so that the test runs again on the same lab.
+func forgetAccount(t *testing.T, c *ldap.Conn, base, dn, group string) {
+	res, err := c.Search(ldap.NewSearchRequest(base, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 0, 0, false,
+		"(&(cn="+ldap.EscapeFilter(group)+")(member="+ldap.EscapeFilter(dn)+"))", []string{"cn"}, nil))
+	if err == nil {
+		for _, g := range res.Entries {
+			m := ldap.NewModifyRequest(g.DN, nil)
+			m.Delete("member", []string{dn})
+			if err := c.Modify(m); err != nil {
+				t.Errorf("remove %s from %s: %v", dn, g.DN, err)
+			}
+		}
+	}
+	if err := c.Del(ldap.NewDelRequest(dn, nil)); err != nil && !ldap.IsErrorWithCode(err, ldap.LDAPResultNoSuchObject) {
+		t.Errorf("remove %s: %v", dn, err)
+	}
 }

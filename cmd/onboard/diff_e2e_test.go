@@ -84,9 +84,10 @@ machine:
 	}
 	// The reads ride in the checks' batch: no round trip, no command of
 	// their own.
-	if without := connectionFigures(t, stderr, ws); without != withDiff {
-		t.Errorf("connection figures without --diff %q, with %q: want the same", without, withDiff)
+	if without := connectionFigures(t, stderr, ws); without != withDiff || !strings.HasSuffix(withDiff, " commands=0") {
+		t.Errorf("connection figures without --diff %q, with %q: want the same, and no command on its own", without, withDiff)
 	}
+	t.Logf("connection figures of a plan, with and without --diff: %s", withDiff)
 
 	code, out, stderr = e.onboard("plan", "--diff", "-o", "json", pb)
 	if code != exitOK {

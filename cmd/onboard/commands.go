@@ -631,17 +631,14 @@ func (o *options) loadPlanOrPlaybooks(ctx context.Context, args []string) (*plan
 		if len(p.Inputs) == 0 {
 			return nil, invalid(fmt.Errorf("plan %s records no inputs, so whether it is stale cannot be told: make it again with onboard plan --out %s", args[0], args[0]))
 		}
-		var dirChanges []string
-		if len(p.DirectoryState) > 0 {
-			// Read again as plan --out read it: what the usernames and the
-			// directory steps' verdicts depended on.
-			now, err := o.dialer().ReadDirectoryFacts(ctx, p.Directories, p.DirectoryState)
-			if err != nil {
-				return nil, readDirectoryErr(fmt.Errorf("the directory state the saved plan %s depends on could not be read: %w", args[0], err))
-			}
-			dirChanges = directoryChanges(&p, now)
+		// Read again as plan --out read it: what the usernames and the
+		// directory steps' verdicts depended on (nothing is read for a plan
+		// that depends on no directory).
+		now, err := o.dialer().ReadDirectoryFacts(ctx, p.Directories, p.DirectoryState)
+		if err != nil {
+			return nil, readDirectoryErr(fmt.Errorf("the directory state the saved plan %s depends on could not be read: %w", args[0], err))
 		}
-		if err := checkInputs(args[0], &p, dirChanges...); err != nil {
+		if err := checkInputs(args[0], &p, directoryChanges(&p, now)...); err != nil {
 			return nil, err
 		}
 		return &p, nil
@@ -785,7 +782,7 @@ func (o *options) applyPlan(ctx context.Context, p *plan.Plan) error {
 	defer o.startNotify(ctx, p, res, j)()
 	if o.output == "text" {
 		fmt.Fprintln(o.stdout)
-		if err := (report.Text{Color: !o.noColor}).Write(o.stdout, res); err != nil {
+		if err := (report.Text{Color: o.colorOnTerminal()}).Write(o.stdout, res); err != nil {
 			return err
 		}
 	}

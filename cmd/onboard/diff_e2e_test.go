@@ -25,8 +25,11 @@ func TestDiffLab(t *testing.T) {
 		t.Fatal(err)
 	}
 	keyLine := strings.Split(string(key), "\n")[1] // a line of the key, registered as a secret when it is resolved
-	wsExec(t, l, ws, fmt.Sprintf("rm -rf %[1]s && mkdir -p %[1]s && printf 'greeting=hello\\nport=22\\n' > %[1]s/motd.conf && "+
-		"printf 'old-token-value\\n' > %[1]s/token && printf 'user=ada\\nkey=%[2]s\\n' > %[1]s/app.conf", dir, keyLine))
+	setup := func() {
+		wsExec(t, l, ws, fmt.Sprintf("rm -rf %[1]s && mkdir -p %[1]s && printf 'greeting=hello\\nport=22\\n' > %[1]s/motd.conf && "+
+			"printf 'old-token-value\\n' > %[1]s/token && printf 'user=ada\\nkey=%[2]s\\n' > %[1]s/app.conf", dir, keyLine))
+	}
+	setup()
 	t.Cleanup(func() { wsExec(t, l, ws, "rm -rf "+dir) })
 	pb := e.write("diff.yaml", fmt.Sprintf(`person:
   employee_id: E77
@@ -112,6 +115,17 @@ machine:
 		leaks("plan JSON diff of "+name, diffs[name])
 	}
 
+	// Text: the plan shown first and the report both show the diff.
+	code, out, stderr = e.onboard("apply", "--diff", "--yes", pb)
+	if code != exitOK {
+		t.Fatalf("apply --diff: exit %d\n%s\n%s", code, out, stderr)
+	}
+	if n := strings.Count(out, "+greeting=hello Dora\n"); n != 2 {
+		t.Errorf("apply --diff shows the change %d times, want 2 (the plan, the report):\n%s", n, out)
+	}
+	leaks("apply --diff", out)
+
+	setup()
 	code, res, stderr := e.jsonRun("apply", "--diff", "--yes", pb)
 	if code != exitOK {
 		t.Fatalf("apply --diff: exit %d\n%s", code, stderr)

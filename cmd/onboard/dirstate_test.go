@@ -40,6 +40,10 @@ func TestDirectoryChanges(t *testing.T) {
 		{name: "computer moved", now: with(map[int]string{3: "CN=WS1,OU=Old,DC=corp"}), want: []string{
 			"directory corp-ad: computer WS1 changed since the plan: was CN=WS1,OU=Workstations,DC=corp, now CN=WS1,OU=Old,DC=corp",
 		}},
+		{name: "recorded state removed", now: nil, edited: true, want: []string{
+			"directory corp-ldap: the recorded state does not match its digest (the plan file was edited)",
+			"directory corp-ad: the recorded state does not match its digest (the plan file was edited)",
+		}},
 		{name: "recorded state edited", now: with(nil), edited: true, want: []string{
 			"directory corp-ldap: the recorded state does not match its digest (the plan file was edited)",
 		}},
@@ -51,7 +55,10 @@ func TestDirectoryChanges(t *testing.T) {
 			if len(p.Inputs) != 2 || p.Inputs[0].Kind != "directory" || p.Inputs[0].Path != "corp-ldap" {
 				t.Fatalf("inputs %+v", p.Inputs)
 			}
-			if tc.edited {
+			switch {
+			case tc.edited && tc.now == nil:
+				p.DirectoryState = nil
+			case tc.edited:
 				p.DirectoryState[0].State = "uid=someone-else"
 				tc.now[0].State = "uid=someone-else"
 			}

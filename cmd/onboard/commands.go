@@ -32,6 +32,7 @@ import (
 	"onboard/internal/result"
 	"onboard/internal/schema"
 	"onboard/internal/secret"
+	"onboard/internal/step"
 	"onboard/internal/strictyaml"
 )
 
@@ -548,7 +549,7 @@ func (o *options) plan(ctx context.Context, args []string) error {
 	if asJSON {
 		enc := json.NewEncoder(o.stdout)
 		enc.SetIndent("", "  ")
-		if err := enc.Encode(p); err != nil {
+		if err := enc.Encode(shownPlan(p)); err != nil {
 			return err
 		}
 	} else if err := (report.PlanText{Color: o.colorOnTerminal()}).Write(o.stdout, p); err != nil {
@@ -560,6 +561,23 @@ func (o *options) plan(ctx context.Context, args []string) error {
 		}
 	}
 	return o.exitFor(res, true)
+}
+
+// shownPlan is the plan as printed: a file marked sensitive shows no
+// content (the saved plan and the journal keep it, for apply and resume).
+func shownPlan(p *plan.Plan) *plan.Plan {
+	c := *p
+	c.Steps = make([]*plan.Step, len(p.Steps))
+	for i, s := range p.Steps {
+		if s.File != nil && s.File.Sensitive {
+			sc, fc := *s, *s.File
+			fc.Content = step.SensitiveRedacted
+			sc.File = &fc
+			s = &sc
+		}
+		c.Steps[i] = s
+	}
+	return &c
 }
 
 // readDirectoryErr is a directory read that failed: exit 3 when the

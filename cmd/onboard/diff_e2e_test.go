@@ -110,10 +110,9 @@ machine:
 		if !strings.Contains(diffs[name], want) {
 			t.Errorf("plan JSON: %s diff %q, want it to hold %q", name, diffs[name], want)
 		}
-		// The step's spec holds the content it writes (apply needs it);
-		// the diff holds no more than the text shows.
 		leaks("plan JSON diff of "+name, diffs[name])
 	}
+	leaks("plan JSON", out)
 
 	// Text: the plan shown first and the report both show the diff.
 	code, out, stderr = e.onboard("apply", "--diff", "--yes", pb)

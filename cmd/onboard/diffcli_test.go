@@ -26,3 +26,19 @@ func TestAnnotateCarriesTheDiff(t *testing.T) {
 		t.Errorf("steps: %+v %+v", p.Steps[0], p.Steps[1])
 	}
 }
+
+// plan -o json prints no content of a file marked sensitive; the plan
+// itself (saved, journaled) keeps it for apply.
+func TestShownPlanHidesSensitiveContent(t *testing.T) {
+	p := &plan.Plan{Steps: []*plan.Step{
+		{ID: "token", Kind: plan.KindFile, File: &plan.FileSpec{Path: "/etc/token", Content: "tok-123", Sensitive: true}},
+		{ID: "motd", Kind: plan.KindFile, File: &plan.FileSpec{Path: "/etc/motd", Content: "hello"}},
+	}}
+	shown := shownPlan(p)
+	if got := shown.Steps[0].File.Content; got != "(sensitive content redacted)" {
+		t.Errorf("sensitive content shown as %q", got)
+	}
+	if shown.Steps[1].File.Content != "hello" || p.Steps[0].File.Content != "tok-123" {
+		t.Errorf("shown %q; the plan's own content now %q", shown.Steps[1].File.Content, p.Steps[0].File.Content)
+	}
+}

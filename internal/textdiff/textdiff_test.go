@@ -144,3 +144,29 @@ func BenchmarkUnifiedLargeFile(b *testing.B) {
 		Unified("a", "b", old.String(), new.String(), Options{})
 	}
 }
+
+// FuzzEdits: for any two texts the edit script turns the first into the
+// second, and Unified neither panics nor shows a diff of equal texts.
+func FuzzEdits(f *testing.F) {
+	f.Add("a\nb\nc\n", "a\nB\nc\n")
+	f.Add("", "x")
+	f.Add("a\r\nb", "a\nb\n")
+	f.Fuzz(func(t *testing.T, old, new string) {
+		a, b := splitLines(old), splitLines(new)
+		var gotA, gotB strings.Builder
+		for _, o := range edits(a, b) {
+			if o.kind != '+' {
+				gotA.WriteString(o.line)
+			}
+			if o.kind != '-' {
+				gotB.WriteString(o.line)
+			}
+		}
+		if gotA.String() != old || gotB.String() != new {
+			t.Fatalf("the script does not turn %q into %q", old, new)
+		}
+		if d := Unified("a", "b", old, new, Options{MaxLines: 7}); (d == "") != (old == new) {
+			t.Fatalf("Unified(%q, %q) = %q", old, new, d)
+		}
+	})
+}

@@ -51,6 +51,13 @@ func TestDiffText(t *testing.T) {
 		checkGolden(t, "plan-diff-"+name+".txt", pb.Bytes())
 		checkGolden(t, "report-diff-"+name+".txt", rb.Bytes())
 	}
+	var md bytes.Buffer
+	if err := (Markdown{}).Write(&md, run); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(md.String(), "### File changes\n\nWrite /etc/motd on ws1:\n\n```diff\n--- before: /etc/motd on ws1\n") {
+		t.Errorf("Markdown report without the diff block:\n%s", md.String())
+	}
 	// A file that is not a terminal gets no colour.
 	f, err := os.Create(filepath.Join(t.TempDir(), "plan.txt"))
 	if err != nil {

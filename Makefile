@@ -69,6 +69,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzQuote -fuzztime 30s ./internal/powershell/
 	$(GO) test -run '^$$' -fuzz FuzzScriptData -fuzztime 30s ./internal/powershell/
 	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 30s ./internal/hrevent/
+	$(GO) test -run '^$$' -fuzz FuzzEdits -fuzztime 30s ./internal/textdiff/
 
 schema: build
 	./bin/onboard schema playbook > docs/playbook.schema.json

@@ -209,7 +209,8 @@ func TestCommandLineErrors(t *testing.T) {
 		{"plan", "--parallelism", "3", pb},
 		// Flags a command does not use are not its flags.
 		{"plan", "--accept-new-host-key", pb},
-		{"plan", "--no-color", pb},
+		{"validate", "--diff", pb},
+		{"plan", "--yes", pb},
 		{"version", "--journal", "j.db"},
 		{"schema", "--profiles", "p"},
 		{"completion", "bash", "--journal", "j.db"},

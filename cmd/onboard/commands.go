@@ -27,10 +27,12 @@ import (
 	"onboard/internal/plan"
 	"onboard/internal/planner"
 	"onboard/internal/playbook"
+	"onboard/internal/remote"
 	"onboard/internal/report"
 	"onboard/internal/result"
 	"onboard/internal/schema"
 	"onboard/internal/secret"
+	"onboard/internal/step"
 	"onboard/internal/strictyaml"
 )
 
@@ -61,6 +63,7 @@ type options struct {
 	limit       []string
 	origin      string // the run a resume continues, for its notifications
 	yes         bool   // apply without asking, on a terminal too
+	diff        bool   // file steps carry the diff of their content
 
 	stdin          io.Reader
 	stdout, stderr io.Writer
@@ -142,6 +145,7 @@ func newRoot(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 	addOutput(root, &o.output, "JSON lines of events; with --check, the plan as JSON")
 	root.Flags().StringArrayVar(&o.reports, "report", nil, reportUsage("the report"))
 	o.addApplyFlags(root)
+	o.addDiffFlag(root)
 	root.Flags().BoolVar(&o.check, "check", false, "dry run: show what would change and change nothing (as onboard plan)")
 	root.Flags().BoolVar(&o.detailed, "detailed-exitcode", false, "with --check: exit 4 when changes are pending, 0 when none")
 
@@ -171,6 +175,8 @@ func newRoot(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 	planCmd.Flags().StringArrayVar(&o.reports, "report", nil, reportUsage("the dry run's report"))
 	planCmd.Flags().StringVar(&o.planOut, "out", "", "save the plan as JSON to `FILE`, for onboard apply FILE")
 	planCmd.Flags().BoolVar(&o.detailed, "detailed-exitcode", false, "exit 4 when changes are pending, 0 when none")
+	o.addDiffFlag(planCmd)
+	planCmd.Flags().BoolVar(&o.noColor, "no-color", false, "no colours in the diffs (NO_COLOR does the same)")
 	planCmd.Flags().Bool("json", false, "the plan as JSON (deprecated: -o json)")
 	_ = planCmd.Flags().MarkHidden("json")
 
@@ -189,6 +195,7 @@ func newRoot(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 	resumeCmd.Flags().StringArrayVar(&o.reports, "report", nil, reportUsage("the report"))
 	o.addApplyFlags(resumeCmd)
 	o.addNotifyInventory(resumeCmd)
+	o.addDiffFlag(resumeCmd)
 
 	applyCmd := &cobra.Command{
 		Use:               "apply PLAYBOOK...|PLAN.json",
@@ -206,6 +213,7 @@ func newRoot(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 	addOutput(applyCmd, &o.output, "JSON lines of events")
 	applyCmd.Flags().StringArrayVar(&o.reports, "report", nil, reportUsage("the report"))
 	o.addApplyFlags(applyCmd)
+	o.addDiffFlag(applyCmd)
 
 	var resolve bool
 	validateCmd := &cobra.Command{
@@ -410,7 +418,7 @@ func (o *options) engine(obs result.Observer) *engine.Engine {
 	return &engine.Engine{
 		Dialer: hosts, Directories: d,
 		Parallel: o.parallel, Retries: o.retries, Observer: obs, Log: d.Log, Operator: operator(),
-		Known: o.known,
+		Known: o.known, Diff: o.diff,
 	}
 }
 
@@ -445,6 +453,13 @@ func (o *options) observer() (result.Observer, func(), error) {
 		return p, p.Close, nil
 	}
 	return nil, nil, invalid(fmt.Errorf("--output must be text or json, got %q", o.output))
+}
+
+// colorOnTerminal: colours only on a terminal (a pipe, a file or a
+// test's buffer gets none), unless --no-color or NO_COLOR.
+func (o *options) colorOnTerminal() bool {
+	f, ok := o.stdout.(*os.File)
+	return !o.noColor && ok && report.IsTerminal(f)
 }
 
 // checkFlags refuses values that make no sense before anything runs.
@@ -501,7 +516,14 @@ func (o *options) plan(ctx context.Context, args []string) error {
 			}
 			inputs = append(inputs, in)
 		}
-		p.Inputs = inputs
+		// Read before the dry run, as the files before planning: a change
+		// in between leaves the plan stale, never silently wrong.
+		facts, err := o.dialer().DirectoryState(ctx, p)
+		if err != nil {
+			return readDirectoryErr(fmt.Errorf("plan --out: the directory state the plan depends on could not be read to record it; nothing written: %w", err))
+		}
+		p.DirectoryState = facts
+		p.Inputs = append(inputs, digestDirectories(facts)...)
 	}
 	if err := o.engine(nil).Validate(p); err != nil {
 		return invalid(err)
@@ -528,10 +550,10 @@ func (o *options) plan(ctx context.Context, args []string) error {
 	if asJSON {
 		enc := json.NewEncoder(o.stdout)
 		enc.SetIndent("", "  ")
-		if err := enc.Encode(p); err != nil {
+		if err := enc.Encode(shownPlan(p)); err != nil {
 			return err
 		}
-	} else if err := report.WritePlanText(o.stdout, p); err != nil {
+	} else if err := (report.PlanText{Color: o.colorOnTerminal()}).Write(o.stdout, p); err != nil {
 		return err
 	}
 	for _, path := range o.reports {
@@ -540,6 +562,32 @@ func (o *options) plan(ctx context.Context, args []string) error {
 		}
 	}
 	return o.exitFor(res, true)
+}
+
+// shownPlan is the plan as printed: a file marked sensitive shows no
+// content (the saved plan and the journal keep it, for apply and resume).
+func shownPlan(p *plan.Plan) *plan.Plan {
+	c := *p
+	c.Steps = make([]*plan.Step, len(p.Steps))
+	for i, s := range p.Steps {
+		if s.File != nil && s.File.Sensitive {
+			sc, fc := *s, *s.File
+			fc.Content = step.SensitiveRedacted
+			sc.File = &fc
+			s = &sc
+		}
+		c.Steps[i] = s
+	}
+	return &c
+}
+
+// readDirectoryErr is a directory read that failed: exit 3 when the
+// directory did not answer, else 2.
+func readDirectoryErr(err error) error {
+	if errors.Is(err, remote.ErrUnreachable) {
+		return &exitError{exitUnreachable, err}
+	}
+	return invalid(err)
 }
 
 // annotate copies the dry run's findings into the plan's steps.
@@ -551,6 +599,7 @@ func annotate(p *plan.Plan, res *result.Run) {
 	for _, s := range p.Steps {
 		r := byID[s.ID]
 		s.Reason = secret.Scrub(r.Reason)
+		s.Diff = secret.Scrub(r.Diff)
 		switch r.Outcome {
 		case result.OK:
 			s.Action = plan.ActionNone
@@ -601,7 +650,14 @@ func (o *options) loadPlanOrPlaybooks(ctx context.Context, args []string) (*plan
 		if len(p.Inputs) == 0 {
 			return nil, invalid(fmt.Errorf("plan %s records no inputs, so whether it is stale cannot be told: make it again with onboard plan --out %s", args[0], args[0]))
 		}
-		if err := checkInputs(args[0], &p); err != nil {
+		// Read again as plan --out read it: what the usernames and the
+		// directory steps' verdicts depended on (nothing is read for a plan
+		// that depends on no directory).
+		now, err := o.dialer().ReadDirectoryFacts(ctx, p.Directories, p.DirectoryState)
+		if err != nil {
+			return nil, readDirectoryErr(fmt.Errorf("the directory state the saved plan %s depends on could not be read: %w", args[0], err))
+		}
+		if err := checkInputs(args[0], &p, directoryChanges(&p, now)...); err != nil {
 			return nil, err
 		}
 		return &p, nil
@@ -714,7 +770,7 @@ func (o *options) applyPlan(ctx context.Context, p *plan.Plan) error {
 		// place instead of checking them again (Engine.Prechecked).
 		pre = o.engine(nil).Run(ctx, p, engine.DryRun)
 		annotate(p, pre)
-		if err := report.WritePlanText(o.stdout, p); err != nil {
+		if err := (report.PlanText{Color: o.colorOnTerminal()}).Write(o.stdout, p); err != nil {
 			return err
 		}
 		fmt.Fprintln(o.stdout)
@@ -745,7 +801,7 @@ func (o *options) applyPlan(ctx context.Context, p *plan.Plan) error {
 	defer o.startNotify(ctx, p, res, j)()
 	if o.output == "text" {
 		fmt.Fprintln(o.stdout)
-		if err := (report.Text{Color: !o.noColor}).Write(o.stdout, res); err != nil {
+		if err := (report.Text{Color: o.colorOnTerminal()}).Write(o.stdout, res); err != nil {
 			return err
 		}
 	}

@@ -65,6 +65,11 @@ func (o *options) addApplyFlags(c *cobra.Command) {
 	f.BoolVarP(&o.yes, "yes", "y", false, "apply without asking (on a terminal, onboard shows the plan and asks first; it never asks when stdin or stdout is not a terminal)")
 }
 
+// addDiffFlag registers --diff, as Ansible's and terraform plan's diffs.
+func (o *options) addDiffFlag(c *cobra.Command) {
+	c.Flags().BoolVar(&o.diff, "diff", false, "show what a file step changes in the file's content, as a unified diff (files marked sensitive and lines holding a secret are redacted)")
+}
+
 // reportUsage is the usage of --report, the same on every command that
 // writes reports: the format follows the file's extension.
 func reportUsage(what string) string {

@@ -107,12 +107,16 @@ func digestInputs(inventoryPaths, playbooks []string) ([]plan.Input, error) {
 }
 
 // checkInputs refuses a saved plan whose inputs are no longer as they
-// were when it was made, naming every file that changed.
-func checkInputs(planFile string, p *plan.Plan) error {
+// were when it was made, naming every file that changed and, with
+// dirChanges, what changed in a directory.
+func checkInputs(planFile string, p *plan.Plan, dirChanges ...string) error {
 	var changed []string
 	for _, in := range p.Inputs {
 		var now plan.Input
 		var err error
+		if in.Kind == "directory" {
+			continue // read again by directoryChanges
+		}
 		if in.Kind == "inventory-folder" {
 			now, _, err = digestFolder(in.Path)
 		} else {
@@ -129,9 +133,76 @@ func checkInputs(planFile string, p *plan.Plan) error {
 			changed = append(changed, fmt.Sprintf("%s %s changed", in.Kind, in.Path))
 		}
 	}
+	changed = append(changed, dirChanges...)
 	if len(changed) > 0 {
 		return invalid(fmt.Errorf("the saved plan %s is stale, its inputs changed since it was made (make it again with onboard plan --out %s):\n  %s",
 			planFile, planFile, strings.Join(changed, "\n  ")))
 	}
 	return nil
+}
+
+// digestDirectories are the inputs of the directory state a plan read:
+// per directory, the digest of its facts (sorted, as DirectoryState gives
+// them).
+func digestDirectories(facts []plan.DirectoryFact) []plan.Input {
+	var out []plan.Input
+	byDir := map[string][]plan.DirectoryFact{}
+	for _, f := range facts {
+		if byDir[f.Directory] == nil {
+			out = append(out, plan.Input{Path: f.Directory, Kind: "directory"})
+		}
+		byDir[f.Directory] = append(byDir[f.Directory], f)
+	}
+	for i, in := range out {
+		out[i].SHA256 = digestFacts(byDir[in.Path])
+	}
+	return out
+}
+
+func digestFacts(facts []plan.DirectoryFact) string {
+	h := sha256.New()
+	for _, f := range facts {
+		fmt.Fprintf(h, "%s\x00%s\x00%s\x00%s\n", f.Directory, f.Kind, f.Name, f.State)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// directoryChanges says what differs between the directory state a plan
+// recorded and the state read now (the same facts, in the same order),
+// one line per change: "directory lab-ad: account ada now exists (made
+// since the plan)". A recorded state that no longer matches its digest
+// (the plan file was edited) is a change too.
+func directoryChanges(p *plan.Plan, now []plan.DirectoryFact) []string {
+	var out []string
+	for _, in := range p.Inputs {
+		if in.Kind != "directory" {
+			continue
+		}
+		var recorded []plan.DirectoryFact
+		for _, f := range p.DirectoryState {
+			if f.Directory == in.Path {
+				recorded = append(recorded, f)
+			}
+		}
+		if digestFacts(recorded) != in.SHA256 {
+			out = append(out, fmt.Sprintf("directory %s: the recorded state does not match its digest (the plan file was edited)", in.Path))
+		}
+	}
+	for i, was := range p.DirectoryState {
+		if i >= len(now) {
+			break
+		}
+		is := now[i]
+		where := "directory " + was.Directory + ": " + was.Subject()
+		switch {
+		case is.State == was.State:
+		case was.State == plan.Absent:
+			out = append(out, fmt.Sprintf("%s now exists (made since the plan): %s", where, is.State))
+		case is.State == plan.Absent:
+			out = append(out, fmt.Sprintf("%s is gone (removed since the plan; it was %s)", where, was.State))
+		default:
+			out = append(out, fmt.Sprintf("%s changed since the plan: was %s, now %s", where, was.State, is.State))
+		}
+	}
+	return out
 }

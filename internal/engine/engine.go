@@ -67,6 +67,10 @@ type Engine struct {
 	// Now is the clock that starts a run and judges its waivers' expiry
 	// (tests set it); nil means time.Now.
 	Now func() time.Time
+	// Diff: a step that writes a file's content (step.Differ) and is not
+	// in place reads the content the host has, once, and its result
+	// carries the diff (dry runs and applies; never re-checks).
+	Diff bool
 	// Known is the knowledge base of known failures: every failure is
 	// matched as it is recorded, so the journal, the reports and the
 	// notifications carry the fix (nil: none).
@@ -813,6 +817,17 @@ func (r *run) attempt(ctx context.Context, kind step.Kind, base *step.Exec, s *p
 		rs.Outcome, rs.Reason = result.OK, st.Reason
 		return nil
 	}
+	if d, ok := kind.(step.Differ); ok && r.e.Diff && mode != Recheck {
+		// Read before apply changes it; from the host's batch when it
+		// was prefetched.
+		x.Probed = true
+		text, err := d.Diff(ctx, x, s)
+		x.Probed = false
+		if err != nil {
+			text = "(the content on the host could not be read for the diff: " + err.Error() + ")\n"
+		}
+		rs.Diff = secret.Scrub(text)
+	}
 	switch mode {
 	case DryRun:
 		rs.Outcome, rs.Reason = result.WouldChange, st.Reason
@@ -912,6 +927,9 @@ func (r *run) prefetch(ctx context.Context, t *step.Target, steps []*plan.Step) 
 	for _, s := range steps {
 		if p, ok := r.kinds[s.Kind].(step.Prober); ok {
 			probes = append(probes, p.Probes(s)...)
+		}
+		if d, ok := r.kinds[s.Kind].(step.Differ); ok && r.e.Diff && r.mode != Recheck {
+			probes = append(probes, d.DiffProbes(s)...)
 		}
 	}
 	if len(probes) < 2 {

@@ -80,6 +80,9 @@ type Plan struct {
 	// Inputs are the files a saved plan was made from, with their digests:
 	// apply refuses the plan when one has changed since (a stale plan).
 	Inputs []Input `json:"inputs,omitempty"`
+	// DirectoryState is what a saved plan read in its directories and
+	// depended on; apply refuses the plan when it has changed since.
+	DirectoryState []DirectoryFact `json:"directory_state,omitempty"`
 	// KnowledgeBase is the inventory's folder of known failures (absolute),
 	// read again when the plan runs later (resume, a saved plan).
 	KnowledgeBase string `json:"knowledge_base,omitempty"`
@@ -94,6 +97,33 @@ type Input struct {
 	Kind   string `json:"kind"`
 	SHA256 string `json:"sha256"`
 }
+
+// DirectoryFact is one thing a saved plan found in a directory: the
+// account of a username or of an employee id, a group's or a computer's
+// DN, or that there is none.
+type DirectoryFact struct {
+	Directory string `json:"directory"`
+	// Kind is account (by username), employee (the account of an employee
+	// id), group or computer; Name the username, id or name looked up.
+	Kind string `json:"kind"`
+	Name string `json:"name"`
+	// State is Absent, or what was found: a DN (an account's with its
+	// employee id), or the username of an employee's account.
+	State string `json:"state"`
+}
+
+// Subject names what a fact is about, for a reader: "account ada",
+// "the account of employee E1001", "group developers".
+func (f DirectoryFact) Subject() string {
+	if f.Kind == "employee" {
+		return "the account of employee " + f.Name
+	}
+	return f.Kind + " " + f.Name
+}
+
+// Absent is the State of a DirectoryFact about something that does not
+// exist.
+const Absent = "absent"
 
 // Directory is how to reach one LDAP directory. Secrets are references.
 type Directory struct {
@@ -267,6 +297,9 @@ type Step struct {
 	// Set by the check pass of `onboard plan`.
 	Action Action `json:"action,omitempty"`
 	Reason string `json:"reason,omitempty"`
+	// Diff is what the step would change in a file's content, as a
+	// unified diff with secrets redacted (plan --diff).
+	Diff string `json:"diff,omitempty"`
 
 	Package *PackageSpec `json:"package,omitempty"`
 	Printer *PrinterSpec `json:"printer,omitempty"`
@@ -453,6 +486,8 @@ type FileSpec struct {
 	Owner   string `json:"owner,omitempty"`
 	Group   string `json:"group,omitempty"`
 	Mode    string `json:"mode,omitempty"` // octal, e.g. "0644"
+	// Sensitive: the content is never shown, not even in a --diff.
+	Sensitive bool `json:"sensitive,omitempty"`
 }
 
 // CheckSpec is a declarative check (goss style). Exactly one target is set.

@@ -391,7 +391,7 @@ func (b *builder) hire(pb *playbook.Playbook) {
 			b.fail(doc.Errorf(path+".path", "must be an absolute path once expanded, got %q", fp))
 		}
 		s := newStep(plan.KindFile, fp, fmt.Sprintf("Write %s on %s", fp, host.Name), f.Timeout)
-		s.File = &plan.FileSpec{Path: fp, Content: content, Owner: expand(path+".owner", f.Owner), Group: f.Group, Mode: f.Mode}
+		s.File = &plan.FileSpec{Path: fp, Content: content, Owner: expand(path+".owner", f.Owner), Group: f.Group, Mode: f.Mode, Sensitive: f.Sensitive}
 		s.DependsOn = append(s.DependsOn, pkgIDs...)
 		fileIDs = append(fileIDs, s.ID)
 	}
@@ -871,7 +871,7 @@ func (b *builder) windowsSteps(pb *playbook.Playbook, pr *playbook.Profile, host
 			content = b.readSource(pb, path+".source", f.Source)
 		}
 		s := newStep(plan.KindWinFile, fp, fmt.Sprintf("Write %s on %s", fp, host.Name), f.Timeout)
-		s.File = &plan.FileSpec{Path: fp, Content: content}
+		s.File = &plan.FileSpec{Path: fp, Content: content, Sensitive: f.Sensitive}
 		s.DependsOn = append(s.DependsOn, afterReboot...)
 	}
 	var prev string

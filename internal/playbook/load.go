@@ -140,6 +140,8 @@ func (pb *Playbook) check() []error {
 		}
 		if f.Mode != "" && !modeRE.MatchString(f.Mode) {
 			fail(path+".mode", "must be an octal mode in quotes such as \"0644\", got %q (unquoted 0644 is read as a number)", f.Mode)
+		} else if m, err := strconv.ParseUint(f.Mode, 8, 32); err == nil && f.Sensitive && m&0o004 != 0 {
+			fail(path+".mode", "lets every user of the machine read a file marked sensitive: give a mode without read for others, such as \"0600\" or \"0640\" (the default of a sensitive file is 0600)")
 		}
 		// A source is read when the plan is made, confined to the folders
 		// the inventory allows (internal/planner/reach.go).

@@ -136,6 +136,9 @@ type File struct {
 	Group   string        `yaml:"group"`
 	Mode    string        `yaml:"mode"`
 	Timeout time.Duration `yaml:"timeout"`
+	// Sensitive: the content is never shown (--diff redacts it), and the
+	// mode defaults to 0600.
+	Sensitive bool `yaml:"sensitive"`
 }
 
 // Command is a command to run on the machine. Creates or Unless keep it

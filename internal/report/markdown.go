@@ -63,6 +63,7 @@ func (Markdown) Write(w io.Writer, r *result.Run) error {
 			fmt.Fprintf(b, "\n### Steps\n\n")
 			mdStepTable(b, h.Steps)
 		}
+		mdDiffs(b, h.Steps)
 		if len(h.Failures) > 0 {
 			fmt.Fprintf(b, "\n### Failures\n")
 			for _, s := range h.Failures {
@@ -127,6 +128,23 @@ func mdStepTable(b io.Writer, steps []result.Step) {
 	for _, s := range steps {
 		fmt.Fprintf(b, "| %s | %s | %s | %s | %s |\n",
 			mdOutcome(s.Outcome), mdCell(s.Title), mdText(s.Host), fmtDur(s.Duration), mdCell(stepNote(s)))
+	}
+}
+
+// mdDiffs shows the diffs of file steps (--diff), each in a diff block.
+func mdDiffs(b io.Writer, steps []result.Step) {
+	head := false
+	for _, s := range steps {
+		if s.Diff == "" {
+			continue
+		}
+		if !head {
+			fmt.Fprintf(b, "\n### File changes\n")
+			head = true
+		}
+		d := strings.TrimRight(s.Diff, "\n")
+		fence := mdFence(d)
+		fmt.Fprintf(b, "\n%s:\n\n%sdiff\n%s\n%s\n", mdText(s.Title), fence, d, fence)
 	}
 }
 

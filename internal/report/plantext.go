@@ -28,12 +28,41 @@ func actionSymbol(a plan.Action) string {
 }
 
 // WritePlanText prints a plan for people: per hire what was merged from
-// where, then every step with its action, host, dependencies and reason,
-// and a closing count.
-func WritePlanText(w io.Writer, p *plan.Plan) error {
-	// Every value is shown with its control characters escaped: the text
-	// is made whole, then escaped at once (it holds no escapes of its own).
-	b := new(bytes.Buffer)
+// where, then every step with its action, host, dependencies and reason
+// (and its diff, when the plan has one), and a closing count. It has no
+// colours; PlanText.Write can colour the diffs.
+func WritePlanText(w io.Writer, p *plan.Plan) error { return PlanText{}.Write(w, p) }
+
+// PlanText is the plan printed for people.
+type PlanText struct {
+	// Color asks for coloured diffs, under the rule of Text.Color (never
+	// with NO_COLOR, nor into a file that is not a terminal).
+	Color bool
+}
+
+// planBuf is plan text made in pieces: what is written to it is escaped
+// (visible) when the next painted piece comes, so that the text's own
+// values can neither move the cursor nor recolour the screen while the
+// colours of a diff still reach the terminal.
+type planBuf struct {
+	bytes.Buffer
+	out   strings.Builder
+	paint painter
+}
+
+// painted adds s, already escaped, with its style.
+func (b *planBuf) painted(style, s string) {
+	b.flush()
+	b.out.WriteString(b.paint.paint(style, s))
+}
+
+func (b *planBuf) flush() {
+	b.out.WriteString(visible(b.String()))
+	b.Reset()
+}
+
+func (t PlanText) Write(w io.Writer, p *plan.Plan) error {
+	b := &planBuf{paint: painter(useColor(t.Color, w))}
 	fmt.Fprintf(b, "Plan made %s", fmtTime(p.Created))
 	if len(p.Sources) > 0 {
 		fmt.Fprintf(b, " from %s", strings.Join(p.Sources, ", "))
@@ -72,7 +101,8 @@ func WritePlanText(w io.Writer, p *plan.Plan) error {
 		fmt.Fprintf(b, ", %d not checked", n)
 	}
 	fmt.Fprintf(b, ".\n")
-	_, err := io.WriteString(w, visible(b.String()))
+	b.flush()
+	_, err := io.WriteString(w, b.out.String())
 	return err
 }
 
@@ -215,7 +245,7 @@ func hostLine(p *plan.Plan, name string) string {
 	return name + " (" + strings.Join(how, ", ") + ")"
 }
 
-func writePlanSteps(b io.Writer, steps []*plan.Step) {
+func writePlanSteps(b *planBuf, steps []*plan.Step) {
 	idWidth, hostWidth := 0, 0
 	for _, s := range steps {
 		idWidth = max(idWidth, len([]rune(s.ID)))
@@ -250,6 +280,9 @@ func writePlanSteps(b io.Writer, steps []*plan.Step) {
 		}
 		if reason != "" {
 			fmt.Fprintf(b, "%s%s\n", indent, indentRest(reason, indent))
+		}
+		if s.Diff != "" {
+			writeDiff(b.painted, visible(secret.Scrub(s.Diff)), indent)
 		}
 	}
 }

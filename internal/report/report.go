@@ -166,6 +166,7 @@ func scrubStep(s result.Step) result.Step {
 	s.Title = secret.Scrub(s.Title)
 	s.Changed = secret.Scrub(s.Changed)
 	s.Reason = secret.Scrub(s.Reason)
+	s.Diff = secret.Scrub(s.Diff)
 	if s.Failure != nil {
 		f := *s.Failure
 		f.Command = secret.Scrub(f.Command)

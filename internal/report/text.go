@@ -197,6 +197,9 @@ func writeTextSteps(b io.Writer, p painter, steps []result.Step, labelWidth int,
 		if s.Failure != nil {
 			writeTextFailure(b, s.Failure, indent+"    ")
 		}
+		if s.Diff != "" {
+			writeDiff(func(style, t string) { _, _ = io.WriteString(b, p.paint(style, t)) }, s.Diff, indent+"    ")
+		}
 	}
 }
 

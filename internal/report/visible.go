@@ -80,6 +80,7 @@ func showSteps(steps []result.Step) []result.Step {
 func showStep(s result.Step) result.Step {
 	s.ID, s.Kind, s.Hire, s.Host, s.Title = visible(s.ID), visible(s.Kind), visible(s.Hire), visible(s.Host), visible(s.Title)
 	s.Action, s.Changed, s.Reason = visible(s.Action), visible(s.Changed), visible(s.Reason)
+	s.Diff = visible(s.Diff)
 	if s.Failure != nil {
 		f := *s.Failure
 		f.Host, f.Step, f.Command, f.Message = visible(f.Host), visible(f.Step), visible(f.Command), visible(f.Message)

@@ -79,6 +79,9 @@ type Step struct {
 	// Waiver excuses a check of this hire that does not pass, until it
 	// expires.
 	Waiver *Waiver `json:"waiver,omitempty"`
+	// Diff is what the step changes (or would) in a file's content, as a
+	// unified diff with secrets redacted; only with --diff.
+	Diff string `json:"diff,omitempty"`
 }
 
 // Waiver excuses one hire's check that does not pass: it does not block

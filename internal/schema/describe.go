@@ -209,6 +209,9 @@ var descriptions = map[string]string{
 	"playbook.File.owner":   "User who owns the file, e.g. ${account.username}." + templateNote,
 	"playbook.File.group":   "Group that owns the file.",
 	"playbook.File.mode":    `Permissions in octal, quoted: "0644", "0600".`,
+
+	"playbook.File.sensitive": "The content is never shown: --diff prints (sensitive content redacted) instead, and does not read the file on the machine. The mode defaults to 0600, and a mode that lets others read it is refused.",
+
 	"playbook.File.timeout": "Time limit for one attempt (check, write and verify; default 1m), e.g. 30s.",
 
 	"playbook.Command.name":       "Short name of the command, unique in the playbook; it names the step.",

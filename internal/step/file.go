@@ -71,7 +71,10 @@ func NormMode(m string) string {
 }
 
 func fileMode(f *plan.FileSpec) string {
-	if f.Mode == "" {
+	switch {
+	case f.Mode == "" && f.Sensitive:
+		return "600" // the content is not for every user of the machine
+	case f.Mode == "":
 		return "644"
 	}
 	return NormMode(f.Mode)

@@ -499,7 +499,7 @@ func WindowsScripts() map[string]powershell.Script {
 		{Op: "printer-check", Body: psPrinterCheck}, {Op: "printer-add", Body: psPrinterAdd},
 		{Op: "localgroup-check", Body: psLocalGroupCheck}, {Op: "localgroup-add", Body: psLocalGroupAdd},
 		{Op: "command-check", Body: psCommandCheck}, {Op: "command-run", Body: psCommandRun},
-		{Op: "file-check", Body: psFileCheck},
+		{Op: "file-check", Body: psFileCheck}, {Op: "file-read", Body: psFileRead},
 	} {
 		s.Data = sample
 		out[s.Op] = s

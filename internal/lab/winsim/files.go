@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strconv"
 )
 
 // Files: file-check and the upload ops of internal/remote/winrm.
@@ -21,6 +22,23 @@ func opFileCheck(v *inv) int {
 	}
 	sum := sha256.Sum256(f.data)
 	return v.result(field{"exists", true}, field{"sha256", hex.EncodeToString(sum[:])})
+}
+
+// opFileRead is file-read (step.WinFile's --diff): the machine has no
+// links, so a path is a file or absent.
+func opFileRead(v *inv) int {
+	h := v.h
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	f := h.fs.file(v.str("path"))
+	if f == nil {
+		return v.result(field{"state", "absent"}, field{"data", ""})
+	}
+	data := f.data
+	if n, err := strconv.Atoi(v.str("max")); err == nil && len(data) > n+1 {
+		data = data[:n+1]
+	}
+	return v.result(field{"state", "file"}, field{"data", base64.StdEncoding.EncodeToString(data)})
 }
 
 // uploadChunk is the data of win-upload (internal/remote/winrm/upload.go).

@@ -39,6 +39,7 @@ package winsim
 //	                   from Write-Output, an item from New-Item; a Windows error in unless is false.
 //	command-run        runs the text: {"ok","output"} (Out-String of its output).
 //	file-check         Get-FileHash SHA256 of a file: {"exists","sha256"}.
+//	file-read          a file's first max+1 bytes, base64: {"state","data"} (state file or absent).
 //	win-upload         appends a base64 chunk to the temporary file; the final chunk checks the size
 //	                   and moves it over the path; no output.
 //	win-upload-abort   removes the temporary file.
@@ -92,6 +93,7 @@ func init() {
 		"command-check":    opCommandCheck,
 		"command-run":      opCommandRun,
 		"file-check":       opFileCheck,
+		"file-read":        opFileRead,
 		"win-upload":       opUpload,
 		"win-upload-abort": opUploadAbort,
 		"check-dns":        opCheckDNS,

@@ -294,6 +294,10 @@ const scrambleLength = 32
 // knows: of the directory's policy (PasswordPolicy), at least 32
 // characters, set by the administrator and never returned, logged or put in
 // an error. PasswordChangedAt then proves it happened.
+//
+// OpenLDAP's ppolicy lifts its lock when a password is set: an account
+// that was disabled is locked again right after (with a password nobody
+// knows in between).
 func (c *Client) ScramblePassword(ctx context.Context, dn string) error {
 	pol, err := c.PasswordPolicy(ctx)
 	if err != nil {
@@ -303,7 +307,19 @@ func (c *Client) ScramblePassword(ctx context.Context, dn string) error {
 	if err != nil {
 		return fmt.Errorf("directory %s: scramble the password of %s: %w", c.cfg.Name, dn, err)
 	}
-	return c.SetPassword(ctx, dn, pw, false)
+	locked := false
+	if c.cfg.Kind == OpenLDAP {
+		if locked, err = c.UserDisabled(ctx, dn); err != nil {
+			return err
+		}
+	}
+	if err := c.SetPassword(ctx, dn, pw, false); err != nil {
+		return err
+	}
+	if locked {
+		return c.DisableUser(ctx, dn)
+	}
+	return nil
 }
 
 // PasswordChangedAt is when the account's password was last set: Active
@@ -503,4 +519,14 @@ func (c *Client) DeleteUser(ctx context.Context, dn string) error {
 		return nil
 	}
 	return c.wrap("delete user", dn, opUser, err, "")
+}
+
+// ExpiryAsSet is what Expiry reads back after SetExpiry(t) on a directory
+// of this kind: t to 100 ns (Active Directory's FILETIME), or the first
+// midnight UTC at or after t (OpenLDAP's shadowExpire days).
+func ExpiryAsSet(kind Kind, t time.Time) time.Time {
+	if kind == ActiveDirectory {
+		return fromFileTime(toFileTime(t))
+	}
+	return fromShadowDays(shadowDays(t))
 }

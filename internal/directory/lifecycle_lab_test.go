@@ -211,6 +211,20 @@ func testLeaverOps(t *testing.T, env dirEnv) {
 		if err := c.VerifyBind(ctx, dn, pw); !ad && !errors.Is(err, ErrInvalidCredentials) {
 			t.Errorf("bind with the old password after the scramble: %v", err)
 		}
+		// A disabled account stays disabled through a scramble (OpenLDAP's
+		// ppolicy lifts its lock on a new password).
+		if err := c.DisableUser(ctx, dn); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.ScramblePassword(ctx, dn); err != nil {
+			t.Fatal(err)
+		}
+		if d, err := c.UserDisabled(ctx, dn); err != nil || !d {
+			t.Errorf("UserDisabled after a scramble of a disabled account = %v, %v", d, err)
+		}
+		if err := c.EnableUser(ctx, dn); err != nil {
+			t.Fatal(err)
+		}
 		if err := c.ScramblePassword(ctx, "uid=nosuch,"+env.usersDN); err == nil || !errors.Is(err, ErrNoSuchUser) {
 			t.Errorf("ScramblePassword of a missing account: %v", err)
 		}

@@ -140,3 +140,13 @@ func TestParentDN(t *testing.T) {
 		})
 	}
 }
+
+func TestExpiryAsSet(t *testing.T) {
+	at := time.Date(2026, 12, 3, 17, 30, 0, 123456789, time.FixedZone("CET", 3600))
+	if got, want := ExpiryAsSet(ActiveDirectory, at), time.Date(2026, 12, 3, 16, 30, 0, 123456700, time.UTC); !got.Equal(want) {
+		t.Errorf("Active Directory: %s, want %s", got, want)
+	}
+	if got, want := ExpiryAsSet(OpenLDAP, at), time.Date(2026, 12, 4, 0, 0, 0, 0, time.UTC); !got.Equal(want) {
+		t.Errorf("OpenLDAP: %s, want %s", got, want)
+	}
+}

@@ -2,6 +2,7 @@ package plan
 
 import (
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -75,10 +76,10 @@ type Leaver struct {
 // LeaverSteps makes a leaver's directory steps, in this order of
 // dependencies: the account is disabled first (not before LeaveAt: the
 // engine fails it as not-yet until then, and everything after it is
-// skipped); then its groups are removed, its password scrambled, its
-// expiry set and its computer disabled; last it is moved to the leavers OU
-// (a move changes the DN the other steps read). Step ids are
-// PREFIX:KIND:NAME, as the planner's.
+// skipped); then its groups are removed, its password scrambled and its
+// computer disabled; last it is moved to the leavers OU (a move changes
+// the DN the other steps read). The expiry waits for nothing: a run before
+// the leave time sets it. Step ids are PREFIX:KIND:NAME, as the planner's.
 func LeaverSteps(l Leaver) []*Step {
 	prefix := l.StepPrefix
 	if prefix == "" {
@@ -107,30 +108,32 @@ func LeaverSteps(l Leaver) []*Step {
 		m := mk(KindMembershipRemove, g, fmt.Sprintf("Remove %s from group %s", l.Username, g))
 		m.Membership = &MembershipSpec{Username: l.Username, Group: g}
 		m.Rule, m.Evidence = l.Rule, l.Evidence
-		m.DependsOn = after
+		m.DependsOn = slices.Clone(after)
 		beforeMove = append(beforeMove, m.ID)
 	}
 	sc := mk(KindPasswordScramble, l.Username, fmt.Sprintf("Scramble the password of %s", l.Username))
 	sc.Leaver = spec()
-	sc.DependsOn = after
+	sc.DependsOn = slices.Clone(after)
 	beforeMove = append(beforeMove, sc.ID)
 	if l.Expire {
+		// Not after the disable: an expiry set early is the backstop that
+		// holds even if no run comes at the leave time.
 		e := mk(KindAccountExpire, l.Username, fmt.Sprintf("Expire %s at %s", l.Username, l.LeaveAt.UTC().Format(time.RFC3339)))
 		e.Leaver = spec()
-		e.DependsOn = after
+		e.DependsOn = append([]string(nil), l.DependsOn...)
 		beforeMove = append(beforeMove, e.ID)
 	}
 	if l.Computer != "" {
 		c := mk(KindComputerDisable, l.Computer, fmt.Sprintf("Disable computer account %s", l.Computer))
 		c.Leaver = spec()
 		c.Leaver.Computer = l.Computer
-		c.DependsOn = after
+		c.DependsOn = slices.Clone(after)
 	}
 	if l.LeaversOU != "" {
 		m := mk(KindAccountMove, l.Username, fmt.Sprintf("Move %s to %s", l.Username, l.LeaversOU))
 		m.Leaver = spec()
 		m.Leaver.OU = l.LeaversOU
-		m.DependsOn = append(after, beforeMove...)
+		m.DependsOn = append(slices.Clone(after), beforeMove...)
 	}
 	return steps
 }

@@ -450,6 +450,25 @@ func (c *Client) SetExpiry(ctx context.Context, dn string, t time.Time) error {
 	return c.modify(ctx, op, opUser, req, "")
 }
 
+// ClearExpiry makes the account at dn never expire (a restore): Active
+// Directory's accountExpires "never" (0x7FFFFFFFFFFFFFFF, as for a new
+// account), OpenLDAP without shadowExpire. Nothing is written when it
+// never expires already.
+func (c *Client) ClearExpiry(ctx context.Context, dn string) error {
+	const op = "clear the expiry of"
+	cur, err := c.Expiry(ctx, dn)
+	if err != nil || cur.IsZero() {
+		return err
+	}
+	req := ldap.NewModifyRequest(dn, nil)
+	if c.cfg.Kind == ActiveDirectory {
+		req.Replace("accountExpires", []string{strconv.FormatInt(adNever, 10)})
+	} else {
+		req.Delete("shadowExpire", nil)
+	}
+	return c.modify(ctx, op, opUser, req, "")
+}
+
 // Expiry reads when the account at dn expires: Active Directory's
 // accountExpires, OpenLDAP's shadowExpire (the start of that day, UTC). The
 // zero time means never.

@@ -174,11 +174,27 @@ func testLeaverOps(t *testing.T, env dirEnv) {
 		if ad && c.RoundTrips()-before != 1 {
 			t.Errorf("DisableUser of a disabled account sent %d requests, want 1 (the read)", c.RoundTrips()-before)
 		}
+		if u, err := c.FindUser(ctx, "lleaver"); err != nil || u.Enabled {
+			t.Errorf("FindUser of the disabled account: Enabled %v, %v", u != nil && u.Enabled, err)
+		}
 		if err := c.EnableUser(ctx, dn); err != nil {
 			t.Fatal(err)
 		}
 		if d, err := c.UserDisabled(ctx, dn); err != nil || d {
 			t.Errorf("UserDisabled after EnableUser = %v, %v", d, err)
+		}
+		if u, err := c.FindUser(ctx, "lleaver"); err != nil || !u.Enabled {
+			t.Errorf("FindUser of the enabled account: Enabled %v, %v", u != nil && u.Enabled, err)
+		}
+		// SetEnabled is the same pair of acts.
+		if err := c.SetEnabled(ctx, dn, false); err != nil {
+			t.Fatalf("SetEnabled(false): %v", err)
+		}
+		if d, _ := c.UserDisabled(ctx, dn); !d {
+			t.Error("SetEnabled(false) left the account enabled")
+		}
+		if err := c.SetEnabled(ctx, dn, true); err != nil {
+			t.Fatalf("SetEnabled(true): %v", err)
 		}
 		if err := c.VerifyBind(ctx, dn, pw); err != nil {
 			t.Errorf("bind after EnableUser: %v", err)
@@ -279,6 +295,19 @@ func testLeaverOps(t *testing.T, env dirEnv) {
 		}
 		if at, _ := c.Expiry(ctx, dn); !at.Equal(want.AddDate(0, 0, 3)) {
 			t.Errorf("Expiry after a change = %s", at)
+		}
+		if err := c.ClearExpiry(ctx, dn); err != nil {
+			t.Fatal(err)
+		}
+		if at, err := c.Expiry(ctx, dn); err != nil || !at.IsZero() {
+			t.Errorf("Expiry after ClearExpiry = %s, %v; want never", at, err)
+		}
+		before = c.RoundTrips()
+		if err := c.ClearExpiry(ctx, dn); err != nil || c.RoundTrips()-before != 1 {
+			t.Errorf("ClearExpiry again: %v, %d requests (want the read only)", err, c.RoundTrips()-before)
+		}
+		if err := c.SetExpiry(ctx, dn, later); err != nil {
+			t.Fatal(err)
 		}
 	})
 

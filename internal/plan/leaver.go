@@ -46,6 +46,9 @@ type LeaverSpec struct {
 	// Expires is when the account expires (account-expire); zero means
 	// NotBefore.
 	Expires time.Time `json:"expires,omitzero"`
+	// NoExpiry: account-expire makes the account never expire instead (a
+	// restore).
+	NoExpiry bool `json:"no_expiry,omitempty"`
 	// Computer is the computer account's name, without '$'
 	// (computer-disable).
 	Computer string `json:"computer,omitempty"`

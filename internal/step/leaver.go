@@ -46,6 +46,7 @@ type Leavers interface {
 	MoveUser(ctx context.Context, dn, ou string) (string, error)
 	SetExpiry(ctx context.Context, dn string, t time.Time) error
 	Expiry(ctx context.Context, dn string) (time.Time, error)
+	ClearExpiry(ctx context.Context, dn string) error
 	DisableComputer(ctx context.Context, dn string) error
 	DeleteUser(ctx context.Context, dn string) error
 }
@@ -409,11 +410,16 @@ func (AccountMove) Apply(ctx context.Context, x *Exec, s *plan.Step) (string, er
 }
 
 // AccountExpire makes the account expire at LeaverSpec.Expires, or at the
-// leave time. It may be applied before the leave time (see the top of the
-// file).
+// leave time; with NoExpiry (a restore) it makes it never expire. It may be
+// applied before the leave time (see the top of the file).
 type AccountExpire struct{}
 
+// expiresAt is when the account should expire; the zero time (NoExpiry)
+// is never.
 func expiresAt(sp *plan.LeaverSpec) (time.Time, error) {
+	if sp.NoExpiry {
+		return time.Time{}, nil
+	}
 	if !sp.Expires.IsZero() {
 		return sp.Expires, nil
 	}
@@ -448,7 +454,10 @@ func (AccountExpire) Check(ctx context.Context, x *Exec, s *plan.Step) (State, e
 	if err != nil {
 		return State{}, err
 	}
-	want := directory.ExpiryAsSet(directory.Kind(x.D.Dir.Kind), when)
+	want := time.Time{}
+	if !when.IsZero() {
+		want = directory.ExpiryAsSet(directory.Kind(x.D.Dir.Kind), when)
+	}
 	if at.Equal(want) {
 		return inPlace(fmt.Sprintf("account %s expires at %s", sp.Username, showExpiry(at))), nil
 	}
@@ -472,6 +481,12 @@ func (AccountExpire) Apply(ctx context.Context, x *Exec, s *plan.Step) (string, 
 	was, err := l.Expiry(ctx, u.DN)
 	if err != nil {
 		return "", err
+	}
+	if when.IsZero() {
+		if err := l.ClearExpiry(ctx, u.DN); err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("cleared the expiry of %s: it never expires (was %s)", sp.Username, showExpiry(was)), nil
 	}
 	if err := l.SetExpiry(ctx, u.DN, when); err != nil {
 		return "", err

@@ -229,13 +229,28 @@ func testLeaverOnLab(t *testing.T, d lab.Directory) {
 	t.Run("restore enables the account", func(t *testing.T) {
 		en := &plan.Step{ID: hire + ":account-enable:" + user, Kind: plan.KindAccountEnable, Hire: hire, Directory: d.Name,
 			Leaver: &plan.LeaverSpec{Username: user, EmployeeID: hire}}
-		res := run(t, []*plan.Step{en}, engine.Apply)
-		if s := res.Steps[0]; s.Outcome != result.Changed || len(res.Handover) != 1 || res.Handover[0].Outcome != result.OK {
-			t.Errorf("enable: %s %+v; handover %+v", s.Outcome, s.Failure, res.Handover)
+		ex := &plan.Step{ID: hire + ":account-expire:" + user, Kind: plan.KindAccountExpire, Hire: hire, Directory: d.Name,
+			Leaver: &plan.LeaverSpec{Username: user, EmployeeID: hire, NoExpiry: true}}
+		res := run(t, []*plan.Step{en, ex}, engine.Apply)
+		for i, s := range res.Steps {
+			if s.Outcome != result.Changed || len(res.Handover) != 2 || res.Handover[i].Outcome != result.OK {
+				t.Errorf("%s: %s %+v; handover %+v", s.ID, s.Outcome, s.Failure, res.Handover)
+			}
 		}
 		now, _ := client.FindUser(ctx, user)
-		if dis, err := client.UserDisabled(ctx, now.DN); err != nil || dis {
-			t.Errorf("UserDisabled after the restore = %v, %v", dis, err)
+		if dis, err := client.UserDisabled(ctx, now.DN); err != nil || dis || !now.Enabled {
+			t.Errorf("after the restore: UserDisabled %v, %v; Enabled %v", dis, err, now.Enabled)
+		}
+		if at, err := client.Expiry(ctx, now.DN); err != nil || !at.IsZero() {
+			t.Errorf("expiry after the restore: %s, %v", at, err)
+		}
+		// The restored account binds with a password set again.
+		pw := secret.New("Rest0red-Leaver-Pass")
+		if err := client.SetPassword(ctx, now.DN, pw, false); err != nil {
+			t.Fatal(err)
+		}
+		if err := client.VerifyBind(ctx, now.DN, pw); err != nil {
+			t.Errorf("bind after the restore: %v", err)
 		}
 	})
 

@@ -146,12 +146,16 @@ func GroupsSeen(text string) ([]string, bool) {
 }
 
 // MembershipRemove takes the account out of one group (plan.KindMembershipRemove,
-// spec Membership). A missing account is a member of nothing: in place.
+// spec Membership). A missing account is a member of nothing, and a
+// missing group has no members: both in place, saying so.
 type MembershipRemove struct{}
 
 func (MembershipRemove) Check(ctx context.Context, x *Exec, s *plan.Step) (State, error) {
 	m := s.Membership
 	g, u, err := Membership{}.resolve(ctx, x, m)
+	if errors.Is(err, directory.ErrNoSuchGroup) {
+		return inPlace(fmt.Sprintf("group %s does not exist in %s: %s is not in it", m.Group, x.D.Dir.Name, m.Username)), nil
+	}
 	if err != nil {
 		return State{}, err
 	}

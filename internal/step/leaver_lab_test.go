@@ -218,7 +218,11 @@ func testLeaverOnLab(t *testing.T, d lab.Directory) {
 	})
 
 	t.Run("again: every step in place", func(t *testing.T) {
-		res := run(t, leaver(leaveAt), engine.Apply)
+		steps := leaver(leaveAt)
+		// A group deleted since has no members: in place too.
+		gone := &plan.Step{ID: hire + ":membership-remove:gone", Kind: plan.KindMembershipRemove, Hire: hire, Directory: d.Name,
+			Membership: &plan.MembershipSpec{Username: user, Group: "no-such-group"}}
+		res := run(t, append(steps, gone), engine.Apply)
 		for _, s := range res.Steps {
 			if s.Outcome != result.OK {
 				t.Errorf("%s: %s %q", s.ID, s.Outcome, s.Reason)

@@ -313,7 +313,11 @@ func (AccountEnable) Apply(ctx context.Context, x *Exec, s *plan.Step) (string, 
 // in place when the directory dates the password at or after the leave
 // time (Active Directory's pwdLastSet, OpenLDAP's pwdChangedTime under
 // ppolicy); a directory that keeps no date cannot prove it, and the check
-// fails saying so.
+// fails saying so. The date is the directory's clock, the leave time the
+// controller's: no margin is allowed (a password the leaver set a minute
+// before leaving must not pass for scrambled), so a directory whose clock
+// runs behind fails the verify of a scramble made just after the leave
+// time, and a later run scrambles again.
 type PasswordScramble struct{}
 
 func (PasswordScramble) Check(ctx context.Context, x *Exec, s *plan.Step) (State, error) {

@@ -51,6 +51,9 @@ type Leavers interface {
 	DeleteUser(ctx context.Context, dn string) error
 }
 
+// The LDAP adapter runs every leaver kind.
+var _ Leavers = (*directory.Client)(nil)
+
 // NotYetError refuses a step whose time has not come (Due) or that
 // something holds (Hold, e.g. a legal hold). The engine reports it as a
 // failure of class result.ClassNotYet.

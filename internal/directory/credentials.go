@@ -339,10 +339,11 @@ func (c *Client) supportsPwdReset(ctx context.Context) (bool, error) {
 // Enabling an account that has no password fails (Samba would allow it;
 // Windows would refuse with ErrPasswordPolicy).
 //
-// OpenLDAP has no disable flag without the ppolicy overlay; an account is
-// enabled when it has a password. SetEnabled(true) checks that it has one
-// (and fails if not: call SetPassword first); SetEnabled(false) returns an
-// error matching errors.ErrUnsupported and changes nothing.
+// OpenLDAP: an account is enabled when it has a password and no ppolicy
+// lock. SetEnabled(true) checks that it has a password (and fails if not:
+// call SetPassword first) and lifts the lock if there is one;
+// SetEnabled(false) is DisableUser, which without the ppolicy overlay
+// returns an error matching errors.ErrUnsupported and changes nothing.
 func (c *Client) SetEnabled(ctx context.Context, dn string, enabled bool) error {
 	op := "disable"
 	if enabled {
@@ -350,8 +351,7 @@ func (c *Client) SetEnabled(ctx context.Context, dn string, enabled bool) error 
 	}
 	if c.cfg.Kind == OpenLDAP {
 		if !enabled {
-			return &Error{Directory: c.cfg.Name, Server: c.url, Op: op, DN: dn,
-				Err: fmt.Errorf("%w: OpenLDAP accounts have no disable flag without the ppolicy overlay", errors.ErrUnsupported)}
+			return c.DisableUser(ctx, dn)
 		}
 		u, err := c.readUser(ctx, op, dn)
 		if err != nil {
@@ -360,6 +360,9 @@ func (c *Client) SetEnabled(ctx context.Context, dn string, enabled bool) error 
 		if !u.PasswordSet {
 			return &Error{Directory: c.cfg.Name, Server: c.url, Op: op, DN: dn,
 				Err: errors.New("the account has no password (an OpenLDAP account is enabled by having one: call SetPassword first)")}
+		}
+		if !u.Enabled {
+			return c.EnableUser(ctx, dn) // a ppolicy lock
 		}
 		return nil
 	}

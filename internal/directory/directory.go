@@ -150,7 +150,8 @@ type Client struct {
 	managers sync.Map // manager username -> DN, resolved once per Client
 
 	schemaMu    sync.Mutex
-	hasPwdReset *bool // OpenLDAP: whether the ppolicy attribute pwdReset exists
+	hasPwdReset *bool    // OpenLDAP: whether the ppolicy attribute pwdReset exists
+	schema      sync.Map // "attributeTypes OID" -> bool: what the schema defines
 
 	// Read once per Client (one run): what does not change while it runs.
 	groups sync.Map // group name -> DN

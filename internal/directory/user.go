@@ -21,8 +21,8 @@ type User struct {
 	EmployeeID  string // employeeID (Active Directory) or employeeNumber (OpenLDAP)
 	DisplayName string
 	// Enabled: Active Directory: userAccountControl has no ACCOUNTDISABLE
-	// flag. OpenLDAP has no such flag without the ppolicy overlay: an
-	// account is enabled when it has a password, that is when it can bind.
+	// flag. OpenLDAP: the account has a password (it can bind) and no
+	// ppolicy administrative lock (see DisableUser).
 	Enabled bool
 	// PasswordSet: Active Directory: pwdLastSet is not 0, or the account is
 	// enabled without PASSWD_NOTREQD (0x20) in userAccountControl, or the
@@ -254,7 +254,8 @@ func (c *Client) userAttrs() []string {
 	if c.cfg.Kind == ActiveDirectory {
 		return []string{"*", "replPropertyMetaData"}
 	}
-	return []string{"*"}
+	// Operational, so named; a server without ppolicy ignores the name.
+	return []string{"*", "pwdAccountLockedTime"}
 }
 
 func (c *Client) usernameAttr() string {
@@ -345,7 +346,7 @@ func (c *Client) toUser(ctx context.Context, e *ldap.Entry) (*User, error) {
 		u.PasswordSet = adPasswordSet(e, uac)
 	} else {
 		u.PasswordSet = len(e.GetEqualFoldRawAttributeValues("userPassword")) > 0
-		u.Enabled = u.PasswordSet
+		u.Enabled = u.PasswordSet && e.GetEqualFoldAttributeValue("pwdAccountLockedTime") != ppolicyLocked
 	}
 	if m := e.GetEqualFoldAttributeValue("manager"); m != "" {
 		name, err := c.usernameOf(ctx, m)

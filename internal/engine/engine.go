@@ -256,6 +256,11 @@ func hasSpec(s *plan.Step) bool {
 		return s.LoginRevoke != nil
 	case plan.KindHomeArchive:
 		return s.HomeArchive != nil
+	case plan.KindMembershipRemove:
+		return s.Membership != nil
+	case plan.KindAccountDisable, plan.KindPasswordScramble, plan.KindAccountMove, plan.KindAccountExpire,
+		plan.KindComputerDisable, plan.KindAccountEnable, plan.KindAccountDelete:
+		return s.Leaver != nil
 	}
 	return true // kinds added by tests carry no spec
 }
@@ -966,6 +971,10 @@ func (r *run) fail(rs *result.Step, s *plan.Step, phase string, err error) {
 		where = "directory " + s.Directory
 	}
 	f := &result.Failure{Host: where, Step: s.ID, Phase: phase, Message: secret.Scrub(err.Error())}
+	var ny *step.NotYetError
+	if errors.As(err, &ny) {
+		f.Class = result.ClassNotYet
+	}
 	var ce *step.CommandError
 	if errors.As(err, &ce) {
 		f.Command = secret.Scrub(ce.Command)

@@ -56,7 +56,7 @@ type Base struct {
 var Phases = []string{"check", "apply", "verify", "connect", "handover"}
 
 // Classes a pattern may name.
-var Classes = []string{result.ClassCannotRun}
+var Classes = []string{result.ClassCannotRun, result.ClassNotYet}
 
 var idRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]*$`)
 

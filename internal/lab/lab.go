@@ -74,6 +74,10 @@ type Config struct {
 	// OpenLDAP starts an OpenLDAP server, "corp-ldap" at 10.213.N.4
 	// (about half a second more).
 	OpenLDAP bool
+	// PPolicy loads the ppolicy overlay into the OpenLDAP server (no
+	// default policy): accounts can then be locked (disabled), and
+	// pwdChangedTime and pwdReset exist.
+	PPolicy bool
 	// ActiveDirectory starts a Samba Active Directory domain controller,
 	// "corp-ad" (dc1 of CORP.EXAMPLE.TEST) at 10.213.N.3, provisioned afresh
 	// (about 10 s more).

@@ -108,12 +108,42 @@ olcRefintAttribute: manager
 olcRefintAttribute: owner
 `
 
+// ldapPPolicy loads the ppolicy overlay (Config.PPolicy) with a default
+// policy that names the password attribute and turns lockout on (with no
+// limit on failed binds): what onboard needs of it is the administrative
+// lock (pwdAccountLockedTime, which slapd enforces only under a policy
+// with pwdLockout TRUE), pwdChangedTime and pwdReset. Appended
+// to ldapConfig; the module list there gets the module, and the seed the
+// policy entry (ldapPolicyEntry).
+const ldapPPolicy = `
+dn: olcOverlay={2}ppolicy,olcDatabase={1}mdb,cn=config
+objectClass: olcOverlayConfig
+objectClass: olcPPolicyConfig
+olcOverlay: {2}ppolicy
+olcPPolicyDefault: cn=default,ou=Policies,` + ldapBaseDN + `
+`
+
+// ldapPolicyEntry is the default password policy's entry (Config.PPolicy).
+const ldapPolicyEntry = `dn: ou=Policies,` + ldapBaseDN + `
+objectClass: organizationalUnit
+ou: Policies
+
+dn: cn=default,ou=Policies,` + ldapBaseDN + `
+objectClass: organizationalRole
+objectClass: pwdPolicy
+cn: default
+pwdAttribute: userPassword
+pwdLockout: TRUE
+pwdMaxFailure: 0
+
+`
+
 // ldapSeed is the directory's starting content. groupOfNames needs a
 // member: the rootdn holds the place.
 func ldapSeed() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "dn: %s\nobjectClass: dcObject\nobjectClass: organization\ndc: corp\no: Corp\n\n", ldapBaseDN)
-	for _, ou := range []string{"People", "Groups"} {
+	for _, ou := range []string{"People", "Groups", "Leavers"} {
 		fmt.Fprintf(&b, "dn: ou=%s,%s\nobjectClass: organizationalUnit\nou: %s\n\n", ou, ldapBaseDN, ou)
 	}
 	for _, g := range seedGroups {
@@ -181,10 +211,17 @@ func (openLDAP) start(ctx context.Context, l *Lab) error {
 	config := filepath.Join(dir, "config.ldif")
 	seed := filepath.Join(dir, "seed.ldif")
 	body := fmt.Sprintf(ldapConfig, dir, l.CACertFile(), cert, key, dataDir, ldapRootDN, ssha(d.BindPassword))
+	if l.cfg.PPolicy {
+		body = strings.Replace(body, "olcModuleLoad: {2}refint\n", "olcModuleLoad: {2}refint\nolcModuleLoad: {3}ppolicy\n", 1) + ldapPPolicy
+	}
 	if err := os.WriteFile(config, []byte(body), 0o600); err != nil {
 		return err
 	}
-	if err := os.WriteFile(seed, []byte(ldapSeed()), 0o644); err != nil {
+	seedText := ldapSeed()
+	if l.cfg.PPolicy {
+		seedText += ldapPolicyEntry
+	}
+	if err := os.WriteFile(seed, []byte(seedText), 0o644); err != nil {
 		return err
 	}
 	if err := run(ctx, "slapadd", "-n0", "-F", confDir, "-l", config); err != nil {

@@ -209,7 +209,7 @@ func seedAD(ctx context.Context, d Directory) error {
 	}
 	defer c.Close()
 	var reqs []*ldap.AddRequest
-	for _, ou := range []string{"Staff", "Groups", "Workstations"} {
+	for _, ou := range []string{"Staff", "Groups", "Workstations", "Leavers"} {
 		r := ldap.NewAddRequest("OU="+ou+","+adBaseDN, nil)
 		r.Attribute("objectClass", []string{"organizationalUnit"})
 		r.Attribute("ou", []string{ou})

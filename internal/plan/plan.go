@@ -312,6 +312,7 @@ type Step struct {
 	Activate   *ActivateSpec   `json:"activate,omitempty"`
 	Computer   *ComputerSpec   `json:"computer,omitempty"`
 	Join       *JoinSpec       `json:"join,omitempty"`
+	Leaver     *LeaverSpec     `json:"leaver,omitempty"`
 
 	WinSoftware *WinSoftwareSpec `json:"win_software,omitempty"`
 	WinPrinter  *WinPrinterSpec  `json:"win_printer,omitempty"`

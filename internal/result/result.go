@@ -30,7 +30,7 @@ type Failure struct {
 	Step  string `json:"step"`
 	Phase string `json:"phase"` // check, apply, verify, connect
 	// Class sets a failure apart from "ran and found otherwise":
-	// ClassCannotRun, or "" for that.
+	// ClassCannotRun, ClassNotYet, or "" for that.
 	Class    string `json:"class,omitempty"`
 	Command  string `json:"command,omitempty"`
 	ExitCode int    `json:"exit_code,omitempty"`
@@ -53,6 +53,11 @@ type Known struct {
 // ClassCannotRun is the class of a check that could not be made on its
 // host (a tool it needs is missing): it proves nothing, so it never passes.
 const ClassCannotRun = "cannot-run"
+
+// ClassNotYet is the class of a step refused because its time has not
+// come (a leaver's account before the leave time) or something holds it
+// (a legal hold): nothing failed, and a later run applies it.
+const ClassNotYet = "not-yet"
 
 // Step is the result of one plan step.
 type Step struct {

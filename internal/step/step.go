@@ -80,6 +80,15 @@ var Kinds = map[string]Kind{
 	plan.KindComputer:   Computer{},
 	plan.KindJoin:       Join{},
 
+	plan.KindMembershipRemove: MembershipRemove{},
+	plan.KindAccountDisable:   AccountDisable{},
+	plan.KindPasswordScramble: PasswordScramble{},
+	plan.KindAccountMove:      AccountMove{},
+	plan.KindAccountExpire:    AccountExpire{},
+	plan.KindComputerDisable:  ComputerDisable{},
+	plan.KindAccountEnable:    AccountEnable{},
+	plan.KindAccountDelete:    AccountDelete{},
+
 	plan.KindWinSoftware: WinSoftware{},
 	plan.KindWinPrinter:  WinPrinter{},
 	plan.KindLocalGroup:  LocalGroup{},

@@ -1,0 +1,129 @@
+package journal
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"onboard/internal/plan"
+	"onboard/internal/result"
+)
+
+// History returns what the journal knows of a hire's setup, for the
+// planner to re-plan a moved hire (plan.History): the hire as its latest
+// applying run planned it, and every membership, package, printer, Windows
+// software or printer and local group member that a step of a real run
+// (not a dry run) found in place (outcome ok) or put there (changed, after
+// its check found it missing), less what a later removal step took away.
+// An item onboard only updated (its check found it there but different)
+// counts as found in place: onboard did not put it there.
+//
+// Removals act on it, so the whole chain is verified first (CheckChain,
+// against pins), in the snapshot the history is read from: a journal
+// changed outside onboard gives an error wrapping a *ChainError and no
+// history.
+func (j *Journal) History(ctx context.Context, hireID string, pins ...Anchor) (*plan.History, error) {
+	tx, err := j.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, fmt.Errorf("journal: history of hire %s: %w", hireID, err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	if err := j.checkChain(ctx, tx, pins); err != nil {
+		return nil, fmt.Errorf("journal: the history of hire %s decides what a re-plan removes, and cannot be trusted: %w", hireID, err)
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT r.seq, r.run_id, r.kind, r.time_ns, r.payload, r.prev_hash, r.hash
+FROM records r JOIN records s ON s.kind = 'run-started' AND s.run_id = r.run_id
+WHERE r.hire = ? AND r.kind = 'step-finished' AND r.outcome IN ('ok', 'changed')
+AND NOT coalesce(json_extract(s.payload, '$.dry_run'), 0)
+ORDER BY r.seq`, hireID)
+	if err != nil {
+		return nil, fmt.Errorf("journal: history of hire %s: %w", hireID, err)
+	}
+	var recs []Record
+	for rows.Next() {
+		rec, _, err := scanRecord(rows)
+		if err != nil {
+			_ = rows.Close()
+			return nil, fmt.Errorf("journal: history of hire %s: %w", hireID, err)
+		}
+		recs = append(recs, rec)
+	}
+	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+		return nil, fmt.Errorf("journal: history of hire %s: %w", hireID, err)
+	}
+
+	h := &plan.History{}
+	plans := map[string]*plan.Plan{} // by run, read once each
+	var order []string               // item keys, first placement first
+	items := map[string]*plan.Placed{}
+	for _, rec := range recs {
+		p, ok := plans[rec.RunID]
+		if !ok {
+			if p, err = runPlan(ctx, tx, rec.RunID); err != nil {
+				return nil, fmt.Errorf("journal: history of hire %s: %w", hireID, err)
+			}
+			plans[rec.RunID] = p
+		}
+		if p == nil {
+			continue // a run recorded without its plan: nothing to say what the step was
+		}
+		for i := range p.Hires {
+			if p.Hires[i].ID == hireID && h.LastRun != rec.RunID {
+				last := p.Hires[i]
+				h.Last, h.LastRun = &last, rec.RunID
+			}
+		}
+		s := p.Step(rec.Step.ID)
+		if s == nil {
+			continue
+		}
+		key := plan.ItemKey(s)
+		if key == "" {
+			continue
+		}
+		if plan.RemovalOf[s.Kind] == "" {
+			// A removal step: done (removed, or found absent), so the item
+			// is no longer in place as far as the journal knows.
+			delete(items, key)
+			continue
+		}
+		placed := rec.Step.Outcome == result.Changed && rec.Step.Action != string(plan.ActionUpdate)
+		it, seen := items[key]
+		switch {
+		case !seen:
+			it = &plan.Placed{RunID: rec.RunID, Time: rec.Time, ByOnboard: placed}
+			items[key] = it
+			order = append(order, key)
+		case placed && !it.ByOnboard:
+			// Found in place before, gone since, and put back by onboard.
+			it.RunID, it.Time, it.ByOnboard = rec.RunID, rec.Time, true
+		}
+		// The latest spec: what is there now, as far as onboard knows.
+		it.Step, it.Host, it.Directory = s, p.Hosts[s.Host], p.Directories[s.Directory]
+	}
+	for _, key := range order {
+		if it, ok := items[key]; ok {
+			h.Items = append(h.Items, *it)
+		}
+	}
+	return h, nil
+}
+
+// runPlan reads the plan a run was made from, within tx; nil when the run
+// recorded none.
+func runPlan(ctx context.Context, tx *sql.Tx, runID string) (*plan.Plan, error) {
+	var payload []byte
+	err := tx.QueryRowContext(ctx, `SELECT payload FROM records WHERE kind = 'run-started' AND run_id = ?`, runID).Scan(&payload)
+	if err != nil {
+		return nil, fmt.Errorf("run %s: %w", runID, err)
+	}
+	var sp startPayload
+	if err := json.Unmarshal(payload, &sp); err != nil {
+		return nil, fmt.Errorf("run %s: start record: %w", runID, err)
+	}
+	d := &RunDetail{Plan: sp.Plan, planExact: sp.PlanExact}
+	d.ID = runID
+	return d.PlanOf()
+}

@@ -44,6 +44,20 @@ func (p Placed) Evidence() string {
 	return fmt.Sprintf("run %s, step %s found it in place", p.RunID, p.Step.ID)
 }
 
+// ActionRemove: the thing is there and a removal step will take it away
+// (the mover's and leaver's steps; its check found it present).
+const ActionRemove Action = "remove"
+
+// IsRemoval reports whether a step kind takes an item away.
+func IsRemoval(kind string) bool {
+	for _, k := range RemovalOf {
+		if k == kind {
+			return true
+		}
+	}
+	return false
+}
+
 // RemovalOf is the removal kind that undoes a kind that puts an item in
 // place, or "" for a kind with no removal.
 var RemovalOf = map[string]string{

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -19,6 +20,8 @@ func actionSymbol(a plan.Action) string {
 		return "+"
 	case plan.ActionUpdate:
 		return "~"
+	case plan.ActionRemove:
+		return "-"
 	case plan.ActionNone:
 		return "="
 	case plan.ActionCannotTell:
@@ -31,6 +34,36 @@ func actionSymbol(a plan.Action) string {
 // where, then every step with its action, host, dependencies and reason,
 // and a closing count.
 func WritePlanText(w io.Writer, p *plan.Plan) error {
+	return WritePlanTextColor(w, p, false)
+}
+
+// stepSymbol is the action symbol that begins a step's line.
+var stepSymbol = regexp.MustCompile(`(?m)^  ([-+~]) `)
+
+// symbolColors are Terraform's: green create, yellow update, red remove.
+var symbolColors = map[string]string{"+": "32", "~": "33", "-": "31"}
+
+// WritePlanTextColor is WritePlanText, with the symbols of steps that
+// change something coloured as Terraform does when color is set (for a
+// terminal). The colours are added after every value was escaped, so a
+// value still cannot colour the screen.
+func WritePlanTextColor(w io.Writer, p *plan.Plan, color bool) error {
+	var b bytes.Buffer
+	if err := writePlanText(&b, p); err != nil {
+		return err
+	}
+	out := b.String()
+	if color {
+		out = stepSymbol.ReplaceAllStringFunc(out, func(m string) string {
+			sym := strings.TrimSpace(m)
+			return "  \x1b[" + symbolColors[sym] + "m" + sym + "\x1b[0m "
+		})
+	}
+	_, err := io.WriteString(w, out)
+	return err
+}
+
+func writePlanText(w io.Writer, p *plan.Plan) error {
 	// Every value is shown with its control characters escaped: the text
 	// is made whole, then escaped at once (it holds no escapes of its own).
 	b := new(bytes.Buffer)
@@ -38,7 +71,14 @@ func WritePlanText(w io.Writer, p *plan.Plan) error {
 	if len(p.Sources) > 0 {
 		fmt.Fprintf(b, " from %s", strings.Join(p.Sources, ", "))
 	}
-	fmt.Fprintf(b, "\nSymbols: + create, ~ update, = already in place, ? cannot tell, · not checked\n")
+	removes := ""
+	for _, s := range p.Steps {
+		if s.Rule != "" || plan.IsRemoval(s.Kind) {
+			removes = " - remove,"
+			break
+		}
+	}
+	fmt.Fprintf(b, "\nSymbols: + create, ~ update,%s = already in place, ? cannot tell, · not checked\n", removes)
 
 	byHire := map[string][]*plan.Step{}
 	known := map[string]bool{}
@@ -66,8 +106,11 @@ func WritePlanText(w io.Writer, p *plan.Plan) error {
 	for _, s := range p.Steps {
 		counts[s.Action]++
 	}
-	fmt.Fprintf(b, "\nPlan: %d to create, %d to update, %d already in place, %d cannot tell",
-		counts[plan.ActionCreate], counts[plan.ActionUpdate], counts[plan.ActionNone], counts[plan.ActionCannotTell])
+	fmt.Fprintf(b, "\nPlan: %d to create, %d to update, ", counts[plan.ActionCreate], counts[plan.ActionUpdate])
+	if removes != "" {
+		fmt.Fprintf(b, "%d to remove, ", counts[plan.ActionRemove])
+	}
+	fmt.Fprintf(b, "%d already in place, %d cannot tell", counts[plan.ActionNone], counts[plan.ActionCannotTell])
 	if n := counts[plan.ActionUnknown]; n > 0 {
 		fmt.Fprintf(b, ", %d not checked", n)
 	}
@@ -130,6 +173,27 @@ func writePlanHire(b io.Writer, p *plan.Plan, h plan.Hire) {
 	for _, cat := range order {
 		if !shown[cat] {
 			writeProvenance(b, cat, nil, from[cat])
+		}
+	}
+	if len(h.Moved) > 0 {
+		fmt.Fprintf(b, "  moved since the setup was last applied:\n")
+		for _, m := range h.Moved {
+			fmt.Fprintf(b, "    %s\n", m)
+		}
+	}
+	if len(h.Kept) > 0 {
+		// What the new setup no longer names yet stays: the rule says why.
+		fmt.Fprintf(b, "  kept, not in the new setup:\n")
+		width := 0
+		for _, k := range h.Kept {
+			width = max(width, len([]rune(k.Item)))
+		}
+		for _, k := range h.Kept {
+			line := "    " + k.Item + pad(k.Item, width) + "  ← " + k.Rule
+			if k.Evidence != "" {
+				line += ": " + k.Evidence
+			}
+			fmt.Fprintln(b, line)
 		}
 	}
 	if len(h.Manual) > 0 {
@@ -234,6 +298,13 @@ func writePlanSteps(b io.Writer, steps []*plan.Step) {
 				deps, more = deps[:3], fmt.Sprintf(" and %d more", len(deps)-3)
 			}
 			fmt.Fprintf(b, "%sdepends on %s%s\n", indent, strings.Join(deps, ", "), more)
+		}
+		if s.Rule != "" {
+			why := s.Rule
+			if s.Evidence != "" {
+				why += ": " + s.Evidence
+			}
+			fmt.Fprintf(b, "%srule %s\n", indent, why)
 		}
 		if c := s.Check; c != nil && c.Set != "" {
 			fmt.Fprintf(b, "%sfrom check set %s\n", indent, c.Set)

@@ -358,8 +358,12 @@ func (o *options) load(ctx context.Context, args []string) (*plan.Plan, error) {
 	var p *plan.Plan
 	if inv != nil {
 		o.known = inv.KnowledgeBase()
+		hist, err := o.history(ctx, pbs)
+		if err != nil {
+			return nil, err
+		}
 		var unreachable bool
-		p, unreachable, err = o.dialer().Plan(ctx, pbs, inv, planner.Options{ProfileDirs: o.profiles, Write: o.allowWrite})
+		p, unreachable, err = o.dialer().Plan(ctx, pbs, inv, planner.Options{ProfileDirs: o.profiles, Write: o.allowWrite, History: hist})
 		errs = multierror.Append(errs, err)
 		if unreachable {
 			errs.ErrorFormat = strictyaml.ListFormat
@@ -530,7 +534,7 @@ func (o *options) plan(ctx context.Context, args []string) error {
 		if err := enc.Encode(p); err != nil {
 			return err
 		}
-	} else if err := report.WritePlanText(o.stdout, p); err != nil {
+	} else if err := report.WritePlanTextColor(o.stdout, p, o.color()); err != nil {
 		return err
 	}
 	for _, path := range o.reports {
@@ -557,6 +561,9 @@ func annotate(p *plan.Plan, res *result.Run) {
 			s.Action = plan.ActionUpdate
 			if strings.Contains(r.Reason, "not installed") || strings.Contains(r.Reason, "does not exist") {
 				s.Action = plan.ActionCreate
+			}
+			if plan.IsRemoval(s.Kind) {
+				s.Action = plan.ActionRemove
 			}
 		case result.Failed:
 			s.Action = plan.ActionCannotTell
@@ -713,7 +720,7 @@ func (o *options) applyPlan(ctx context.Context, p *plan.Plan) error {
 		// place instead of checking them again (Engine.Prechecked).
 		pre = o.engine(nil).Run(ctx, p, engine.DryRun)
 		annotate(p, pre)
-		if err := report.WritePlanText(o.stdout, p); err != nil {
+		if err := report.WritePlanTextColor(o.stdout, p, o.color()); err != nil {
 			return err
 		}
 		fmt.Fprintln(o.stdout)

@@ -25,14 +25,39 @@ import (
 // changed outside onboard gives an error wrapping a *ChainError and no
 // history.
 func (j *Journal) History(ctx context.Context, hireID string, pins ...Anchor) (*plan.History, error) {
+	hs, err := j.Histories(ctx, []string{hireID}, pins...)
+	if err != nil {
+		return nil, err
+	}
+	return hs[hireID], nil
+}
+
+// Histories is History for several hires, verifying the chain once: one
+// entry per hire, empty (no Last, no Items) for a hire the journal does
+// not know.
+func (j *Journal) Histories(ctx context.Context, hireIDs []string, pins ...Anchor) (map[string]*plan.History, error) {
 	tx, err := j.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
-		return nil, fmt.Errorf("journal: history of hire %s: %w", hireID, err)
+		return nil, fmt.Errorf("journal: history of hires: %w", err)
 	}
 	defer func() { _ = tx.Rollback() }()
 	if err := j.checkChain(ctx, tx, pins); err != nil {
-		return nil, fmt.Errorf("journal: the history of hire %s decides what a re-plan removes, and cannot be trusted: %w", hireID, err)
+		return nil, fmt.Errorf("journal: the history of hires %v decides what a re-plan removes, and cannot be trusted: %w", hireIDs, err)
 	}
+	out := map[string]*plan.History{}
+	plans := map[string]*plan.Plan{} // by run, read once each
+	for _, id := range hireIDs {
+		h, err := history(ctx, tx, id, plans)
+		if err != nil {
+			return nil, err
+		}
+		out[id] = h
+	}
+	return out, nil
+}
+
+// history reads one hire's history within tx; plans caches the runs' plans.
+func history(ctx context.Context, tx *sql.Tx, hireID string, plans map[string]*plan.Plan) (*plan.History, error) {
 	rows, err := tx.QueryContext(ctx, `SELECT r.seq, r.run_id, r.kind, r.time_ns, r.payload, r.prev_hash, r.hash
 FROM records r JOIN records s ON s.kind = 'run-started' AND s.run_id = r.run_id
 WHERE r.hire = ? AND r.kind = 'step-finished' AND r.outcome IN ('ok', 'changed')
@@ -55,8 +80,7 @@ ORDER BY r.seq`, hireID)
 	}
 
 	h := &plan.History{}
-	plans := map[string]*plan.Plan{} // by run, read once each
-	var order []string               // item keys, first placement first
+	var order []string // item keys, first placement first
 	items := map[string]*plan.Placed{}
 	for _, rec := range recs {
 		p, ok := plans[rec.RunID]

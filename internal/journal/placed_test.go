@@ -249,6 +249,10 @@ func TestHistoryOfAnotherHireIsEmpty(t *testing.T) {
 	if err != nil || h.Last != nil || len(h.Items) != 0 {
 		t.Errorf("history of E8: %+v, %v; want nothing", h, err)
 	}
+	hs, err := j.Histories(context.Background(), []string{"E7", "E8"})
+	if err != nil || len(hs) != 2 || len(hs["E7"].Items) != 1 || hs["E8"].Last != nil {
+		t.Errorf("histories of E7 and E8: %+v, %v; want E7's one item, nothing of E8", hs, err)
+	}
 }
 
 // A journal changed outside onboard must not drive removals.
@@ -264,7 +268,7 @@ func TestHistoryRefusesATamperedJournal(t *testing.T) {
 	if !errors.As(err, &ce) || h != nil {
 		t.Fatalf("history of a tampered journal: %+v, %v; want a *ChainError and no history", h, err)
 	}
-	if !strings.Contains(err.Error(), "cannot be trusted") || !strings.Contains(err.Error(), "E7") {
+	if !strings.Contains(err.Error(), "cannot be trusted") || !strings.Contains(err.Error(), "[E7]") {
 		t.Errorf("the error does not say why the history is refused: %v", err)
 	}
 

@@ -75,7 +75,7 @@ var RemovalOf = map[string]string{
 func ItemKey(s *Step) string {
 	switch {
 	case s.Membership != nil:
-		return "group\x00" + s.Directory + "\x00" + s.Membership.Group
+		return "group\x00" + s.Directory + "\x00" + s.Membership.Group + "\x00" + s.Membership.Username
 	case s.Package != nil:
 		return "software\x00" + s.Host + "\x00" + s.Package.Name
 	case s.Printer != nil:

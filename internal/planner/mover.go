@@ -332,3 +332,39 @@ func (m *mover) order() {
 func removalRank(s *plan.Step) string {
 	return strings.Join([]string{s.Host, s.Kind, s.ID}, "\x00")
 }
+
+// keepShared drops a removal of what another hire of the plan puts in
+// place (the same software on a shared machine): removing it would undo
+// that hire's step on every run. The item is kept, with the rule and the
+// step that wants it.
+func (b *builder) keepShared() {
+	wants := map[string]*plan.Step{}
+	for _, s := range b.plan.Steps {
+		if plan.RemovalOf[s.Kind] != "" {
+			if k := plan.ItemKey(s); k != "" {
+				wants[k] = s
+			}
+		}
+	}
+	dropped := map[string]bool{}
+	for _, s := range b.plan.Steps {
+		w := wants[plan.ItemKey(s)]
+		if !plan.IsRemoval(s.Kind) || w == nil {
+			continue
+		}
+		dropped[s.ID] = true
+		for i := range b.plan.Hires {
+			if h := &b.plan.Hires[i]; h.ID == s.Hire {
+				h.Kept = append(h.Kept, plan.Kept{Item: where(s), Rule: plan.RuleStillWanted,
+					Evidence: fmt.Sprintf("hire %s wants it (step %s); %s", w.Hire, w.ID, s.Evidence)})
+			}
+		}
+	}
+	if len(dropped) == 0 {
+		return
+	}
+	b.plan.Steps = slices.DeleteFunc(b.plan.Steps, func(s *plan.Step) bool { return dropped[s.ID] })
+	for _, s := range b.plan.Steps {
+		s.DependsOn = slices.DeleteFunc(s.DependsOn, func(d string) bool { return dropped[d] })
+	}
+}

@@ -112,13 +112,11 @@ func validPlan(t *testing.T, p *plan.Plan) {
 func TestMover(t *testing.T) {
 	inv := loadInv(t)
 	now := time.Date(2026, 12, 14, 9, 0, 0, 0, time.UTC)
-	before, err := Build([]*playbook.Playbook{loadPlaybook(t, "before")}, inv, Options{ProfileDirs: []string{"testdata/profiles"}, Now: now})
-	if err != nil {
-		t.Fatal(err)
-	}
 	tests := []struct {
 		name     string
+		before   string // default before.yaml
 		playbook string
+		others   []string // other hires' playbooks in the same plan
 		found    []string // items the journal shows found in place, not placed
 		groups   []string // the account's groups in the directory (prune.groups)
 	}{
@@ -132,9 +130,26 @@ func TestMover(t *testing.T) {
 		// Removals on the old machine (all of it, what the new one installs
 		// again too), installs on the new one.
 		{name: "machine-change", playbook: "sales-ws2", found: []string{"software: office"}},
+		// A colleague on the same machine wants the IDE: it is kept, with
+		// the rule and her step.
+		{name: "shared-machine", playbook: "sales", others: []string{"colleague"}},
+		// Windows: the uninstall before the reboot, the printer and local
+		// group after it.
+		{name: "windows", before: "../valid/wendy-windows", playbook: "wendy-moved"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			if tt.before == "" {
+				tt.before = "before"
+			}
+			before, err := Build([]*playbook.Playbook{loadPlaybook(t, tt.before)}, inv, Options{ProfileDirs: []string{"testdata/profiles"}, Now: now})
+			if err != nil {
+				t.Fatal(err)
+			}
+			pbs := []*playbook.Playbook{loadPlaybook(t, tt.playbook)}
+			for _, o := range tt.others {
+				pbs = append(pbs, loadPlaybook(t, o))
+			}
 			opt := Options{ProfileDirs: []string{"testdata/profiles"}, Now: now,
 				History: map[string]*plan.History{"E3001": historyOf(before, tt.found...)}}
 			if tt.groups != nil {
@@ -145,7 +160,7 @@ func TestMover(t *testing.T) {
 					return tt.groups, nil
 				}
 			}
-			p, err := Build([]*playbook.Playbook{loadPlaybook(t, tt.playbook)}, inv, opt)
+			p, err := Build(pbs, inv, opt)
 			if err != nil {
 				t.Fatal(err)
 			}

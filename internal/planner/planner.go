@@ -73,6 +73,7 @@ func Build(pbs []*playbook.Playbook, inv *inventory.Inventory, opt Options) (*pl
 		b.move(pb)
 		b.welcome(pb)
 	}
+	b.keepShared()
 	b.checkConflicts()
 	b.checkOutputs()
 	for path := range b.profiles {

@@ -58,9 +58,11 @@ func (j *Journal) Histories(ctx context.Context, hireIDs []string, pins ...Ancho
 
 // history reads one hire's history within tx; plans caches the runs' plans.
 func history(ctx context.Context, tx *sql.Tx, hireID string, plans map[string]*plan.Plan) (*plan.History, error) {
+	// kind IN (...) as records_hire_step's WHERE says: SQLite uses a
+	// partial index only when the query repeats its condition.
 	rows, err := tx.QueryContext(ctx, `SELECT r.seq, r.run_id, r.kind, r.time_ns, r.payload, r.prev_hash, r.hash
 FROM records r JOIN records s ON s.kind = 'run-started' AND s.run_id = r.run_id
-WHERE r.hire = ? AND r.kind = 'step-finished' AND r.outcome IN ('ok', 'changed')
+WHERE r.hire = ? AND r.kind IN ('step-finished', 'handover') AND r.kind = 'step-finished' AND r.outcome IN ('ok', 'changed')
 AND NOT coalesce(json_extract(s.payload, '$.dry_run'), 0)
 ORDER BY r.seq`, hireID)
 	if err != nil {

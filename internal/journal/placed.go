@@ -41,10 +41,26 @@ func (j *Journal) Histories(ctx context.Context, hireIDs []string, pins ...Ancho
 		return nil, fmt.Errorf("journal: history of hires: %w", err)
 	}
 	defer func() { _ = tx.Rollback() }()
+	out := map[string]*plan.History{}
+	known := false
+	for _, id := range hireIDs {
+		out[id] = &plan.History{}
+		var n int
+		err := tx.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM records WHERE hire = ? AND kind IN ('step-finished', 'handover') LIMIT 1)`, id).Scan(&n)
+		if err != nil {
+			return nil, fmt.Errorf("journal: history of hire %s: %w", id, err)
+		}
+		known = known || n > 0
+	}
+	if !known {
+		// New hires: nothing to remove, so no need to verify the chain
+		// (a record deleted to hide a hire's history only leaves more in
+		// place, never removes anything).
+		return out, nil
+	}
 	if err := j.checkChain(ctx, tx, pins); err != nil {
 		return nil, fmt.Errorf("journal: the history of hires %v decides what a re-plan removes, and cannot be trusted: %w", hireIDs, err)
 	}
-	out := map[string]*plan.History{}
 	plans := map[string]*plan.Plan{} // by run, read once each
 	for _, id := range hireIDs {
 		h, err := history(ctx, tx, id, plans)

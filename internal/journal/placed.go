@@ -21,9 +21,10 @@ import (
 // counts as found in place: onboard did not put it there.
 //
 // Removals act on it, so the whole chain is verified first (CheckChain,
-// against pins), in the snapshot the history is read from: a journal
-// changed outside onboard gives an error wrapping a *ChainError and no
-// history.
+// against pins), in the snapshot the history is read from, whenever the
+// hire has records: a journal changed outside onboard gives an error
+// wrapping a *ChainError and no history. A hire without records has an
+// empty history, unverified: nothing follows from it but keeping.
 func (j *Journal) History(ctx context.Context, hireID string, pins ...Anchor) (*plan.History, error) {
 	hs, err := j.Histories(ctx, []string{hireID}, pins...)
 	if err != nil {

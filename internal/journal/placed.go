@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 
 	"onboard/internal/plan"
 	"onboard/internal/result"
@@ -60,7 +61,11 @@ func (j *Journal) Histories(ctx context.Context, hireIDs []string, pins ...Ancho
 		return out, nil
 	}
 	if err := j.checkChain(ctx, tx, pins); err != nil {
-		return nil, fmt.Errorf("journal: the history of hires %v decides what a re-plan removes, and cannot be trusted: %w", hireIDs, err)
+		who := fmt.Sprintf("hires %s", strings.Join(hireIDs, ", "))
+		if len(hireIDs) > 3 {
+			who = fmt.Sprintf("%d hires", len(hireIDs))
+		}
+		return nil, fmt.Errorf("journal: the history of %s decides what a re-plan removes, and cannot be trusted: %w", who, err)
 	}
 	plans := map[string]*plan.Plan{} // by run, read once each
 	for _, id := range hireIDs {

@@ -268,7 +268,7 @@ func TestHistoryRefusesATamperedJournal(t *testing.T) {
 	if !errors.As(err, &ce) || h != nil {
 		t.Fatalf("history of a tampered journal: %+v, %v; want a *ChainError and no history", h, err)
 	}
-	if !strings.Contains(err.Error(), "cannot be trusted") || !strings.Contains(err.Error(), "[E7]") {
+	if !strings.Contains(err.Error(), "cannot be trusted") || !strings.Contains(err.Error(), "hires E7") {
 		t.Errorf("the error does not say why the history is refused: %v", err)
 	}
 

@@ -99,7 +99,7 @@ func (b *builder) move(pb *playbook.Playbook) {
 }
 
 // moved says what changed since the run that last applied the hire's
-// setup: "profile: engineering → sales (run R)". Attributes also change
+// setup: `profile: "engineering" → "sales" (run R)`. Attributes also change
 // through the account step, whose check shows each one old → new.
 func moved(run string, last *plan.Hire, now *plan.Hire) []string {
 	var out []string

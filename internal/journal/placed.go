@@ -75,7 +75,87 @@ func (j *Journal) Histories(ctx context.Context, hireIDs []string, pins ...Ancho
 		}
 		out[id] = h
 	}
+	if err := shared(ctx, tx, out, plans); err != nil {
+		return nil, err
+	}
 	return out, nil
+}
+
+// shared fills each history's Shared: the items that other hires' current
+// setups (the steps of their latest applying run) have in place on the
+// machines of the hire's items or its last setup. Hires of hs themselves
+// are left to the planner, which has their new setups.
+func shared(ctx context.Context, tx *sql.Tx, hs map[string]*plan.History, plans map[string]*plan.Plan) error {
+	hostsOf := map[string]map[string]bool{}
+	var hosts []any
+	seen := map[string]bool{}
+	for id, h := range hs {
+		set := map[string]bool{}
+		for _, it := range h.Items {
+			set[it.Step.Host] = it.Step.Host != ""
+		}
+		if h.Last != nil {
+			set[h.Last.Host] = h.Last.Host != ""
+		}
+		hostsOf[id] = set
+		for host, ok := range set {
+			if ok && !seen[host] {
+				seen[host] = true
+				hosts = append(hosts, host)
+			}
+		}
+	}
+	if len(hosts) == 0 {
+		return nil
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT DISTINCT hire FROM records
+WHERE kind = 'step-finished' AND outcome IN ('ok', 'changed') AND hire IS NOT NULL
+AND json_extract(payload, '$.step.host') IN (?`+strings.Repeat(", ?", len(hosts)-1)+`) ORDER BY hire`, hosts...)
+	if err != nil {
+		return fmt.Errorf("journal: hires sharing %v: %w", hosts, err)
+	}
+	var others []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			_ = rows.Close()
+			return fmt.Errorf("journal: hires sharing %v: %w", hosts, err)
+		}
+		if hs[id] == nil {
+			others = append(others, id)
+		}
+	}
+	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+		return fmt.Errorf("journal: hires sharing %v: %w", hosts, err)
+	}
+	for _, other := range others {
+		oh, err := history(ctx, tx, other, plans)
+		if err != nil {
+			return err
+		}
+		last := plans[oh.LastRun]
+		if last == nil {
+			continue
+		}
+		for _, it := range oh.Items {
+			if s := last.Step(it.Step.ID); s == nil || plan.ItemKey(s) != plan.ItemKey(it.Step) {
+				continue // no longer in that hire's setup
+			}
+			key := plan.ItemKey(it.Step)
+			for id, h := range hs {
+				if !hostsOf[id][it.Step.Host] {
+					continue
+				}
+				if h.Shared == nil {
+					h.Shared = map[string]string{}
+				}
+				if _, dup := h.Shared[key]; !dup {
+					h.Shared[key] = fmt.Sprintf("hire %s's setup has it (run %s, step %s)", other, oh.LastRun, it.Step.ID)
+				}
+			}
+		}
+	}
+	return nil
 }
 
 // history reads one hire's history within tx; plans caches the runs' plans.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -283,5 +284,67 @@ func TestHistoryRefusesATamperedJournal(t *testing.T) {
 	writeHistory(t, j2, []histRun{{profile: "engineering", steps: []string{"htop=changed"}}})
 	if _, err := j2.History(ctx, "E7", Anchor{Seq: 1, Hash: strings.Repeat("0", 64)}); !errors.As(err, &ce) {
 		t.Errorf("history against a pin the chain lacks: %v, want a *ChainError", err)
+	}
+}
+
+// recordFor records one applying run of hire with histStep's steps (as
+// that hire's) and their outcomes.
+func recordFor(t *testing.T, j *Journal, runID, hire string, steps map[string]result.Outcome) {
+	t.Helper()
+	ctx := context.Background()
+	p := &plan.Plan{Version: 1, Created: t0, Hosts: map[string]*plan.Host{}, Hires: []plan.Hire{{ID: hire, Host: "ws1"}}}
+	var names []string
+	for n := range steps {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	var rs []result.Step
+	for _, n := range names {
+		s := histStep(n)
+		s.ID, s.Hire = hire+strings.TrimPrefix(s.ID, "E7"), hire
+		p.Steps = append(p.Steps, s)
+		p.Hosts[s.Host] = &plan.Host{Name: s.Host, OS: "linux", Transport: "ssh"}
+		rs = append(rs, result.Step{ID: s.ID, Kind: s.Kind, Hire: hire, Host: s.Host, Outcome: steps[n], Action: string(plan.ActionCreate)})
+	}
+	if _, err := j.StartRun(ctx, RunStart{ID: runID, Operator: "alice", Trigger: "cli", Mode: "apply", Plan: p}); err != nil {
+		t.Fatal(err)
+	}
+	for i := range rs {
+		if err := j.Record(ctx, runID, result.Event{Type: result.StepFinished, Step: &rs[i]}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := j.Record(ctx, runID, result.Event{Type: result.RunFinished, Run: &result.Run{ID: runID, Steps: rs}}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// What other hires' current setups have on the hire's machines is shared:
+// not the hire's to remove. A colleague's item no longer in its latest
+// setup, or on another machine, is not.
+func TestHistoryShared(t *testing.T) {
+	j, _ := openTemp(t)
+	recordFor(t, j, "r1", "E7", map[string]result.Outcome{"htop": result.Changed, "jq": result.Changed, "printer": result.Changed})
+	// E9 on ws1: htop and jq, then a setup without jq (kept by hand).
+	recordFor(t, j, "r2", "E9", map[string]result.Outcome{"htop": result.OK, "jq": result.OK})
+	recordFor(t, j, "r3", "E9", map[string]result.Outcome{"htop": result.OK})
+	// E10 on ws2 only.
+	recordFor(t, j, "r4", "E10", map[string]result.Outcome{"htop ws2": result.Changed})
+	h, err := j.History(context.Background(), "E7")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for k, v := range h.Shared {
+		got = append(got, strings.ReplaceAll(k, "\x00", "/")+" = "+v)
+	}
+	want := []string{"software/ws1/htop = hire E9's setup has it (run r3, step E9:package:htop)"}
+	if !slices.Equal(got, want) {
+		t.Errorf("shared:\n%q\nwant:\n%q", got, want)
+	}
+	// Hires asked together are left to the planner, which has their new setups.
+	hs, err := j.Histories(context.Background(), []string{"E7", "E9"})
+	if err != nil || len(hs["E7"].Shared) != 0 {
+		t.Errorf("E7 with E9 in the same plan: shared %v, %v; want none", hs["E7"].Shared, err)
 	}
 }

@@ -16,6 +16,10 @@ type History struct {
 	LastRun string `json:"last_run,omitempty"`
 	// Items are in the order the journal recorded them.
 	Items []Placed `json:"items,omitempty"`
+	// Shared are the items (by ItemKey) that other hires' current setups
+	// have in place on the machines of this hire's items, each with the
+	// evidence: a shared machine's software is not this hire's to remove.
+	Shared map[string]string `json:"shared,omitempty"`
 }
 
 // Placed is one item of a hire's setup that the journal shows in place: a

@@ -75,12 +75,16 @@ func (b *builder) move(pb *playbook.Playbook) {
 		h.Moved = moved(hist.LastRun, hist.Last, h)
 	}
 
-	m := &mover{b: b, pb: pb, h: h, mine: mine, seen: map[string]bool{}}
+	m := &mover{b: b, pb: pb, h: h, mine: mine, seen: map[string]bool{}, shared: hist.Shared}
 	for _, it := range hist.Items {
 		key := plan.ItemKey(it.Step)
 		m.seen[key] = true
 		if wanted[key] {
 			continue // still named: the new setup's step keeps it
+		}
+		if by := hist.Shared[key]; by != "" && (it.ByOnboard || prunes(pb, pruneKind(it.Step.Kind))) {
+			h.Kept = append(h.Kept, plan.Kept{Item: where(it.Step), Rule: plan.RuleStillWanted, Evidence: by + "; " + it.Evidence()})
+			continue
 		}
 		switch {
 		case it.ByOnboard:
@@ -139,7 +143,8 @@ type mover struct {
 	pb       *playbook.Playbook
 	h        *plan.Hire
 	mine     []*plan.Step
-	seen     map[string]bool // items the journal knows
+	seen     map[string]bool   // items the journal knows
+	shared   map[string]string // items other hires' setups have (History.Shared)
 	removals []*plan.Step
 }
 
@@ -228,6 +233,10 @@ func (m *mover) prune(wanted map[string]bool) {
 			return
 		}
 		m.seen[key] = true
+		if by := m.shared[key]; by != "" {
+			h.Kept = append(h.Kept, plan.Kept{Item: where(src), Rule: plan.RuleStillWanted, Evidence: by})
+			return
+		}
 		m.remove(src, nil, nil, plan.RulePrune, evidence)
 	}
 	if pb.Prune.Groups && b.opt.Groups != nil && h.Username != "" {

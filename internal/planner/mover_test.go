@@ -119,6 +119,7 @@ func TestMover(t *testing.T) {
 		others   []string // other hires' playbooks in the same plan
 		found    []string // items the journal shows found in place, not placed
 		groups   []string // the account's groups in the directory (prune.groups)
+		shared   []string // item keys another hire's setup has (History.Shared), "/" for \x00
 	}{
 		// Groups and software follow the profile; what the journal shows
 		// onboard found in place (git-tools, put there by hand) is kept.
@@ -133,6 +134,9 @@ func TestMover(t *testing.T) {
 		// A colleague on the same machine wants the IDE: it is kept, with
 		// the rule and her step.
 		{name: "shared-machine", playbook: "sales", others: []string{"colleague"}},
+		// A hire planned another time has the IDE and hr-portal on ws1
+		// (the journal says): kept, whether placed or pruned.
+		{name: "shared-by-journal", playbook: "sales-prune", shared: []string{"software/ws1/ide", "software/ws1/hr-portal"}},
 		// Windows: the uninstall before the reboot, the printer and local
 		// group after it.
 		{name: "windows", before: "../valid/wendy-windows", playbook: "wendy-moved"},
@@ -150,8 +154,15 @@ func TestMover(t *testing.T) {
 			for _, o := range tt.others {
 				pbs = append(pbs, loadPlaybook(t, o))
 			}
+			hist := historyOf(before, tt.found...)
+			for _, k := range tt.shared {
+				if hist.Shared == nil {
+					hist.Shared = map[string]string{}
+				}
+				hist.Shared[strings.ReplaceAll(k, "/", "\x00")] = "hire E3009's setup has it (run run-9, step E3009:package:x)"
+			}
 			opt := Options{ProfileDirs: []string{"testdata/profiles"}, Now: now,
-				History: map[string]*plan.History{"E3001": historyOf(before, tt.found...)}}
+				History: map[string]*plan.History{"E3001": hist}}
 			if tt.groups != nil {
 				opt.Groups = func(d *plan.Directory, username string) ([]string, error) {
 					if d.Name != "corp-ldap" || username != "mo.ver" {

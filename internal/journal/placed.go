@@ -108,9 +108,14 @@ func shared(ctx context.Context, tx *sql.Tx, hs map[string]*plan.History, plans 
 	if len(hosts) == 0 {
 		return nil
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT DISTINCT hire FROM records
-WHERE kind = 'step-finished' AND outcome IN ('ok', 'changed') AND hire IS NOT NULL
-AND json_extract(payload, '$.step.host') IN (?`+strings.Repeat(", ?", len(hosts)-1)+`) ORDER BY hire`, hosts...)
+	// The hires of the runs whose plans reach those machines (one
+	// run-started record a run, not one a step); history then keeps only
+	// their items on them.
+	rows, err := tx.QueryContext(ctx, `SELECT DISTINCT json_extract(h.value, '$.id') AS hire
+FROM records s, json_each(s.payload, '$.hires') h
+WHERE s.kind = 'run-started' AND NOT coalesce(json_extract(s.payload, '$.dry_run'), 0)
+AND EXISTS (SELECT 1 FROM json_each(s.payload, '$.hosts') x WHERE x.value IN (?`+strings.Repeat(", ?", len(hosts)-1)+`))
+ORDER BY hire`, hosts...)
 	if err != nil {
 		return fmt.Errorf("journal: hires sharing %v: %w", hosts, err)
 	}

@@ -289,7 +289,7 @@ func TestHistoryRefusesATamperedJournal(t *testing.T) {
 
 // recordFor records one applying run of hire with histStep's steps (as
 // that hire's) and their outcomes.
-func recordFor(t *testing.T, j *Journal, runID, hire string, steps map[string]result.Outcome) {
+func recordFor(t testing.TB, j *Journal, runID, hire string, steps map[string]result.Outcome) {
 	t.Helper()
 	ctx := context.Background()
 	p := &plan.Plan{Version: 1, Created: t0, Hosts: map[string]*plan.Host{}, Hires: []plan.Hire{{ID: hire, Host: "ws1"}}}
@@ -347,4 +347,19 @@ func TestHistoryShared(t *testing.T) {
 	if err != nil || len(hs["E7"].Shared) != 0 {
 		t.Errorf("E7 with E9 in the same plan: shared %v, %v; want none", hs["E7"].Shared, err)
 	}
+}
+
+// What a re-plan of one known hire pays before planning: the whole chain
+// checked, the hire's records read, and every record scanned for other
+// hires on its machines; here 500 runs of another hire (100,500 records).
+func BenchmarkHistory(b *testing.B) {
+	ctx := context.Background()
+	j := benchJournal(b, 500)
+	recordFor(b, j, "r-e7", "E7", map[string]result.Outcome{"htop": result.Changed, "jq": result.OK, "group eng": result.Changed})
+	for b.Loop() {
+		if h, err := j.History(ctx, "E7"); err != nil || len(h.Items) != 3 {
+			b.Fatal(err, h)
+		}
+	}
+	b.ReportMetric(float64(100500*b.N)/b.Elapsed().Seconds(), "records/s")
 }

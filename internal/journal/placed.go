@@ -1,6 +1,7 @@
 package journal
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -10,6 +11,7 @@ import (
 
 	"onboard/internal/plan"
 	"onboard/internal/result"
+	"onboard/internal/secret"
 )
 
 // History returns what the journal knows of a hire's setup, for the
@@ -255,6 +257,12 @@ func runPlan(ctx context.Context, tx *sql.Tx, runID string) (*plan.Plan, error) 
 	var sp startPayload
 	if err := json.Unmarshal(payload, &sp); err != nil {
 		return nil, fmt.Errorf("run %s: start record: %w", runID, err)
+	}
+	if !sp.PlanExact && bytes.Contains(sp.Plan, []byte(secret.Redacted)) {
+		// Stored scrubbed by an older onboard: its specs may differ from
+		// what ran, so its steps are not evidence of anything (what they
+		// placed is kept, never removed on their word).
+		return nil, nil
 	}
 	d := &RunDetail{Plan: sp.Plan, planExact: sp.PlanExact}
 	d.ID = runID

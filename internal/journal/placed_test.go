@@ -2,6 +2,7 @@ package journal
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -362,4 +363,38 @@ func BenchmarkHistory(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(100500*b.N)/b.Elapsed().Seconds(), "records/s")
+}
+
+// A run whose plan an older onboard stored scrubbed is no evidence: what
+// its steps placed is not known to be onboard's (kept, never removed on its
+// word), and the history of later runs stands.
+func TestHistorySkipsLegacyScrubbedPlans(t *testing.T) {
+	ctx := context.Background()
+	j, _ := openTemp(t)
+	s := histStep("htop")
+	legacy := &plan.Plan{Version: 1, Hires: []plan.Hire{{ID: "E7", Profile: "old"}}, Steps: []*plan.Step{s},
+		Hosts: map[string]*plan.Host{"ws1": {Name: "ws1", Credential: "env:[redacted]"}}}
+	pj, err := json.Marshal(legacy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := canonical(startPayload{Operator: "alice", Trigger: "cli", Mode: "apply", Plan: pj, Hires: []result.Hire{{ID: "E7"}}}, "plan")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := j.append(ctx, true, entry{runID: "legacy", kind: RunStarted, time: t0, payload: b}); err != nil {
+		t.Fatal(err)
+	}
+	st := result.Step{ID: s.ID, Kind: s.Kind, Hire: "E7", Host: "ws1", Outcome: result.Changed, Action: "create"}
+	if err := j.Record(ctx, "legacy", result.Event{Type: result.StepFinished, Step: &st}); err != nil {
+		t.Fatal(err)
+	}
+	writeHistory(t, j, []histRun{{profile: "engineering", steps: []string{"jq=changed"}}})
+	h, err := j.History(ctx, "E7")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := describe(h); got != "last run-1 profile engineering\nsoftware: jq on ws1: run run-1, step E7:package:jq\n" {
+		t.Errorf("history with a legacy run:\n%s", got)
+	}
 }

@@ -133,8 +133,12 @@ func TestMoverPlanFromJournal(t *testing.T) {
 		t.Error("the old machine is not in the plan")
 	}
 	h := p.Hires[0]
-	if len(h.Kept) != 1 || h.Kept[0].Item != "software: git-tools on ws1" || h.Kept[0].Rule != plan.RuleNotPlaced {
-		t.Errorf("kept: %+v, want git-tools on ws1, not placed", h.Kept)
+	var rules []string
+	for _, k := range h.Kept {
+		rules = append(rules, k.Item+": "+k.Rule)
+	}
+	if want := "software: git-tools on ws1: kept-not-placed, software: chat on ws1: placed-by-onboard, software: ide on ws1: placed-by-onboard"; strings.Join(rules, ", ") != want {
+		t.Errorf("kept: %s\nwant: %s", strings.Join(rules, ", "), want)
 	}
 	if strings.Join(h.Moved, "\n") != `machine: "ws1" → "ws2" (run `+run+`)`+"\n"+`department: "Engineering" → "Sales" (run `+run+`)` {
 		t.Errorf("moved: %q", h.Moved)

@@ -377,3 +377,19 @@ func (b *builder) keepShared() {
 		s.DependsOn = slices.DeleteFunc(s.DependsOn, func(d string) bool { return dropped[d] })
 	}
 }
+
+// listRemovals adds each removal step to its hire's Kept list too, with
+// its rule and evidence, so that the list holds the rule that decided
+// every item of the earlier setup the new one does not name.
+func (b *builder) listRemovals() {
+	for _, s := range b.plan.Steps {
+		if !plan.IsRemoval(s.Kind) {
+			continue
+		}
+		for i := range b.plan.Hires {
+			if h := &b.plan.Hires[i]; h.ID == s.Hire {
+				h.Kept = append(h.Kept, plan.Kept{Item: where(s), Rule: s.Rule, Evidence: s.Evidence})
+			}
+		}
+	}
+}

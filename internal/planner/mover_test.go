@@ -50,7 +50,9 @@ func moveSummary(p *plan.Plan) string {
 			fmt.Fprintf(&b, "  moved: %s\n", m)
 		}
 		for _, k := range h.Kept {
-			fmt.Fprintf(&b, "  kept: %s [%s] %s\n", k.Item, k.Rule, k.Evidence)
+			if k.Rule != plan.RulePlaced && k.Rule != plan.RulePrune { // removals are listed as steps below
+				fmt.Fprintf(&b, "  kept: %s [%s] %s\n", k.Item, k.Rule, k.Evidence)
+			}
 		}
 		for _, m := range h.Manual {
 			if strings.HasPrefix(m, "Remove ") {
@@ -98,6 +100,13 @@ func validPlan(t *testing.T, p *plan.Plan) {
 		}
 		if s.Rule != "" && (plan.ItemKey(s) == "" || s.Evidence == "") {
 			t.Errorf("removal %s lacks its spec or evidence: %+v", s.ID, s)
+		}
+		if plan.IsRemoval(s.Kind) {
+			// The hire's Kept list has the rule of every item, removals too.
+			i := slices.IndexFunc(p.Hires, func(h plan.Hire) bool { return h.ID == s.Hire })
+			if i < 0 || !slices.Contains(p.Hires[i].Kept, plan.Kept{Item: where(s), Rule: s.Rule, Evidence: s.Evidence}) {
+				t.Errorf("removal %s is not in its hire's Kept list", s.ID)
+			}
 		}
 	}
 	for _, s := range p.Steps {

@@ -74,6 +74,7 @@ func Build(pbs []*playbook.Playbook, inv *inventory.Inventory, opt Options) (*pl
 		b.welcome(pb)
 	}
 	b.keepShared()
+	b.listRemovals()
 	b.checkConflicts()
 	b.checkOutputs()
 	for path := range b.profiles {

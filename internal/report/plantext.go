@@ -181,14 +181,16 @@ func writePlanHire(b io.Writer, p *plan.Plan, h plan.Hire) {
 			fmt.Fprintf(b, "    %s\n", m)
 		}
 	}
-	if len(h.Kept) > 0 {
-		// What the new setup no longer names yet stays: the rule says why.
+	// What the new setup no longer names yet stays: the rule says why.
+	// (Kept also lists the removals, shown as steps below.)
+	kept := slices.DeleteFunc(slices.Clone(h.Kept), func(k plan.Kept) bool { return k.Rule == plan.RulePlaced || k.Rule == plan.RulePrune })
+	if len(kept) > 0 {
 		fmt.Fprintf(b, "  kept, not in the new setup:\n")
 		width := 0
-		for _, k := range h.Kept {
+		for _, k := range kept {
 			width = max(width, len([]rune(k.Item)))
 		}
-		for _, k := range h.Kept {
+		for _, k := range kept {
 			line := "    " + k.Item + pad(k.Item, width) + "  ← " + k.Rule
 			if k.Evidence != "" {
 				line += ": " + k.Evidence

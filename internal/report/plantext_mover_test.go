@@ -28,6 +28,8 @@ func moverPlan() *plan.Plan {
 			Kept: []plan.Kept{
 				{Item: "software: git-tools on ws1", Rule: plan.RuleNotPlaced, Evidence: "run 20261201T090000Z-a1b2c3, step E3001:package:git-tools found it in place"},
 				{Item: "group: github-users in corp", Rule: plan.RuleNotPlaced, Evidence: "run 20261201T090000Z-a1b2c3, step E3001:membership:github-users found it in place"},
+				// A removal: listed as its step, not as kept.
+				{Item: "software: ide on ws1", Rule: plan.RulePlaced, Evidence: "run 20261201T090000Z-a1b2c3, step E3001:package:ide"},
 			},
 		}},
 		Steps: []*plan.Step{
@@ -103,7 +105,7 @@ func TestPlanJSONMover(t *testing.T) {
 	if s == nil || s.Rule != plan.RulePlaced || s.Evidence == "" || s.Action != plan.ActionRemove {
 		t.Errorf("removal step read back: %+v", s)
 	}
-	if h := back.Hires[0]; len(h.Kept) != 2 || h.Kept[0].Rule != plan.RuleNotPlaced || len(h.Moved) != 2 {
+	if h := back.Hires[0]; len(h.Kept) != 3 || h.Kept[0].Rule != plan.RuleNotPlaced || len(h.Moved) != 2 {
 		t.Errorf("hire read back: kept %+v, moved %v", h.Kept, h.Moved)
 	}
 }

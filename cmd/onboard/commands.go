@@ -367,8 +367,12 @@ func (o *options) load(ctx context.Context, args []string) (*plan.Plan, error) {
 	var p *plan.Plan
 	if inv != nil {
 		o.known = inv.KnowledgeBase()
+		hist, err := o.history(ctx, pbs)
+		if err != nil {
+			return nil, err
+		}
 		var unreachable bool
-		p, unreachable, err = o.dialer().Plan(ctx, pbs, inv, planner.Options{ProfileDirs: o.profiles, Write: o.allowWrite})
+		p, unreachable, err = o.dialer().Plan(ctx, pbs, inv, planner.Options{ProfileDirs: o.profiles, Write: o.allowWrite, History: hist})
 		errs = multierror.Append(errs, err)
 		if unreachable {
 			errs.ErrorFormat = strictyaml.ListFormat
@@ -607,6 +611,9 @@ func annotate(p *plan.Plan, res *result.Run) {
 			s.Action = plan.ActionUpdate
 			if strings.Contains(r.Reason, "not installed") || strings.Contains(r.Reason, "does not exist") {
 				s.Action = plan.ActionCreate
+			}
+			if plan.IsRemoval(s.Kind) {
+				s.Action = plan.ActionRemove
 			}
 		case result.Failed:
 			s.Action = plan.ActionCannotTell

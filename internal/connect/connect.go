@@ -145,16 +145,9 @@ type UsernameResolver struct {
 
 // Resolve picks a username; see planner.Options.Usernames.
 func (u *UsernameResolver) Resolve(ctx context.Context, pd *plan.Directory, employeeID string, candidates []string) (string, error) {
-	if u.clients == nil {
-		u.clients = map[string]*directory.Client{}
-	}
-	c, ok := u.clients[pd.Name]
-	if !ok {
-		var err error
-		if c, err = u.Dialer.OpenDirectory(ctx, pd); err != nil {
-			return "", err
-		}
-		u.clients[pd.Name] = c
+	c, err := u.client(ctx, pd)
+	if err != nil {
+		return "", err
 	}
 	if own, err := c.FindUserByEmployeeID(ctx, employeeID); err != nil {
 		return "", err

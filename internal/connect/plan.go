@@ -26,6 +26,15 @@ func (d *Dialer) Plan(ctx context.Context, pbs []*playbook.Playbook, inv *invent
 		}
 		return u, err
 	}
+	if opt.Groups == nil {
+		opt.Groups = func(pd *plan.Directory, username string) ([]string, error) {
+			g, err := res.Groups(ctx, pd, username)
+			if errors.Is(err, remote.ErrUnreachable) {
+				unreachable = true
+			}
+			return g, err
+		}
+	}
 	p, err = planner.Build(pbs, inv, opt)
 	return p, unreachable, err
 }

@@ -172,6 +172,9 @@ type Hire struct {
 	// Kept lists what a re-plan of a moved hire keeps or removes of what
 	// the earlier setup had, and the rule that decided each.
 	Kept []Kept `json:"kept,omitempty"`
+	// Moved says what changed since the run that last applied the hire's
+	// setup (journal): "profile: \"engineering\" → \"sales\" (run R)".
+	Moved []string `json:"moved,omitempty"`
 	// Notify: the hire's notification rules, recipients resolved to
 	// addresses when the plan was made.
 	Notify []NotifyRule `json:"notify,omitempty"`

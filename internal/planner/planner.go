@@ -32,6 +32,14 @@ type Options struct {
 	// employee already has, or the first candidate nobody holds (the
 	// collision rule). Nil takes the first candidate (no directory lookup).
 	Usernames func(d *plan.Directory, employeeID string, candidates []string) (string, error)
+	// History is, per employee id, what the journal knows of the hire's
+	// earlier setup (journal.History): a hire it names is re-planned as a
+	// mover (mover.go). Nil plans every hire as new.
+	History map[string]*plan.History
+	// Groups lists the groups of the directory the account is a member of,
+	// for a playbook's prune.groups; nil prunes only the groups the
+	// journal knows.
+	Groups func(d *plan.Directory, username string) ([]string, error)
 }
 
 // Default timeouts of one attempt of a step, by kind.
@@ -62,8 +70,11 @@ func Build(pbs []*playbook.Playbook, inv *inventory.Inventory, opt Options) (*pl
 		}
 		seen[pb.Person.EmployeeID] = pb.File
 		b.hire(pb)
+		b.move(pb)
 		b.welcome(pb)
 	}
+	b.keepShared()
+	b.listRemovals()
 	b.checkConflicts()
 	b.checkOutputs()
 	for path := range b.profiles {

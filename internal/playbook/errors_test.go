@@ -19,6 +19,7 @@ func TestLoadErrorsAtOnce(t *testing.T) {
 	}{
 		{"many.yaml", func(p string) error { _, err := Load(p); return err }},
 		{"syntax.yaml", func(p string) error { _, err := Load(p); return err }},
+		{"prune.yaml", func(p string) error { _, err := Load(p); return err }},
 		{"profiles/many.yaml", func(p string) error { _, err := LoadProfile(p); return err }},
 	}
 	for _, tt := range tests {

@@ -175,6 +175,9 @@ func (pb *Playbook) check() []error {
 	if a.Directory == "" && (a.Password.Deliver != "" || a.Adopt || a.MustChangePassword != nil) {
 		fail("account.directory", "is required: the account settings need a directory to make the account in")
 	}
+	if pb.Prune.Groups && a.Directory == "" {
+		fail("prune.groups", "prunes the groups of the hire's directory account: set account.directory")
+	}
 	if w := pb.Handover.Welcome; w.Password != "" || w.FirstLogin != "" || len(w.Sheets) > 0 {
 		for i, f := range w.Sheets {
 			if e := strings.ToLower(filepath.Ext(f)); e != ".md" && e != ".html" && e != ".htm" {

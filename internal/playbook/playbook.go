@@ -29,10 +29,23 @@ type Playbook struct {
 	// Notify: who learns of the handover, a failure, a task left for a
 	// human, drift (see notify.go).
 	Notify []NotifyRule `yaml:"notify"`
+	// Prune: the kinds a re-plan removes even when the journal does not
+	// show onboard put them there (see Prune).
+	Prune Prune `yaml:"prune"`
 
 	// Set by Load.
 	File string          `yaml:"-"`
 	Doc  *strictyaml.Doc `yaml:"-"`
+}
+
+// Prune says, per kind, whether a re-plan of a moved hire removes what
+// the new setup does not name although onboard did not put it there (by
+// hand, or from before). Without it, only what the journal shows onboard
+// placed is removed.
+type Prune struct {
+	Groups   bool `yaml:"groups"`
+	Software bool `yaml:"software"`
+	Printers bool `yaml:"printers"`
 }
 
 // Person is who is being onboarded.

@@ -19,6 +19,8 @@ func actionSymbol(a plan.Action) string {
 		return "+"
 	case plan.ActionUpdate:
 		return "~"
+	case plan.ActionRemove:
+		return "-"
 	case plan.ActionNone:
 		return "="
 	case plan.ActionCannotTell:
@@ -67,7 +69,14 @@ func (t PlanText) Write(w io.Writer, p *plan.Plan) error {
 	if len(p.Sources) > 0 {
 		fmt.Fprintf(b, " from %s", strings.Join(p.Sources, ", "))
 	}
-	fmt.Fprintf(b, "\nSymbols: + create, ~ update, = already in place, ? cannot tell, · not checked\n")
+	removes := ""
+	for _, s := range p.Steps {
+		if s.Rule != "" || plan.IsRemoval(s.Kind) {
+			removes = " - remove,"
+			break
+		}
+	}
+	fmt.Fprintf(b, "\nSymbols: + create, ~ update,%s = already in place, ? cannot tell, · not checked\n", removes)
 
 	byHire := map[string][]*plan.Step{}
 	known := map[string]bool{}
@@ -95,8 +104,11 @@ func (t PlanText) Write(w io.Writer, p *plan.Plan) error {
 	for _, s := range p.Steps {
 		counts[s.Action]++
 	}
-	fmt.Fprintf(b, "\nPlan: %d to create, %d to update, %d already in place, %d cannot tell",
-		counts[plan.ActionCreate], counts[plan.ActionUpdate], counts[plan.ActionNone], counts[plan.ActionCannotTell])
+	fmt.Fprintf(b, "\nPlan: %d to create, %d to update, ", counts[plan.ActionCreate], counts[plan.ActionUpdate])
+	if removes != "" {
+		fmt.Fprintf(b, "%d to remove, ", counts[plan.ActionRemove])
+	}
+	fmt.Fprintf(b, "%d already in place, %d cannot tell", counts[plan.ActionNone], counts[plan.ActionCannotTell])
 	if n := counts[plan.ActionUnknown]; n > 0 {
 		fmt.Fprintf(b, ", %d not checked", n)
 	}
@@ -160,6 +172,29 @@ func writePlanHire(b io.Writer, p *plan.Plan, h plan.Hire) {
 	for _, cat := range order {
 		if !shown[cat] {
 			writeProvenance(b, cat, nil, from[cat])
+		}
+	}
+	if len(h.Moved) > 0 {
+		fmt.Fprintf(b, "  moved since the setup was last applied:\n")
+		for _, m := range h.Moved {
+			fmt.Fprintf(b, "    %s\n", m)
+		}
+	}
+	// What the new setup no longer names yet stays: the rule says why.
+	// (Kept also lists the removals, shown as steps below.)
+	kept := slices.DeleteFunc(slices.Clone(h.Kept), func(k plan.Kept) bool { return k.Rule == plan.RulePlaced || k.Rule == plan.RulePrune })
+	if len(kept) > 0 {
+		fmt.Fprintf(b, "  kept, not in the new setup:\n")
+		width := 0
+		for _, k := range kept {
+			width = max(width, len([]rune(k.Item)))
+		}
+		for _, k := range kept {
+			line := "    " + k.Item + pad(k.Item, width) + "  ← " + k.Rule
+			if k.Evidence != "" {
+				line += ": " + k.Evidence
+			}
+			fmt.Fprintln(b, line)
 		}
 	}
 	if len(h.Manual) > 0 {
@@ -245,6 +280,9 @@ func hostLine(p *plan.Plan, name string) string {
 	return name + " (" + strings.Join(how, ", ") + ")"
 }
 
+// symbolStyle colours the symbols of steps that change something.
+var symbolStyle = map[string]string{"+": ansiGreen, "~": ansiYellow, "-": ansiRed}
+
 func writePlanSteps(b *planBuf, steps []*plan.Step) {
 	idWidth, hostWidth := 0, 0
 	for _, s := range steps {
@@ -253,7 +291,12 @@ func writePlanSteps(b *planBuf, steps []*plan.Step) {
 	}
 	for _, s := range steps {
 		title := secret.Scrub(s.Title)
-		line := "  " + actionSymbol(s.Action) + " " + s.ID + pad(s.ID, idWidth) + "  " + s.Host + pad(s.Host, hostWidth) + "  " + title
+		// The symbol of a change is coloured as Terraform's (green create,
+		// yellow update, red remove); the rest of the line is escaped text.
+		sym := actionSymbol(s.Action)
+		b.WriteString("  ")
+		b.painted(symbolStyle[sym], sym)
+		line := " " + s.ID + pad(s.ID, idWidth) + "  " + s.Host + pad(s.Host, hostWidth) + "  " + title
 		fmt.Fprintln(b, strings.TrimRight(line, " "))
 		indent := "    " + strings.Repeat(" ", idWidth+2)
 		if len(s.DependsOn) > 0 {
@@ -264,6 +307,13 @@ func writePlanSteps(b *planBuf, steps []*plan.Step) {
 				deps, more = deps[:3], fmt.Sprintf(" and %d more", len(deps)-3)
 			}
 			fmt.Fprintf(b, "%sdepends on %s%s\n", indent, strings.Join(deps, ", "), more)
+		}
+		if s.Rule != "" {
+			why := s.Rule
+			if s.Evidence != "" {
+				why += ": " + s.Evidence
+			}
+			fmt.Fprintf(b, "%srule %s\n", indent, why)
 		}
 		if c := s.Check; c != nil && c.Set != "" {
 			fmt.Fprintf(b, "%sfrom check set %s\n", indent, c.Set)

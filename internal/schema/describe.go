@@ -154,6 +154,10 @@ var descriptions = map[string]string{
 	"playbook.Waiver.reason":       "Why the check is waived; shown in every report.",
 	"playbook.Waiver.expires":      "The last day the waiver holds, YYYY-MM-DD (UTC); from the day after, the check counts again and the report says the waiver expired.",
 	"playbook.Playbook.handover":   "What the handover report says and where it is written.",
+	"playbook.Playbook.prune":      "When the hire moves (an edited playbook), what the new setup no longer names is removed only if the journal shows onboard put it there; prune extends that, per kind, to what onboard did not put there (by hand, or from before). The plan names the rule behind every removal and every item kept (docs/playbook.md, Movers).",
+	"playbook.Prune.groups":        "Also remove the account from groups the new setup does not name that onboard did not add it to: every group of the directory it is a member of when the plan is made.",
+	"playbook.Prune.software":      "Also remove the catalogue's software the new setup does not name from the machine, if installed, whoever installed it. Software outside the catalogue is never touched.",
+	"playbook.Prune.printers":      "Also remove the catalogue's printers the new setup does not name from the machine, if mapped, whoever mapped them. Queues outside the catalogue are never touched.",
 
 	"playbook.Person.employee_id":    "Unique employee id (letters, digits, '.', '_', '-'): it names the plan's steps, and only one playbook may use it.",
 	"playbook.Person.given_name":     "Given (first) name, on one line.",

@@ -31,4 +31,3 @@ func (o *options) history(ctx context.Context, pbs []*playbook.Playbook) (map[st
 	}
 	return hs, nil
 }
-

@@ -10,7 +10,6 @@ import (
 
 	"github.com/go-ldap/ldap/v3"
 
-	"onboard/internal/engine"
 	"onboard/internal/plan"
 	"onboard/internal/result"
 )
@@ -103,23 +102,63 @@ func TestMoverReplanAfterARealRun(t *testing.T) {
 	if !slices.Contains(h.Moved, `profile: "engineering" → "sales" (run `+r.ID+`)`) {
 		t.Errorf("moved: %q", h.Moved)
 	}
-	// The account update shows each attribute old → new when checked (the
-	// removal kinds are left out here: their check lives in internal/step).
-	checked := *p
-	checked.Steps = nil
-	for _, s := range p.Steps {
-		if !plan.IsRemoval(s.Kind) {
-			c := *s
-			c.DependsOn = slices.DeleteFunc(slices.Clone(s.DependsOn), func(d string) bool { return strings.Contains(d, "-remove:") })
-			checked.Steps = append(checked.Steps, &c)
+	// The plan as the technician reads it: each removal marked and its
+	// rule, the account update old → new.
+	code, text, stderr := e.onboard("plan", moved, "--allow-write", e.dir)
+	if code != exitChanges && code != exitOK {
+		t.Fatalf("plan of the move: exit %d: %s\n%s", code, stderr, text)
+	}
+	for _, want := range []string{
+		"  - E260:package-remove:ide@ws4",
+		"rule placed-by-onboard: run " + r.ID + ", step E260:package:ide",
+		"rule prune: a member of data-science in corp-ldap when planned",
+		`"Engineer" → "Account Executive"`,
+		"software: git-tools on ws4",
+		"to remove,",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the plan text lacks %q:\n%s", want, text)
 		}
 	}
-	res := o.engine(nil).Run(context.Background(), &checked, engine.DryRun)
-	i := slices.IndexFunc(res.Steps, func(s result.Step) bool { return s.ID == "E260:account:"+username })
-	switch {
-	case i < 0:
-		t.Errorf("the checked plan has no account step: %+v", res.Steps)
-	case res.Steps[i].Outcome != result.WouldChange || !strings.Contains(res.Steps[i].Reason, `"Engineer" → "Account Executive"`):
-		t.Errorf("account step checked: %+v; want would-change, the title old → new", res.Steps[i])
+
+	// The move applied: the groups and the software follow the new
+	// profile, and what someone installed by hand stays.
+	code, r2, stderr := e.jsonRun(moved, "--allow-write", e.dir)
+	if code != exitOK {
+		t.Fatalf("the move: exit %d: %s\n%+v", code, stderr, r2.Steps)
+	}
+	for id := range want {
+		if o := outcomes(r2.Steps)[id]; o != result.Changed {
+			t.Errorf("%s: %s, want changed", id, o)
+		}
+	}
+	u = entry(t, c, d.BaseDN, "(uid="+username+")", "memberOf")
+	var groups []string
+	for _, g := range u.GetAttributeValues("memberOf") {
+		groups = append(groups, strings.TrimPrefix(strings.SplitN(g, ",", 2)[0], "cn="))
+	}
+	slices.Sort(groups)
+	if fmt.Sprint(groups) != "[crm-users sales vpn-users]" {
+		t.Errorf("groups after the move: %v, want the sales profile's", groups)
+	}
+	pkgs := wsExec(t, l, "ws4", `for p in acme-ide acme-git-tools acme-crm; do dpkg-query -W -f '${Package} ${Status}\n' $p 2>/dev/null || echo "$p absent"; done`)
+	for _, want := range []string{"acme-git-tools install ok installed", "acme-crm install ok installed"} {
+		if !strings.Contains(pkgs, want) {
+			t.Errorf("after the move, want %q:\n%s", want, pkgs)
+		}
+	}
+	if strings.Contains(pkgs, "acme-ide install ok installed") {
+		t.Errorf("the IDE onboard installed for engineering is still there:\n%s", pkgs)
+	}
+
+	// Once moved, a re-run removes nothing more and changes nothing.
+	code, r3, stderr := e.jsonRun(moved, "--allow-write", e.dir)
+	if code != exitOK {
+		t.Fatalf("re-run after the move: exit %d: %s", code, stderr)
+	}
+	for _, s := range r3.Steps {
+		if plan.IsRemoval(s.Kind) || s.Outcome != result.OK {
+			t.Errorf("re-run after the move: %s %s (%s), want every step ok and no removal", s.ID, s.Outcome, s.Kind)
+		}
 	}
 }

@@ -394,7 +394,16 @@ func (s *Service) buildPlan(ctx context.Context, path string, yml []byte) (*plan
 	if err != nil {
 		return nil, err
 	}
-	p, unreachable, err := s.dialer().Plan(ctx, []*playbook.Playbook{pb}, inv, planner.Options{ProfileDirs: s.cfg.Profiles, Write: s.cfg.AllowWrite})
+	// The journal's history of the hire makes an HR change of profile,
+	// department or machine a mover's re-plan, with its removals, as an
+	// edited playbook is on the command line.
+	var hist map[string]*plan.History
+	if s.cfg.Journal != nil {
+		if hist, err = s.cfg.Journal.Histories(ctx, []string{pb.Person.EmployeeID}); err != nil {
+			return nil, fmt.Errorf("the journal's history of hire %s: %w", pb.Person.EmployeeID, err)
+		}
+	}
+	p, unreachable, err := s.dialer().Plan(ctx, []*playbook.Playbook{pb}, inv, planner.Options{ProfileDirs: s.cfg.Profiles, Write: s.cfg.AllowWrite, History: hist})
 	errs = multierror.Append(errs, err)
 	if err := errs.ErrorOrNil(); err != nil {
 		errs.ErrorFormat = strictyaml.ListFormat

@@ -392,10 +392,19 @@ func (o *options) audit(ctx context.Context, hires []string) error {
 		fmt.Fprintln(o.stdout, "nothing to audit: the journal has no completed setup")
 		return nil
 	}
+	// What each check saw when the journal last recorded it (the
+	// handover, or the last audit), read before this audit records anew.
+	last := map[string]map[string]journal.StepRecord{}
+	for _, h := range p.Hires {
+		if last[h.ID], err = j.LastKnown(ctx, h.ID); err != nil {
+			return journalErr(fmt.Errorf("audit: %w", err))
+		}
+	}
 	e := o.engine(nil)
 	e.Recorder = o.recorder(j, p, "audit", true)
 	res := e.Run(ctx, p, engine.Recheck)
 	res.Audit = true
+	evidenceChanges(res, last)
 	for i := range res.Hires {
 		res.Hires[i].Manual = nil // the handover's to-do list is history
 		res.Hires[i].Added = o.additions(ctx, p, res.Hires[i].ID)
@@ -428,6 +437,22 @@ func (o *options) audit(ctx context.Context, hires []string) error {
 		return &exitError{exitDrift, fmt.Errorf("drift: %d check(s) no longer hold as handed over, %d thing(s) added since", n, added)}
 	}
 	return nil
+}
+
+// evidenceChanges sets, on each check the audit saw (passed or failed),
+// how its evidence differs from the journal's last record of it.
+func evidenceChanges(res *result.Run, last map[string]map[string]journal.StepRecord) {
+	for i := range res.Steps {
+		s := &res.Steps[i]
+		if s.Kind != string(plan.KindCheck) || (s.Outcome != result.OK && s.Outcome != result.Failed) || (s.Failure != nil && s.Failure.Phase != "check") {
+			continue
+		}
+		rec, ok := last[s.Hire][s.ID]
+		if !ok || rec.Step == nil {
+			continue
+		}
+		s.EvidenceChange = result.NewEvidenceChange(*rec.Step, *s, rec.RunID, rec.Time)
+	}
 }
 
 // additions finds what was added around a hire's setup since handover:

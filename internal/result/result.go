@@ -79,6 +79,12 @@ type Step struct {
 	// Waiver excuses a check of this hire that does not pass, until it
 	// expires.
 	Waiver *Waiver `json:"waiver,omitempty"`
+	// Evidence is what a check saw, field by field (the words are in
+	// Reason or Failure.Message); absent from records written before.
+	Evidence []Fact `json:"evidence,omitempty"`
+	// EvidenceChange: in an audit, how Evidence differs from what the
+	// journal last recorded of this check.
+	EvidenceChange *EvidenceChange `json:"evidence_change,omitempty"`
 }
 
 // Waiver excuses one hire's check that does not pass: it does not block

@@ -108,21 +108,12 @@ func checkKind(ctx context.Context, x *Exec, c *plan.CheckSpec) (State, error) {
 		if err != nil {
 			return State{}, err
 		}
-		switch {
-		case !c.Package.Installed && v != "":
-			return differs(fmt.Sprintf("%s %s is installed, want it absent", c.Package.Name, v)), nil
-		case !c.Package.Installed:
-			return inPlace(c.Package.Name + " is absent"), nil
-		case v == "":
-			return missing(c.Package.Name + " is not installed"), nil
+		st, err := packageCheck(ctx, x, c.Package, v)
+		shown := v
+		if v == "" {
+			shown = "not installed"
 		}
-		if op, want := ParseVersionWant(c.Package.Version); op != "" {
-			return versionCheck(ctx, x, c.Package.Name, v, op, want)
-		}
-		if !VersionMatches(v, c.Package.Version) {
-			return differs(fmt.Sprintf("%s %s is installed, want %s", c.Package.Name, v, c.Package.Version)), nil
-		}
-		return inPlace(fmt.Sprintf("%s %s is installed", c.Package.Name, v)), nil
+		return st.seen(fact("version", shown)), err
 	case c.Printer != nil:
 		st, err := checkPrinter(ctx, x, c.Printer.Name)
 		if err != nil {
@@ -137,6 +128,26 @@ func checkKind(ctx context.Context, x *Exec, c *plan.CheckSpec) (State, error) {
 		return inPlace("queue " + c.Printer.Name + " is as wanted"), nil
 	}
 	return State{}, fmt.Errorf("check %s has nothing to check", c.Name)
+}
+
+// packageCheck judges the version v of a package installed ("" when
+// not) against the check.
+func packageCheck(ctx context.Context, x *Exec, c *plan.PackageCheck, v string) (State, error) {
+	switch {
+	case !c.Installed && v != "":
+		return differs(fmt.Sprintf("%s %s is installed, want it absent", c.Name, v)), nil
+	case !c.Installed:
+		return inPlace(c.Name + " is absent"), nil
+	case v == "":
+		return missing(c.Name + " is not installed"), nil
+	}
+	if op, want := ParseVersionWant(c.Version); op != "" {
+		return versionCheck(ctx, x, c.Name, v, op, want)
+	}
+	if !VersionMatches(v, c.Version) {
+		return differs(fmt.Sprintf("%s %s is installed, want %s", c.Name, v, c.Version)), nil
+	}
+	return inPlace(fmt.Sprintf("%s %s is installed", c.Name, v)), nil
 }
 
 func (Check) Apply(ctx context.Context, x *Exec, s *plan.Step) (string, error) {

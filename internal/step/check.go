@@ -114,6 +114,8 @@ func checkKind(ctx context.Context, x *Exec, c *plan.CheckSpec) (State, error) {
 			shown = "not installed"
 		}
 		return st.seen(fact("version", shown)), err
+	case c.WindowsSecurity != nil:
+		return State{}, fmt.Errorf("check %s: windows_security reads Windows' own cmdlets: it runs on Windows hosts only", c.Name)
 	case c.Printer != nil:
 		st, err := checkPrinter(ctx, x, c.Printer.Name)
 		if err != nil {

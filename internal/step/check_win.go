@@ -155,6 +155,9 @@ func cmdletMissing(err error) (State, bool) {
 }
 
 func winCheckTry(ctx context.Context, x *Exec, c *plan.CheckSpec) (State, error) {
+	if c.WindowsSecurity != nil {
+		return winSecurityCheck(ctx, x, c.WindowsSecurity)
+	}
 	s, err := winCheckScript(c)
 	if err != nil {
 		return State{}, err

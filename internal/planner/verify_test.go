@@ -141,6 +141,41 @@ checks:
 	}
 }
 
+// A profile names the Windows baseline for every hire of the role; the
+// playbook naming it too runs it once.
+func TestWindowsBaselineFromProfile(t *testing.T) {
+	inv := loadInv(t)
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "win-desk.yaml"), []byte("description: Windows desks\ncheck_sets: [corp-win@1]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f := filepath.Join(dir, "hire.yaml")
+	if err := os.WriteFile(f, []byte(`person: {employee_id: W8, given_name: Pro, surname: File, start_date: 2026-12-01}
+profile: win-desk
+machine: {host: win1}
+check_sets: [corp-win]
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	pb, err := playbook.Load(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := Build([]*playbook.Playbook{pb}, inv, Options{ProfileDirs: []string{dir}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, s := range p.Steps {
+		if s.Check != nil {
+			got = append(got, s.Check.Name+"@"+s.Check.Set)
+		}
+	}
+	if want := "bitlocker@corp-win@1 defender-real-time@corp-win@1 firewall-profiles@corp-win@1 spooler@corp-win@1"; strings.Join(got, " ") != want {
+		t.Errorf("checks %s, want %s", strings.Join(got, " "), want)
+	}
+}
+
 // planPlaybook plans one playbook written as text against inv.
 func planPlaybook(t *testing.T, inv *inventory.Inventory, body string) (*plan.Plan, error) {
 	t.Helper()

@@ -111,3 +111,20 @@ func htmlEvidence(steps []result.Step) (changes []htmlChange, unchanged string) 
 	}
 	return changes, strings.Join(evidenceUnchanged(steps), ", ")
 }
+
+// evidenceNote is a step's evidence comparison on lines of its own: the
+// changed fields, or that nothing changed; "" outside an audit.
+func evidenceNote(s result.Step) string {
+	c := s.EvidenceChange
+	if c == nil {
+		return ""
+	}
+	if c.Unchanged {
+		return "evidence unchanged " + sinceText(c)
+	}
+	lines := []string{"evidence changed " + sinceText(c) + ":"}
+	for _, f := range c.Changed {
+		lines = append(lines, "  "+changeText(f))
+	}
+	return strings.Join(lines, "\n")
+}

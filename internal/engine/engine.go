@@ -739,6 +739,7 @@ func (r *run) runStep(ctx context.Context, s *plan.Step, mode Mode) *result.Step
 	}
 	if pre := r.reuse(s); pre != nil {
 		rs.Outcome, rs.Action, rs.Reason, rs.Attempts = result.OK, pre.Action, pre.Reason, 1
+		rs.Evidence = pre.Evidence
 		return rs
 	}
 	if base.T != nil {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"onboard/internal/plan"
+	"onboard/internal/result"
 	"onboard/internal/shell"
 )
 
@@ -59,9 +60,20 @@ func checkOnce(ctx context.Context, x *Exec, c *plan.CheckSpec) (State, error) {
 	st, err := checkKind(ctx, x, c)
 	var ce *CommandError
 	if errors.As(err, &ce) && (ce.ExitCode == 126 || ce.ExitCode == 127) {
-		return toolMissing(ce.Out), nil
+		return inWords(toolMissing(ce.Out)), nil
 	}
-	return st, err
+	return inWords(st), err
+}
+
+// inWords gives a check that records no fields of its own (command, file,
+// user, login...) its words as its one field, "evidence", taken before a
+// retry adds how many tries it took: an audit compares what was seen,
+// not how long it took to see it.
+func inWords(st State) State {
+	if len(st.Evidence) == 0 && st.Reason != "" {
+		st.Evidence = []result.Fact{fact("evidence", st.Reason)}
+	}
+	return st
 }
 
 // toolMissing is the state of a check whose command the host could not

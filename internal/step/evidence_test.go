@@ -81,3 +81,15 @@ func TestCertDate(t *testing.T) {
 		}
 	}
 }
+
+// A check of a kind without fields of its own records its words as one
+// field, before a retry says how long it took.
+func TestInWords(t *testing.T) {
+	st := inWords(inPlace("user onboard exists: uid 1000"))
+	if got := fields(st); got != "evidence=user onboard exists: uid 1000" {
+		t.Errorf("got %s", got)
+	}
+	if got := fields(inWords(inPlace("x resolves to 10.0.0.1").seen(fact("addresses", "10.0.0.1")))); got != "addresses=10.0.0.1" {
+		t.Errorf("a check with fields kept them: %s", got)
+	}
+}

@@ -126,4 +126,28 @@ handover:
 	if strings.Contains(string(md), "no-pending-reboot") {
 		t.Error("corp-win removed no-pending-reboot, but the report has it")
 	}
+
+	// An audit later: the Public profile was turned off since handover.
+	host.SetFirewallProfile("Public", false)
+	code, out, stderr := e.onboard("audit", "W7", "-o", "json")
+	var audit result.Run
+	if err := json.Unmarshal([]byte(out), &audit); err != nil {
+		t.Fatalf("audit: exit %d: %v\n%s%s", code, err, out, stderr)
+	}
+	if code != exitDrift {
+		t.Errorf("audit with a firewall profile off: exit %d, want %d", code, exitDrift)
+	}
+	for _, s := range audit.Steps {
+		c := s.EvidenceChange
+		switch s.ID {
+		case "W7:check:firewall-profiles":
+			if c == nil || len(c.Changed) != 1 || c.Changed[0] != (result.FieldChange{Field: "Public profile", Was: "True", Now: "False"}) {
+				t.Errorf("firewall-profiles: %+v, want Public profile True → False", c)
+			}
+		case "W7:check:bitlocker", "W7:check:spooler":
+			if c == nil || !c.Unchanged {
+				t.Errorf("%s: %+v, want unchanged", s.ID, c)
+			}
+		}
+	}
 }

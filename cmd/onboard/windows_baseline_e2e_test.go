@@ -62,6 +62,9 @@ check_sets:
 			if c.Verdict != w[0] || !strings.Contains(c.Evidence, w[1]) {
 				t.Errorf("%s: %s %q, want %s with %q", c.Name, c.Verdict, c.Evidence, w[0], w[1])
 			}
+			if len(c.Fields) == 0 {
+				t.Errorf("%s: no evidence fields", c.Name)
+			}
 		}
 	}
 	verify(exitOK, map[string][2]string{

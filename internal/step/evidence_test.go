@@ -59,6 +59,10 @@ func TestCheckEvidenceFields(t *testing.T) {
 		{"service, systemd", serviceVerdict(&plan.ServiceCheck{Name: "ssh", Running: &yes, Enabled: &yes}, "manager=systemd\nactive=inactive\nenabled=enabled\n"), "state=inactive; at boot=enabled"},
 		{"service, sysv, running only", serviceVerdict(&plan.ServiceCheck{Name: "ssh", Running: &yes}, "manager=sysv\nstatus=3\nenabled=\n"), "state=not running (status 3)"},
 		{"service on Windows", winServiceVerdict(&plan.ServiceCheck{Name: "Spooler", Running: &yes, Enabled: &yes}, winService{Found: true, Name: "Spooler", Status: "Stopped", StartType: "Automatic"}), "state=Stopped; at boot=Automatic"},
+		{"user", userVerdict(&plan.UserCheck{Name: "ada", Exists: true}, Out{Stdout: "ada:x:1001:1001:Ada:/home/ada:/bin/bash\nada sudo\n"}),
+			"exists=yes; uid=1001; gid=1001; home=/home/ada; shell=/bin/bash; groups=ada, sudo"},
+		{"user, none", userVerdict(&plan.UserCheck{Name: "ada", Exists: true}, Out{ExitCode: 2}), "exists=no"},
+		{"group", groupVerdict(&plan.GroupCheck{Name: "dev", Exists: true}, Out{Stdout: "dev:x:2000:ada,bob\n"}), "exists=yes; gid=2000; members=ada, bob"},
 		{"service on Windows, missing", winServiceVerdict(&plan.ServiceCheck{Name: "x", Running: &yes}, winService{}), "state=not installed"},
 	}
 	for _, tt := range tests {

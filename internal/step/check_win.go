@@ -315,21 +315,25 @@ type winUser struct {
 func winUserVerdict(c *plan.UserCheck, r winUser) State {
 	if !r.Found {
 		if !c.Exists {
-			return inPlace("user " + c.Name + " does not exist, as wanted")
+			return inPlace("user " + c.Name + " does not exist, as wanted").seen(noSuchAccount)
 		}
-		return differs("user " + c.Name + " is not known to the host (no local or domain account of that name)")
+		return differs("user " + c.Name + " is not known to the host (no local or domain account of that name)").seen(noSuchAccount)
 	}
 	seen := fmt.Sprintf("user %s exists: %s, SID %s", c.Name, r.Account, r.SID)
+	facts := []result.Fact{fact("exists", "yes"), fact("account", r.Account), fact("sid", r.SID)}
 	if r.Enabled != nil {
-		seen += ", " + map[bool]string{true: "enabled", false: "disabled"}[*r.Enabled]
+		state := map[bool]string{true: "enabled", false: "disabled"}[*r.Enabled]
+		seen += ", " + state
+		facts = append(facts, fact("state", state))
 	}
 	groups := "none"
 	if len(r.Groups) > 0 {
 		groups = strings.Join(r.Groups, ", ")
 	}
 	seen += "; local groups " + groups
+	facts = append(facts, fact("local groups", groups))
 	if !c.Exists {
-		return differs(seen + "; want no such user")
+		return differs(seen + "; want no such user").seen(facts...)
 	}
 	var lack []string
 	for _, g := range c.Groups {
@@ -338,9 +342,9 @@ func winUserVerdict(c *plan.UserCheck, r winUser) State {
 		}
 	}
 	if len(lack) > 0 {
-		return differs(fmt.Sprintf("%s; not in %s", seen, strings.Join(lack, ", ")))
+		return differs(fmt.Sprintf("%s; not in %s", seen, strings.Join(lack, ", "))).seen(facts...)
 	}
-	return inPlace(seen)
+	return inPlace(seen).seen(facts...)
 }
 
 type winGroup struct {
@@ -352,19 +356,20 @@ type winGroup struct {
 func winGroupVerdict(c *plan.GroupCheck, r winGroup) State {
 	if !r.Found {
 		if !c.Exists {
-			return inPlace("group " + c.Name + " does not exist, as wanted")
+			return inPlace("group " + c.Name + " does not exist, as wanted").seen(noSuchAccount)
 		}
-		return differs("group " + c.Name + " does not exist on the host (Get-LocalGroup found none)")
+		return differs("group " + c.Name + " does not exist on the host (Get-LocalGroup found none)").seen(noSuchAccount)
 	}
 	members := "none"
 	if len(r.Members) > 0 {
 		members = strings.Join(r.Members, ", ")
 	}
 	seen := fmt.Sprintf("group %s exists: SID %s, members %s", c.Name, r.SID, members)
+	facts := []result.Fact{fact("exists", "yes"), fact("sid", r.SID), fact("members", members)}
 	if !c.Exists {
-		return differs(seen + "; want no such group")
+		return differs(seen + "; want no such group").seen(facts...)
 	}
-	return inPlace(seen)
+	return inPlace(seen).seen(facts...)
 }
 
 // sampleWinChecks are one check of each Windows kind with hostile values

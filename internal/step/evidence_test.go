@@ -63,6 +63,10 @@ func TestCheckEvidenceFields(t *testing.T) {
 			"exists=yes; uid=1001; gid=1001; home=/home/ada; shell=/bin/bash; groups=ada, sudo"},
 		{"user, none", userVerdict(&plan.UserCheck{Name: "ada", Exists: true}, Out{ExitCode: 2}), "exists=no"},
 		{"group", groupVerdict(&plan.GroupCheck{Name: "dev", Exists: true}, Out{Stdout: "dev:x:2000:ada,bob\n"}), "exists=yes; gid=2000; members=ada, bob"},
+		{"user on Windows", winUserVerdict(&plan.UserCheck{Name: "ada", Exists: true}, winUser{Found: true, Account: `WIN1\ada`, SID: "S-1-5-21-1-1001", Groups: []string{"Users"}}),
+			`exists=yes; account=WIN1\ada; sid=S-1-5-21-1-1001; local groups=Users`},
+		{"group on Windows", winGroupVerdict(&plan.GroupCheck{Name: "Remote Desktop Users", Exists: true}, winGroup{Found: true, SID: "S-1-5-32-555"}),
+			"exists=yes; sid=S-1-5-32-555; members=none"},
 		{"service on Windows, missing", winServiceVerdict(&plan.ServiceCheck{Name: "x", Running: &yes}, winService{}), "state=not installed"},
 	}
 	for _, tt := range tests {

@@ -164,11 +164,12 @@ type Check struct {
 	User    *UserCheck    `yaml:"user"`
 	Group   *GroupCheck   `yaml:"group"`
 	Login   *LoginCheck   `yaml:"login"`
+	Retry   *Retry        `yaml:"retry"`
+	Timeout time.Duration `yaml:"timeout"`
+
 	// WindowsSecurity is one item of Windows' security baseline
 	// (check_windows_security.go).
 	WindowsSecurity *WindowsSecurityCheck `yaml:"windows_security"`
-	Retry           *Retry                `yaml:"retry"`
-	Timeout         time.Duration         `yaml:"timeout"`
 }
 
 // CommandCheck passes when the command exits as expected and its output

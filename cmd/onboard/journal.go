@@ -306,13 +306,21 @@ func writeJSONTo(w io.Writer, v any) error {
 	return enc.Encode(v)
 }
 
-// auditPlan gathers, for each hire, the plan of its latest run that ended
-// ok (handed over): the steps that were proven then are the ones to check.
+// auditPlan gathers, for each hire, the plan of its latest run that
+// handed the hire over (a run that ended ok, or one that failed only in
+// checks a waiver excused for that hire): the steps that were proven then
+// are the ones to check.
 func auditPlan(ctx context.Context, j *journal.Journal, only map[string]bool) (*plan.Plan, error) {
-	runs, err := j.Runs(ctx, journal.Filter{Outcome: "ok", Limit: 100000})
-	if err != nil {
-		return nil, err
+	var runs []journal.RunSummary
+	for _, outcome := range []string{journal.RunOK, journal.RunFailed} {
+		rs, err := j.Runs(ctx, journal.Filter{Outcome: outcome, Limit: 100000})
+		if err != nil {
+			return nil, err
+		}
+		runs = append(runs, rs...)
 	}
+	// Newest first, as each list was.
+	sort.SliceStable(runs, func(a, b int) bool { return runs[a].Started.After(runs[b].Started) })
 	p := &plan.Plan{Version: 1, Created: time.Now().UTC(), Hosts: map[string]*plan.Host{}, Directories: map[string]*plan.Directory{}}
 	seen := map[string]bool{}
 	for _, r := range runs { // newest first
@@ -336,6 +344,9 @@ func auditPlan(ctx context.Context, j *journal.Journal, only map[string]bool) (*
 		}
 		for _, h := range rp.Hires {
 			if seen[h.ID] || (len(only) > 0 && !only[h.ID]) {
+				continue
+			}
+			if r.Outcome != journal.RunOK && !handedOver(d, h.ID) {
 				continue
 			}
 			seen[h.ID] = true
@@ -366,6 +377,34 @@ func auditPlan(ctx context.Context, j *journal.Journal, only map[string]bool) (*
 	return p, nil
 }
 
+// handedOver reports whether run d handed hire over although the run
+// failed: the handover re-check ran for the hire, and each of its steps
+// ended done or is a check a waiver excused (whose re-check was skipped).
+func handedOver(d *journal.RunDetail, hire string) bool {
+	waived := map[string]bool{}
+	handover := false
+	for _, rec := range d.Records {
+		s := rec.Step
+		if s == nil || s.Hire != hire {
+			continue
+		}
+		switch rec.Kind {
+		case journal.StepFinished:
+			if s.Waived() {
+				waived[s.ID] = true
+			} else if !s.Outcome.Done() {
+				return false
+			}
+		case journal.Handover:
+			handover = true
+			if !s.Outcome.Done() && !s.Waived() && !(s.Outcome == result.Skipped && waived[s.ID]) {
+				return false
+			}
+		}
+	}
+	return handover
+}
+
 // audit re-checks completed setups on the live systems.
 func (o *options) audit(ctx context.Context, hires []string) error {
 	j, err := o.openJournal(ctx)
@@ -393,10 +432,19 @@ func (o *options) audit(ctx context.Context, hires []string) error {
 		fmt.Fprintln(o.stdout, "nothing to audit: the journal has no completed setup")
 		return nil
 	}
+	// What each check saw when the journal last recorded it (the
+	// handover, or the last audit), read before this audit records anew.
+	last := map[string]map[string]journal.StepRecord{}
+	for _, h := range p.Hires {
+		if last[h.ID], err = j.LastKnown(ctx, h.ID); err != nil {
+			return journalErr(fmt.Errorf("audit: %w", err))
+		}
+	}
 	e := o.engine(nil)
 	e.Recorder = o.recorder(j, p, "audit", true)
 	res := e.Run(ctx, p, engine.Recheck)
 	res.Audit = true
+	evidenceChanges(res, last)
 	for i := range res.Hires {
 		res.Hires[i].Manual = nil // the handover's to-do list is history
 		res.Hires[i].Added = o.additions(ctx, p, res.Hires[i].ID)
@@ -429,6 +477,22 @@ func (o *options) audit(ctx context.Context, hires []string) error {
 		return &exitError{exitDrift, fmt.Errorf("drift: %d check(s) no longer hold as handed over, %d thing(s) added since", n, added)}
 	}
 	return nil
+}
+
+// evidenceChanges sets, on each check the audit saw (passed or failed),
+// how its evidence differs from the journal's last record of it.
+func evidenceChanges(res *result.Run, last map[string]map[string]journal.StepRecord) {
+	for i := range res.Steps {
+		s := &res.Steps[i]
+		if s.Kind != string(plan.KindCheck) || (s.Outcome != result.OK && s.Outcome != result.Failed) || (s.Failure != nil && s.Failure.Phase != "check") {
+			continue
+		}
+		rec, ok := last[s.Hire][s.ID]
+		if !ok || rec.Step == nil {
+			continue
+		}
+		s.EvidenceChange = result.NewEvidenceChange(*rec.Step, *s, rec.RunID, rec.Time)
+	}
 }
 
 // additions finds what was added around a hire's setup since handover:

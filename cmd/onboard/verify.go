@@ -62,10 +62,12 @@ const (
 
 // verifyCheck is one check's verdict on one host, with its evidence.
 type verifyCheck struct {
-	Name     string        `json:"name"`
-	Set      string        `json:"set"`
-	Verdict  string        `json:"verdict"`
-	Evidence string        `json:"evidence"`
+	Name     string `json:"name"`
+	Set      string `json:"set"`
+	Verdict  string `json:"verdict"`
+	Evidence string `json:"evidence"`
+	// Fields is the evidence field by field (see result.Fact).
+	Fields   []result.Fact `json:"fields,omitempty"`
 	Duration time.Duration `json:"duration_ns"`
 }
 
@@ -164,7 +166,7 @@ func verifyResult(res *result.Run, set string) verifyOutput {
 		byHost[out.Hosts[i].Host] = &out.Hosts[i]
 	}
 	for _, s := range res.Steps {
-		c := verifyCheck{Name: strings.TrimPrefix(s.ID, s.Hire+":check:"), Set: s.Set, Duration: s.Duration, Evidence: s.Reason}
+		c := verifyCheck{Name: strings.TrimPrefix(s.ID, s.Hire+":check:"), Set: s.Set, Duration: s.Duration, Evidence: s.Reason, Fields: s.Evidence}
 		switch {
 		case s.Outcome == result.OK && strings.HasPrefix(s.Reason, "not applicable:"):
 			c.Verdict = verdictNotApplicable

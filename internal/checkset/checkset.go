@@ -41,8 +41,21 @@ func (s *Set) Ref() string { return fmt.Sprintf("%s@%d", s.Name, s.Version) }
 //go:embed baseline.yaml
 var baselineYAML []byte
 
+//go:embed baseline-windows.yaml
+var baselineWindowsYAML []byte
+
 // BaselineFile names the shipped set in errors.
 const BaselineFile = "onboard:checkset/baseline.yaml"
+
+// shipped are the sets onboard ships, by name: the file each is read
+// from (named so in errors) and its text.
+var shipped = map[string]struct {
+	file string
+	yaml []byte
+}{
+	"baseline":         {BaselineFile, baselineYAML},
+	"baseline-windows": {"onboard:checkset/baseline-windows.yaml", baselineWindowsYAML},
+}
 
 // entry is a definition with where it was written, for errors.
 type entry struct {
@@ -60,30 +73,49 @@ type Catalogue struct {
 	resolved map[string]*Set
 }
 
-// New returns a catalogue holding the sets onboard ships (baseline).
+// New returns a catalogue holding the sets onboard ships (baseline for
+// Linux, baseline-windows for Windows).
 func New() *Catalogue {
 	c := &Catalogue{defs: map[string]entry{}, resolved: map[string]*Set{}}
-	var d Def
-	doc, err := strictyaml.Decode(BaselineFile, baselineYAML, &d)
-	if err == nil {
-		if errs := playbook.CheckChecks(doc, "checks", d.Checks); len(errs) > 0 {
-			err = errs[0]
+	for name, sh := range shipped {
+		var d Def
+		doc, err := strictyaml.Decode(sh.file, sh.yaml, &d)
+		if err == nil {
+			if errs := playbook.CheckChecks(doc, "checks", d.Checks); len(errs) > 0 {
+				err = errs[0]
+			}
+		}
+		if err != nil {
+			// The file is part of the binary and tested: this is a build defect.
+			panic(fmt.Sprintf("shipped check set %s: %v", name, err))
+		}
+		c.defs[name] = entry{def: d, doc: doc}
+	}
+	return c
+}
+
+// OS is the operating system the set's checks run on: "linux" when one
+// reads Linux tools (command, file, package, printer), "windows" when
+// one asks Windows alone (windows_security), "" when every check runs on
+// both (dns, tcp, http, service, user, group).
+func (s *Set) OS() string {
+	for _, c := range s.Checks {
+		switch {
+		case c.LinuxOnly():
+			return "linux"
+		case c.WindowsOnly():
+			return "windows"
 		}
 	}
-	if err != nil {
-		// The file is part of the binary and tested: this is a build defect.
-		panic(fmt.Sprintf("shipped check set: %v", err))
-	}
-	c.defs["baseline"] = entry{def: d, doc: doc}
-	return c
+	return ""
 }
 
 // Add records a set defined at path (check_sets.NAME) of doc. A name the
 // catalogue already holds (a shipped set included) is an error there.
 func (c *Catalogue) Add(name string, d Def, doc *strictyaml.Doc, path string) error {
 	if prev, ok := c.defs[name]; ok {
-		where := BaselineFile
-		if prev.doc != nil && prev.doc.File != BaselineFile {
+		where := prev.doc.File
+		if prev.path != "" {
 			where = prev.doc.Pos(prev.path).String()
 		}
 		return doc.Errorf(path, "check set %s is also defined at %s: extend it under another name (extends: %s@%d)", name, where, name, prev.def.Version)
@@ -158,6 +190,21 @@ func (c *Catalogue) resolve(name string) (*Set, []error) {
 			set.Checks = merge(parent, d, func(i int, r string) {
 				fail(fmt.Sprintf("remove[%d]", i), "%s has no check %q%s", parent.Ref(), r, strictyaml.Suggest(r, checkNames(parent.Checks)))
 			})
+		}
+	}
+	if errs == nil {
+		// One check for Linux and one for Windows: no host runs the set.
+		var lin, win string
+		for _, ch := range set.Checks {
+			switch {
+			case ch.LinuxOnly() && lin == "":
+				lin = ch.Name
+			case ch.WindowsOnly() && win == "":
+				win = ch.Name
+			}
+		}
+		if lin != "" && win != "" {
+			fail("", "check set %s mixes Linux and Windows checks (%s reads Linux tools, %s asks Windows): no host can run it; make one set per OS", name, lin, win)
 		}
 	}
 	if errs != nil {

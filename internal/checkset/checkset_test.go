@@ -159,6 +159,25 @@ func TestSetErrors(t *testing.T) {
   baseline:
     version: 2
 `, []string{`sets.yaml:4:5: check_sets.baseline: check set baseline is also defined at onboard:checkset/baseline.yaml`}},
+		{"shipped Windows name", `
+  baseline-windows:
+    version: 2
+`, []string{`sets.yaml:4:5: check_sets.baseline-windows: check set baseline-windows is also defined at onboard:checkset/baseline-windows.yaml`}},
+		{"Linux and Windows checks", `
+  corp-win:
+    version: 1
+    extends: baseline-windows@1
+    checks:
+      - name: corp-ca
+        file: {path: /usr/local/share/ca-certificates/corp.crt}
+`, []string{`sets.yaml:4:5: check_sets.corp-win: check set corp-win mixes Linux and Windows checks (corp-ca reads Linux tools, bitlocker asks Windows): no host can run it`}},
+		{"unknown Windows item", `
+  corp-win:
+    version: 1
+    checks:
+      - name: tpm
+        windows_security: {item: tpm}
+`, []string{`sets.yaml:7:34: check_sets.corp-win.checks[0].windows_security.item: must be one of bitlocker, defender, firewall, pending-reboot, got "tpm"`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, _, err := load(t, tc.sets)
@@ -171,6 +190,48 @@ func TestSetErrors(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// The Windows baseline ships beside the Linux one; each set says which
+// OS its checks run on, and one of checks both OSes run runs on both.
+func TestWindowsBaselineShipped(t *testing.T) {
+	inv, _, err := load(t, `
+  corp-win:
+    version: 1
+    extends: baseline-windows@1
+    remove: [no-pending-reboot]
+    checks:
+      - name: spooler
+        service: {name: Spooler}
+  net:
+    version: 1
+    checks:
+      - name: intranet
+        dns: {name: intranet.example.test}
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for ref, want := range map[string]string{
+		"baseline-windows@1": "windows: bitlocker,defender-real-time,firewall-profiles,no-pending-reboot",
+		"corp-win@1":         "windows: bitlocker,defender-real-time,firewall-profiles,spooler",
+		"baseline@1":         "linux: " + baselineChecks,
+		"net@1":              ": intranet",
+	} {
+		s, err := inv.CheckSets.Get(ref)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := s.OS() + ": " + names(s); got != want {
+			t.Errorf("%s: %s, want %s", ref, got, want)
+		}
+	}
+	s, _ := inv.CheckSets.Get("baseline-windows")
+	for _, c := range s.Checks {
+		if c.WindowsSecurity == nil || c.WindowsSecurity.Item == "" {
+			t.Errorf("%s: %+v, want a windows_security check", c.Name, c)
+		}
 	}
 }
 

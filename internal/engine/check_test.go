@@ -61,6 +61,13 @@ func TestCannotRunIsNeverAPass(t *testing.T) {
 		if ok := got["present"]; ok.Outcome != result.OK || ok.Reason != `"echo found it" exited 0: found it` {
 			t.Errorf("mode %v: a passing check gave %s %q", mode, ok.Outcome, ok.Reason)
 		}
+		// What each saw, as fields, for an audit to compare.
+		if ev := got["present"].Evidence; len(ev) != 1 || ev[0] != (result.Fact{Key: "evidence", Value: `"echo found it" exited 0: found it`}) {
+			t.Errorf("mode %v: the passing check's evidence %+v", mode, ev)
+		}
+		if ev := m.Evidence; len(ev) != 1 || !strings.Contains(ev[0].Value, "exit 127") {
+			t.Errorf("mode %v: the missing tool's evidence %+v", mode, ev)
+		}
 		if r.Ready("E1") {
 			t.Errorf("mode %v: the hire is ready with a check that could not run", mode)
 		}

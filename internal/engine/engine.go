@@ -764,6 +764,7 @@ func (r *run) runStep(ctx context.Context, s *plan.Step, mode Mode) *result.Step
 	}
 	if pre := r.reuse(s); pre != nil {
 		rs.Outcome, rs.Action, rs.Reason, rs.Attempts = result.OK, pre.Action, pre.Reason, 1
+		rs.Evidence = pre.Evidence
 		return rs
 	}
 	if base.T != nil {
@@ -818,6 +819,7 @@ func (r *run) attempt(ctx context.Context, kind step.Kind, base *step.Exec, s *p
 		return phaseErr("check", err)
 	}
 	rs.Action = string(st.Action)
+	rs.Evidence = scrubFacts(st.Evidence)
 	if st.InPlace {
 		rs.Outcome, rs.Reason = result.OK, st.Reason
 		return nil
@@ -952,6 +954,19 @@ func (r *run) prefetch(ctx context.Context, t *step.Target, steps []*plan.Step) 
 
 // prefetchTimeout bounds a batch of reads.
 const prefetchTimeout = 2 * time.Minute
+
+// scrubFacts is a check's evidence with any secret's text scrubbed, as its
+// words are.
+func scrubFacts(fs []result.Fact) []result.Fact {
+	if len(fs) == 0 {
+		return nil
+	}
+	out := make([]result.Fact, len(fs))
+	for i, f := range fs {
+		out[i] = result.Fact{Key: f.Key, Value: secret.Scrub(f.Value)}
+	}
+	return out
+}
 
 // checkFailure is a check that did not pass, with what it found; one that
 // could not run on the host says so in its class.

@@ -71,3 +71,12 @@ type Retry struct {
 	Timeout  Duration `json:"timeout"`
 	Interval Duration `json:"interval"`
 }
+
+// WindowsSecurityCheck passes when one item of a Windows machine's
+// security baseline holds (see internal/step, baseline_win.go): Item is
+// bitlocker (protection on the system drive), defender (real-time
+// protection), firewall (every profile enabled) or pending-reboot (none
+// pending).
+type WindowsSecurityCheck struct {
+	Item string `json:"item"`
+}

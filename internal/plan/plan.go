@@ -508,6 +508,8 @@ type CheckSpec struct {
 	User    *UserCheck    `json:"user,omitempty"`
 	Group   *GroupCheck   `json:"group,omitempty"`
 	Login   *LoginCheck   `json:"login,omitempty"`
+	// WindowsSecurity is one item of Windows' security baseline.
+	WindowsSecurity *WindowsSecurityCheck `json:"windows_security,omitempty"`
 	// Retry repeats a check that does not pass until it does or the time
 	// is up (see check.go).
 	Retry *Retry `json:"retry,omitempty"`

@@ -5,6 +5,7 @@ import (
 	"sort"
 	"time"
 
+	"onboard/internal/checkset"
 	"onboard/internal/inventory"
 	"onboard/internal/plan"
 	"onboard/internal/playbook"
@@ -23,8 +24,8 @@ type setCheck struct {
 // setChecks resolves the check sets the profile and the playbook name, in
 // that order (a set named by both runs once). A check whose name another
 // check of the hire already has is an error at the reference: a waiver
-// must name exactly one check.
-func (b *builder) setChecks(pb *playbook.Playbook, pr *playbook.Profile, names map[string]bool) []setCheck {
+// must name exactly one check. So is a set for another OS than host's.
+func (b *builder) setChecks(pb *playbook.Playbook, pr *playbook.Profile, names map[string]bool, host *plan.Host) []setCheck {
 	var out []setCheck
 	seen := map[string]bool{}
 	add := func(doc *strictyaml.Doc, refs []string) {
@@ -39,6 +40,10 @@ func (b *builder) setChecks(pb *playbook.Playbook, pr *playbook.Profile, names m
 				continue
 			}
 			seen[set.Name] = true
+			if err := forHost(set, host); err != nil {
+				b.fail(doc.Errorf(path, "%v", err))
+				continue
+			}
 			for _, c := range set.Checks {
 				if names[c.Name] {
 					b.fail(doc.Errorf(path, "check set %s has a check %q, and so does this hire's profile, playbook or another set: rename one (an inventory set may override or remove the set's check)", set.Ref(), c.Name))
@@ -54,6 +59,30 @@ func (b *builder) setChecks(pb *playbook.Playbook, pr *playbook.Profile, names m
 	}
 	add(pb.Doc, pb.CheckSets)
 	return out
+}
+
+// forHost says why set cannot run on host: its checks are for another
+// OS (a set of dns, tcp, http, service, user and group checks runs on
+// both).
+func forHost(set *checkset.Set, host *plan.Host) error {
+	switch os := set.OS(); {
+	case os == "windows" && host.OS != "windows":
+		return fmt.Errorf("host %s runs %s: check set %s is for Windows hosts (its checks ask Windows' own cmdlets)", host.Name, osName(host.OS), set.Ref())
+	case os == "linux" && host.OS == "windows":
+		return fmt.Errorf("host %s runs Windows: check set %s is for Linux hosts (baseline-windows is the Windows baseline)", host.Name, set.Ref())
+	}
+	return nil
+}
+
+// osName writes an inventory OS for people ("" is Linux, the default).
+func osName(os string) string {
+	switch os {
+	case "", "linux":
+		return "Linux"
+	case "macos":
+		return "macOS"
+	}
+	return os
 }
 
 // waive puts each of the playbook's waivers on the check it names; a name
@@ -114,8 +143,8 @@ func VerifyPlan(inv *inventory.Inventory, ref string, hosts []string, now time.T
 			b.fail(err)
 			continue
 		}
-		if h.OS == "windows" {
-			b.fail(fmt.Errorf("host %s runs Windows: check set %s is for Linux hosts", name, set.Ref()))
+		if err := forHost(set, h); err != nil {
+			b.fail(err)
 			continue
 		}
 		p.Hosts[name] = h

@@ -316,6 +316,7 @@ func (b *builder) hire(pb *playbook.Playbook) {
 
 	if host.OS == "windows" {
 		b.windowsSteps(pb, pr, host, dir, username, software, printers, newStep, &steps, &h)
+		b.waive(pb, steps)
 		b.plan.Steps = append(b.plan.Steps, steps...)
 		b.plan.Hires = append(b.plan.Hires, h)
 		return
@@ -440,6 +441,14 @@ func (b *builder) hire(pb *playbook.Playbook) {
 			continue
 		}
 		names[c.Name] = true
+		if c.WindowsOnly() {
+			cdoc, cpath := doc, path
+			if i < len(pr.Checks) {
+				cdoc, cpath = pr.Doc, fmt.Sprintf("checks[%d]", i)
+			}
+			b.fail(cdoc.Errorf(cpath, "host %s runs %s: windows_security checks are for Windows hosts", host.Name, osName(host.OS)))
+			continue
+		}
 		s := newStep(plan.KindCheck, c.Name, fmt.Sprintf("Check %s on %s", c.Name, host.Name), checkTimeout(c))
 		code := b.code(doc, host.OS, vars)
 		if i < len(pr.Checks) {
@@ -453,7 +462,7 @@ func (b *builder) hire(pb *playbook.Playbook) {
 		}
 		s.DependsOn = machineIDs
 	}
-	for _, sc := range b.setChecks(pb, pr, names) {
+	for _, sc := range b.setChecks(pb, pr, names, host) {
 		c := sc.check
 		s := newStep(plan.KindCheck, c.Name, fmt.Sprintf("Check %s on %s", c.Name, host.Name), checkTimeout(c))
 		s.Check = b.check(c, sc.path, expand, b.code(sc.doc, host.OS, vars))
@@ -898,9 +907,6 @@ func (b *builder) windowsSteps(pb *playbook.Playbook, pr *playbook.Profile, host
 		}
 		prev = s.ID
 	}
-	if len(pb.CheckSets) > 0 || (pr != nil && len(pr.CheckSets) > 0) {
-		b.fail(doc.Errorf("check_sets", "host %s runs Windows: the check sets onboard runs are for Linux hosts", host.Name))
-	}
 	// Checks come last and depend on every step of the hire. Windows runs
 	// dns, tcp, http, service, user, group and login (internal/step, check_win.go); the others read Linux tools
 	// (sh, dpkg, CUPS).
@@ -942,6 +948,25 @@ func (b *builder) windowsSteps(pb *playbook.Playbook, pr *playbook.Profile, host
 		if l := s.Check.Login; l != nil {
 			b.loginCheck(pb, s, l, acctDir, username, path, i < len(prChecks), true)
 		}
+		s.DependsOn = machineIDs
+	}
+	// The check sets for Windows (baseline-windows, an inventory's set
+	// extending it, or one of checks that run on both).
+	prof := pr
+	if prof == nil {
+		prof = &playbook.Profile{}
+	}
+	for _, sc := range b.setChecks(pb, prof, names, host) {
+		c := sc.check
+		s := newStep(plan.KindCheck, c.Name, fmt.Sprintf("Check %s on %s", c.Name, host.Name), checkTimeout(c))
+		s.Check = b.check(c, sc.path, func(p, t string) string {
+			v, err := playbook.Expand(t, vars)
+			if err != nil {
+				b.fail(sc.doc.Errorf(p, "%v", err))
+			}
+			return v
+		}, b.code(sc.doc, host.OS, vars))
+		s.Check.Set = sc.set
 		s.DependsOn = machineIDs
 	}
 	for _, s := range *steps {

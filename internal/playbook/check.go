@@ -12,11 +12,11 @@ import (
 
 // The check kinds that read the machine's network and state live one per
 // file (check_dns.go, check_tcp.go, check_http.go, check_service.go,
-// check_user.go, check_login.go), each with its fields, its validation and its plan; what
-// runs on the machine is in internal/step/check_KIND.go.
+// check_user.go, check_login.go, check_windows_security.go), each with its fields, its
+// validation and its plan; what runs on the machine is in internal/step/check_KIND.go.
 
 // CheckKinds names every check kind, in the order errors list them.
-var CheckKinds = []string{"command", "file", "package", "printer", "dns", "tcp", "http", "service", "user", "group", "login"}
+var CheckKinds = []string{"command", "file", "package", "printer", "dns", "tcp", "http", "service", "user", "group", "login", "windows_security"}
 
 // Retry repeats a check that does not pass, every interval (default 1s),
 // until it passes or the timeout has passed.
@@ -68,6 +68,8 @@ func (c *Check) stateKind() stateKind {
 		return c.Group
 	case c.Login != nil:
 		return c.Login
+	case c.WindowsSecurity != nil:
+		return c.WindowsSecurity
 	}
 	return nil
 }
@@ -100,7 +102,7 @@ func (c *Check) PlanRetry() *plan.Retry {
 func (c *Check) kinds() []string {
 	var ks []string
 	for i, set := range []bool{c.Command != nil, c.File != nil, c.Package != nil, c.Printer != nil,
-		c.DNS != nil, c.TCP != nil, c.HTTP != nil, c.Service != nil, c.User != nil, c.Group != nil, c.Login != nil} {
+		c.DNS != nil, c.TCP != nil, c.HTTP != nil, c.Service != nil, c.User != nil, c.Group != nil, c.Login != nil, c.WindowsSecurity != nil} {
 		if set {
 			ks = append(ks, CheckKinds[i])
 		}
@@ -175,3 +177,12 @@ func (c *Check) templated(path string) [][2]string {
 
 // indexed names the i-th item of a list field: "dns.addresses[2]".
 func indexed(field string, i int) string { return fmt.Sprintf("%s[%d]", field, i) }
+
+// LinuxOnly reports whether the check reads Linux tools (sh, dpkg,
+// CUPS): command, file, package and printer checks.
+func (c *Check) LinuxOnly() bool {
+	return c.Command != nil || c.File != nil || c.Package != nil || c.Printer != nil
+}
+
+// WindowsOnly reports whether the check asks Windows alone.
+func (c *Check) WindowsOnly() bool { return c.WindowsSecurity != nil }

@@ -182,6 +182,10 @@ type Check struct {
 	Login   *LoginCheck   `yaml:"login"`
 	Retry   *Retry        `yaml:"retry"`
 	Timeout time.Duration `yaml:"timeout"`
+
+	// WindowsSecurity is one item of Windows' security baseline
+	// (check_windows_security.go).
+	WindowsSecurity *WindowsSecurityCheck `yaml:"windows_security"`
 }
 
 // CommandCheck passes when the command exits as expected and its output

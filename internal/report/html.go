@@ -49,6 +49,8 @@ type htmlHire struct {
 	Duration    string
 	Manual      []string
 	Added       []string
+	Changes     []htmlChange // an audit's checks whose evidence changed
+	Unchanged   string       // and those whose did not
 	Steps       []htmlStep
 	Handover    []htmlStep
 	Failures    []htmlFailure
@@ -134,6 +136,7 @@ func (HTML) Write(w io.Writer, r *result.Run) error {
 		default:
 			hh.StatusClass = "plan"
 		}
+		hh.Changes, hh.Unchanged = htmlEvidence(h.Steps)
 		for _, m := range h.Hire.Added {
 			hh.Added = append(hh.Added, strings.TrimSpace(clean(m)))
 		}

@@ -135,7 +135,17 @@ func (JUnit) Write(w io.Writer, r *result.Run) error {
 	return err
 }
 
+// junitStep is a step as a test case; in an audit its output also says
+// how the check's evidence changed since it was last recorded.
 func junitStep(s result.Step, class string) junitCase {
+	c := junitCaseOf(s, class)
+	if ev := evidenceNote(s); ev != "" {
+		c.SystemOut = strings.TrimSpace(c.SystemOut + "\n" + clean(ev))
+	}
+	return c
+}
+
+func junitCaseOf(s result.Step, class string) junitCase {
 	name := s.Title
 	if s.Host != "" {
 		name += " [" + s.Host + "]"

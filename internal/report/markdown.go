@@ -59,6 +59,7 @@ func (Markdown) Write(w io.Writer, r *result.Run) error {
 				fmt.Fprintf(b, "- %s\n", mdCell(m))
 			}
 		}
+		writeMarkdownEvidence(b, h.Steps)
 		if len(h.Steps) > 0 {
 			fmt.Fprintf(b, "\n### Steps\n\n")
 			mdStepTable(b, h.Steps)

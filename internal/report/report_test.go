@@ -11,6 +11,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/net/html"
 
@@ -400,6 +401,32 @@ func auditRun() *result.Run {
 		}
 	}
 	r.Hires[0].Added = []string{"alovelace is now also a member of sales in corp-ad"}
+	// Ada's checks, compared with what the handover recorded of them.
+	since := &result.EvidenceChange{SinceRun: "r-20261101-0800", Since: t0.Add(-22 * 24 * time.Hour), Unchanged: true}
+	changed := func(fs ...result.FieldChange) *result.EvidenceChange {
+		c := *since
+		c.Changed, c.Unchanged = fs, false
+		return &c
+	}
+	check := func(id, title string, o result.Outcome, reason string, c *result.EvidenceChange) result.Step {
+		s := result.Step{ID: "E1001:check:" + id, Kind: "check", Hire: "E1001", Host: "ws1", Title: title + " on ws1",
+			Outcome: o, Reason: reason, Started: at(3 * time.Second), Duration: 200 * ms, EvidenceChange: c}
+		if o == result.Failed {
+			s.Failure = &result.Failure{Host: "ws1", Step: s.ID, Phase: "check", Message: reason}
+		}
+		return s
+	}
+	r.Steps = append(r.Steps,
+		check("intranet-name", "Check intranet-name", result.OK, "intranet.lab.test resolves to 10.77.0.9",
+			changed(result.FieldChange{Field: "addresses", Was: "10.77.0.5", Now: "10.77.0.9"})),
+		check("intranet", "Check intranet", result.OK, "https://intranet/ answered 200",
+			changed(result.FieldChange{Field: "certificate expiry", Was: "2027-03-01 00:00:00 UTC", Now: "2026-12-20 00:00:00 UTC"},
+				result.FieldChange{Field: "certificate issuer", Was: "CN=Lab CA", Now: "CN=<b>Other</b> | CA"})),
+		check("ssh", "Check ssh", result.Failed, "ssh is stopped, want running (systemd: systemctl is-active: inactive)",
+			changed(result.FieldChange{Field: "state", Was: "active", Now: "inactive"})),
+		check("mail", "Check mail", result.OK, "mail:25 accepted a connection from the host", since),
+		check("vpn", "Check vpn", result.OK, "vpn:443 accepted a connection from the host", since),
+	)
 	return r
 }
 
@@ -411,7 +438,8 @@ func TestAuditReport(t *testing.T) {
 			t.Fatal(err)
 		}
 		out := buf.String()
-		for _, want := range []string{"DRIFT FOUND", "Added since handover", "also a member of sales"} {
+		for _, want := range []string{"DRIFT FOUND", "Added since handover", "also a member of sales",
+			"Evidence", "10.77.0.5", "10.77.0.9", "2026-12-20", "inactive", "Check mail on ws1, Check vpn on ws1"} {
 			if !strings.Contains(out, want) {
 				t.Errorf("%T lacks %q", f, want)
 			}

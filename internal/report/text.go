@@ -130,6 +130,7 @@ func (t Text) Write(w io.Writer, r *result.Run) error {
 				fmt.Fprintf(b, "    + %s\n", clean(m))
 			}
 		}
+		writeTextEvidence(b, p, h.Steps)
 	}
 	if len(run.Unreachable) > 0 {
 		fmt.Fprintf(b, "\n%s %s\n", p.paint(ansiRed, "Unreachable hosts:"), strings.Join(run.Unreachable, ", "))

@@ -87,6 +87,12 @@ type Step struct {
 	// Diff is what the step changes (or would) in a file's content, as a
 	// unified diff with secrets redacted; only with --diff.
 	Diff string `json:"diff,omitempty"`
+	// Evidence is what a check saw, field by field (the words are in
+	// Reason or Failure.Message); absent from records written before.
+	Evidence []Fact `json:"evidence,omitempty"`
+	// EvidenceChange: in an audit, how Evidence differs from what the
+	// journal last recorded of this check.
+	EvidenceChange *EvidenceChange `json:"evidence_change,omitempty"`
 }
 
 // Waiver excuses one hire's check that does not pass: it does not block

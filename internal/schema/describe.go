@@ -84,6 +84,8 @@ var fieldRules = func() map[string]sch {
 		"inventory.Playbooks.credentials": {"propertyNames": pattern(namePattern,
 			"credential names are letters, digits, '.', '_' or '-'"), "additionalProperties": refRule},
 	}
+	// As playbook.WindowsSecurityItems.
+	r["playbook.WindowsSecurityCheck.item"] = enum([]string{"bitlocker", "defender", "firewall", "pending-reboot"})
 	// Connection settings, in the inventory and inline in a playbook.
 	for _, owner := range []string{"inventory.HostFields", "playbook.Machine"} {
 		r[owner+".os"] = enum(osNames)
@@ -114,6 +116,7 @@ var typeRules = map[string]sch{
 	"playbook.Check": {"oneOf": []sch{
 		required("command"), required("file"), required("package"), required("printer"),
 		required("dns"), required("tcp"), required("http"), required("service"), required("user"), required("group"), required("login"),
+		required("windows_security"),
 	}},
 	"inventory.Software":  {"anyOf": []sch{required("linux"), required("macos"), required("windows")}},
 	"inventory.HRMachine": {"oneOf": []sch{required("host"), required("pool"), required("from_event")}},
@@ -239,6 +242,9 @@ var descriptions = map[string]string{
 	"playbook.Check.group":   "Passes when a group exists on the machine (getent). Records the entry found.",
 	"playbook.Check.login":   "Passes when the hire can sign in: a bind as the hire with this run's initial password, and on the machine the hire resolves (getent) and su runs id as the hire. Records the uid, groups and which part passed.",
 	"playbook.Check.retry":   "Try again until the check passes or the time is up, for services that take a moment to start; the report says how many tries it took.",
+
+	"playbook.Check.windows_security":    "Windows hosts: passes when one item of the machine's security baseline holds (BitLocker, Defender, firewall profiles, pending reboot). Records what Windows reported.",
+	"playbook.WindowsSecurityCheck.item": "bitlocker: protection on for the system drive C:; defender: real-time protection and the antivirus on; firewall: every firewall profile enabled; pending-reboot: no reboot pending.",
 
 	"playbook.DNSCheck.name":      "Host name to resolve on the machine." + templateNote,
 	"playbook.DNSCheck.resolves":  "Whether the name must resolve (default true); false checks it does not.",

@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"strings"
 
+	"onboard/internal/plan"
 	"onboard/internal/powershell"
+	"onboard/internal/result"
 )
 
 // The Windows security baseline's facts, read in one script: BitLocker on
@@ -92,12 +94,24 @@ func ReadWinBaseline(ctx context.Context, x *Exec) (WinBaseline, error) {
 }
 
 // WinBaselineFinding is one baseline item judged: what was found, and
-// whether it passes; CannotRun when Windows could not tell.
+// whether it passes; CannotRun when Windows could not tell. Facts are
+// what was found, field by field (the audit compares them).
 type WinBaselineFinding struct {
 	Item      string
 	Pass      bool
 	CannotRun bool
 	Found     string
+	Facts     []result.Fact
+}
+
+// cmdletMissingText is how PowerShell says a command does not exist.
+const cmdletMissingText = "is not recognized as the name of a cmdlet"
+
+// unreadable is the finding of an item whose cmdlet failed: the host
+// cannot tell, or, without the cmdlet (Get-BitLockerVolume on Home),
+// cannot run the check; never "off".
+func unreadable(item, cmdlet, err string) WinBaselineFinding {
+	return WinBaselineFinding{Item: item, CannotRun: true, Found: cmdlet + " failed: " + oneLine(err)}
 }
 
 // Findings judges the facts: BitLocker protection on C:, Defender
@@ -106,34 +120,74 @@ func (b WinBaseline) Findings() []WinBaselineFinding {
 	var out []WinBaselineFinding
 	switch bl := b.BitLocker; {
 	case bl == nil:
-		out = append(out, WinBaselineFinding{Item: "bitlocker", CannotRun: true, Found: "Get-BitLockerVolume -MountPoint C: failed: " + oneLine(b.BitLockerError)})
+		out = append(out, unreadable("bitlocker", "Get-BitLockerVolume -MountPoint C:", b.BitLockerError))
 	default:
-		out = append(out, WinBaselineFinding{Item: "bitlocker", Pass: bl.ProtectionStatus == "On",
-			Found: fmt.Sprintf("C: ProtectionStatus %s, VolumeStatus %s, EncryptionMethod %s, %d%% encrypted", bl.ProtectionStatus, bl.VolumeStatus, bl.EncryptionMethod, bl.EncryptionPercentage)})
+		f := WinBaselineFinding{Item: "bitlocker", Pass: bl.ProtectionStatus == "On",
+			Found: fmt.Sprintf("C: ProtectionStatus %s, VolumeStatus %s, EncryptionMethod %s, %d%% encrypted", bl.ProtectionStatus, bl.VolumeStatus, bl.EncryptionMethod, bl.EncryptionPercentage),
+			Facts: []result.Fact{fact("protection status", bl.ProtectionStatus), fact("volume status", bl.VolumeStatus),
+				fact("encryption method", bl.EncryptionMethod), fact("encrypted", fmt.Sprintf("%d%%", bl.EncryptionPercentage))}}
+		// Unknown: the volume is locked, so Windows cannot say.
+		f.CannotRun = bl.ProtectionStatus == "Unknown"
+		out = append(out, f)
 	}
 	switch d := b.Defender; {
 	case d == nil:
-		out = append(out, WinBaselineFinding{Item: "defender", CannotRun: true, Found: "Get-MpComputerStatus failed: " + oneLine(b.DefenderError)})
+		out = append(out, unreadable("defender", "Get-MpComputerStatus", b.DefenderError))
 	default:
 		out = append(out, WinBaselineFinding{Item: "defender", Pass: d.RealTimeProtectionEnabled && d.AntivirusEnabled,
-			Found: fmt.Sprintf("RealTimeProtectionEnabled %v, AntivirusEnabled %v, signatures updated %s", d.RealTimeProtectionEnabled, d.AntivirusEnabled, d.SignatureLastUpdated)})
+			Found: fmt.Sprintf("RealTimeProtectionEnabled %v, AntivirusEnabled %v, signatures updated %s", d.RealTimeProtectionEnabled, d.AntivirusEnabled, d.SignatureLastUpdated),
+			Facts: []result.Fact{fact("real-time protection", fmt.Sprint(d.RealTimeProtectionEnabled)), fact("antivirus", fmt.Sprint(d.AntivirusEnabled)),
+				fact("signatures updated", d.SignatureLastUpdated)}})
 	}
 	switch {
 	case b.FirewallError != "" || len(b.Firewall) == 0:
-		out = append(out, WinBaselineFinding{Item: "firewall", CannotRun: true, Found: "Get-NetFirewallProfile failed: " + oneLine(b.FirewallError)})
+		out = append(out, unreadable("firewall", "Get-NetFirewallProfile", b.FirewallError))
 	default:
 		pass := true
 		var seen []string
+		var facts []result.Fact
 		for _, p := range b.Firewall {
 			seen = append(seen, p.Name+" "+p.Enabled)
+			facts = append(facts, fact(p.Name+" profile", p.Enabled))
 			pass = pass && p.Enabled == "True"
 		}
-		out = append(out, WinBaselineFinding{Item: "firewall", Pass: pass, Found: "profiles enabled: " + strings.Join(seen, ", ")})
+		out = append(out, WinBaselineFinding{Item: "firewall", Pass: pass, Found: "profiles enabled: " + strings.Join(seen, ", "), Facts: facts})
 	}
 	if len(b.PendingReboot) == 0 {
-		out = append(out, WinBaselineFinding{Item: "pending-reboot", Pass: true, Found: "no reboot pending (no marker in the registry)"})
+		out = append(out, WinBaselineFinding{Item: "pending-reboot", Pass: true, Found: "no reboot pending (no marker in the registry)",
+			Facts: []result.Fact{fact("pending reboot", "none")}})
 	} else {
-		out = append(out, WinBaselineFinding{Item: "pending-reboot", Found: "a reboot is pending: " + strings.Join(b.PendingReboot, ", ")})
+		out = append(out, WinBaselineFinding{Item: "pending-reboot", Found: "a reboot is pending: " + strings.Join(b.PendingReboot, ", "),
+			Facts: []result.Fact{fact("pending reboot", strings.Join(b.PendingReboot, ", "))}})
 	}
 	return out
+}
+
+// winSecurityCheck judges one item of the baseline. The four items of a
+// host share one read of it (one script), until the host changes.
+func winSecurityCheck(ctx context.Context, x *Exec, c *plan.WindowsSecurityCheck) (State, error) {
+	v, err := x.T.Cached("win-baseline", func() (any, error) { return ReadWinBaseline(ctx, x) })
+	if err != nil {
+		return State{}, err
+	}
+	for _, f := range v.(WinBaseline).Findings() {
+		if f.Item == c.Item {
+			return f.State(), nil
+		}
+	}
+	return State{}, fmt.Errorf("windows_security: no baseline item %q", c.Item)
+}
+
+// State is the finding as a check's verdict: what was found is the
+// evidence, pass or fail; a host that cannot say is never a pass.
+func (f WinBaselineFinding) State() State {
+	switch {
+	case f.CannotRun && strings.Contains(f.Found, cmdletMissingText):
+		return State{CannotRun: true, Action: plan.ActionNone, Reason: "cannot run: " + f.Found, Evidence: f.Facts}
+	case f.CannotRun:
+		return State{CannotRun: true, Action: plan.ActionNone, Reason: "cannot tell: " + f.Found, Evidence: f.Facts}
+	case f.Pass:
+		return inPlace(f.Found).seen(f.Facts...)
+	}
+	return differs(f.Found).seen(f.Facts...)
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"onboard/internal/plan"
+	"onboard/internal/result"
 	"onboard/internal/shell"
 )
 
@@ -59,9 +60,20 @@ func checkOnce(ctx context.Context, x *Exec, c *plan.CheckSpec) (State, error) {
 	st, err := checkKind(ctx, x, c)
 	var ce *CommandError
 	if errors.As(err, &ce) && (ce.ExitCode == 126 || ce.ExitCode == 127) {
-		return toolMissing(ce.Out), nil
+		return inWords(toolMissing(ce.Out)), nil
 	}
-	return st, err
+	return inWords(st), err
+}
+
+// inWords gives a check that records no fields of its own (command, file,
+// user, login...) its words as its one field, "evidence", taken before a
+// retry adds how many tries it took: an audit compares what was seen,
+// not how long it took to see it.
+func inWords(st State) State {
+	if len(st.Evidence) == 0 && st.Reason != "" {
+		st.Evidence = []result.Fact{fact("evidence", st.Reason)}
+	}
+	return st
 }
 
 // toolMissing is the state of a check whose command the host could not
@@ -108,21 +120,14 @@ func checkKind(ctx context.Context, x *Exec, c *plan.CheckSpec) (State, error) {
 		if err != nil {
 			return State{}, err
 		}
-		switch {
-		case !c.Package.Installed && v != "":
-			return differs(fmt.Sprintf("%s %s is installed, want it absent", c.Package.Name, v)), nil
-		case !c.Package.Installed:
-			return inPlace(c.Package.Name + " is absent"), nil
-		case v == "":
-			return missing(c.Package.Name + " is not installed"), nil
+		st, err := packageCheck(ctx, x, c.Package, v)
+		shown := v
+		if v == "" {
+			shown = "not installed"
 		}
-		if op, want := ParseVersionWant(c.Package.Version); op != "" {
-			return versionCheck(ctx, x, c.Package.Name, v, op, want)
-		}
-		if !VersionMatches(v, c.Package.Version) {
-			return differs(fmt.Sprintf("%s %s is installed, want %s", c.Package.Name, v, c.Package.Version)), nil
-		}
-		return inPlace(fmt.Sprintf("%s %s is installed", c.Package.Name, v)), nil
+		return st.seen(fact("version", shown)), err
+	case c.WindowsSecurity != nil:
+		return State{}, fmt.Errorf("check %s: windows_security reads Windows' own cmdlets: it runs on Windows hosts only", c.Name)
 	case c.Printer != nil:
 		st, err := checkPrinter(ctx, x, c.Printer.Name)
 		if err != nil {
@@ -137,6 +142,26 @@ func checkKind(ctx context.Context, x *Exec, c *plan.CheckSpec) (State, error) {
 		return inPlace("queue " + c.Printer.Name + " is as wanted"), nil
 	}
 	return State{}, fmt.Errorf("check %s has nothing to check", c.Name)
+}
+
+// packageCheck judges the version v of a package installed ("" when
+// not) against the check.
+func packageCheck(ctx context.Context, x *Exec, c *plan.PackageCheck, v string) (State, error) {
+	switch {
+	case !c.Installed && v != "":
+		return differs(fmt.Sprintf("%s %s is installed, want it absent", c.Name, v)), nil
+	case !c.Installed:
+		return inPlace(c.Name + " is absent"), nil
+	case v == "":
+		return missing(c.Name + " is not installed"), nil
+	}
+	if op, want := ParseVersionWant(c.Version); op != "" {
+		return versionCheck(ctx, x, c.Name, v, op, want)
+	}
+	if !VersionMatches(v, c.Version) {
+		return differs(fmt.Sprintf("%s %s is installed, want %s", c.Name, v, c.Version)), nil
+	}
+	return inPlace(fmt.Sprintf("%s %s is installed", c.Name, v)), nil
 }
 
 func (Check) Apply(ctx context.Context, x *Exec, s *plan.Step) (string, error) {

@@ -3,6 +3,7 @@ package step
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -46,29 +47,40 @@ func dnsVerdict(c *plan.DNSCheck, out Out) State {
 	case 0:
 	case 2: // getent: the key was not found
 		if !c.Resolves {
-			return inPlace(c.Name + " does not resolve, as wanted")
+			return inPlace(c.Name + " does not resolve, as wanted").seen(noAddress)
 		}
-		return differs(c.Name + " does not resolve on the host (getent ahosts found no address)")
+		return differs(c.Name + " does not resolve on the host (getent ahosts found no address)").seen(noAddress)
 	case 124:
-		return differs(fmt.Sprintf("%s: no answer within %s (getent ahosts timed out)", c.Name, time.Duration(c.Timeout)))
+		return differs(fmt.Sprintf("%s: no answer within %s (getent ahosts timed out)", c.Name, time.Duration(c.Timeout))).seen(noAnswer)
 	case 126, 127:
 		return toolMissing(out)
 	default:
-		return differs(fmt.Sprintf("%s: getent ahosts exited %d: %s", c.Name, out.ExitCode, oneLine(Tail(out.Combined(), 200))))
+		return differs(fmt.Sprintf("%s: getent ahosts exited %d: %s", c.Name, out.ExitCode, oneLine(Tail(out.Combined(), 200)))).
+			seen(fact("addresses", fmt.Sprintf("(getent ahosts exited %d)", out.ExitCode)))
 	}
 	found := parseAhosts(out.Stdout)
 	if len(found) == 0 {
-		return differs(c.Name + " resolved to no address (getent ahosts printed none)")
+		return differs(c.Name + " resolved to no address (getent ahosts printed none)").seen(noAddress)
 	}
 	return addressVerdict(c, found)
 }
 
+// The dns check's evidence when no address was found.
+var (
+	noAddress = fact("addresses", "none (does not resolve)")
+	noAnswer  = fact("addresses", "none (no answer)")
+)
+
 // addressVerdict judges the addresses a name resolved to (at least one),
-// whichever OS read them.
+// whichever OS read them. Its evidence lists them sorted: a resolver
+// that rotates the order has not changed the answer.
 func addressVerdict(c *plan.DNSCheck, found []string) State {
 	seen := c.Name + " resolves to " + strings.Join(found, ", ")
+	sorted := slices.Clone(found)
+	slices.Sort(sorted)
+	ev := fact("addresses", strings.Join(sorted, ", "))
 	if !c.Resolves {
-		return differs(seen + ", want it not to resolve")
+		return differs(seen + ", want it not to resolve").seen(ev)
 	}
 	var lack []string
 	for _, a := range c.Addresses {
@@ -77,9 +89,9 @@ func addressVerdict(c *plan.DNSCheck, found []string) State {
 		}
 	}
 	if len(lack) > 0 {
-		return differs(fmt.Sprintf("%s, want %s among them", seen, strings.Join(lack, ", ")))
+		return differs(fmt.Sprintf("%s, want %s among them", seen, strings.Join(lack, ", "))).seen(ev)
 	}
-	return inPlace(seen)
+	return inPlace(seen).seen(ev)
 }
 
 // parseAhosts returns each address of getent ahosts' output once, in

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"onboard/internal/plan"
+	"onboard/internal/result"
 	"onboard/internal/shell"
 )
 
@@ -138,6 +139,44 @@ func (h httpSeen) evidence() string {
 	return oneLine(strings.Join(parts, "; "))
 }
 
+// facts are the fields of what curl saw of the server: the address and
+// the certificate.
+func (h httpSeen) facts() []result.Fact {
+	var fs []result.Fact
+	if h.connected != "" {
+		fs = append(fs, fact("address", h.connected))
+	}
+	return append(fs, certFacts(h.subject, h.issuer, h.expires, h.verify)...)
+}
+
+// certFacts are the fields of a server's certificate, whichever OS read
+// it; none without a certificate.
+func certFacts(subject, issuer, expires, trust string) []result.Fact {
+	if subject == "" {
+		return nil
+	}
+	fs := []result.Fact{fact("certificate subject", subject)}
+	for _, f := range []result.Fact{fact("certificate issuer", issuer), fact("certificate expiry", certDate(expires)), fact("certificate trust", trust)} {
+		if f.Value != "" {
+			fs = append(fs, f)
+		}
+	}
+	return fs
+}
+
+// certDate writes a certificate's expiry as curl (OpenSSL: "Mar  1
+// 12:00:00 2027 GMT") or .NET ("3/1/2027 12:00:00 PM") prints it, as
+// "2027-03-01 12:00:00 UTC"; one it cannot read, as it was printed.
+func certDate(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	for _, layout := range []string{"Jan 2 15:04:05 2006 MST", "1/2/2006 3:04:05 PM", "2006-01-02 15:04:05 MST"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.UTC().Format("2006-01-02 15:04:05 UTC")
+		}
+	}
+	return s
+}
+
 // httpVerdict judges curl's exit code, status line, certificate and body.
 func httpVerdict(c *plan.HTTPCheck, out Out) (State, error) {
 	switch out.ExitCode {
@@ -152,16 +191,19 @@ func httpVerdict(c *plan.HTTPCheck, out Out) (State, error) {
 		}
 		return s
 	}
+	facts := h.facts()
 	switch out.ExitCode {
 	case 0:
 	case 28:
-		return differs(with(fmt.Sprintf("%s: no answer within %s", c.URL, time.Duration(c.Timeout)))), nil
+		return differs(with(fmt.Sprintf("%s: no answer within %s", c.URL, time.Duration(c.Timeout)))).
+			seen(append([]result.Fact{fact("status", "no answer (timed out)")}, facts...)...), nil
 	default:
 		why := h.curlError
 		if why == "" {
 			why = Tail(out.Stderr, 200)
 		}
-		return differs(with(fmt.Sprintf("%s: no answer: curl exited %d: %s", c.URL, out.ExitCode, oneLine(why)))), nil
+		return differs(with(fmt.Sprintf("%s: no answer: curl exited %d: %s", c.URL, out.ExitCode, oneLine(why)))).
+			seen(append([]result.Fact{fact("status", fmt.Sprintf("no answer (curl exit %d)", out.ExitCode))}, facts...)...), nil
 	}
 	if h.status == "" {
 		return State{}, &CommandError{Host: "", Out: out, Msg: "curl printed no status for " + c.URL}
@@ -170,25 +212,28 @@ func httpVerdict(c *plan.HTTPCheck, out Out) (State, error) {
 	if err != nil {
 		return State{}, &CommandError{Host: "", Out: out, Msg: fmt.Sprintf("curl printed status %q for %s", h.status, c.URL)}
 	}
-	return answerVerdict(c, status, out.Stdout, with)
+	return answerVerdict(c, status, out.Stdout, with, facts)
 }
 
 // answerVerdict judges the status and body a URL answered with, whichever
-// OS fetched it; with adds the certificate's evidence to what is said.
-func answerVerdict(c *plan.HTTPCheck, status int, body string, with func(string) string) (State, error) {
+// OS fetched it; with adds the certificate's evidence to what is said,
+// facts its fields.
+func answerVerdict(c *plan.HTTPCheck, status int, body string, with func(string) string, facts []result.Fact) (State, error) {
 	seen := fmt.Sprintf("%s answered %d", c.URL, status)
+	fs := append([]result.Fact{fact("status", strconv.Itoa(status))}, facts...)
 	if status != c.Status {
-		return differs(with(fmt.Sprintf("%s, want %d", seen, c.Status))), nil
+		return differs(with(fmt.Sprintf("%s, want %d", seen, c.Status))).seen(fs...), nil
 	}
 	bad, err := MatchOutput(body, c.Contains)
 	if err != nil {
 		return State{}, err
 	}
 	if bad != "" {
-		return differs(with(fmt.Sprintf("%s, but its body does not contain %q", seen, bad))), nil
+		return differs(with(fmt.Sprintf("%s, but its body does not contain %q", seen, bad))).seen(append(fs, fact("body", fmt.Sprintf("lacks %q", bad)))...), nil
 	}
 	if len(c.Contains) > 0 {
 		seen += fmt.Sprintf(" with each of %d expected texts in its body", len(c.Contains))
+		fs = append(fs, fact("body", fmt.Sprintf("holds each of %d expected texts", len(c.Contains))))
 	}
-	return inPlace(with(seen)), nil
+	return inPlace(with(seen)).seen(fs...), nil
 }

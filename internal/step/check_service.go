@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"onboard/internal/plan"
+	"onboard/internal/result"
 )
 
 // The service check: a service is running and/or enabled. systemd answers
@@ -59,6 +60,8 @@ type serviceState struct {
 	unknown bool
 	// seen: what the manager said, in words.
 	running1, enabled1 string
+	// state and boot: the same, short, as the evidence's fields.
+	state, boot string
 }
 
 func parseService(name, stdout string) serviceState {
@@ -86,24 +89,31 @@ func parseService(name, stdout string) serviceState {
 		}
 		st.running1 = "systemctl is-active: " + a
 		st.enabled1 = "systemctl is-enabled: " + e
+		st.state, st.boot = a, e
 	case "sysv":
 		switch s := kv["status"]; s {
 		case "none":
 			st.running1 = "no init script /etc/init.d/" + name
+			st.state = "no init script"
 		case "0":
 			st.running = true
 			st.running1 = "/etc/init.d/" + name + " status: 0 (running)"
+			st.state = "running (status 0)"
 		case "4":
 			st.unknown = true
 			st.running1 = "/etc/init.d/" + name + " status: 4 (unknown)"
+			st.state = "unknown (status 4)"
 		default:
 			st.running1 = "/etc/init.d/" + name + " status: " + s + " (not running)"
+			st.state = "not running (status " + s + ")"
 		}
 		if l := kv["enabled"]; l != "" {
 			st.enabled = true
 			st.enabled1 = "started at boot by " + l
+			st.boot = "started by " + l
 		} else {
 			st.enabled1 = "no start link in /etc/rc2.d to /etc/rc5.d"
+			st.boot = "not started"
 		}
 	}
 	return st
@@ -117,8 +127,10 @@ func serviceVerdict(c *plan.ServiceCheck, stdout string) State {
 			Reason: "cannot run: the host has no service manager onboard can ask (neither systemd running nor /etc/init.d)"}
 	}
 	var seen, bad []string
+	var facts []result.Fact
 	if c.Running != nil {
 		seen = append(seen, st.running1)
+		facts = append(facts, fact("state", st.state))
 		if st.unknown {
 			return State{CannotRun: true, Action: plan.ActionNone,
 				Reason: fmt.Sprintf("cannot run: the service manager cannot tell whether %s runs (%s)", c.Name, st.running1)}
@@ -129,13 +141,14 @@ func serviceVerdict(c *plan.ServiceCheck, stdout string) State {
 	}
 	if c.Enabled != nil {
 		seen = append(seen, st.enabled1)
+		facts = append(facts, fact("at boot", st.boot))
 		if st.enabled != *c.Enabled {
 			bad = append(bad, fmt.Sprintf("%s is %s, want %s", c.Name, enableWord(st.enabled), enableWord(*c.Enabled)))
 		}
 	}
 	evidence := st.manager + ": " + strings.Join(seen, "; ")
 	if len(bad) > 0 {
-		return differs(strings.Join(bad, "; ") + " (" + evidence + ")")
+		return differs(strings.Join(bad, "; ") + " (" + evidence + ")").seen(facts...)
 	}
 	var is []string
 	if c.Running != nil {
@@ -144,7 +157,7 @@ func serviceVerdict(c *plan.ServiceCheck, stdout string) State {
 	if c.Enabled != nil {
 		is = append(is, enableWord(st.enabled))
 	}
-	return inPlace(fmt.Sprintf("%s is %s (%s)", c.Name, strings.Join(is, " and "), evidence))
+	return inPlace(fmt.Sprintf("%s is %s (%s)", c.Name, strings.Join(is, " and "), evidence)).seen(facts...)
 }
 
 func runWord(b bool) string {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"onboard/internal/plan"
+	"onboard/internal/result"
 	"onboard/internal/shell"
 )
 
@@ -38,24 +39,34 @@ func tcpCheck(ctx context.Context, x *Exec, c *plan.TCPCheck) (State, error) {
 func tcpVerdict(c *plan.TCPCheck, out Out) State {
 	where := net.JoinHostPort(c.Host, strconv.Itoa(c.Port))
 	var seen string
+	var ev result.Fact
 	switch out.ExitCode {
 	case 0:
 		if c.Reachable {
-			return inPlace(where + " accepted a connection from the host")
+			return inPlace(where + " accepted a connection from the host").seen(tcpAccepted)
 		}
-		return differs(where + " accepted a connection from the host, want it closed")
+		return differs(where + " accepted a connection from the host, want it closed").seen(tcpAccepted)
 	case 124:
 		seen = fmt.Sprintf("%s did not answer within %s", where, time.Duration(c.Timeout))
+		ev = tcpNoAnswer
 	case 126, 127:
 		return toolMissing(out)
 	default:
-		seen = fmt.Sprintf("%s: no connection: %s", where, bashError(out.Stderr))
+		why := bashError(out.Stderr)
+		seen = fmt.Sprintf("%s: no connection: %s", where, why)
+		ev = fact("connection", "failed: "+why)
 	}
 	if c.Reachable {
-		return differs(seen)
+		return differs(seen).seen(ev)
 	}
-	return inPlace(seen + ", as wanted")
+	return inPlace(seen + ", as wanted").seen(ev)
 }
+
+// The tcp check's evidence: whether a connection was made.
+var (
+	tcpAccepted = fact("connection", "accepted")
+	tcpNoAnswer = fact("connection", "no answer")
+)
 
 // bashError keeps the cause from bash's messages ("bash: line 1:
 // /dev/tcp/h/1: Connection refused" → "Connection refused").

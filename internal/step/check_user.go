@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"onboard/internal/plan"
+	"onboard/internal/result"
 	"onboard/internal/shell"
 )
 
@@ -35,9 +36,9 @@ func userVerdict(c *plan.UserCheck, out Out) State {
 	case 0:
 	case 2:
 		if !c.Exists {
-			return inPlace("user " + c.Name + " does not exist, as wanted")
+			return inPlace("user " + c.Name + " does not exist, as wanted").seen(noSuchAccount)
 		}
-		return differs("user " + c.Name + " does not exist on the host (getent passwd found none)")
+		return differs("user " + c.Name + " does not exist on the host (getent passwd found none)").seen(noSuchAccount)
 	case 126, 127:
 		return toolMissing(out)
 	default:
@@ -46,16 +47,19 @@ func userVerdict(c *plan.UserCheck, out Out) State {
 	lines := strings.SplitN(strings.TrimSpace(out.Stdout), "\n", 2)
 	f := strings.Split(lines[0], ":")
 	seen := "user " + c.Name + " exists"
+	facts := []result.Fact{fact("exists", "yes")}
 	if len(f) == 7 {
 		seen += fmt.Sprintf(": uid %s, gid %s, home %s, shell %s", f[2], f[3], f[5], f[6])
+		facts = append(facts, fact("uid", f[2]), fact("gid", f[3]), fact("home", f[5]), fact("shell", f[6]))
 	}
 	var groups []string
 	if len(lines) == 2 {
 		groups = strings.Fields(lines[1])
 		seen += "; groups " + strings.Join(groups, ", ")
+		facts = append(facts, fact("groups", strings.Join(groups, ", ")))
 	}
 	if !c.Exists {
-		return differs(seen + "; want no such user")
+		return differs(seen + "; want no such user").seen(facts...)
 	}
 	var lack []string
 	for _, g := range c.Groups {
@@ -64,9 +68,9 @@ func userVerdict(c *plan.UserCheck, out Out) State {
 		}
 	}
 	if len(lack) > 0 {
-		return differs(fmt.Sprintf("%s; not in %s", seen, strings.Join(lack, ", ")))
+		return differs(fmt.Sprintf("%s; not in %s", seen, strings.Join(lack, ", "))).seen(facts...)
 	}
-	return inPlace(seen)
+	return inPlace(seen).seen(facts...)
 }
 
 func groupCheck(ctx context.Context, x *Exec, c *plan.GroupCheck) (State, error) {
@@ -82,9 +86,9 @@ func groupVerdict(c *plan.GroupCheck, out Out) State {
 	case 0:
 	case 2:
 		if !c.Exists {
-			return inPlace("group " + c.Name + " does not exist, as wanted")
+			return inPlace("group " + c.Name + " does not exist, as wanted").seen(noSuchAccount)
 		}
-		return differs("group " + c.Name + " does not exist on the host (getent group found none)")
+		return differs("group " + c.Name + " does not exist on the host (getent group found none)").seen(noSuchAccount)
 	case 126, 127:
 		return toolMissing(out)
 	default:
@@ -92,15 +96,20 @@ func groupVerdict(c *plan.GroupCheck, out Out) State {
 	}
 	f := strings.Split(strings.TrimSpace(out.Stdout), ":")
 	seen := "group " + c.Name + " exists"
+	facts := []result.Fact{fact("exists", "yes")}
 	if len(f) == 4 {
 		members := "none listed"
 		if f[3] != "" {
 			members = strings.ReplaceAll(f[3], ",", ", ")
 		}
 		seen += fmt.Sprintf(": gid %s, members %s", f[2], members)
+		facts = append(facts, fact("gid", f[2]), fact("members", members))
 	}
 	if !c.Exists {
-		return differs(seen + "; want no such group")
+		return differs(seen + "; want no such group").seen(facts...)
 	}
-	return inPlace(seen)
+	return inPlace(seen).seen(facts...)
 }
+
+// noSuchAccount is the evidence of a user or group check that found none.
+var noSuchAccount = fact("exists", "no")

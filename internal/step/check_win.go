@@ -11,6 +11,7 @@ import (
 
 	"onboard/internal/plan"
 	"onboard/internal/powershell"
+	"onboard/internal/result"
 )
 
 // The check kinds on a Windows host: each sends one PowerShell script
@@ -157,6 +158,9 @@ func cmdletMissing(err error) (State, bool) {
 }
 
 func winCheckTry(ctx context.Context, x *Exec, c *plan.CheckSpec) (State, error) {
+	if c.WindowsSecurity != nil {
+		return winSecurityCheck(ctx, x, c.WindowsSecurity)
+	}
 	s, err := winCheckScript(c)
 	if err != nil {
 		return State{}, err
@@ -212,15 +216,16 @@ func winDNSVerdict(c *plan.DNSCheck, r winDNS) State {
 	switch {
 	case r.ErrorID == "DNS_ERROR_RCODE_NAME_ERROR":
 		if !c.Resolves {
-			return inPlace(c.Name + " does not resolve, as wanted (Resolve-DnsName: " + oneLine(r.Error) + ")")
+			return inPlace(c.Name + " does not resolve, as wanted (Resolve-DnsName: " + oneLine(r.Error) + ")").seen(noAddress)
 		}
-		return differs(c.Name + " does not resolve on the host (Resolve-DnsName: " + oneLine(r.Error) + ")")
+		return differs(c.Name + " does not resolve on the host (Resolve-DnsName: " + oneLine(r.Error) + ")").seen(noAddress)
 	case r.ErrorID == "ERROR_TIMEOUT":
-		return differs(c.Name + ": no answer from the host's DNS servers (Resolve-DnsName: " + oneLine(r.Error) + ")")
+		return differs(c.Name + ": no answer from the host's DNS servers (Resolve-DnsName: " + oneLine(r.Error) + ")").seen(noAnswer)
 	case r.ErrorID != "":
-		return differs(fmt.Sprintf("%s: Resolve-DnsName failed (%s): %s", c.Name, r.ErrorID, oneLine(r.Error)))
+		return differs(fmt.Sprintf("%s: Resolve-DnsName failed (%s): %s", c.Name, r.ErrorID, oneLine(r.Error))).
+			seen(fact("addresses", "none (Resolve-DnsName failed: "+r.ErrorID+")"))
 	case len(r.Addresses) == 0:
-		return differs(c.Name + " resolved to no address (Resolve-DnsName returned no A or AAAA record)")
+		return differs(c.Name + " resolved to no address (Resolve-DnsName returned no A or AAAA record)").seen(noAddress)
 	}
 	var found []string
 	for _, a := range r.Addresses {
@@ -239,21 +244,25 @@ type winTCP struct {
 func winTCPVerdict(c *plan.TCPCheck, r winTCP) State {
 	where := net.JoinHostPort(c.Host, strconv.Itoa(c.Port))
 	var seen string
+	var ev result.Fact
 	switch r.Result {
 	case "connected":
 		if c.Reachable {
-			return inPlace(where + " accepted a connection from the host")
+			return inPlace(where + " accepted a connection from the host").seen(tcpAccepted)
 		}
-		return differs(where + " accepted a connection from the host, want it closed")
+		return differs(where + " accepted a connection from the host, want it closed").seen(tcpAccepted)
 	case "timeout":
 		seen = fmt.Sprintf("%s did not answer within %s", where, time.Duration(c.Timeout))
+		ev = tcpNoAnswer
 	default:
-		seen = fmt.Sprintf("%s: no connection: %s", where, oneLine(Tail(r.Error, 200)))
+		why := oneLine(Tail(r.Error, 200))
+		seen = fmt.Sprintf("%s: no connection: %s", where, why)
+		ev = fact("connection", "failed: "+why)
 	}
 	if c.Reachable {
-		return differs(seen)
+		return differs(seen).seen(ev)
 	}
-	return inPlace(seen + ", as wanted")
+	return inPlace(seen + ", as wanted").seen(ev)
 }
 
 type winService struct {
@@ -266,7 +275,14 @@ type winService struct {
 
 func winServiceVerdict(c *plan.ServiceCheck, r winService) State {
 	if !r.Found {
-		return differs(fmt.Sprintf("service %s is not installed on the host (Get-Service found none)", c.Name))
+		return differs(fmt.Sprintf("service %s is not installed on the host (Get-Service found none)", c.Name)).seen(fact("state", "not installed"))
+	}
+	var facts []result.Fact
+	if c.Running != nil {
+		facts = append(facts, fact("state", r.Status))
+	}
+	if c.Enabled != nil {
+		facts = append(facts, fact("at boot", r.StartType))
 	}
 	running := r.Status == "Running"
 	// Boot and System are drivers' start types: started with Windows.
@@ -286,9 +302,9 @@ func winServiceVerdict(c *plan.ServiceCheck, r winService) State {
 		}
 	}
 	if len(bad) > 0 {
-		return differs(strings.Join(bad, "; ") + " (" + evidence + ")")
+		return differs(strings.Join(bad, "; ") + " (" + evidence + ")").seen(facts...)
 	}
-	return inPlace(fmt.Sprintf("%s is %s (%s)", c.Name, strings.Join(is, " and "), evidence))
+	return inPlace(fmt.Sprintf("%s is %s (%s)", c.Name, strings.Join(is, " and "), evidence)).seen(facts...)
 }
 
 type winUser struct {
@@ -302,21 +318,25 @@ type winUser struct {
 func winUserVerdict(c *plan.UserCheck, r winUser) State {
 	if !r.Found {
 		if !c.Exists {
-			return inPlace("user " + c.Name + " does not exist, as wanted")
+			return inPlace("user " + c.Name + " does not exist, as wanted").seen(noSuchAccount)
 		}
-		return differs("user " + c.Name + " is not known to the host (no local or domain account of that name)")
+		return differs("user " + c.Name + " is not known to the host (no local or domain account of that name)").seen(noSuchAccount)
 	}
 	seen := fmt.Sprintf("user %s exists: %s, SID %s", c.Name, r.Account, r.SID)
+	facts := []result.Fact{fact("exists", "yes"), fact("account", r.Account), fact("sid", r.SID)}
 	if r.Enabled != nil {
-		seen += ", " + map[bool]string{true: "enabled", false: "disabled"}[*r.Enabled]
+		state := map[bool]string{true: "enabled", false: "disabled"}[*r.Enabled]
+		seen += ", " + state
+		facts = append(facts, fact("state", state))
 	}
 	groups := "none"
 	if len(r.Groups) > 0 {
 		groups = strings.Join(r.Groups, ", ")
 	}
 	seen += "; local groups " + groups
+	facts = append(facts, fact("local groups", groups))
 	if !c.Exists {
-		return differs(seen + "; want no such user")
+		return differs(seen + "; want no such user").seen(facts...)
 	}
 	var lack []string
 	for _, g := range c.Groups {
@@ -325,9 +345,9 @@ func winUserVerdict(c *plan.UserCheck, r winUser) State {
 		}
 	}
 	if len(lack) > 0 {
-		return differs(fmt.Sprintf("%s; not in %s", seen, strings.Join(lack, ", ")))
+		return differs(fmt.Sprintf("%s; not in %s", seen, strings.Join(lack, ", "))).seen(facts...)
 	}
-	return inPlace(seen)
+	return inPlace(seen).seen(facts...)
 }
 
 type winGroup struct {
@@ -339,19 +359,20 @@ type winGroup struct {
 func winGroupVerdict(c *plan.GroupCheck, r winGroup) State {
 	if !r.Found {
 		if !c.Exists {
-			return inPlace("group " + c.Name + " does not exist, as wanted")
+			return inPlace("group " + c.Name + " does not exist, as wanted").seen(noSuchAccount)
 		}
-		return differs("group " + c.Name + " does not exist on the host (Get-LocalGroup found none)")
+		return differs("group " + c.Name + " does not exist on the host (Get-LocalGroup found none)").seen(noSuchAccount)
 	}
 	members := "none"
 	if len(r.Members) > 0 {
 		members = strings.Join(r.Members, ", ")
 	}
 	seen := fmt.Sprintf("group %s exists: SID %s, members %s", c.Name, r.SID, members)
+	facts := []result.Fact{fact("exists", "yes"), fact("sid", r.SID), fact("members", members)}
 	if !c.Exists {
-		return differs(seen + "; want no such group")
+		return differs(seen + "; want no such group").seen(facts...)
 	}
-	return inPlace(seen)
+	return inPlace(seen).seen(facts...)
 }
 
 // sampleWinChecks are one check of each Windows kind with hostile values
@@ -429,15 +450,19 @@ type winHTTP struct {
 }
 
 func winHTTPVerdict(c *plan.HTTPCheck, r winHTTP) (State, error) {
-	var ev string
+	var ev, trust string
 	if r.Subject != "" {
 		ev = fmt.Sprintf("certificate subject %s, issuer %s, expires %s", r.Subject, r.Issuer, r.Expires)
 		if r.Trust == "None" {
-			ev += ", trusted by the host"
+			trust = "trusted by the host"
 		} else if r.Trust != "" {
-			ev += ", not trusted by the host: " + r.Trust
+			trust = "not trusted by the host: " + r.Trust
+		}
+		if trust != "" {
+			ev += ", " + trust
 		}
 	}
+	facts := certFacts(r.Subject, r.Issuer, r.Expires, trust)
 	with := func(s string) string {
 		if ev != "" {
 			s += "; " + ev
@@ -446,9 +471,11 @@ func winHTTPVerdict(c *plan.HTTPCheck, r winHTTP) (State, error) {
 	}
 	if r.Status == 0 {
 		if r.ErrorStatus == "Timeout" {
-			return differs(with(fmt.Sprintf("%s: no answer within %s", c.URL, time.Duration(c.Timeout)))), nil
+			return differs(with(fmt.Sprintf("%s: no answer within %s", c.URL, time.Duration(c.Timeout)))).
+				seen(append([]result.Fact{fact("status", "no answer (timed out)")}, facts...)...), nil
 		}
-		return differs(with(fmt.Sprintf("%s: no answer: %s (%s)", c.URL, oneLine(r.Error), r.ErrorStatus))), nil
+		return differs(with(fmt.Sprintf("%s: no answer: %s (%s)", c.URL, oneLine(r.Error), r.ErrorStatus))).
+			seen(append([]result.Fact{fact("status", "no answer ("+r.ErrorStatus+")")}, facts...)...), nil
 	}
-	return answerVerdict(c, r.Status, r.Body, with)
+	return answerVerdict(c, r.Status, r.Body, with, facts)
 }

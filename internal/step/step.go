@@ -15,6 +15,7 @@ import (
 
 	"onboard/internal/plan"
 	"onboard/internal/remote"
+	"onboard/internal/result"
 	"onboard/internal/secret"
 )
 
@@ -30,6 +31,9 @@ type State struct {
 	// missing: exit 126 or 127). It is never a pass; the engine reports it
 	// as a failure of class result.ClassCannotRun.
 	CannotRun bool
+	// Evidence is what a check saw, field by field, for an audit to
+	// compare with a later look (Reason says it in words).
+	Evidence []result.Fact
 }
 
 // Kind is one step kind.
@@ -327,4 +331,13 @@ func missing(reason string) State { return State{Action: plan.ActionCreate, Reas
 func differs(reason string) State { return State{Action: plan.ActionUpdate, Reason: reason} }
 func inPlace(reason string) State {
 	return State{InPlace: true, Action: plan.ActionNone, Reason: reason}
+}
+
+// fact is one field of a check's evidence.
+func fact(key, value string) result.Fact { return result.Fact{Key: key, Value: value} }
+
+// seen gives st the fields of what a check saw.
+func (st State) seen(facts ...result.Fact) State {
+	st.Evidence = append(st.Evidence, facts...)
+	return st
 }

@@ -37,6 +37,9 @@ type testServer struct {
 	known    string // known_hosts file with both host keys
 	logPath  string
 	waitDone chan struct{}
+	// pidns runs sshd in a PID namespace of its own, where PIDs are handed
+	// out in order: lastPID then tells how many processes a client started.
+	pidns bool
 }
 
 func newSigner(t testing.TB, priv any) (xssh.Signer, []byte) {
@@ -70,10 +73,22 @@ func writeFile(t testing.TB, path string, data []byte, mode os.FileMode) {
 // startSSHD starts sshd; it is killed when the test ends.
 func startSSHD(t testing.TB) *testServer {
 	t.Helper()
+	return startSSHDWith(t, false)
+}
+
+// startSSHDCounting starts sshd in a PID namespace of its own (see
+// testServer.processes).
+func startSSHDCounting(t testing.TB) *testServer {
+	t.Helper()
+	return startSSHDWith(t, true)
+}
+
+func startSSHDWith(t testing.TB, pidns bool) *testServer {
+	t.Helper()
 	if err := os.MkdirAll("/run/sshd", 0o755); err != nil { // sshd's privilege separation directory
 		t.Fatal(err)
 	}
-	s := &testServer{t: t, dir: t.TempDir()}
+	s := &testServer{t: t, dir: t.TempDir(), pidns: pidns}
 	var pemEd, pemEC, pemUser []byte
 	s.ed25519, pemEd = newEd25519(t)
 	ecKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
@@ -132,7 +147,11 @@ LogLevel VERBOSE
 func (s *testServer) start() {
 	t := s.t
 	t.Helper()
-	cmd := exec.Command("/usr/sbin/sshd", "-D", "-e", "-f", filepath.Join(s.dir, "sshd_config"))
+	args := []string{"/usr/sbin/sshd", "-D", "-e", "-f", filepath.Join(s.dir, "sshd_config")}
+	if s.pidns {
+		args = append([]string{"unshare", "--pid", "--fork", "--kill-child"}, args...)
+	}
+	cmd := exec.Command(args[0], args[1:]...)
 	logf, err := os.OpenFile(s.logPath, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
 	if err != nil {
 		t.Fatal(err)
@@ -164,6 +183,30 @@ func (s *testServer) start() {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// lastPID is the last PID handed out in sshd's PID namespace (startSSHDCounting),
+// read by a shell started there, which takes the next one.
+func (s *testServer) lastPID() int {
+	s.t.Helper()
+	out, err := exec.Command("nsenter", fmt.Sprintf("--pid=/proc/%d/ns/pid_for_children", s.cmd.Process.Pid), "--", "sh", "-c", "echo $$").Output()
+	if err != nil {
+		s.t.Fatalf("last PID in sshd's namespace: %v", err)
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(string(out)))
+	if err != nil {
+		s.t.Fatalf("last PID %q: %v", out, err)
+	}
+	return n
+}
+
+// processes returns how many processes f started on the host: the growth
+// of the namespace's last PID, less the one the reading takes.
+func (s *testServer) processes(f func()) int {
+	s.t.Helper()
+	before := s.lastPID()
+	f()
+	return s.lastPID() - before - 1
 }
 
 func (s *testServer) addr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(s.port)) }

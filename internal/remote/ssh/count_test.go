@@ -44,7 +44,7 @@ func TestProcessesPerRoundTrip(t *testing.T) {
 		procs int
 		why   string
 	}{
-		{"connect", func() { c = dial(t, s.config()) }, 2, "sshd's connection process and its pre-authentication child"},
+		{"connect", func() { c = dial(t, s.config()) }, 2, "sshd's connection process and its pre-authentication child (a root login has no post-login child)"},
 		{"first command", run(plain), 3, "the shell's session (exec sh), the job that frames the command, its setsid sh"},
 		{"a builtin", run(plain), 2, "the job and its sh"},
 		{"a privileged builtin", run(priv), 2, "the same shell: a root login needs no second one"},

@@ -201,12 +201,29 @@ func (s *testServer) lastPID() int {
 }
 
 // processes returns how many processes f started on the host: the growth
-// of the namespace's last PID, less the one the reading takes.
+// of the namespace's last PID, less the readings'. It reads until the host
+// is idle (two readings in a row, nothing between them): sshd forks a
+// connection's post-login process a moment after the client has logged in.
 func (s *testServer) processes(f func()) int {
 	s.t.Helper()
-	before := s.lastPID()
+	settle := func() (last, readings int) {
+		last, readings = s.lastPID(), 1
+		for deadline := time.Now().Add(10 * time.Second); ; readings++ {
+			time.Sleep(50 * time.Millisecond)
+			n := s.lastPID()
+			if n == last+1 {
+				return n, readings + 1
+			}
+			if time.Now().After(deadline) {
+				s.t.Fatalf("processes keep starting on the idle host (PID %d, then %d)", last, n)
+			}
+			last = n
+		}
+	}
+	before, _ := settle()
 	f()
-	return s.lastPID() - before - 1
+	after, readings := settle()
+	return after - before - readings
 }
 
 func (s *testServer) addr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(s.port)) }

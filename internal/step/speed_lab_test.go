@@ -1,0 +1,75 @@
+package step_test
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"onboard/internal/plan"
+	"onboard/internal/step"
+)
+
+// TestReadsCostOnLab counts the processes a host's reads start on a lab
+// workstation (its own PID namespace), logged in as the lab's user with
+// sudo, for the benchmark's 10 checks (5 file checks, privileged; 5
+// command checks as the user) read in one batch, as the engine does.
+func TestReadsCostOnLab(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a lab")
+	}
+	l, x, ctx := checkLab(t)
+	lastPID := func() int {
+		out, _, err := l.Exec(ctx, "ws1", "echo $$")
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, err := strconv.Atoi(strings.TrimSpace(out))
+		if err != nil {
+			t.Fatalf("last PID %q: %v", out, err)
+		}
+		return n
+	}
+	var probes []step.Probe
+	for i, p := range []string{"/etc/passwd", "/etc/group", "/etc/hostname", "/bin/sh", "/etc/os-release"} {
+		for _, c := range []*plan.CheckSpec{{File: &plan.FileCheck{Path: p, Exists: true}}, {Command: &plan.CommandCheck{Run: "test -e " + p}}} {
+			c.Name = fmt.Sprint("c", i)
+			probes = append(probes, step.Check{}.Probes(&plan.Step{Kind: plan.KindCheck, Check: c})...)
+		}
+	}
+	for _, round := range []struct {
+		name  string
+		procs int
+		why   string
+	}{
+		// The login user's shell is its session's process (exec sh); the
+		// privileged one is the session's process become sudo (exec) and
+		// sudo's sh.
+		{"first", 3 + 14, "the two shells (1 + 2), then the reads"},
+		{"again", 14, "a job per shell (2 processes each), one subshell per check, which becomes stat for a file check"},
+	} {
+		x.T.Invalidate()
+		// sshd forks a connection's post-login process just after the
+		// client has logged in: wait until nothing else starts there.
+		before := lastPID()
+		for deadline := time.Now().Add(10 * time.Second); ; {
+			time.Sleep(100 * time.Millisecond)
+			n := lastPID()
+			if n == before+1 {
+				before = n
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("processes keep starting on the idle host (PID %d, then %d)", before, n)
+			}
+			before = n
+		}
+		if _, err := x.T.Prefetch(ctx, probes); err != nil {
+			t.Fatal(err)
+		}
+		if n := lastPID() - before - 1; n != round.procs {
+			t.Errorf("%s: %d processes on the host for 10 reads, want %d (%s)", round.name, n, round.procs, round.why)
+		}
+	}
+}

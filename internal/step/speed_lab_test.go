@@ -11,11 +11,12 @@ import (
 	"onboard/internal/step"
 )
 
-// TestReadsCostOnLab counts the processes a host's reads start on a lab
+// TestProcessesOnLab counts the processes round trips start on a lab
 // workstation (its own PID namespace), logged in as the lab's user with
-// sudo, for the benchmark's 10 checks (5 file checks, privileged; 5
-// command checks as the user) read in one batch, as the engine does.
-func TestReadsCostOnLab(t *testing.T) {
+// sudo: the benchmark's 10 checks (5 file checks, privileged; 5 command
+// checks as the user) read in one batch, as the engine does, and an
+// upload.
+func TestProcessesOnLab(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a lab")
 	}
@@ -38,18 +39,29 @@ func TestReadsCostOnLab(t *testing.T) {
 			probes = append(probes, step.Check{}.Probes(&plan.Step{Kind: plan.KindCheck, Check: c})...)
 		}
 	}
+	prefetch := func() {
+		x.T.Invalidate()
+		if _, err := x.T.Prefetch(ctx, probes); err != nil {
+			t.Fatal(err)
+		}
+	}
 	for _, round := range []struct {
 		name  string
+		do    func()
 		procs int
 		why   string
 	}{
 		// The login user's shell is its session's process (exec sh); the
 		// privileged one is the session's process become sudo (exec) and
 		// sudo's sh.
-		{"first", 3 + 14, "the two shells (1 + 2), then the reads"},
-		{"again", 14, "a job per shell (2 processes each), one subshell per check, which becomes stat for a file check"},
+		{"first reads", prefetch, 3 + 14, "the two shells (1 + 2), then the reads"},
+		{"reads again", prefetch, 14, "a job per shell (2 processes each), one subshell per check, which becomes stat for a file check"},
+		{"a privileged upload", func() {
+			if err := x.T.Comm.Upload(ctx, "/tmp/onboard-speed-test", strings.NewReader("content\n"), 0o644, true); err != nil {
+				t.Fatal(err)
+			}
+		}, 9, "its session become sudo, sudo's sh become the script's sh, then mktemp, cat, wc, chmod, mv, rm, rmdir"},
 	} {
-		x.T.Invalidate()
 		// sshd forks a connection's post-login process just after the
 		// client has logged in: wait until nothing else starts there.
 		before := lastPID()
@@ -65,11 +77,9 @@ func TestReadsCostOnLab(t *testing.T) {
 			}
 			before = n
 		}
-		if _, err := x.T.Prefetch(ctx, probes); err != nil {
-			t.Fatal(err)
-		}
+		round.do()
 		if n := lastPID() - before - 1; n != round.procs {
-			t.Errorf("%s: %d processes on the host for 10 reads, want %d (%s)", round.name, n, round.procs, round.why)
+			t.Errorf("%s: %d processes on the host, want %d (%s)", round.name, n, round.procs, round.why)
 		}
 	}
 }

@@ -2,6 +2,7 @@ package ssh
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -52,13 +53,18 @@ func TestProcessesPerRoundTrip(t *testing.T) {
 		{"a batch, plain and privileged", run(plain, priv, plain, priv), 6, "one job, its sh, one subshell per command"},
 		{"a batch of programs run by exec", run(remote.Cmd{Command: "exec /bin/true"}, remote.Cmd{Command: "exec /bin/true", Privileged: true}), 4,
 			"one job, its sh, one subshell per command that becomes the program"},
+		{"an upload", func() {
+			if err := c.Upload(ctx, s.dir+"/uploaded", strings.NewReader("content\n"), 0o644, true); err != nil {
+				t.Fatal(err)
+			}
+		}, 8, "a session of its own (it has input), which becomes the upload script's sh; then mktemp, cat, wc, chmod, mv, and rm and rmdir on the way out"},
 	}
 	for _, st := range steps {
 		if n := s.processes(st.do); n != st.procs {
 			t.Errorf("%s: %d processes on the host, want %d (%s)", st.name, n, st.procs, st.why)
 		}
 	}
-	if st := c.Stats(); st.Dials != 1 || st.Sessions != 1 || st.Batches != 2 {
-		t.Errorf("stats %+v, want one connection, one session (one shell for both privileges), two batches", st)
+	if st := c.Stats(); st.Dials != 1 || st.Sessions != 2 || st.Batches != 2 {
+		t.Errorf("stats %+v, want one connection, two sessions (one shell for both privileges, one upload), two batches", st)
 	}
 }

@@ -244,7 +244,9 @@ func (c *Client) userAttrs() []string {
 	if c.cfg.Kind == ActiveDirectory {
 		return []string{"*", "replPropertyMetaData"}
 	}
-	return []string{"*"}
+	// memberOf is operational in OpenLDAP (the memberof overlay): asked for
+	// by name, so that one search reads an account and its groups.
+	return []string{"*", "memberOf"}
 }
 
 func (c *Client) usernameAttr() string {

@@ -1,13 +1,17 @@
 package step_test
 
 import (
+	"context"
 	"fmt"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"onboard/internal/directory"
+	"onboard/internal/lab"
 	"onboard/internal/plan"
+	"onboard/internal/secret"
 	"onboard/internal/step"
 )
 
@@ -82,4 +86,60 @@ func TestProcessesOnLab(t *testing.T) {
 			t.Errorf("%s: %d processes on the host, want %d (%s)", round.name, n, round.procs, round.why)
 		}
 	}
+}
+
+// TestMembershipReadsOnLab counts the LDAP round trips of a membership
+// check against the lab's OpenLDAP (memberof overlay): a member is found
+// with its groups in one search; a non-member costs one more, the group's
+// own answer. Nothing is cached between checks: each reads afresh.
+func TestMembershipReadsOnLab(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a lab with OpenLDAP")
+	}
+	l := lab.ForTest(t, lab.Config{Name: "spm", Subnet: 229, Workstations: 1, OpenLDAP: true})
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	d, _ := l.Directory(lab.LDAPName)
+	client, err := directory.Dial(ctx, directory.Config{
+		Name: d.Name, Kind: directory.Kind(d.Kind), URLs: []string{d.URL}, BaseDN: d.BaseDN, UsersOU: d.UsersDN,
+		GroupsBase: d.GroupsDN, Domain: d.Domain, BindDN: d.BindDN,
+		BindPassword: secret.New(d.BindPassword), CACertFile: d.CACertFile, Timeout: 10 * time.Second,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	x := &step.Exec{D: &step.DirTarget{Dir: &plan.Directory{Name: d.Name, Kind: d.Kind}, Client: client}}
+	uid, err := client.NextUIDNumber(ctx, 20000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := client.CreateUser(ctx, directory.UserSpec{Username: "mreads", GivenName: "Mia", Surname: "Reads",
+		DisplayName: "Mia Reads", EmployeeID: "MR1", UIDNumber: uid, GIDNumber: 10000}); err != nil {
+		t.Fatal(err)
+	}
+	s := &plan.Step{ID: "m", Kind: plan.KindMembership, Membership: &plan.MembershipSpec{Username: "mreads", Group: "engineering"}}
+	if _, err := client.FindGroup(ctx, "engineering"); err != nil { // a group's DN is read once per run
+		t.Fatal(err)
+	}
+	check := func(want bool, trips int64) {
+		t.Helper()
+		before := client.RoundTrips()
+		st, err := step.Membership{}.Check(ctx, x, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.InPlace != want {
+			t.Errorf("in place %v (%s), want %v", st.InPlace, st.Reason, want)
+		}
+		if n := client.RoundTrips() - before; n != trips {
+			t.Errorf("membership check (member %v): %d round trips, want %d", want, n, trips)
+		}
+	}
+	check(false, 2)
+	if _, err := (step.Membership{}).Apply(ctx, x, s); err != nil {
+		t.Fatal(err)
+	}
+	check(true, 1)
+	check(true, 1)
 }

@@ -2,6 +2,7 @@ package step_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -58,8 +59,8 @@ func TestProcessesOnLab(t *testing.T) {
 		// The login user's shell is its session's process (exec sh); the
 		// privileged one is the session's process become sudo (exec) and
 		// sudo's sh.
-		{"first reads", prefetch, 3 + 14, "the two shells (1 + 2), then the reads"},
-		{"reads again", prefetch, 14, "a job per shell (2 processes each), one subshell per check, which becomes stat for a file check"},
+		{"first reads", prefetch, 3 + 12, "the two shells (1 + 2), then the reads"},
+		{"reads again", prefetch, 12, "a job per shell (one process each), one subshell per check, which becomes stat for a file check"},
 		{"a privileged upload", func() {
 			if err := x.T.Comm.Upload(ctx, "/tmp/onboard-speed-test", strings.NewReader("content\n"), 0o644, true); err != nil {
 				t.Fatal(err)
@@ -142,4 +143,55 @@ func TestMembershipReadsOnLab(t *testing.T) {
 	}
 	check(true, 1)
 	check(true, 1)
+}
+
+// TestCancelOnLab: a cancelled command is ended, with all it started, in
+// the login user's shell and in the privileged (sudo) one, and the shell
+// serves the next command: the signals come from a session of their own,
+// with the shell's privilege.
+func TestCancelOnLab(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a lab")
+	}
+	l, x, ctx := checkLab(t)
+	for _, privileged := range []bool{false, true} {
+		t.Run(fmt.Sprint("privileged ", privileged), func(t *testing.T) {
+			sleep := fmt.Sprintf("30.%06d", time.Now().Nanosecond()/1000)
+			cctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+			// A child that ignores TERM: only the group's KILL ends it.
+			_, err := x.Run(cctx, "trap '' TERM; sleep "+sleep+" & wait; echo never", privileged, "")
+			cancel()
+			if !errors.Is(err, context.DeadlineExceeded) {
+				t.Fatalf("%v, want context.DeadlineExceeded", err)
+			}
+			for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+				out, _, err := l.Exec(ctx, "ws1", "ps -eo pid=,args= | grep ' sleep "+sleep+"$' || true")
+				if err != nil {
+					t.Fatal(err)
+				}
+				if strings.TrimSpace(out) == "" {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("sleep %s still runs: %s", sleep, out)
+				}
+			}
+			for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+				out, err := x.Run(ctx, "id -u", privileged, "")
+				if err != nil {
+					t.Fatal(err)
+				}
+				root := strings.TrimSpace(out.Stdout) == "0"
+				if root != privileged {
+					t.Fatalf("after the cancel, id -u says %q (privileged %v)", out.Stdout, privileged)
+				}
+				if out.ExitCode == 0 {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("after the cancel: %+v", out)
+				}
+			}
+		})
+	}
 }

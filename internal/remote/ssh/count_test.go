@@ -46,13 +46,13 @@ func TestProcessesPerRoundTrip(t *testing.T) {
 		why   string
 	}{
 		{"connect", func() { c = dial(t, s.config()) }, 2, "sshd's connection process and its pre-authentication child (a root login has no post-login child)"},
-		{"first command", run(plain), 3, "the shell's session (exec sh), the job that frames the command, its setsid sh"},
-		{"a builtin", run(plain), 2, "the job and its sh"},
-		{"a privileged builtin", run(priv), 2, "the same shell: a root login needs no second one"},
-		{"a program", run(remote.Cmd{Command: "/bin/true"}), 3, "the job, its sh, the program"},
-		{"a batch, plain and privileged", run(plain, priv, plain, priv), 6, "one job, its sh, one subshell per command"},
-		{"a batch of programs run by exec", run(remote.Cmd{Command: "exec /bin/true"}, remote.Cmd{Command: "exec /bin/true", Privileged: true}), 4,
-			"one job, its sh, one subshell per command that becomes the program"},
+		{"first command", run(plain), 2, "the shell's session (exec sh), then the command's job: a setsid'd sh, which the shell waits for"},
+		{"a builtin", run(plain), 1, "the job"},
+		{"a privileged builtin", run(priv), 1, "the same shell: a root login needs no second one"},
+		{"a program", run(remote.Cmd{Command: "/bin/true"}), 2, "the job and the program"},
+		{"a batch, plain and privileged", run(plain, priv, plain, priv), 5, "one job, one subshell per command"},
+		{"a batch of programs run by exec", run(remote.Cmd{Command: "exec /bin/true"}, remote.Cmd{Command: "exec /bin/true", Privileged: true}), 3,
+			"one job, one subshell per command that becomes the program"},
 		{"an upload", func() {
 			if err := c.Upload(ctx, s.dir+"/uploaded", strings.NewReader("content\n"), 0o644, true); err != nil {
 				t.Fatal(err)

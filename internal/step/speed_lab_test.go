@@ -61,6 +61,14 @@ func TestProcessesOnLab(t *testing.T) {
 		// sudo's sh.
 		{"first reads", prefetch, 3 + 12, "the two shells (1 + 2), then the reads"},
 		{"reads again", prefetch, 12, "a job per shell (one process each), one subshell per check, which becomes stat for a file check"},
+		{"package and printer reads", func() {
+			x.T.Invalidate()
+			ps := append(step.Package{}.Probes(&plan.Step{Package: &plan.PackageSpec{Name: "chat", Manager: "apt", Package: "acme-chat"}}),
+				step.Printer{}.Probes(&plan.Step{Printer: &plan.PrinterSpec{Name: "Office-2F"}})...)
+			if _, err := x.T.Prefetch(ctx, ps); err != nil {
+				t.Fatal(err)
+			}
+		}, 6, "one job (both as the user), a subshell that becomes dpkg-query, a subshell running 3 lpstat then becoming the 4th"},
 		{"a privileged upload", func() {
 			if err := x.T.Comm.Upload(ctx, "/tmp/onboard-speed-test", strings.NewReader("content\n"), 0o644, true); err != nil {
 				t.Fatal(err)

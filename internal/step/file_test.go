@@ -24,9 +24,10 @@ func formerStatMetaCmd(p string) string {
 }
 
 // processes runs cmd in a subshell of a fresh sh, as a batch does, in a PID
-// namespace of its own, and returns its output and how many processes it
-// cost, the subshell included (the namespace's PIDs are handed out in
-// order: the last one, read by a final sh, less that sh and the outer sh).
+// namespace of its own, and returns its output (then a line with its exit
+// status) and how many processes it cost, the subshell included (the
+// namespace's PIDs are handed out in order: the last one, read by a final
+// sh, less that sh and the outer sh).
 func processes(t *testing.T, cmd string) (string, int) {
 	t.Helper()
 	script := `( eval "$1" ) </dev/null; printf '\n%s\n' "$?"; sh -c 'echo $$'`
@@ -76,6 +77,10 @@ func TestStatReads(t *testing.T) {
 		{"directory", dir, 1, 2},
 		{"device", "/dev/null", 1, 2},
 		{"missing", filepath.Join(dir, "missing"), 1, 1},
+	}
+	// A content check's read: head alone, become the subshell.
+	if got, n := processes(t, headCmd(file)); got != "content\n\n0" || n != 1 {
+		t.Errorf("head: prints %q in %d processes, want the content and exit 0 in 1", got, n)
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -279,7 +279,8 @@ func (s *testServer) config() Config {
 	}
 }
 
-// descendants lists the processes whose ancestry includes pid.
+// descendants lists the processes whose ancestry includes pid, each after
+// its parent.
 func descendants(pid int) []int {
 	entries, _ := os.ReadDir("/proc")
 	parent := map[int]int{}
@@ -299,14 +300,17 @@ func descendants(pid int) []int {
 			parent[p] = pp
 		}
 	}
+	children := map[int][]int{}
+	for p, pp := range parent {
+		children[pp] = append(children[pp], p)
+	}
+	// Parents before their children: kill (a crash) then takes sshd's
+	// connection processes before the shells and commands under them, so
+	// a command never outlives its connection even for a moment.
 	var out []int
-	for p := range parent {
-		for q := parent[p]; q > 1; q = parent[q] {
-			if q == pid {
-				out = append(out, p)
-				break
-			}
-		}
+	for queue := append([]int(nil), children[pid]...); len(queue) > 0; queue = queue[1:] {
+		out = append(out, queue[0])
+		queue = append(queue, children[queue[0]]...)
 	}
 	return out
 }

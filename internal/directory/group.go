@@ -67,6 +67,27 @@ func (c *Client) IsMember(ctx context.Context, groupDN, userDN string) (bool, er
 	return len(entries) == 1, nil
 }
 
+// InGroup reports whether the account's memberOf names groupDN (compared
+// as DNs: case and escaping do not matter). True is certain, as the
+// server writes memberOf from the groups' members (Active Directory's
+// back-link, OpenLDAP's memberof overlay); false is not, as a server
+// without the overlay writes none: ask IsMember then.
+func (u *User) InGroup(groupDN string) bool {
+	want, err := ldap.ParseDN(groupDN)
+	for _, v := range u.Attr("memberOf") {
+		if err != nil {
+			if strings.EqualFold(v, groupDN) {
+				return true
+			}
+			continue
+		}
+		if got, perr := ldap.ParseDN(v); perr == nil && got.EqualFold(want) {
+			return true
+		}
+	}
+	return false
+}
+
 // AddMember makes userDN a member of groupDN; nil if it already is. A
 // missing group gives ErrNoSuchGroup, a missing member ErrNoSuchUser.
 func (c *Client) AddMember(ctx context.Context, groupDN, userDN string) error {

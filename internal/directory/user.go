@@ -254,8 +254,10 @@ func (c *Client) userAttrs() []string {
 	if c.cfg.Kind == ActiveDirectory {
 		return []string{"*", "replPropertyMetaData"}
 	}
-	// Operational, so named; a server without ppolicy ignores the name.
-	return []string{"*", "pwdAccountLockedTime"}
+	// Operational attributes, so named: memberOf (the memberof overlay),
+	// so that one search reads an account and its groups, and the ppolicy
+	// lock of a disabled account (a server without ppolicy ignores it).
+	return []string{"*", "memberOf", "pwdAccountLockedTime"}
 }
 
 func (c *Client) usernameAttr() string {

@@ -83,7 +83,7 @@ func (h *aptHost) Run(_ context.Context, c remote.Cmd) (int, error) {
 	h.cmds = append(h.cmds, c.Command)
 	cmd := c.Command
 	switch {
-	case strings.HasPrefix(cmd, "LC_ALL=C dpkg-query -W -f='${Package}|"):
+	case strings.HasPrefix(cmd, "LC_ALL=C exec dpkg-query -W -f='${Package}|"):
 		names := make([]string, 0, len(h.installed))
 		for n := range h.installed {
 			names = append(names, n)
@@ -201,7 +201,7 @@ func (d aptDialer) Dial(_ context.Context, h *plan.Host) (remote.Communicator, e
 const (
 	installCmd = "DEBIAN_FRONTEND=noninteractive apt-get install"
 	updateCmd  = "DEBIAN_FRONTEND=noninteractive apt-get update"
-	dpkgCmd    = "LC_ALL=C dpkg-query"
+	dpkgCmd    = "LC_ALL=C exec dpkg-query"
 	madisonCmd = "LC_ALL=C apt-cache madison"
 )
 

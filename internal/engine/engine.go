@@ -1210,10 +1210,18 @@ func (r *run) applyBatch(ctx context.Context, b step.Batcher, kind step.Kind, x 
 }
 
 // verify proves a step after apply: the kind's own Verify, or a check
-// that now finds it in place.
+// that now finds it in place. The check's reads and those of the host's
+// other pending steps go in one batch, read after the change (the apply
+// invalidated every earlier read): the verify and the next step's check
+// cost one round trip, not two.
 func (r *run) verify(ctx context.Context, kind step.Kind, x *step.Exec, s *plan.Step) error {
 	if v, ok := kind.(step.Verifier); ok {
 		return v.Verify(ctx, x, s)
+	}
+	if x.T != nil {
+		x.Remote += r.prefetch(ctx, x.T, r.pendingOn(s.Host))
+		x.Probed = true
+		defer func() { x.Probed = false }()
 	}
 	after, err := kind.Check(ctx, x, s)
 	if err != nil {

@@ -202,9 +202,13 @@ func (k Membership) Check(ctx context.Context, x *Exec, s *plan.Step) (State, er
 	if u == nil {
 		return missing(fmt.Sprintf("account %s does not exist yet", m.Username)), nil
 	}
-	ok, err := x.D.Client.IsMember(ctx, g, u.DN)
-	if err != nil {
-		return State{}, err
+	// The account's memberOf, read with it, answers yes in the same round
+	// trip; only a no is asked of the group itself.
+	ok := u.InGroup(g)
+	if !ok {
+		if ok, err = x.D.Client.IsMember(ctx, g, u.DN); err != nil {
+			return State{}, err
+		}
 	}
 	if !ok {
 		return missing(fmt.Sprintf("%s is not a member of %s", m.Username, m.Group)), nil

@@ -243,8 +243,9 @@ func orExit(said string, code int) string {
 }
 
 // headCmd reads the first MiB of a file: enough for the configuration
-// files checks read.
-func headCmd(p string) string { return shell.Cmd("head -c 1048576", p) }
+// files checks read. head replaces the shell that runs it (exec): one
+// process on the host, not two.
+func headCmd(p string) string { return "exec " + shell.Cmd("head -c 1048576", p) }
 
 func fileCheck(ctx context.Context, x *Exec, c *plan.FileCheck) (State, error) {
 	st, err := readStat(ctx, x, c.Path, statMetaCmd(c.Path))

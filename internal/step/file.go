@@ -23,17 +23,23 @@ type fileState struct {
 	owner, group, kind string
 }
 
-// statCmd reads a path's mode, owner, group, type and content digest.
+// statCmd reads a path's mode, owner, group, type and content digest:
+// "644|root|root|regular file" and a line with the digest ("-" for no
+// regular file), or "MISSING". The digest's program replaces the shell
+// (exec) rather than being one more process: run the line alone, never
+// with more after it.
 func statCmd(p string) string {
 	q := shell.Quote(p)
-	return "if [ -e " + q + " ]; then LC_ALL=C stat -c '%a|%U|%G|%F' -- " + q + " && { [ -f " + q + " ] && sha256sum < " + q + " || echo -; }; else echo MISSING; fi"
+	return "if [ ! -e " + q + " ]; then echo MISSING; elif LC_ALL=C stat --printf '%a|%U|%G|%F\\n' -- " + q +
+		"; then if [ -f " + q + " ] && [ -r " + q + " ]; then exec sha256sum < " + q + "; fi; echo -; else false; fi"
 }
 
 // statMetaCmd is statCmd without the content digest (its second line is
-// "-"), for a check that looks at no content: one program less per read.
+// "-"), for a check that looks at no content. stat replaces the shell
+// (exec), so a read costs one process on the host, not two.
 func statMetaCmd(p string) string {
 	q := shell.Quote(p)
-	return "if [ -e " + q + " ]; then LC_ALL=C stat -c '%a|%U|%G|%F' -- " + q + " && echo -; else echo MISSING; fi"
+	return "if [ -e " + q + " ]; then LC_ALL=C exec stat --printf '%a|%U|%G|%F\\n-\\n' -- " + q + "; fi; echo MISSING"
 }
 
 func statFile(ctx context.Context, x *Exec, p string) (fileState, error) {

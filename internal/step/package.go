@@ -45,7 +45,9 @@ func (Package) installed(ctx context.Context, x *Exec, p *plan.PackageSpec) (str
 }
 
 // dpkgQueryAll lists every package dpkg knows, one per line.
-const dpkgQueryAll = "LC_ALL=C dpkg-query -W -f='${Package}|${db:Status-Abbrev}|${Version}\\n'"
+// dpkg-query replaces the shell that runs it (exec): one process on the
+// host, not two.
+const dpkgQueryAll = "LC_ALL=C exec dpkg-query -W -f='${Package}|${db:Status-Abbrev}|${Version}\\n'"
 
 // dpkgDatabase returns the installed version of every package on the host
 // (only fully installed ones), read with one dpkg-query and shared by all
@@ -80,7 +82,7 @@ func parseDpkgDatabase(s string) map[string]string {
 }
 
 func dpkgOneCmd(pkg string) string {
-	return "LC_ALL=C dpkg-query -W -f='${db:Status-Abbrev}|${Version}' " + shell.Quote(pkg)
+	return "LC_ALL=C exec dpkg-query -W -f='${db:Status-Abbrev}|${Version}' " + shell.Quote(pkg)
 }
 
 // dpkgOne asks dpkg for one package.

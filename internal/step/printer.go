@@ -28,13 +28,16 @@ const sep = "@@onboard@@"
 // driver), and the server's default destination, separated by markers. A
 // user's own default (LPDEST, PRINTER, ~/.cups/lpoptions) is kept out of
 // the way: the check is about the machine's default, which lpadmin -d sets.
+// The last lpstat replaces the shell (exec): one process less per read.
+// Only the output counts, never the exit status (lpstat -d fails when
+// CUPS is down, which the output says).
 func lpstatCmd(queues ...string) string {
 	q := ""
 	if len(queues) > 0 {
 		q = " " + shell.Join(queues...)
 	}
 	return "export LC_ALL=C HOME=/nonexistent; unset LPDEST PRINTER; lpstat -v" + q + " 2>&1; echo " + sep + "; lpstat -a" + q + " 2>&1; echo " + sep +
-		"; lpstat -l -p" + q + " 2>&1; echo " + sep + "; lpstat -d 2>&1; true"
+		"; lpstat -l -p" + q + " 2>&1; echo " + sep + "; exec lpstat -d 2>&1"
 }
 
 // readPrinter reads one queue afresh (after a change made by this step).

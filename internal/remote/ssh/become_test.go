@@ -29,7 +29,7 @@ func TestBecomeLine(t *testing.T) {
 		{name: "unprivileged", user: "alice", become: "sudo", want: cmd},
 		{name: "root needs no sudo", privileged: true, user: "root", become: "sudo", want: cmd},
 		{name: "root without become", privileged: true, user: "root", want: cmd},
-		{name: "sudo without password", privileged: true, user: "alice", become: "sudo", want: "sudo -n -- sh -c " + q},
+		{name: "sudo without password", privileged: true, user: "alice", become: "sudo", want: "exec sudo -n -- sh -c " + q},
 		{name: "sudo with password", privileged: true, user: "alice", become: "sudo", password: true, wantPassword: true,
 			want: "if sudo -n true 2>/dev/null; then IFS= read -r onboard_pw; unset onboard_pw; exec sudo -n -- sh -c " + q +
 				"; else exec sudo -S -p '' -- sh -c " + q + "; fi"},

@@ -23,18 +23,21 @@ import (
 // command costs a fork in a running sh instead of a new session and a new
 // login shell. The protocol, all on the shell's stdin:
 //
-//	wait; { $onboard_ss sh -c 'printf "<P>%d\n" "$$" >&2
-//	<command>' </dev/null; printf '<E>x%d\n' "$?"; printf '<E>e\n' >&2; } &
+//	$onboard_ss sh -c 'printf "<P>%d\n" "$$" >&2
+//	<command>' </dev/null & wait $!; printf '<E>x%d\n' "$?"; printf '<E>e\n' >&2
 //
 // <P> and <E> are random per command. The command runs in a child sh of
 // its own (nothing it does leaks into the next), in a session and process
-// group of its own (setsid, when the host has it), with stdin closed. Its
-// stdout and stderr are the shell's own, kept apart by SSH; the end marker
-// <E> with the exit code closes each stream's frame. <E> never appears on
-// any command line (printf is a builtin), so a command cannot learn it from
-// ps; an output that contains an earlier command's marker is just output.
-// The job runs in the background so that the shell stays free to read the
-// kill line that cancels it.
+// group of its own (setsid, when the host has it: an exec, not one more
+// process), with stdin closed. Its stdout and stderr are the shell's own,
+// kept apart by SSH; the end marker <E> with the exit code closes each
+// stream's frame. <E> never appears on any command line (printf is a
+// builtin), so a command cannot learn it from ps; an output that contains
+// an earlier command's marker is just output. The shell itself waits for
+// the job and prints its end, however the job ends (even killed with its
+// whole group): one process per command on the host, the job. A cancel
+// therefore cannot go through the waiting shell: it is sent from a session
+// of its own, with the shell's privilege (signalJob).
 
 // shellSetup is the first thing a new shell runs.
 const shellSetup = "command -v setsid >/dev/null 2>&1 && onboard_ss=setsid || onboard_ss=\n"
@@ -49,6 +52,7 @@ const shellWedged = 3 * time.Second
 // rshell is one long-lived sh on its own session.
 type rshell struct {
 	cn      *conn
+	priv    bool // started under sudo: its jobs are root's
 	sess    *xssh.Session
 	stdin   io.WriteCloser
 	out     *framer
@@ -181,7 +185,7 @@ func (c *Client) startShell(ctx context.Context, priv bool) (*rshell, error) {
 	if err != nil {
 		return nil, err
 	}
-	sh := &rshell{cn: cn, sess: sess}
+	sh := &rshell{cn: cn, sess: sess, priv: priv && c.cfg.User != "root"}
 	fail := func(err error) (*rshell, error) {
 		_ = sess.Close()
 		return nil, err
@@ -278,17 +282,33 @@ func (f cmdFrame) wait(ctx context.Context) (int, error) {
 	return f.out.code, nil
 }
 
+// ended reports, without waiting, whether both frames have ended.
+func (f cmdFrame) ended() bool {
+	for _, fr := range []*frame{f.out, f.errs} {
+		select {
+		case <-fr.done:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
 // commandScript is the line that runs command in the shell (see above).
 func commandScript(command, end, pid string) string {
 	inner := "printf '" + pid + "%d\\n' \"$$\" >&2\n" + command
-	// wait reaps the previous job (it has printed its markers, so it has
-	// ended or is ending): a shell never waits otherwise, and would pile
-	// up zombies, and their CPU time would be lost to the host's accounts.
-	return "wait; { $onboard_ss sh -c " + shell.Quote(inner) + " </dev/null; printf '" + end + "x%d\\n' \"$?\"; printf '" + end + "e\\n' >&2; } &\n"
+	return jobLine(inner, end)
+}
+
+// jobLine runs the sh script inner as the shell's job and, once it has
+// ended (and is reaped: no zombie, its CPU time in the host's accounts),
+// prints the end marker with its exit status on both streams.
+func jobLine(inner, end string) string {
+	return "$onboard_ss sh -c " + shell.Quote(inner) + " </dev/null & wait $!; printf '" + end + "x%d\\n' \"$?\"; printf '" + end + "e\\n' >&2\n"
 }
 
 // batchScript is the line that runs a batch of commands in the shell: one
-// job, one setsid and one sh for all of them, each command in a subshell
+// job (one setsid'd sh) for all of them, each command in a subshell
 // of its own (a fork, no exec) so that nothing it does (exit, cd, set)
 // reaches the next; eval parses each only when it runs, so a command with
 // a syntax error fails alone. ends[i] frames command i; batchEnd frames the
@@ -302,7 +322,7 @@ func batchScript(commands, ends []string, pid, batchEnd string) string {
 	for i, c := range commands {
 		inner.WriteString("( eval " + shell.Quote(c) + " ) </dev/null; printf '" + ends[i] + "x%d\\n' \"$?\"; printf '" + ends[i] + "e\\n' >&2\n")
 	}
-	return "wait; { $onboard_ss sh -c " + shell.Quote(inner.String()) + " </dev/null; printf '" + batchEnd + "x%d\\n' \"$?\"; printf '" + batchEnd + "e\\n' >&2; } &\n"
+	return jobLine(inner.String(), batchEnd)
 }
 
 // runShellBatch runs cmds in sh as one job (see batchScript) and returns
@@ -442,10 +462,10 @@ func (c *Client) probe(cn *conn) bool {
 // probeTimeout bounds probe.
 const probeTimeout = 2 * time.Second
 
-// killShellCommand ends a cancelled command (or batch) through its shell:
-// SIGTERM to its process group, whose PID pf carries, SIGKILL after
-// cancelGrace; it reports whether the shell is still fit for use (f, the
-// last frame, ended).
+// killShellCommand ends a cancelled command (or batch): SIGTERM to its
+// process group, whose PID pf carries, SIGKILL after cancelGrace, each sent
+// from a session of its own (the shell is waiting for the job); it reports
+// whether the shell is still fit for use (f, the last frame, ended).
 func (c *Client) killShellCommand(sh *rshell, pf *frame, f cmdFrame) bool {
 	select {
 	case <-pf.gotPID:
@@ -460,12 +480,12 @@ func (c *Client) killShellCommand(sh *rshell, pf *frame, f cmdFrame) bool {
 		return err == nil
 	}
 	for _, sig := range []string{"TERM", "KILL"} {
+		if f.ended() {
+			// Ended on its own: its group id may already be another's.
+			return sh.answers(shellWedged)
+		}
 		if p > 1 {
-			// dash's kill takes no "--": "-PID" names the group.
-			line := fmt.Sprintf("kill -%s -%d 2>/dev/null || kill -%s %d 2>/dev/null\n", sig, p, sig, p)
-			if _, err := io.WriteString(sh.stdin, line); err != nil {
-				return false
-			}
+			c.signalJob(sh, p, sig)
 		}
 		if wait(cancelGrace) {
 			return sh.answers(shellWedged)
@@ -476,6 +496,41 @@ func (c *Client) killShellCommand(sh *rshell, pf *frame, f cmdFrame) bool {
 	}
 	c.log.Warn("cancelled command did not end, closing its shell", "pid", p)
 	return false
+}
+
+// signalJob sends sig to the job whose PID is p (its process group; the
+// process alone on a host without setsid) from a session of its own, as
+// the shell's user: root through sudo for the privileged shell. Only a
+// cancel pays for this session.
+func (c *Client) signalJob(sh *rshell, p int, sig string) {
+	// dash's kill takes no "--": "-PID" names the group.
+	kill := fmt.Sprintf("kill -%s -%d 2>/dev/null || kill -%s %d 2>/dev/null", sig, p, sig, p)
+	line, prefix, err := c.commandLine(remote.Cmd{Command: kill, Privileged: sh.priv})
+	if err != nil {
+		c.log.Warn("cannot kill cancelled command", "pid", p, "err", err)
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	// Outside the semaphore: the cancelled command's caller may hold every
+	// slot, and openSession waits out a full sshd.
+	sess, err := openSession(ctx, sh.cn)
+	if err != nil {
+		c.log.Warn("cannot kill cancelled command", "pid", p, "err", err)
+		return
+	}
+	c.sessions.Add(1)
+	defer sess.Close()
+	if prefix != "" {
+		sess.Stdin = strings.NewReader(prefix)
+	}
+	ran := make(chan error, 1)
+	go func() { ran <- sess.Run(line) }()
+	select {
+	case <-ran:
+	case <-ctx.Done():
+		c.log.Warn("kill of cancelled command did not answer", "pid", p)
+	}
 }
 
 // answers reports whether the shell reads and runs a line within d. A

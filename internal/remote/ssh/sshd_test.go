@@ -37,6 +37,9 @@ type testServer struct {
 	known    string // known_hosts file with both host keys
 	logPath  string
 	waitDone chan struct{}
+	// pidns runs sshd in a PID namespace of its own, where PIDs are handed
+	// out in order: lastPID then tells how many processes a client started.
+	pidns bool
 }
 
 func newSigner(t testing.TB, priv any) (xssh.Signer, []byte) {
@@ -70,10 +73,22 @@ func writeFile(t testing.TB, path string, data []byte, mode os.FileMode) {
 // startSSHD starts sshd; it is killed when the test ends.
 func startSSHD(t testing.TB) *testServer {
 	t.Helper()
+	return startSSHDWith(t, false)
+}
+
+// startSSHDCounting starts sshd in a PID namespace of its own (see
+// testServer.processes).
+func startSSHDCounting(t testing.TB) *testServer {
+	t.Helper()
+	return startSSHDWith(t, true)
+}
+
+func startSSHDWith(t testing.TB, pidns bool) *testServer {
+	t.Helper()
 	if err := os.MkdirAll("/run/sshd", 0o755); err != nil { // sshd's privilege separation directory
 		t.Fatal(err)
 	}
-	s := &testServer{t: t, dir: t.TempDir()}
+	s := &testServer{t: t, dir: t.TempDir(), pidns: pidns}
 	var pemEd, pemEC, pemUser []byte
 	s.ed25519, pemEd = newEd25519(t)
 	ecKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
@@ -132,7 +147,11 @@ LogLevel VERBOSE
 func (s *testServer) start() {
 	t := s.t
 	t.Helper()
-	cmd := exec.Command("/usr/sbin/sshd", "-D", "-e", "-f", filepath.Join(s.dir, "sshd_config"))
+	args := []string{"/usr/sbin/sshd", "-D", "-e", "-f", filepath.Join(s.dir, "sshd_config")}
+	if s.pidns {
+		args = append([]string{"unshare", "--pid", "--fork", "--kill-child"}, args...)
+	}
+	cmd := exec.Command(args[0], args[1:]...)
 	logf, err := os.OpenFile(s.logPath, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
 	if err != nil {
 		t.Fatal(err)
@@ -164,6 +183,47 @@ func (s *testServer) start() {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// lastPID is the last PID handed out in sshd's PID namespace (startSSHDCounting),
+// read by a shell started there, which takes the next one.
+func (s *testServer) lastPID() int {
+	s.t.Helper()
+	out, err := exec.Command("nsenter", fmt.Sprintf("--pid=/proc/%d/ns/pid_for_children", s.cmd.Process.Pid), "--", "sh", "-c", "echo $$").Output()
+	if err != nil {
+		s.t.Fatalf("last PID in sshd's namespace: %v", err)
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(string(out)))
+	if err != nil {
+		s.t.Fatalf("last PID %q: %v", out, err)
+	}
+	return n
+}
+
+// processes returns how many processes f started on the host: the growth
+// of the namespace's last PID, less the readings'. It reads until the host
+// is idle (two readings in a row, nothing between them): sshd forks a
+// connection's post-login process a moment after the client has logged in.
+func (s *testServer) processes(f func()) int {
+	s.t.Helper()
+	settle := func() (last, readings int) {
+		last, readings = s.lastPID(), 1
+		for deadline := time.Now().Add(10 * time.Second); ; readings++ {
+			time.Sleep(50 * time.Millisecond)
+			n := s.lastPID()
+			if n == last+1 {
+				return n, readings + 1
+			}
+			if time.Now().After(deadline) {
+				s.t.Fatalf("processes keep starting on the idle host (PID %d, then %d)", last, n)
+			}
+			last = n
+		}
+	}
+	before, _ := settle()
+	f()
+	after, readings := settle()
+	return after - before - readings
 }
 
 func (s *testServer) addr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(s.port)) }
@@ -219,7 +279,8 @@ func (s *testServer) config() Config {
 	}
 }
 
-// descendants lists the processes whose ancestry includes pid.
+// descendants lists the processes whose ancestry includes pid, each after
+// its parent.
 func descendants(pid int) []int {
 	entries, _ := os.ReadDir("/proc")
 	parent := map[int]int{}
@@ -239,14 +300,17 @@ func descendants(pid int) []int {
 			parent[p] = pp
 		}
 	}
+	children := map[int][]int{}
+	for p, pp := range parent {
+		children[pp] = append(children[pp], p)
+	}
+	// Parents before their children: kill (a crash) then takes sshd's
+	// connection processes before the shells and commands under them, so
+	// a command never outlives its connection even for a moment.
 	var out []int
-	for p := range parent {
-		for q := parent[p]; q > 1; q = parent[q] {
-			if q == pid {
-				out = append(out, p)
-				break
-			}
-		}
+	for queue := append([]int(nil), children[pid]...); len(queue) > 0; queue = queue[1:] {
+		out = append(out, queue[0])
+		queue = append(queue, children[queue[0]]...)
 	}
 	return out
 }

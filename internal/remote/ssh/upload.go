@@ -37,7 +37,9 @@ func (c *Client) UploadOwned(ctx context.Context, dst string, r io.Reader, mode 
 	}
 	var stderr bytes.Buffer
 	code, err := c.Run(ctx, remote.Cmd{
-		Command:    "sh -c " + shell.Quote(uploadScript(dst, size, mode, owner, group)),
+		// sh, whatever the login shell: exec'd, not a child of the shell
+		// that reads the line (one process less on the host).
+		Command:    "exec sh -c " + shell.Quote(uploadScript(dst, size, mode, owner, group)),
 		Privileged: privileged,
 		Stdin:      body,
 		Stderr:     &stderr,

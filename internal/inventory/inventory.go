@@ -65,6 +65,21 @@ type Directory struct {
 	AllowAttributes []string `yaml:"allow_attributes"`
 	Posix           Posix    `yaml:"posix"`
 	Join            Join     `yaml:"join"`
+	Leavers         Leavers  `yaml:"leavers"`
+}
+
+// Leavers is what offboarding does with this directory's accounts
+// (docs/lifecycle.md): where a leaver's account goes, how long it can be
+// restored, and when a later run may delete it.
+type Leavers struct {
+	// OU is the DN a leaver's account is moved to; empty: it stays.
+	OU string `yaml:"ou"`
+	// GraceDays: onboard restore brings a leaver back up to this many
+	// days after the leave; 0: not at all.
+	GraceDays int `yaml:"grace_days"`
+	// RetentionDays: a run at least this many days after the leave deletes
+	// the account, unless a legal hold stops it; 0: never deleted.
+	RetentionDays int `yaml:"retention_days"`
 }
 
 // Naming is how usernames, display names and mail addresses are derived.
@@ -736,6 +751,14 @@ func (inv *Inventory) checkDirectory(name string) []error {
 	}
 	if d.Posix.UIDMin < 0 || d.Posix.GIDNumber < 0 {
 		fail(".posix", "uid_min and gid_number must be above 0 (or unset for the default 10000)")
+	}
+	if l := d.Leavers; l.OU != "" && !strings.HasSuffix(strings.ToLower(l.OU), ","+strings.ToLower(d.BaseDN)) {
+		fail(".leavers.ou", "must be a DN under the directory's base_dn %s, got %q", d.BaseDN, l.OU)
+	}
+	if l := d.Leavers; l.GraceDays < 0 || l.RetentionDays < 0 {
+		fail(".leavers", "grace_days and retention_days must be 0 or more")
+	} else if l.RetentionDays > 0 && l.GraceDays > l.RetentionDays {
+		fail(".leavers.grace_days", "is %d days, longer than retention_days (%d): an account cannot be restored after it is deleted", l.GraceDays, l.RetentionDays)
 	}
 	if limit := username.Limit(d.Kind); d.Naming.MaxLength < 0 || d.Naming.MaxLength > limit {
 		fail(".naming.max_length", "must be between 1 and %d (the longest logon name %s accepts), got %d", limit, d.Kind, d.Naming.MaxLength)

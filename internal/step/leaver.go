@@ -116,6 +116,20 @@ func leaverAccount(ctx context.Context, x *Exec, l *plan.LeaverSpec) (*directory
 }
 
 // mustAccount is leaverAccount where a missing account is an error.
+// leaverUser is what every leaver kind starts with: the directory's
+// leaver operations and the leaver's own account.
+func leaverUser(ctx context.Context, x *Exec, sp *plan.LeaverSpec) (Leavers, *directory.User, error) {
+	l, err := leavers(x)
+	if err != nil {
+		return nil, nil, err
+	}
+	u, err := mustAccount(ctx, x, sp)
+	if err != nil {
+		return nil, nil, err
+	}
+	return l, u, nil
+}
+
 func mustAccount(ctx context.Context, x *Exec, l *plan.LeaverSpec) (*directory.User, error) {
 	u, err := leaverAccount(ctx, x, l)
 	if err == nil && u == nil {
@@ -214,11 +228,7 @@ func disabledHow(x *Exec) string {
 
 func (AccountDisable) Check(ctx context.Context, x *Exec, s *plan.Step) (State, error) {
 	sp := s.Leaver
-	l, err := leavers(x)
-	if err != nil {
-		return State{}, err
-	}
-	u, err := mustAccount(ctx, x, sp)
+	l, u, err := leaverUser(ctx, x, sp)
 	if err != nil {
 		return State{}, err
 	}
@@ -250,11 +260,7 @@ func (AccountDisable) Apply(ctx context.Context, x *Exec, s *plan.Step) (string,
 	if err := notYet("disable "+sp.Username, sp.NotBefore); err != nil {
 		return "", err
 	}
-	l, err := leavers(x)
-	if err != nil {
-		return "", err
-	}
-	u, err := mustAccount(ctx, x, sp)
+	l, u, err := leaverUser(ctx, x, sp)
 	if err != nil {
 		return "", err
 	}
@@ -275,11 +281,7 @@ type AccountEnable struct{}
 
 func (AccountEnable) Check(ctx context.Context, x *Exec, s *plan.Step) (State, error) {
 	sp := s.Leaver
-	l, err := leavers(x)
-	if err != nil {
-		return State{}, err
-	}
-	u, err := mustAccount(ctx, x, sp)
+	l, u, err := leaverUser(ctx, x, sp)
 	if err != nil {
 		return State{}, err
 	}
@@ -298,11 +300,7 @@ func (AccountEnable) Apply(ctx context.Context, x *Exec, s *plan.Step) (string, 
 	if err := notYet("enable "+sp.Username, sp.NotBefore); err != nil {
 		return "", err
 	}
-	l, err := leavers(x)
-	if err != nil {
-		return "", err
-	}
-	u, err := mustAccount(ctx, x, sp)
+	l, u, err := leaverUser(ctx, x, sp)
 	if err != nil {
 		return "", err
 	}
@@ -328,11 +326,7 @@ func (PasswordScramble) Check(ctx context.Context, x *Exec, s *plan.Step) (State
 	if sp.NotBefore.IsZero() {
 		return State{}, errors.New("password-scramble needs the leave time (not_before): it is in place when the password changed after it")
 	}
-	l, err := leavers(x)
-	if err != nil {
-		return State{}, err
-	}
-	u, err := mustAccount(ctx, x, sp)
+	l, u, err := leaverUser(ctx, x, sp)
 	if err != nil {
 		return State{}, err
 	}
@@ -358,11 +352,7 @@ func (PasswordScramble) Apply(ctx context.Context, x *Exec, s *plan.Step) (strin
 	if err := notYet("scramble the password of "+sp.Username, sp.NotBefore); err != nil {
 		return "", err
 	}
-	l, err := leavers(x)
-	if err != nil {
-		return "", err
-	}
-	u, err := mustAccount(ctx, x, sp)
+	l, u, err := leaverUser(ctx, x, sp)
 	if err != nil {
 		return "", err
 	}
@@ -405,11 +395,7 @@ func (AccountMove) Apply(ctx context.Context, x *Exec, s *plan.Step) (string, er
 	if err := notYet("move "+sp.Username, sp.NotBefore); err != nil {
 		return "", err
 	}
-	l, err := leavers(x)
-	if err != nil {
-		return "", err
-	}
-	u, err := mustAccount(ctx, x, sp)
+	l, u, err := leaverUser(ctx, x, sp)
 	if err != nil {
 		return "", err
 	}
@@ -453,11 +439,7 @@ func (AccountExpire) Check(ctx context.Context, x *Exec, s *plan.Step) (State, e
 	if err != nil {
 		return State{}, err
 	}
-	l, err := leavers(x)
-	if err != nil {
-		return State{}, err
-	}
-	u, err := mustAccount(ctx, x, sp)
+	l, u, err := leaverUser(ctx, x, sp)
 	if err != nil {
 		return State{}, err
 	}
@@ -481,11 +463,7 @@ func (AccountExpire) Apply(ctx context.Context, x *Exec, s *plan.Step) (string, 
 	if err != nil {
 		return "", err
 	}
-	l, err := leavers(x)
-	if err != nil {
-		return "", err
-	}
-	u, err := mustAccount(ctx, x, sp)
+	l, u, err := leaverUser(ctx, x, sp)
 	if err != nil {
 		return "", err
 	}
@@ -593,11 +571,7 @@ func (AccountDelete) Apply(ctx context.Context, x *Exec, s *plan.Step) (string, 
 	if err := notYet(what, sp.NotBefore); err != nil {
 		return "", err
 	}
-	l, err := leavers(x)
-	if err != nil {
-		return "", err
-	}
-	u, err := mustAccount(ctx, x, sp)
+	l, u, err := leaverUser(ctx, x, sp)
 	if err != nil {
 		return "", err
 	}

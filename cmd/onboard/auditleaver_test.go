@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -12,9 +13,9 @@ import (
 	"onboard/internal/result"
 )
 
-// recordRun journals a finished run of p with mode, every step ended as
-// outcome and re-checked in place.
-func recordRun(t *testing.T, j *journal.Journal, p *plan.Plan, mode string, at time.Time) string {
+// recordRun journals a finished run of p with mode, every step changed
+// and re-checked in place but those failed names (failed, not re-checked).
+func recordRun(t *testing.T, j *journal.Journal, p *plan.Plan, mode string, at time.Time, failed ...string) string {
 	t.Helper()
 	ctx := context.Background()
 	id, err := j.StartRun(ctx, journal.RunStart{Operator: "tech", Trigger: "cli", Mode: mode, Plan: p, Started: at})
@@ -23,11 +24,18 @@ func recordRun(t *testing.T, j *journal.Journal, p *plan.Plan, mode string, at t
 	}
 	var steps, handover []result.Step
 	for _, s := range p.Steps {
-		rs := result.Step{ID: s.ID, Kind: s.Kind, Hire: s.Hire, Outcome: result.Changed}
+		rs := result.Step{ID: s.ID, Kind: s.Kind, Hire: s.Hire, Title: s.Title, Outcome: result.Changed, Changed: "did " + s.Kind}
+		if slices.Contains(failed, s.ID) {
+			rs.Outcome, rs.Changed = result.Failed, ""
+			rs.Failure = &result.Failure{Step: s.ID, Phase: "apply", Message: "insufficient access"}
+		}
 		if err := j.Record(ctx, id, result.Event{Type: result.StepFinished, Time: at, RunID: id, Step: &rs}); err != nil {
 			t.Fatal(err)
 		}
 		steps = append(steps, rs)
+		if rs.Outcome == result.Failed {
+			continue
+		}
 		rs.Outcome = result.OK
 		handover = append(handover, rs)
 	}

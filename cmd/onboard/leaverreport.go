@@ -25,6 +25,7 @@ func (o *options) leaverReportCommand() *cobra.Command {
 	}
 	c.Flags().StringVar(&hire, "hire", "", "the leaver's employee `ID` (needed when the run offboarded several people)")
 	c.Flags().StringVar(&out, "out", "", "write the report to `FILE` (.html, .md or .json); default: Markdown on stdout")
+	o.addJournalFlags(c, false)
 	return c
 }
 

@@ -88,6 +88,9 @@ type Removal struct {
 	Status  string `json:"status"`
 	Held    bool   `json:"held"`
 	Outcome string `json:"outcome"`
+	// Verified: the step changed something and the check after its apply
+	// found it in place (the engine fails a step whose verify does not).
+	Verified bool `json:"verified_after_apply,omitempty"`
 	// Applied is what the apply said it did (and saw: the groups before),
 	// empty when the step found it in place.
 	Applied string `json:"applied,omitempty"`
@@ -186,7 +189,7 @@ func newRemoval(s *plan.Step, finished, checked map[string]result.Step) Removal 
 	}
 	rm.Outcome = string(f.Outcome)
 	if f.Outcome == result.Changed {
-		rm.Applied = f.Changed
+		rm.Applied, rm.Verified = f.Changed, true
 	}
 	rm.Found = f.Reason
 	switch {
@@ -269,7 +272,7 @@ func (r *LeaverReport) shown(forPeople bool) *LeaverReport {
 	c.Removals = make([]Removal, len(r.Removals))
 	for i, rm := range r.Removals {
 		c.Removals[i] = Removal{Step: f(rm.Step), Kind: f(rm.Kind), What: f(rm.What), Title: f(rm.Title), Where: f(rm.Where),
-			Status: rm.Status, Held: rm.Held, Outcome: f(rm.Outcome), Applied: f(rm.Applied), Found: f(rm.Found),
+			Status: rm.Status, Held: rm.Held, Outcome: f(rm.Outcome), Verified: rm.Verified, Applied: f(rm.Applied), Found: f(rm.Found),
 			Proof: f(rm.Proof), Problem: f(rm.Problem)}
 	}
 	c.Manual = nil
@@ -375,6 +378,9 @@ func writeLeaverMarkdown(w io.Writer, r *LeaverReport) error {
 	fmt.Fprintf(b, "\n## What each step did\n\n")
 	for _, rm := range r.Removals {
 		fmt.Fprintf(b, "- %s (%s): %s", mdText(rm.Title), mdCode(rm.Step), mdText(rm.Outcome))
+		if rm.Verified {
+			fmt.Fprintf(b, ", verified after apply")
+		}
 		if rm.Applied != "" {
 			fmt.Fprintf(b, "; applied: %s", mdText(rm.Applied))
 		} else if rm.Found != "" && rm.Outcome == string(result.OK) {

@@ -493,7 +493,7 @@ func (o *options) audit(ctx context.Context, hires []string) error {
 	if n := result.Unwaived(res.Steps); n > 0 || added > 0 {
 		err := fmt.Errorf("drift: %d check(s) no longer hold as handed over, %d thing(s) added since", n, added)
 		if len(leaverLines) > 0 {
-			err = fmt.Errorf("%w; %s", err, strings.Join(leaverLines, "; "))
+			err = fmt.Errorf("%w; %s", err, report.Visible(strings.Join(leaverLines, "; ")))
 		}
 		return &exitError{exitDrift, err}
 	}

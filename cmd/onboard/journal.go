@@ -311,11 +311,20 @@ func writeJSONTo(w io.Writer, v any) error {
 // checks a waiver excused for that hire): the steps that were proven then
 // are the ones to check.
 func auditPlan(ctx context.Context, j *journal.Journal, only map[string]bool) (*plan.Plan, error) {
+	p, _, err := auditPlans(ctx, j, only)
+	return p, err
+}
+
+// auditPlans is auditPlan, and the leavers among its hires: a hire whose
+// latest such run is an offboarding is audited on that run's steps (its
+// access stays removed), mapped here to that run's id.
+func auditPlans(ctx context.Context, j *journal.Journal, only map[string]bool) (*plan.Plan, map[string]string, error) {
+	leavers := map[string]string{}
 	var runs []journal.RunSummary
 	for _, outcome := range []string{journal.RunOK, journal.RunFailed} {
 		rs, err := j.Runs(ctx, journal.Filter{Outcome: outcome, Limit: 100000})
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		runs = append(runs, rs...)
 	}
@@ -329,15 +338,15 @@ func auditPlan(ctx context.Context, j *journal.Journal, only map[string]bool) (*
 		}
 		d, err := j.Run(ctx, r.ID)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if len(d.Unverified) > 0 { // changed since CheckChain
-			return nil, &exitError{exitTampered, fmt.Errorf("audit: record(s) %s of run %s in %s do not match their hashes: changed outside onboard (onboard journal verify)",
+			return nil, nil, &exitError{exitTampered, fmt.Errorf("audit: record(s) %s of run %s in %s do not match their hashes: changed outside onboard (onboard journal verify)",
 				seqList(d.Unverified), r.ID, j.Path())}
 		}
 		rp, err := d.PlanOf()
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if rp == nil {
 			continue
@@ -350,7 +359,12 @@ func auditPlan(ctx context.Context, j *journal.Journal, only map[string]bool) (*
 				continue
 			}
 			seen[h.ID] = true
-			h.Source = fmt.Sprintf("%s (handed over in run %s)", h.Source, r.ID)
+			if r.Mode == report.ModeOffboard {
+				leavers[h.ID] = r.ID
+				h.Source = fmt.Sprintf("%s (offboarded in run %s)", h.Source, r.ID)
+			} else {
+				h.Source = fmt.Sprintf("%s (handed over in run %s)", h.Source, r.ID)
+			}
 			p.Hires = append(p.Hires, h)
 			p.Sources = append(p.Sources, h.Source)
 			for _, s := range rp.Steps {
@@ -371,10 +385,10 @@ func auditPlan(ctx context.Context, j *journal.Journal, only map[string]bool) (*
 	}
 	for id := range only {
 		if !seen[id] {
-			return nil, invalid(fmt.Errorf("no completed (handed over) run of hire %s in %s", id, j.Path()))
+			return nil, nil, invalid(fmt.Errorf("no completed (handed over) run of hire %s in %s", id, j.Path()))
 		}
 	}
-	return p, nil
+	return p, leavers, nil
 }
 
 // handedOver reports whether run d handed hire over although the run
@@ -424,7 +438,7 @@ func (o *options) audit(ctx context.Context, hires []string) error {
 	if err := j.CheckChain(ctx); err != nil {
 		return journalErr(fmt.Errorf("audit: %w", err))
 	}
-	p, err := auditPlan(ctx, j, only)
+	p, leavers, err := auditPlans(ctx, j, only)
 	if err != nil {
 		return journalErr(err)
 	}
@@ -445,9 +459,12 @@ func (o *options) audit(ctx context.Context, hires []string) error {
 	res := e.Run(ctx, p, engine.Recheck)
 	res.Audit = true
 	evidenceChanges(res, last)
+	leaverLines := leaverDrift(res, p, leavers)
 	for i := range res.Hires {
 		res.Hires[i].Manual = nil // the handover's to-do list is history
-		res.Hires[i].Added = o.additions(ctx, p, res.Hires[i].ID)
+		if leavers[res.Hires[i].ID] == "" {
+			res.Hires[i].Added = o.additions(ctx, p, res.Hires[i].ID)
+		}
 	}
 	defer o.startNotify(ctx, p, res, j)() // drift, to whom the rules say
 	switch o.output {
@@ -474,7 +491,11 @@ func (o *options) audit(ctx context.Context, hires []string) error {
 		added += len(h.Added)
 	}
 	if n := result.Unwaived(res.Steps); n > 0 || added > 0 {
-		return &exitError{exitDrift, fmt.Errorf("drift: %d check(s) no longer hold as handed over, %d thing(s) added since", n, added)}
+		err := fmt.Errorf("drift: %d check(s) no longer hold as handed over, %d thing(s) added since", n, added)
+		if len(leaverLines) > 0 {
+			err = fmt.Errorf("%w; %s", err, report.Visible(strings.Join(leaverLines, "; ")))
+		}
+		return &exitError{exitDrift, err}
 	}
 	return nil
 }

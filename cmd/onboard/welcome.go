@@ -32,7 +32,7 @@ func (o *options) reportCommand() *cobra.Command {
 	welcome.Flags().StringVar(&hire, "hire", "", "the employee `ID` (needed when the run has several hires with a welcome sheet)")
 	welcome.Flags().StringVar(&out, "out", "", "write the sheet to `FILE` (.md or .html); default: Markdown on stdout")
 	c := &cobra.Command{Use: "report", Short: "Documents made from recorded runs"}
-	c.AddCommand(welcome)
+	c.AddCommand(welcome, o.leaverReportCommand())
 	return c
 }
 

@@ -184,6 +184,24 @@ func TestRestoreAfterAnOffboarding(t *testing.T) {
 	if _, err := os.Stat(pw2); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("the second restore delivered a password: %v", err)
 	}
+	// As the technician reads it: each step with the offboarding's record
+	// it restores from, all in place now.
+	var out, errb bytes.Buffer
+	if code := run(context.Background(), []string{"restore", hire.ID, "-i", e.inv, "--deliver", "terminal", "--yes"},
+		strings.NewReader(""), &out, &errb); code != exitOK {
+		t.Fatalf("restore, text: exit %d: %s", code, errb.String())
+	}
+	for _, want := range []string{
+		"= E900:restore:account-move:" + user,
+		"rule restore: run ",
+		`step E900:account-move:` + user + `: moved ` + user + ` from uid=` + user + `,` + d.UsersDN,
+		"= E900:restore:membership:sales",
+		"= E900:restore:activate:" + user,
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("the restore's text lacks %q:\n%s", want, out.String())
+		}
+	}
 	modes := map[string]int{}
 	j, err := journal.Open(ctx, jpath)
 	if err != nil {
@@ -197,7 +215,7 @@ func TestRestoreAfterAnOffboarding(t *testing.T) {
 	for _, r := range runs {
 		modes[r.Mode]++
 	}
-	if modes["restore"] != 2 || modes["offboard"] != 1 {
+	if modes["restore"] != 3 || modes["offboard"] != 1 {
 		t.Errorf("the journal's runs of %s by mode: %v", hire.ID, modes)
 	}
 

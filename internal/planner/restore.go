@@ -146,13 +146,13 @@ func Restore(off *journal.RunDetail, inv *inventory.Inventory, opt RestoreOption
 				if !seen[g] {
 					seen[g] = true
 					groups = append(groups, g)
-					groupsFrom[g] = fmt.Sprintf("run %s, step %s: %q", off.ID, r.Step.ID, r.Step.Changed)
+					groupsFrom[g] = fmt.Sprintf("run %s, step %s: %s", off.ID, r.Step.ID, r.Step.Changed)
 				}
 			}
 		}
 		if move != nil && r.Step.ID == move.ID && r.Step.Outcome == result.Changed {
 			if ou, ok := MovedFrom(r.Step.Changed); ok {
-				fromOU, moveEvidence = ou, fmt.Sprintf("run %s, step %s: %q", off.ID, r.Step.ID, r.Step.Changed)
+				fromOU, moveEvidence = ou, fmt.Sprintf("run %s, step %s: %s", off.ID, r.Step.ID, r.Step.Changed)
 			}
 		}
 	}
@@ -171,6 +171,9 @@ func Restore(off *journal.RunDetail, inv *inventory.Inventory, opt RestoreOption
 	var steps []*plan.Step
 	mk := func(kind, name, title, evidence string) *plan.Step {
 		s := &plan.Step{ID: prefix + ":" + kind + ":" + name, Kind: kind, Hire: hire.ID, Directory: dirName, Title: title, Evidence: evidence}
+		if evidence != "" {
+			s.Rule = plan.RuleRestore
+		}
 		steps = append(steps, s)
 		return s
 	}

@@ -137,6 +137,7 @@ func Restore(off *journal.RunDetail, inv *inventory.Inventory, opt RestoreOption
 	seen := map[string]bool{}
 	groupsFrom := map[string]string{}
 	var fromOU, moveEvidence string
+	var scrambled time.Time
 	for _, r := range off.Records {
 		if r.Kind != journal.StepFinished || r.Step == nil || r.Step.Hire != hire.ID {
 			continue
@@ -149,6 +150,11 @@ func Restore(off *journal.RunDetail, inv *inventory.Inventory, opt RestoreOption
 					groupsFrom[g] = fmt.Sprintf("run %s, step %s: %s", off.ID, r.Step.ID, r.Step.Changed)
 				}
 			}
+		}
+		if r.Step.Kind == plan.KindPasswordScramble && r.Step.Outcome.Done() {
+			// The scrambled password is dated at or before this record,
+			// in whole seconds on OpenLDAP.
+			scrambled = r.Time.UTC().Truncate(time.Second)
 		}
 		if move != nil && r.Step.ID == move.ID && r.Step.Outcome == result.Changed {
 			if ou, ok := MovedFrom(r.Step.Changed); ok {
@@ -206,7 +212,8 @@ func Restore(off *journal.RunDetail, inv *inventory.Inventory, opt RestoreOption
 		fmt.Sprintf("run %s, step %s: the password was scrambled", off.ID, hire.ID+":"+plan.KindPasswordScramble+":"+username))
 	act.Activate = &plan.ActivateSpec{Username: username, MustChangePassword: true, Deliver: deliver, DeliverRoot: root,
 		// AD refuses a password containing parts of the user's names.
-		Avoid: append([]string{username}, strings.Fields(hire.Name)...)}
+		Avoid:     append([]string{username}, strings.Fields(hire.Name)...),
+		Scrambled: scrambled}
 	act.DependsOn = before
 	en := mk(plan.KindAccountEnable, username, fmt.Sprintf("Enable %s's account %s in %s", hire.Name, username, dirName),
 		fmt.Sprintf("run %s, step %s", off.ID, disable.ID))

@@ -125,6 +125,9 @@ func TestRestoreFromARealOffboarding(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// The restore's password is dated in a later second than the
+	// scramble's (OpenLDAP dates in seconds), as any restore's is.
+	time.Sleep(1100 * time.Millisecond)
 	inv := restoreInventory(t, l, dir, 30)
 	pwFile := filepath.Join(dir, "pw", "restored.pw")
 	within := RestoreOptions{Now: leaveAt.Add(time.Hour), Deliver: "file:" + pwFile}
@@ -242,6 +245,42 @@ func TestRestoreFromARealOffboarding(t *testing.T) {
 	}
 	if _, err := os.Stat(pwFile); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("the second restore delivered a password: %v", err)
+	}
+
+	// Offboarded again, then enabled by hand: the account still has the
+	// scrambled password, and the restore gives it a new one.
+	time.Sleep(1100 * time.Millisecond)
+	leave2 := time.Now().Truncate(time.Second)
+	offRes = run(t, &plan.Plan{Version: 1, Directories: map[string]*plan.Directory{d.Name: pd}, Hires: hires,
+		Steps: plan.LeaverSteps(plan.Leaver{Hire: hire, Username: user, Directory: d.Name, LeaveAt: leave2,
+			Groups: []string{"sales", "crm-users"}, LeaversOU: leaversOU, Expire: true})}, "offboard")
+	allDone(t, "second offboarding", offRes)
+	if off, err = j.VerifiedRun(ctx, offRes.ID); err != nil {
+		t.Fatal(err)
+	}
+	if u, err = client.FindUser(ctx, user); err != nil || u == nil {
+		t.Fatal(u, err)
+	}
+	if err := client.EnableUser(ctx, u.DN); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1100 * time.Millisecond)
+	third, err := Restore(off, inv, RestoreOptions{Now: leave2.Add(time.Minute), Deliver: "file:" + pwFile})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res = run(t, third, "restore")
+	allDone(t, "restore of an account enabled by hand", res)
+	for _, s := range res.Steps {
+		if s.Kind == plan.KindActivate && s.Outcome != result.Changed {
+			t.Errorf("activate of an account enabled by hand with the scrambled password: %s %q", s.Outcome, s.Reason)
+		}
+	}
+	if u, err = client.FindUser(ctx, user); err != nil || u == nil {
+		t.Fatal(u, err)
+	}
+	if err := client.VerifyBind(ctx, u.DN, readPassword(t, pwFile)); err != nil && !errors.Is(err, directory.ErrMustChangePassword) {
+		t.Errorf("a bind with the password of the restore after the hand enable: %v", err)
 	}
 }
 

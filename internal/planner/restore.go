@@ -138,6 +138,7 @@ func Restore(off *journal.RunDetail, inv *inventory.Inventory, opt RestoreOption
 	groupsFrom := map[string]string{}
 	var fromOU, moveEvidence string
 	var scrambled time.Time
+	scrambleEvidence := fmt.Sprintf("run %s: no password-scramble recorded", off.ID)
 	for _, r := range off.Records {
 		if r.Kind != journal.StepFinished || r.Step == nil || r.Step.Hire != hire.ID {
 			continue
@@ -155,6 +156,7 @@ func Restore(off *journal.RunDetail, inv *inventory.Inventory, opt RestoreOption
 			// The scrambled password is dated at or before this record,
 			// in whole seconds on OpenLDAP.
 			scrambled = r.Time.UTC().Truncate(time.Second)
+			scrambleEvidence = fmt.Sprintf("run %s, step %s: the password was scrambled (%s)", off.ID, r.Step.ID, r.Step.Outcome)
 		}
 		if move != nil && r.Step.ID == move.ID && r.Step.Outcome == result.Changed {
 			if ou, ok := MovedFrom(r.Step.Changed); ok {
@@ -208,8 +210,7 @@ func Restore(off *journal.RunDetail, inv *inventory.Inventory, opt RestoreOption
 	// account with a password in place, and would keep the scrambled one
 	// nobody knows. A disabled account it activates (a new password,
 	// delivered, then enabled); account-enable then proves the flag.
-	act := mk(plan.KindActivate, username, fmt.Sprintf("Set a new initial password of %s and enable it", username),
-		fmt.Sprintf("run %s, step %s: the password was scrambled", off.ID, hire.ID+":"+plan.KindPasswordScramble+":"+username))
+	act := mk(plan.KindActivate, username, fmt.Sprintf("Set a new initial password of %s and enable it", username), scrambleEvidence)
 	act.Activate = &plan.ActivateSpec{Username: username, MustChangePassword: true, Deliver: deliver, DeliverRoot: root,
 		// AD refuses a password containing parts of the user's names.
 		Avoid:     append([]string{username}, strings.Fields(hire.Name)...),

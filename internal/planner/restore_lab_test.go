@@ -165,6 +165,10 @@ func TestRestoreFromARealOffboarding(t *testing.T) {
 	if a := byKind[plan.KindActivate].Activate; a.Deliver != "file:"+pwFile || a.DeliverRoot != filepath.Join(dir, "pw") || !a.MustChangePassword {
 		t.Errorf("activate: %+v", a)
 	}
+	if a := byKind[plan.KindActivate]; a.Activate.Scrambled.Before(leaveAt) || a.Activate.Scrambled.After(time.Now()) ||
+		a.Evidence != "run "+off.ID+", step "+hire+":password-scramble:"+user+": the password was scrambled (changed)" {
+		t.Errorf("activate: scrambled %s (leave %s), evidence %q", a.Activate.Scrambled, leaveAt, a.Evidence)
+	}
 	if len(p.Hires) != 1 || p.Hires[0].ID != hire || len(p.Hires[0].Manual) != 0 {
 		t.Errorf("hires: %+v", p.Hires)
 	}

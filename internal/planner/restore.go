@@ -53,7 +53,7 @@ var ErrNoRestore = errors.New("cannot restore")
 // naming the day the grace period ended, and when the account was purged.
 func Restore(off *journal.RunDetail, inv *inventory.Inventory, opt RestoreOptions) (*plan.Plan, error) {
 	if off == nil {
-		return nil, fmt.Errorf("restore: %w: no offboarding run", ErrNoRestore)
+		return nil, fmt.Errorf("%w: no offboarding run", ErrNoRestore)
 	}
 	if off.Mode != "offboard" || off.DryRun {
 		return nil, fmt.Errorf("restore: run %s is %s, not an applied offboarding", off.ID, runMode(off))
@@ -94,19 +94,19 @@ func Restore(off *journal.RunDetail, inv *inventory.Inventory, opt RestoreOption
 		}
 	}
 	if disable == nil || disable.Leaver == nil {
-		return nil, fmt.Errorf("restore: %w: run %s has no account-disable step for %s: nothing to bring back", ErrNoRestore, off.ID, hire.ID)
+		return nil, fmt.Errorf("%w: run %s has no account-disable step for %s: nothing to bring back", ErrNoRestore, off.ID, hire.ID)
 	}
 	fin := off.FinishedSteps()
 	for _, s := range op.Steps {
 		if s.Hire == hire.ID && s.Kind == plan.KindAccountDelete {
 			if r, ok := fin[s.ID]; ok && (r.Step.Outcome == result.Changed || r.Step.Outcome == result.OK) {
-				return nil, fmt.Errorf("restore: %w: the account %s was purged by run %s (step %s): %s",
+				return nil, fmt.Errorf("%w: the account %s was purged by run %s (step %s): %s",
 					ErrNoRestore, disable.Leaver.Username, off.ID, s.ID, r.Step.Outcome)
 			}
 		}
 	}
 	if opt.PurgedBy != "" {
-		return nil, fmt.Errorf("restore: %w: the account %s was purged by run %s after the offboarding", ErrNoRestore, disable.Leaver.Username, opt.PurgedBy)
+		return nil, fmt.Errorf("%w: the account %s was purged by run %s after the offboarding", ErrNoRestore, disable.Leaver.Username, opt.PurgedBy)
 	}
 
 	dirName := disable.Directory
@@ -120,11 +120,11 @@ func Restore(off *journal.RunDetail, inv *inventory.Inventory, opt RestoreOption
 	}
 	grace := idir.Leavers.GraceDays
 	if grace <= 0 {
-		return nil, fmt.Errorf("restore: %w: directory %s allows no restore (leavers.grace_days is 0)", ErrNoRestore, dirName)
+		return nil, fmt.Errorf("%w: directory %s allows no restore (leavers.grace_days is 0)", ErrNoRestore, dirName)
 	}
 	end := leave.AddDate(0, 0, grace)
 	if now.After(end) {
-		return nil, fmt.Errorf("restore: %w: the grace period of %d days after the leave at %s ended on %s (directories.%s.leavers.grace_days)",
+		return nil, fmt.Errorf("%w: the grace period of %d days after the leave at %s ended on %s (directories.%s.leavers.grace_days)",
 			ErrNoRestore, grace, leave.UTC().Format(time.RFC3339), end.UTC().Format(time.RFC3339), dirName)
 	}
 	dir, err := inv.Directory(dirName)

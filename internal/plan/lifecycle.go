@@ -26,6 +26,8 @@ const (
 	RuleNotPlaced = "kept-not-placed"
 	// RuleStillWanted: kept, as the new setup still names it.
 	RuleStillWanted = "kept-still-wanted"
+	// RuleRestore: a restore puts it back, as the offboarding's run shows.
+	RuleRestore = "restore"
 )
 
 // Kept is an item a re-plan keeps although the new setup does not name it,

@@ -418,6 +418,10 @@ type ActivateSpec struct {
 	// password.adopted: keep) enables it with the password it has.
 	Adopt        bool `json:"adopt,omitempty"`
 	KeepPassword bool `json:"keep_password,omitempty"`
+	// Scrambled (a restore): a password the directory dates at or before
+	// this time is the one the offboarding scrambled, which nobody knows,
+	// so an enabled account still needs a new one.
+	Scrambled time.Time `json:"scrambled,omitzero"`
 }
 
 // ComputerSpec pre-stages a computer account.

@@ -250,7 +250,23 @@ func (Activate) Check(ctx context.Context, x *Exec, s *plan.Step) (State, error)
 	case !u.PasswordSet:
 		return missing(fmt.Sprintf("account %s has no password", a.Username)), nil
 	}
-	if v, ok := x.D.initial.Load(a.Username); ok {
+	v, ok := x.D.initial.Load(a.Username)
+	if !ok && !a.Scrambled.IsZero() {
+		// A restore: an account enabled by hand since the offboarding
+		// still has the scrambled password. (A password this run set is
+		// proven by the bind below, whatever its date.)
+		if l, isL := x.D.Client.(Leavers); isL {
+			at, err := l.PasswordChangedAt(ctx, u.DN)
+			if err != nil {
+				return State{}, err
+			}
+			if !at.IsZero() && !at.After(a.Scrambled) {
+				return differs(fmt.Sprintf("account %s is enabled with the password scrambled at %s, which nobody knows",
+					a.Username, at.UTC().Format(time.RFC3339))), nil
+			}
+		}
+	}
+	if ok {
 		// Set in this run: prove that the hire can log on with it.
 		err := x.D.Client.VerifyBind(ctx, u.DN, v.(secret.Value))
 		switch {

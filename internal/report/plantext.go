@@ -71,7 +71,7 @@ func (t PlanText) Write(w io.Writer, p *plan.Plan) error {
 	}
 	removes := ""
 	for _, s := range p.Steps {
-		if s.Rule != "" || plan.IsRemoval(s.Kind) {
+		if plan.IsRemoval(s.Kind) || s.Action == plan.ActionRemove {
 			removes = " - remove,"
 			break
 		}

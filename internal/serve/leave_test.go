@@ -1,0 +1,282 @@
+package serve
+
+import (
+	"context"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"onboard/internal/serve/store"
+)
+
+var berlin = func() *time.Location {
+	loc, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		panic(err)
+	}
+	return loc
+}()
+
+// fixedPolicy is a leave policy of one zone and retention.
+func fixedPolicy(loc *time.Location, days int) func(*Assignment) (LeavePolicy, error) {
+	return func(*Assignment) (LeavePolicy, error) {
+		return LeavePolicy{Location: loc, RetentionDays: days, Directory: "corp"}, nil
+	}
+}
+
+func leaveIntake(id, emp string, l Departure) Intake {
+	return Intake{ID: "hr:" + id, Source: "hr", Type: Leave, Trigger: "hr:" + id, Person: Person{EmployeeID: emp}, Leave: &l, Body: []byte(`{}`)}
+}
+
+// runsByID reads an employee's runs by id.
+func runsByID(t *testing.T, s *Service, emp string) map[string]*store.Run {
+	t.Helper()
+	runs, err := store.RunsOf(context.Background(), s.store.DB, emp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]*store.Run{}
+	for _, r := range runs {
+		out[r.ID] = r
+	}
+	return out
+}
+
+func wantRun(t *testing.T, runs map[string]*store.Run, id, state string, at, effective time.Time) {
+	t.Helper()
+	r := runs[id]
+	switch {
+	case r == nil:
+		t.Errorf("no run %s", id)
+	case r.State != state:
+		t.Errorf("run %s is %s, want %s", id, r.State, state)
+	case !at.IsZero() && !r.ScheduledAt.Equal(at):
+		t.Errorf("run %s at %s, want %s", id, r.ScheduledAt.In(berlin), at.In(berlin))
+	case !effective.IsZero() && !r.EffectiveAt.Equal(effective):
+		t.Errorf("run %s takes effect at %s, want %s", id, r.EffectiveAt.In(berlin), effective.In(berlin))
+	case state == store.RunScheduled && r.JobID == 0:
+		t.Errorf("run %s is scheduled but not queued", id)
+	}
+}
+
+// A leave schedules an offboarding at the leave time and a purge after
+// the retention (in local time across a DST change); a second leave moves
+// both; a change leaves them alone; a cancel unschedules both, and a
+// second cancel is the hire's.
+func TestLeaveSchedulesMovesAndCancels(t *testing.T) {
+	for name, db := range databases(t) {
+		t.Run(name, func(t *testing.T) {
+			s := openService(t, db, Config{Mapper: fixedMapper("ws1", laterSlots), LeavePolicy: fixedPolicy(berlin, 30)})
+			ctx := context.Background()
+			if _, err := s.Accept(ctx, hireIntake("evt-1", "E1")); err != nil {
+				t.Fatal(err)
+			}
+			// 2030-03-29 is a Friday in CET; 30 days later is CEST.
+			a, err := s.Accept(ctx, leaveIntake("leave-1", "E1", Departure{LastDay: "2030-03-29", LeaveAt: "17:30"}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			leave := time.Date(2030, 3, 29, 17, 30, 0, 0, berlin)
+			if a.Result != "scheduled" || len(a.Runs) != 2 || !strings.Contains(a.Detail, "leaves 2030-03-29 17:30 CET") ||
+				!strings.Contains(a.Detail, "purged after 30 days of retention (corp)") {
+				t.Fatalf("leave: %+v", a)
+			}
+			runs := runsByID(t, s, "E1")
+			wantRun(t, runs, "E1.leave1.offboard", store.RunScheduled, leave, leave)
+			wantRun(t, runs, "E1.leave1.purge", store.RunScheduled, time.Date(2030, 4, 28, 17, 30, 0, 0, berlin), leave)
+			if got := runs["E1.leave1.purge"].ScheduledAt.Sub(leave); got != 30*24*time.Hour-time.Hour {
+				t.Errorf("purge %s after the leave: not the same local time across the change to summer time", got)
+			}
+			for _, p := range Phases {
+				wantRun(t, runs, "E1.g1."+p, store.RunScheduled, time.Time{}, time.Time{})
+			}
+
+			// The same event again is a duplicate; another leave moves it,
+			// to the end of the last day without a time.
+			if a, err := s.Accept(ctx, leaveIntake("leave-1", "E1", Departure{LastDay: "2030-03-29", LeaveAt: "17:30"})); err != nil || !a.Duplicate {
+				t.Fatalf("redelivery: %+v %v", a, err)
+			}
+			a, err = s.Accept(ctx, leaveIntake("leave-2", "E1", Departure{LastDay: "2030-04-30"}))
+			if err != nil || a.Result != "rescheduled" {
+				t.Fatalf("second leave: %+v %v", a, err)
+			}
+			leave2 := time.Date(2030, 5, 1, 0, 0, 0, 0, berlin)
+			runs = runsByID(t, s, "E1")
+			wantRun(t, runs, "E1.leave1.offboard", store.RunSuperseded, time.Time{}, time.Time{})
+			wantRun(t, runs, "E1.leave1.purge", store.RunSuperseded, time.Time{}, time.Time{})
+			wantRun(t, runs, "E1.leave2.offboard", store.RunScheduled, leave2, leave2)
+			wantRun(t, runs, "E1.leave2.purge", store.RunScheduled, time.Date(2030, 5, 31, 0, 0, 0, 0, berlin), leave2)
+
+			// A change of title in the notice period re-plans the setup
+			// and keeps the leave.
+			ch := hireIntake("evt-2", "E1")
+			ch.Type, ch.Fields, ch.Person = Change, []string{"title"}, Person{EmployeeID: "E1", Title: "Staff"}
+			if a, err := s.Accept(ctx, ch); err != nil || a.Result != "rescheduled" {
+				t.Fatalf("change: %+v %v", a, err)
+			}
+			runs = runsByID(t, s, "E1")
+			wantRun(t, runs, "E1.leave2.offboard", store.RunScheduled, leave2, leave2)
+			wantRun(t, runs, "E1.leave2.purge", store.RunScheduled, time.Time{}, time.Time{})
+			wantRun(t, runs, "E1.g1.account", store.RunSuperseded, time.Time{}, time.Time{})
+			wantRun(t, runs, "E1.g2.account", store.RunScheduled, time.Time{}, time.Time{})
+
+			// A cancel calls the leave off, and only the leave.
+			c := Intake{ID: "hr:evt-3", Source: "hr", Type: Cancel, Trigger: "hr:evt-3", Person: Person{EmployeeID: "E1"}, Body: []byte(`{}`)}
+			a, err = s.Accept(ctx, c)
+			if err != nil || a.Result != "cancelled" || a.Detail != "the leave was called off: 2 run(s) not started were cancelled (offboard, purge)" {
+				t.Fatalf("cancel: %+v %v", a, err)
+			}
+			runs = runsByID(t, s, "E1")
+			wantRun(t, runs, "E1.leave2.offboard", store.RunCancelled, time.Time{}, time.Time{})
+			wantRun(t, runs, "E1.leave2.purge", store.RunCancelled, time.Time{}, time.Time{})
+			wantRun(t, runs, "E1.g2.activation", store.RunScheduled, time.Time{}, time.Time{})
+			for _, id := range []string{"E1.leave2.offboard", "E1.leave2.purge"} {
+				assertJobCancelled(t, s, runs[id].JobID)
+			}
+			c.ID = "hr:evt-4"
+			if a, err := s.Accept(ctx, c); err != nil || !strings.Contains(a.Detail, "3 run(s) not started were cancelled") {
+				t.Fatalf("second cancel, the hire's: %+v %v", a, err)
+			}
+		})
+	}
+}
+
+// assertJobCancelled checks a superseded or cancelled run's job is off
+// the queue: it never runs.
+func assertJobCancelled(t *testing.T, s *Service, job int64) {
+	t.Helper()
+	var state string
+	if err := s.store.DB.QueryRow(`SELECT state FROM river_job WHERE id = $1`, job).Scan(&state); err != nil {
+		t.Fatalf("job %d: %v", job, err)
+	}
+	if state != "cancelled" {
+		t.Errorf("job %d is %s, want cancelled", job, state)
+	}
+}
+
+// A leaver onboard serve never set up gets a record of their own; no
+// retention schedules no purge; a leave already past runs now; a leave
+// before the setup's runs cancels them.
+func TestLeaveEdges(t *testing.T) {
+	for name, db := range databases(t) {
+		t.Run(name, func(t *testing.T) {
+			s := openService(t, db, Config{Mapper: fixedMapper("ws1", laterSlots), LeavePolicy: fixedPolicy(berlin, 0)})
+			ctx := context.Background()
+			a, err := s.Accept(ctx, leaveIntake("leave-9", "E9", Departure{LastDay: "2031-01-31", LeaveAt: "12:00"}))
+			if err != nil || a.Result != "scheduled" || len(a.Runs) != 1 || !strings.Contains(a.Detail, "no purge") {
+				t.Fatalf("leave: %+v %v", a, err)
+			}
+			h, err := store.GetHire(ctx, s.store.DB, "E9")
+			if err != nil || h.Trigger != "hr:leave-9" {
+				t.Fatalf("no record of the leaver: %+v %v", h, err)
+			}
+			wantRun(t, runsByID(t, s, "E9"), "E9.leave1.offboard", store.RunScheduled, time.Date(2031, 1, 31, 12, 0, 0, 0, berlin), time.Time{})
+
+			// The setup is 10 days out; leaving in 5 calls it off.
+			if _, err := s.Accept(ctx, hireIntake("evt-8", "E8")); err != nil {
+				t.Fatal(err)
+			}
+			at := time.Now().Add(5 * 24 * time.Hour).Truncate(time.Millisecond)
+			a, err = s.Accept(ctx, leaveIntake("leave-8", "E8", Departure{At: at}))
+			if err != nil || !strings.Contains(a.Detail, "setup runs due after the leave cancelled: account, activation, machine") {
+				t.Fatalf("leave before the start: %+v %v", a, err)
+			}
+			runs := runsByID(t, s, "E8")
+			wantRun(t, runs, "E8.leave1.offboard", store.RunScheduled, at, at)
+			for _, p := range Phases {
+				wantRun(t, runs, "E8.g1."+p, store.RunCancelled, time.Time{}, time.Time{})
+			}
+		})
+	}
+}
+
+// A leave already past runs at once; without an Offboard hook the run
+// fails, saying offboarding is not configured, and is never skipped.
+func TestLeaveWithoutPlannerFails(t *testing.T) {
+	for name, db := range databases(t) {
+		t.Run(name, func(t *testing.T) {
+			s := openService(t, db, Config{Mapper: fixedMapper("ws1", laterSlots), LeavePolicy: fixedPolicy(time.UTC, 0)})
+			ctx := context.Background()
+			before := time.Now()
+			a, err := s.Accept(ctx, leaveIntake("leave-7", "E7", Departure{LastDay: before.AddDate(0, 0, -2).Format(time.DateOnly)}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if at := a.Runs[0].ScheduledAt; at.Before(before.Add(-time.Second)) || at.After(time.Now()) {
+				t.Fatalf("a past leave scheduled at %s, not now", at)
+			}
+			r := waitRun(t, s, "E7.leave1.offboard", store.RunFailed)
+			if !strings.Contains(r.Error, errNoOffboard.Error()) {
+				t.Fatalf("error: %q", r.Error)
+			}
+		})
+	}
+}
+
+func TestLeaveTime(t *testing.T) {
+	for _, tc := range []struct {
+		l    Departure
+		want time.Time
+		err  string
+	}{
+		{Departure{LastDay: "2030-03-29", LeaveAt: "17:30"}, time.Date(2030, 3, 29, 17, 30, 0, 0, berlin), ""},
+		{Departure{LastDay: "2030-03-30"}, time.Date(2030, 3, 31, 0, 0, 0, 0, berlin), ""},
+		{Departure{LastDay: "2030-12-31"}, time.Date(2031, 1, 1, 0, 0, 0, 0, berlin), ""},
+		{Departure{At: time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC), LastDay: "2031-01-01"}, time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC), ""},
+		{Departure{LastDay: "2030-02-30"}, time.Time{}, `last_day: "2030-02-30" is not a date`},
+		{Departure{LastDay: "2030-02-28", LeaveAt: "7:00"}, time.Time{}, `leave_at: "7:00" is not a time of day`},
+	} {
+		got, err := leaveTime(&tc.l, berlin)
+		switch {
+		case tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)):
+			t.Errorf("%+v: error %v, want %q", tc.l, err, tc.err)
+		case tc.err == "" && (err != nil || !got.Equal(tc.want)):
+			t.Errorf("%+v: %s %v, want %s", tc.l, got, err, tc.want)
+		}
+	}
+}
+
+// A SCIM user made inactive once at work is a leave, now; before the
+// handover it is a cancel (TestSCIMProvisionsAHire).
+func TestSCIMDeactivationIsALeave(t *testing.T) {
+	s := openService(t, filepath.Join(t.TempDir(), "serve.db"), Config{Mapper: fixedMapper("ws1", laterSlots), LeavePolicy: fixedPolicy(berlin, 90)})
+	h, err := s.Handler(HTTPConfig{SCIMTokens: []Token{{Name: "entra", Value: []byte(scimToken)}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	ctx := context.Background()
+	create := `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User","urn:ietf:params:scim:schemas:extension:enterprise:2.0:User","urn:ietf:params:scim:schemas:extension:onboard:2.0:User"],
+"userName":"ada@corp.example.test","active":true,"name":{"givenName":"Ada","familyName":"Lovelace"},
+"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User":{"employeeNumber":"E7002"},
+"urn:ietf:params:scim:schemas:extension:onboard:2.0:User":{"startDate":"2027-01-04"}}`
+	code, body := scimDo(t, srv.URL, "POST", "/scim/v2/Users", create, scimToken)
+	if code != 201 {
+		t.Fatalf("create: %d %s", code, body)
+	}
+	id := jsonField(t, body, "id")
+	// The setup ran (as far as the store knows): the person is at work.
+	if _, err := s.store.DB.Exec(`UPDATE onboard_runs SET state = 'ok' WHERE employee_id = 'E7002'`); err != nil {
+		t.Fatal(err)
+	}
+	before := time.Now().Add(-time.Second)
+	disable := `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"Replace","path":"active","value":false}]}`
+	if code, body := scimDo(t, srv.URL, "PATCH", "/scim/v2/Users/"+id, disable, scimToken); code != 200 {
+		t.Fatalf("disable: %d %s", code, body)
+	}
+	runs := runsByID(t, s, "E7002")
+	off, purge := runs["E7002.leave1.offboard"], runs["E7002.leave1.purge"]
+	if off == nil || purge == nil || off.EffectiveAt.Before(before) || off.EffectiveAt.After(time.Now()) || off.Trigger != "scim:"+id {
+		t.Fatalf("runs after active=false: %+v %+v", off, purge)
+	}
+	if want := off.EffectiveAt.In(berlin).AddDate(0, 0, 90); !purge.ScheduledAt.Equal(want) {
+		t.Errorf("purge at %s, want %s", purge.ScheduledAt, want)
+	}
+	evs, err := store.Events(ctx, s.store.DB, "E7002", 10)
+	if err != nil || len(evs) != 2 || evs[0].Type != Leave || evs[0].Result != "scheduled" {
+		t.Fatalf("events: %v", err)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -157,9 +158,7 @@ func (s *Service) applyLeave(ctx context.Context, tx *sql.Tx, in Intake, h *stor
 	}
 	n := 1
 	for _, r := range all {
-		if r.Phase == PhaseOffboard {
-			n++
-		}
+		n = max(n, leaveNumber(r)+1)
 	}
 	gen := 0
 	if h == nil {
@@ -236,6 +235,24 @@ func (s *Service) cancelLeave(ctx context.Context, tx *sql.Tx, emp string, now t
 		out.Detail += "; already done: " + strings.Join(done, ", ") + " (not undone: restore to bring the account back)"
 	}
 	return out, closed, true, nil
+}
+
+// leaveNumber is the N of a leave's run id EMP.leaveN.PHASE, 0 for any
+// other run.
+func leaveNumber(r *store.Run) int {
+	if !isLeavePhase(r.Phase) {
+		return 0
+	}
+	rest := strings.TrimSuffix(r.ID, "."+r.Phase)
+	i := strings.LastIndex(rest, ".leave")
+	if i < 0 {
+		return 0
+	}
+	n, err := strconv.Atoi(rest[i+len(".leave"):])
+	if err != nil {
+		return 0
+	}
+	return n
 }
 
 func phasesOf(runs []*store.Run) []string {

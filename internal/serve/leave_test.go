@@ -280,3 +280,46 @@ func TestSCIMDeactivationIsALeave(t *testing.T) {
 		t.Fatalf("events: %v", err)
 	}
 }
+
+// The status page lists leavers apart, each with their latest leave's
+// offboard and purge runs; a leaver onboard serve never set up is no hire
+// row, and their failed offboarding is among the failures.
+func TestPageLeavers(t *testing.T) {
+	in, now := goldenInput(t)
+	at := func(h int) time.Time { return now.Add(time.Duration(h) * time.Hour) }
+	in.Hires = append(in.Hires, &store.Hire{EmployeeID: "E200", State: store.HireScheduled, Generation: 0,
+		Person: personJSON(t, Person{EmployeeID: "E200"})})
+	in.Runs["E102"] = append(in.Runs["E102"],
+		&store.Run{ID: "E102.leave10.offboard", Phase: PhaseOffboard, State: store.RunSuperseded, ScheduledAt: at(24), EffectiveAt: at(24)},
+		&store.Run{ID: "E102.leave9.offboard", Phase: PhaseOffboard, State: store.RunSuperseded, ScheduledAt: at(24), EffectiveAt: at(24)},
+		&store.Run{ID: "E102.leave11.offboard", Phase: PhaseOffboard, State: store.RunScheduled, ScheduledAt: at(48), EffectiveAt: at(48)},
+		&store.Run{ID: "E102.leave11.purge", Phase: PhasePurge, State: store.RunScheduled, ScheduledAt: at(48 + 720), EffectiveAt: at(48)})
+	in.Runs["E200"] = []*store.Run{{ID: "E200.leave1.offboard", Phase: PhaseOffboard, State: store.RunFailed, ScheduledAt: at(-1),
+		FinishedAt: at(-1), EffectiveAt: at(-1), Attempts: 1, Error: errNoOffboard.Error()}}
+	v := makePage(in, now, time.FixedZone("CET", 3600), 5*time.Second)
+	v.Who, v.CSRF = "alice", "csrf-fixed"
+	golden(t, "page-leavers.golden.html", renderPage(t, v))
+
+	if len(v.Leavers) != 2 || v.Leavers[0].Key != "E102" || v.Leavers[0].State != "scheduled" || v.Leavers[1].Key != "E200" || v.Leavers[1].State != "failed" {
+		t.Fatalf("leavers: %+v", v.Leavers)
+	}
+	if p := v.Leavers[0].Phases; len(p) != 2 || p[0].Key != "E102.leave11.offboard" || p[1].Key != "E102.leave11.purge" || v.Leavers[0].StartDate != "2026-12-05 13:00" {
+		t.Errorf("E102's latest leave: %s %+v", v.Leavers[0].StartDate, p)
+	}
+	if p := v.Leavers[1].Phases; p[1].State != "none" {
+		t.Errorf("E200 has no purge: %+v", p)
+	}
+	for _, list := range [][]pageHire{v.Hires, v.Recent} {
+		for _, h := range list {
+			if h.Key == "E200" {
+				t.Errorf("the leaver E200 is shown as a hire: %+v", h)
+			}
+		}
+	}
+	if len(v.Failures) != 2 || v.Failures[1].RunID != "E200.leave1.offboard" || v.Failures[1].Phase != PhaseOffboard {
+		t.Errorf("failures: %+v", v.Failures)
+	}
+	if in2, _ := goldenInput(t); len(makePage(in2, now, time.UTC, time.Second).Leavers) != 0 {
+		t.Error("leavers without any leave")
+	}
+}

@@ -3,11 +3,13 @@ package serve
 import (
 	"context"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"onboard/internal/hrevent"
 	"onboard/internal/serve/store"
 )
 
@@ -321,5 +323,22 @@ func TestPageLeavers(t *testing.T) {
 	}
 	if in2, _ := goldenInput(t); len(makePage(in2, now, time.UTC, time.Second).Leavers) != 0 {
 		t.Error("leavers without any leave")
+	}
+}
+
+// A decoded HR leave becomes a leave intake with its day and time.
+func TestIntakeOfLeave(t *testing.T) {
+	body, err := os.ReadFile("../hrevent/testdata/native-leave.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev, err := hrevent.Decode(hrevent.Native, body, hrevent.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := intakeOf(ev)
+	if in.Type != Leave || in.Leave == nil || *in.Leave != (Departure{LastDay: "2027-03-31", LeaveAt: "17:30"}) ||
+		in.Person.EmployeeID != "E2001" || in.ID != "hr:evt-2027-03-0001" {
+		t.Fatalf("intake: %+v leave %+v", in, in.Leave)
 	}
 }

@@ -2,6 +2,8 @@ package serve
 
 import (
 	"context"
+	"encoding/json"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -340,5 +342,58 @@ func TestIntakeOfLeave(t *testing.T) {
 	if in.Type != Leave || in.Leave == nil || *in.Leave != (Departure{LastDay: "2027-03-31", LeaveAt: "17:30"}) ||
 		in.Person.EmployeeID != "E2001" || in.ID != "hr:evt-2027-03-0001" {
 		t.Fatalf("intake: %+v leave %+v", in, in.Leave)
+	}
+}
+
+// Vendor terminations through the signed webhooks: BambooHR's batch (one
+// termination, one ordinary update) and Personio's update with a
+// termination date each schedule an offboarding at the end of the last
+// day; the API shows the runs.
+func TestHRWebhookLeave(t *testing.T) {
+	s, srv := hookServer(t, filepath.Join(t.TempDir(), "serve.db"))
+	s.cfg.LeavePolicy = fixedPolicy(berlin, 0)
+	ctx := context.Background()
+	for _, tc := range []struct {
+		file, path, emp string
+	}{
+		{"bamboohr-leave.json", "/hooks/hr/bamboohr", "123"},
+		{"personio-leave.json", "/hooks/hr/personio", "4711"},
+	} {
+		body, err := os.ReadFile("../hrevent/testdata/" + tc.file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		code, a := post(t, srv.URL+tc.path, body, signed(body, time.Now()))
+		if code != http.StatusAccepted {
+			t.Fatalf("%s: %d %v", tc.file, code, a)
+		}
+		runs := runsByID(t, s, tc.emp)
+		end := time.Date(2027, 4, 1, 0, 0, 0, 0, berlin)
+		wantRun(t, runs, tc.emp+".leave1.offboard", store.RunScheduled, end, end)
+		if len(runs) != 1 {
+			t.Errorf("%s: runs %v, want the offboarding alone", tc.file, runs)
+		}
+	}
+	// The batch's ordinary update is a change of someone not yet seen: a
+	// hire's setup, no leave.
+	if runs := runsByID(t, s, "124"); len(runs) != len(Phases) || runs["124.g1.account"] == nil {
+		t.Errorf("an update without a termination date: runs %v, want the setup's", runs)
+	}
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+"/api/v1/hires/4711", nil)
+	req.Header.Set("Authorization", "Bearer api-token-0123456789")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var v struct {
+		Runs []struct {
+			ID, Phase   string
+			EffectiveAt time.Time `json:"effective_at"`
+		}
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&v); err != nil || len(v.Runs) != 1 || v.Runs[0].Phase != PhaseOffboard ||
+		!v.Runs[0].EffectiveAt.Equal(time.Date(2027, 4, 1, 0, 0, 0, 0, berlin)) {
+		t.Fatalf("API: %d %+v %v", resp.StatusCode, v, err)
 	}
 }

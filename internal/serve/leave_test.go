@@ -3,6 +3,7 @@ package serve
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -396,4 +397,64 @@ func TestHRWebhookLeave(t *testing.T) {
 		!v.Runs[0].EffectiveAt.Equal(time.Date(2027, 4, 1, 0, 0, 0, 0, berlin)) {
 		t.Fatalf("API: %d %+v %v", resp.StatusCode, v, err)
 	}
+}
+
+// The inventory's leave policy: the hr zone, and the retention of the
+// hire's directory, or of the only directory when the hire's is unknown.
+func TestInventoryLeavePolicy(t *testing.T) {
+	dir := func(name, retention string) string {
+		return "  " + name + ":\n    kind: openldap\n    urls: [ldaps://" + name + ".corp.example.test:636]\n" +
+			"    base_dn: dc=corp,dc=example,dc=test\n    users_ou: ou=People,dc=corp,dc=example,dc=test\n" +
+			"    bind_dn: cn=admin,dc=corp,dc=example,dc=test\n    bind_password: env:LDAP_PW\n" +
+			"    leavers: {retention_days: " + retention + "}\n"
+	}
+	write := func(doc string) []string {
+		p := filepath.Join(t.TempDir(), "inv.yaml")
+		if err := os.WriteFile(p, []byte(doc), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return []string{p}
+	}
+	two := write("hr:\n  timezone: Europe/Berlin\ndirectories:\n" + dir("corp-ldap", "90") + dir("lab-ldap", "0"))
+	one := write("directories:\n" + dir("corp-ldap", "30"))
+	for _, tc := range []struct {
+		name  string
+		paths []string
+		a     *Assignment
+		want  LeavePolicy
+		err   string
+	}{
+		{"the hire's directory", two, &Assignment{Directory: "corp-ldap"}, LeavePolicy{Location: berlin, RetentionDays: 90, Directory: "corp-ldap"}, ""},
+		{"another without retention", two, &Assignment{Directory: "lab-ldap"}, LeavePolicy{Location: berlin, Directory: "lab-ldap"}, ""},
+		{"unknown among two", two, nil, LeavePolicy{Location: berlin}, ""},
+		{"the only one, zone UTC", one, nil, LeavePolicy{Location: time.UTC, RetentionDays: 30, Directory: "corp-ldap"}, ""},
+		{"the only one for a hire without a directory", one, &Assignment{}, LeavePolicy{Location: time.UTC, RetentionDays: 30, Directory: "corp-ldap"}, ""},
+		{"no inventory", write("directories: [\n"), nil, LeavePolicy{}, "the inventory does not load"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := inventoryLeavePolicy(tc.paths)(tc.a)
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("err %v, want %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil || got.Location.String() != tc.want.Location.String() || got.RetentionDays != tc.want.RetentionDays || got.Directory != tc.want.Directory {
+				t.Errorf("policy %+v %v, want %+v", got, err, tc.want)
+			}
+		})
+	}
+}
+
+// A leave policy that cannot be read neither drops nor holds the leave:
+// access still ends on the day (in UTC), and no purge is scheduled.
+func TestLeaveWithoutPolicy(t *testing.T) {
+	s := openService(t, filepath.Join(t.TempDir(), "serve.db"), Config{Mapper: fixedMapper("ws1", laterSlots),
+		LeavePolicy: func(*Assignment) (LeavePolicy, error) { return LeavePolicy{}, errors.New("the inventory does not load: inv.yaml:3:1: bad") }})
+	a, err := s.Accept(context.Background(), leaveIntake("leave-5", "E5", Departure{LastDay: "2031-06-30", LeaveAt: "18:00"}))
+	if err != nil || a.Result != "scheduled" || len(a.Runs) != 1 ||
+		!strings.HasPrefix(a.Detail, "the leave policy could not be read (the inventory does not load: inv.yaml:3:1: bad): times in UTC, no purge scheduled; leaves 2031-06-30 18:00 UTC") {
+		t.Fatalf("leave: %+v %v", a, err)
+	}
+	wantRun(t, runsByID(t, s, "E5"), "E5.leave1.offboard", store.RunScheduled, time.Date(2031, 6, 30, 18, 0, 0, 0, time.UTC), time.Time{})
 }

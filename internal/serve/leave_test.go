@@ -450,7 +450,9 @@ func TestInventoryLeavePolicy(t *testing.T) {
 // access still ends on the day (in UTC), and no purge is scheduled.
 func TestLeaveWithoutPolicy(t *testing.T) {
 	s := openService(t, filepath.Join(t.TempDir(), "serve.db"), Config{Mapper: fixedMapper("ws1", laterSlots),
-		LeavePolicy: func(*Assignment) (LeavePolicy, error) { return LeavePolicy{}, errors.New("the inventory does not load: inv.yaml:3:1: bad") }})
+		LeavePolicy: func(*Assignment) (LeavePolicy, error) {
+			return LeavePolicy{}, errors.New("the inventory does not load: inv.yaml:3:1: bad")
+		}})
 	a, err := s.Accept(context.Background(), leaveIntake("leave-5", "E5", Departure{LastDay: "2031-06-30", LeaveAt: "18:00"}))
 	if err != nil || a.Result != "scheduled" || len(a.Runs) != 1 ||
 		!strings.HasPrefix(a.Detail, "the leave policy could not be read (the inventory does not load: inv.yaml:3:1: bad): times in UTC, no purge scheduled; leaves 2031-06-30 18:00 UTC") {

@@ -4,15 +4,19 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"onboard/internal/hrevent"
+	"onboard/internal/journal"
+	"onboard/internal/plan"
 	"onboard/internal/serve/store"
 )
 
@@ -459,4 +463,54 @@ func TestLeaveWithoutPolicy(t *testing.T) {
 		t.Fatalf("leave: %+v %v", a, err)
 	}
 	wantRun(t, runsByID(t, s, "E5"), "E5.leave1.offboard", store.RunScheduled, time.Date(2031, 6, 30, 18, 0, 0, 0, time.UTC), time.Time{})
+}
+
+// A leave long past has both runs due at once: the offboarding runs
+// first, then the purge; the hook gets the leave time (not now) for both,
+// and the journal records them as "offboard" and "purge".
+func TestLeaveRunsInOrderWithTheLeaveTime(t *testing.T) {
+	for name, db := range databases(t) {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			j, err := journal.Open(ctx, filepath.Join(t.TempDir(), "journal.db"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer j.Close()
+			var mu sync.Mutex
+			var calls []string
+			offboard := func(_ context.Context, emp string, at time.Time, purge bool) (*plan.Plan, error) {
+				mu.Lock()
+				defer mu.Unlock()
+				calls = append(calls, fmt.Sprintf("%s %s purge=%v", emp, at.UTC().Format(time.RFC3339), purge))
+				// Nothing left to do in the directory: the plan is its hire.
+				return &plan.Plan{Version: 1, Hires: []plan.Hire{{ID: emp, Username: "gone"}}}, nil
+			}
+			s := openService(t, db, Config{Mapper: fixedMapper("ws1", laterSlots), LeavePolicy: fixedPolicy(berlin, 30), Offboard: offboard, Journal: j})
+			last := time.Now().In(berlin).AddDate(0, 0, -40).Format(time.DateOnly)
+			d, _ := time.ParseInLocation(time.DateOnly, last, berlin)
+			leave := d.Add(9 * time.Hour)
+			if _, err := s.Accept(ctx, leaveIntake("leave-6", "E6", Departure{LastDay: last, LeaveAt: "09:00"})); err != nil {
+				t.Fatal(err)
+			}
+			purge := waitRun(t, s, "E6.leave1.purge", store.RunOK)
+			off := waitRun(t, s, "E6.leave1.offboard", store.RunOK)
+			if purge.StartedAt.Before(off.FinishedAt) {
+				t.Errorf("the purge started at %s, before the offboarding finished at %s", purge.StartedAt, off.FinishedAt)
+			}
+			mu.Lock()
+			got := strings.Join(calls, "; ")
+			mu.Unlock()
+			at := leave.UTC().Format(time.RFC3339)
+			if want := "E6 " + at + " purge=false; E6 " + at + " purge=true"; got != want {
+				t.Errorf("hook calls:\n got %s\nwant %s", got, want)
+			}
+			for r, mode := range map[*store.Run]string{off: "offboard", purge: "purge"} {
+				det, err := j.Run(ctx, r.JournalRun)
+				if err != nil || det.Mode != mode || det.Trigger != "hr:leave-6" {
+					t.Errorf("journal run of %s: %+v %v", r.ID, det, err)
+				}
+			}
+		})
+	}
 }

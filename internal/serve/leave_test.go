@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -299,10 +300,10 @@ func TestPageLeavers(t *testing.T) {
 	in.Hires = append(in.Hires, &store.Hire{EmployeeID: "E200", State: store.HireScheduled, Generation: 0,
 		Person: personJSON(t, Person{EmployeeID: "E200"})})
 	in.Runs["E102"] = append(in.Runs["E102"],
-		&store.Run{ID: "E102.leave10.offboard", Phase: PhaseOffboard, State: store.RunSuperseded, ScheduledAt: at(24), EffectiveAt: at(24)},
-		&store.Run{ID: "E102.leave9.offboard", Phase: PhaseOffboard, State: store.RunSuperseded, ScheduledAt: at(24), EffectiveAt: at(24)},
-		&store.Run{ID: "E102.leave11.offboard", Phase: PhaseOffboard, State: store.RunScheduled, ScheduledAt: at(48), EffectiveAt: at(48)},
-		&store.Run{ID: "E102.leave11.purge", Phase: PhasePurge, State: store.RunScheduled, ScheduledAt: at(48 + 720), EffectiveAt: at(48)})
+		&store.Run{ID: "E102.leave10.offboard", Generation: 1, Phase: PhaseOffboard, State: store.RunSuperseded, ScheduledAt: at(24), EffectiveAt: at(24)},
+		&store.Run{ID: "E102.leave9.offboard", Generation: 1, Phase: PhaseOffboard, State: store.RunSuperseded, ScheduledAt: at(24), EffectiveAt: at(24)},
+		&store.Run{ID: "E102.leave11.offboard", Generation: 1, Phase: PhaseOffboard, State: store.RunScheduled, ScheduledAt: at(48), EffectiveAt: at(48)},
+		&store.Run{ID: "E102.leave11.purge", Generation: 1, Phase: PhasePurge, State: store.RunScheduled, ScheduledAt: at(48 + 720), EffectiveAt: at(48)})
 	in.Runs["E200"] = []*store.Run{{ID: "E200.leave1.offboard", Phase: PhaseOffboard, State: store.RunFailed, ScheduledAt: at(-1),
 		FinishedAt: at(-1), EffectiveAt: at(-1), Attempts: 1, Error: errNoOffboard.Error()}}
 	v := makePage(in, now, time.FixedZone("CET", 3600), 5*time.Second)
@@ -324,6 +325,10 @@ func TestPageLeavers(t *testing.T) {
 				t.Errorf("the leaver E200 is shown as a hire: %+v", h)
 			}
 		}
+	}
+	// E102's setup is done and stays among the recent, its leave pending.
+	if !slices.ContainsFunc(v.Recent, func(h pageHire) bool { return h.Key == "E102" && h.State == "done" }) {
+		t.Errorf("E102 is not a recent, done hire: %+v", v.Recent)
 	}
 	if len(v.Failures) != 2 || v.Failures[1].RunID != "E200.leave1.offboard" || v.Failures[1].Phase != PhaseOffboard {
 		t.Errorf("failures: %+v", v.Failures)

@@ -369,7 +369,7 @@ func makePage(in *pageInput, now time.Time, loc *time.Location, refresh time.Dur
 		}
 		byPhase := map[string]*store.Run{}
 		for _, r := range in.Runs[h.EmployeeID] {
-			if r.Generation == h.Generation {
+			if r.Generation == h.Generation && !isLeavePhase(r.Phase) { // a leave has its own row
 				byPhase[r.Phase] = r
 			}
 		}

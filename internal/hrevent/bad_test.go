@@ -39,13 +39,13 @@ func TestBadInput(t *testing.T) {
 		{"duplicate key with a control character", Native, `{"id": "evt-1", "type": "cancel", "person": {"employee_id": "E1", "\u202e": "", "\u202e": ""}}`, Options{},
 			"event evt-1: 2 problems:\n" +
 				"  /person (person): key \"\\u202e\" is written twice\n" +
-				"  /person (person): unknown field \"\\u202e\" (known fields: employee_id, given_name, surname, preferred_name, title, department, manager, email, location, cost_center, start_date)"},
+				"  /person (person): unknown field \"\\u202e\" (known fields: employee_id, given_name, surname, preferred_name, title, department, manager, email, location, cost_center, start_date, last_day, leave_at)"},
 		{"unknown field with a suggestion", Native, `{"id": "evt-1", "type": "cancel", "persn": {}, "person": {"employee_id": "E1"}}`, Options{},
 			`event evt-1: /persn (persn): unknown field (did you mean "person"?)`},
 		{"unknown person field", Native, withPerson(`"given_name": "Ada", "surname": "L", "start_date": "2026-12-07", "salary": "1"`), Options{},
-			`event evt-1: /person/salary (person.salary): unknown field (known fields: employee_id, given_name, surname, preferred_name, title, department, manager, email, location, cost_center, start_date)`},
+			`event evt-1: /person/salary (person.salary): unknown field (known fields: employee_id, given_name, surname, preferred_name, title, department, manager, email, location, cost_center, start_date, last_day, leave_at)`},
 		{"unknown field with a control character", Native, `{"id": "evt-1", "type": "cancel", "person": {"employee_id": "E1", "a\u001bb": ""}}`, Options{},
-			`event evt-1: /person (person): unknown field "a\x1bb" (known fields: employee_id, given_name, surname, preferred_name, title, department, manager, email, location, cost_center, start_date)`},
+			`event evt-1: /person (person): unknown field "a\x1bb" (known fields: employee_id, given_name, surname, preferred_name, title, department, manager, email, location, cost_center, start_date, last_day, leave_at)`},
 		{"wrong type", Native, withPerson(`"given_name": 42, "surname": "L", "start_date": "2026-12-07"`), Options{},
 			`event evt-1: /person/given_name (person.given_name): must be a string, got a number`},
 		{"null", Native, withPerson(`"given_name": null, "surname": "L", "start_date": "2026-12-07"`), Options{},
@@ -78,7 +78,7 @@ func TestBadInput(t *testing.T) {
 		{"no id, unknown type", Native, `{"type": "fire", "person": {"employee_id": "../E1"}}`, Options{},
 			"event: 3 problems:\n" +
 				"  /id (id): is required and must not be empty\n" +
-				"  /type (type): must be hire, change or cancel, got \"fire\"\n" +
+				"  /type (type): must be hire, change, cancel or leave, got \"fire\"\n" +
 				"  /person/employee_id (person.employee_id): must be 1 to 64 letters, digits, '.', '_' or '-' (it names steps and files), got \"../E1\""},
 		{"header disagrees", Native, hire, Options{EventID: "evt-2", EventType: "hire"},
 			`event evt-1: header Onboard-Event-Id: says "evt-2" but the document says "evt-1"`},
@@ -103,7 +103,7 @@ func TestBadInput(t *testing.T) {
 				"  /Worker/Personal_Data/Legal_Name_Data/First_Name (Worker.Personal_Data.Legal_Name_Data.First_Name): must be a string, got a number\n" +
 				"  /Worker/Personal_Data/Contact_Data (Worker.Personal_Data.Contact_Data): must be an object, got a string"},
 		{"workday bad header type", Workday, `{"Worker": {"Worker_ID": "21001"}}`, Options{EventID: "wd-1", EventType: "rehire"},
-			`event wd-1: header Onboard-Event-Type: must be hire, change or cancel, got "rehire"`},
+			`event wd-1: header Onboard-Event-Type: must be hire, change, cancel or leave, got "rehire"`},
 		{"workday hire date", Workday, `{"Worker": {"Worker_ID": "21001", "Personal_Data": {"Legal_Name_Data": {"First_Name": "A", "Last_Name": "L"}}, "Hire_Date": "12/07/2026"}}`,
 			Options{EventID: "wd-1", EventType: "hire"},
 			`event wd-1: /Worker/Hire_Date (Worker.Hire_Date): must be a date written YYYY-MM-DD, got "12/07/2026" (read as person.start_date)`},
@@ -128,6 +128,30 @@ func TestBadInput(t *testing.T) {
 				"  /data/attributes/office/value (data.attributes.office.value): must be an object, got a string\n" +
 				"  /data/attributes/cost_centers/value/0/attributes/name (data.attributes.cost_centers.value[0].attributes.name): is required\n" +
 				"  /data/attributes/hire_date/value (data.attributes.hire_date.value): must be a date written YYYY-MM-DD, got \"tomorrow\" (read as person.start_date)"},
+		{"leave without last day", Native, `{"id": "evt-1", "type": "leave", "person": {"employee_id": "E1", "leave_at": "17:00"}}`, Options{},
+			`event evt-1: /person/last_day (person.last_day): is required for a leave`},
+		{"leave with an empty last day", Native, `{"id": "evt-1", "type": "leave", "person": {"employee_id": "E1", "last_day": ""}}`, Options{},
+			`event evt-1: /person/last_day (person.last_day): is required for a leave and must not be empty`},
+		{"leave on no such day, at no such time", Native, `{"id": "evt-1", "type": "leave", "person": {"employee_id": "E1", "last_day": "2027-02-29", "leave_at": "24:00"}}`, Options{},
+			"event evt-1: 2 problems:\n" +
+				"  /person/last_day (person.last_day): must be a date written YYYY-MM-DD, got \"2027-02-29\"\n" +
+				"  /person/leave_at (person.leave_at): must be a local time written HH:MM (00:00 to 23:59), got \"24:00\""},
+		{"leave time as a date-time", Native, `{"id": "evt-1", "type": "leave", "person": {"employee_id": "E1", "last_day": "2027-03-31", "leave_at": "2027-03-31T17:00:00Z"}}`, Options{},
+			`event evt-1: /person/leave_at (person.leave_at): is 20 characters long, more than the 5 allowed`},
+		{"last day in a hire", Native, withPerson(`"given_name": "Ada", "surname": "L", "start_date": "2026-12-07", "last_day": "2027-03-31"`), Options{},
+			`event evt-1: /person/last_day (person.last_day): belongs to a leave event only, not to a hire`},
+		{"leave time in a change", Native, `{"id": "evt-1", "type": "change", "person": {"employee_id": "E1", "leave_at": "17:00"}}`, Options{},
+			`event evt-1: /person/leave_at (person.leave_at): belongs to a leave event only, not to a change`},
+		{"workday leave with the no-date date", Workday, `{"Worker": {"Worker_ID": "21001", "Termination_Date": "0000-00-00"}}`, Options{EventID: "wd-1", EventType: "leave"},
+			`event wd-1: /Worker/Termination_Date (Worker.Termination_Date): is required for a leave (read as person.last_day)`},
+		{"workday leave, no date at all", Workday, `{"Worker": {"Worker_ID": "21001"}}`, Options{EventID: "wd-1", EventType: "leave"},
+			`event wd-1: /Worker/Termination_Date (Worker.Termination_Date): is required for a leave (read as person.last_day)`},
+		{"bamboohr termination date in a hire", BambooHR, `{"employees": [{"id": "9", "action": "Created", "timestamp": "2027-03-01T10:00:00+00:00", "fields": {"firstName": "A", "lastName": "B", "hireDate": "2027-03-01", "terminationDate": "2027-03-31"}}]}`, Options{},
+			`event bamboohr:9:1803895200: /employees/0/fields/terminationDate (employees[0].fields.terminationDate): belongs to a leave event only, not to a hire (read as person.last_day)`},
+		{"personio termination date not a date", Personio, `{"event": "employee.updated", "id": "p-1", "data": {"attributes": {"id": {"value": 1}, "termination_date": {"value": "31.03.2027"}}}}`, Options{},
+			`event p-1: /data/attributes/termination_date/value (data.attributes.termination_date.value): must be a date written YYYY-MM-DD, got "31.03.2027" (read as person.last_day)`},
+		{"personio header says change, the document a leave", Personio, `{"event": "employee.updated", "id": "p-1", "data": {"attributes": {"id": {"value": 1}, "termination_date": {"value": "2027-03-31"}}}}`, Options{EventType: "change"},
+			`event p-1: header Onboard-Event-Type: says "change" but the document says "leave"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ev, err := Decode(tc.format, []byte(tc.body), tc.opt)

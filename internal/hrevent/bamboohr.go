@@ -19,7 +19,11 @@ import (
 //	    "jobTitle": …, "department": …,     person.title, person.department
 //	    "location": …, "workEmail": …,      person.location, person.email
 //	    "supervisorEId": …,                 person.manager (the supervisor's BambooHR id)
-//	    "hireDate": "2026-12-07"}}]}        person.start_date (0000-00-00: none)
+//	    "hireDate": "2026-12-07",           person.start_date (0000-00-00: none)
+//	    "terminationDate": "2027-03-31"}}]} person.last_day (0000-00-00: none)
+//
+// BambooHR has no action of its own for a termination: an Updated record
+// with a termination date is a leave (last_day), one without is a change.
 //
 // The employee id is BambooHR's id rather than employeeNumber, which many
 // companies leave unset, and it is the id supervisorEId names. One
@@ -34,6 +38,7 @@ var bamboohrFields = []mapping{
 	{"email", []string{"fields", "workEmail"}},
 	{"manager", []string{"fields", "supervisorEId"}},
 	{"start_date", []string{"fields", "hireDate"}},
+	{"last_day", []string{"fields", "terminationDate"}},
 }
 
 var bamboohrActions = map[string]Type{"created": Hire, "updated": Change, "deleted": Cancel}
@@ -70,6 +75,7 @@ func decodeBambooHR(d *dec, root *node, opt Options) []*draft {
 				d.fail(rp.key("action"), "must be Created, Updated or Deleted, got %q", a)
 				dr.bad["type"] = true
 			}
+			terminated(dr)
 		} else {
 			dr.bad["type"] = true
 		}
@@ -90,6 +96,14 @@ func decodeBambooHR(d *dec, root *node, opt Options) []*draft {
 		drafts = append(drafts, dr)
 	}
 	return drafts
+}
+
+// terminated makes a vendor's update that carries a termination date a
+// leave: the vendors send a termination as an ordinary update.
+func terminated(dr *draft) {
+	if dr.ev.Type == Change && dr.ev.Person.LastDay != nil {
+		dr.ev.Type = Leave
+	}
 }
 
 // required returns the string at key of an object, recording a problem

@@ -26,6 +26,10 @@ func TestGolden(t *testing.T) {
 		{"bamboohr.json", BambooHR, Options{}},
 		{"bamboohr-batch.json", BambooHR, Options{}},
 		{"personio.json", Personio, Options{}},
+		{"native-leave.json", Native, Options{}},
+		{"workday-leave.json", Workday, Options{EventID: "wd-BP-5120", EventType: "leave"}},
+		{"bamboohr-leave.json", BambooHR, Options{}},
+		{"personio-leave.json", Personio, Options{}},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
 			body, err := os.ReadFile(filepath.Join("testdata", tc.file))

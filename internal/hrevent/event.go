@@ -13,7 +13,10 @@ type Type string
 const (
 	Hire   Type = "hire"   // a new person starts: given_name, surname and start_date required
 	Change Type = "change" // fields of a known person changed: absent fields are unchanged
-	Cancel Type = "cancel" // a hire is called off: only employee_id is needed
+	Cancel Type = "cancel" // a hire, or a pending leave, is called off: only employee_id is needed
+	// Leave: the person leaves; last_day required, leave_at optional. Their
+	// access ends at leave_at on the last day, or when that day ends.
+	Leave Type = "leave"
 )
 
 // The formats Decode reads, which are also an Event's Source.
@@ -43,7 +46,7 @@ const (
 	HeaderSignature = "Onboard-Signature"
 	// HeaderEventID gives the event id for formats whose document has none.
 	HeaderEventID = "Onboard-Event-Id"
-	// HeaderEventType gives the event type (hire, change, cancel) for
+	// HeaderEventType gives the event type (hire, change, cancel, leave) for
 	// formats whose document has none.
 	HeaderEventType = "Onboard-Event-Type"
 )
@@ -81,6 +84,10 @@ type Person struct {
 	Location      *string `json:"location,omitempty"`
 	CostCenter    *string `json:"cost_center,omitempty"`
 	StartDate     *string `json:"start_date,omitempty"` // YYYY-MM-DD
+	// LastDay and LeaveAt belong to a leave only: the last working day
+	// (YYYY-MM-DD) and the local time (HH:MM) access ends on it.
+	LastDay *string `json:"last_day,omitempty"`
+	LeaveAt *string `json:"leave_at,omitempty"`
 }
 
 // personField names one optional field of Person: its name in the native
@@ -103,6 +110,8 @@ var personFields = []personField{
 	{"location", func(p *Person) **string { return &p.Location }, maxText},
 	{"cost_center", func(p *Person) **string { return &p.CostCenter }, maxText},
 	{"start_date", func(p *Person) **string { return &p.StartDate }, 10},
+	{"last_day", func(p *Person) **string { return &p.LastDay }, 10},
+	{"leave_at", func(p *Person) **string { return &p.LeaveAt }, 5},
 }
 
 // Set returns the fields the event gave, by their native schema name

@@ -21,7 +21,11 @@ import (
 //	   "office": {"value": {"attributes": {"name": …}}},      person.location
 //	   "cost_centers": {"value": [{"attributes": {"name": …}}]}, person.cost_center (names joined by ", ")
 //	   "supervisor": {"value": {"attributes": {"id": {"value": …}}}}, person.manager (the supervisor's id)
-//	   "hire_date": {"value": "2026-12-07T00:00:00+01:00"}}}}   person.start_date (its date as written)
+//	   "hire_date": {"value": "2026-12-07T00:00:00+01:00"},     person.start_date (its date as written)
+//	   "termination_date": {"value": "2027-03-31T00:00:00+02:00"}}}} person.last_day (a leave only)
+//
+// Personio sends a termination as an update: employee.updated with a
+// termination date is a leave.
 //
 // The API's own response ({"success": true, "data": …}) is read as well:
 // a document without "event" or "id" takes them from the Onboard-Event-Type
@@ -37,6 +41,7 @@ var personioFields = []mapping{
 	{"location", []string{"office", "value", "attributes", "name"}},
 	{"manager", []string{"supervisor", "value", "attributes", "id", "value"}},
 	{"start_date", []string{"hire_date", "value"}},
+	{"last_day", []string{"termination_date", "value"}},
 }
 
 var personioEvents = map[string]Type{"employee.created": Hire, "employee.updated": Change, "employee.deleted": Cancel}
@@ -74,6 +79,7 @@ func decodePersonio(d *dec, root *node, opt Options) []*draft {
 			d.fail(top.key("event"), "must be employee.created, employee.updated or employee.deleted, got %q", s)
 			dr.bad["type"] = true
 		}
+		terminated(dr)
 	}
 	id := root.get("id")
 	if id != nil {

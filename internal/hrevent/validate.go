@@ -8,6 +8,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"onboard/internal/schedule"
 	"onboard/internal/strictyaml"
 )
 
@@ -113,11 +114,11 @@ func (d *dec) validate(dr *draft) {
 	}
 	if !dr.bad["type"] {
 		switch ev.Type {
-		case Hire, Change, Cancel:
+		case Hire, Change, Cancel, Leave:
 		case "":
-			fail("type", "is required: hire, change or cancel")
+			fail("type", "is required: hire, change, cancel or leave")
 		default:
-			fail("type", "must be hire, change or cancel, got %q", ev.Type)
+			fail("type", "must be hire, change, cancel or leave, got %q", ev.Type)
 		}
 	}
 	if ev.Workstation != "" && (len(ev.Workstation) > maxHost || !hostRE.MatchString(ev.Workstation)) {
@@ -140,14 +141,26 @@ func (d *dec) validate(dr *draft) {
 			continue
 		}
 		required := ev.Type == Hire && (f.name == "given_name" || f.name == "surname" || f.name == "start_date")
+		leaveOnly := f.name == "last_day" || f.name == "leave_at"
 		switch {
 		case v == nil && required:
 			fail(name, "is required for a hire")
 			continue
+		case v == nil && f.name == "last_day" && ev.Type == Leave:
+			fail(name, "is required for a leave")
+			continue
 		case v == nil:
+			continue
+		case leaveOnly && ev.Type != Leave && !dr.bad["type"] && ev.Type != "":
+			// A date of leaving in a hire or change would be ignored; a
+			// sender that means a leave must say so.
+			fail(name, "belongs to a leave event only, not to a %s", ev.Type)
 			continue
 		case *v == "" && required:
 			fail(name, "is required for a hire and must not be empty")
+			continue
+		case *v == "" && f.name == "last_day" && ev.Type == Leave:
+			fail(name, "is required for a leave and must not be empty")
 			continue
 		case *v == "" && (f.name == "given_name" || f.name == "surname" || f.name == "start_date"):
 			// A change may clear a title, never a name or start date.
@@ -165,9 +178,13 @@ func (d *dec) validate(dr *draft) {
 			if a, err := mail.ParseAddress(*v); err != nil || a.Address != *v {
 				fail(name, "is not an email address: %q", *v)
 			}
-		case "start_date":
+		case "start_date", "last_day":
 			if _, err := time.Parse(time.DateOnly, *v); err != nil || !dateRE.MatchString(*v) {
 				fail(name, "must be a date written YYYY-MM-DD, got %q", *v)
+			}
+		case "leave_at":
+			if _, err := schedule.ParseClock(*v); err != nil {
+				fail(name, "must be a local time written HH:MM (00:00 to 23:59), got %q", *v)
 			}
 		}
 	}

@@ -62,10 +62,10 @@ func (d *dec) take(dr *draft, field string, rec *node, p path, keys ...string) {
 			return
 		}
 	}
-	if field == "start_date" {
+	if field == "start_date" || field == "last_day" {
 		s = vendorDate(s)
 	}
-	if s == "" && (field == "given_name" || field == "surname" || field == "start_date") {
+	if s == "" && (field == "given_name" || field == "surname" || field == "start_date" || field == "last_day") {
 		// Vendors send a whole record with empty values where nothing is
 		// known; these fields cannot be cleared, so empty is "not given"
 		// (and a hire says it is missing).

@@ -17,11 +17,14 @@ package hrevent
 //	  "Organization_Data": {
 //	    "Supervisory_Organization": …,                         person.department
 //	    "Cost_Center": …},                                     person.cost_center
-//	  "Hire_Date": "2026-12-07"}}                              person.start_date
+//	  "Hire_Date": "2026-12-07",                               person.start_date
+//	  "Termination_Date": "2027-03-31"}}                       person.last_day (a leave only)
 //
 // The document carries neither an event id nor a type: both come from the
 // Onboard-Event-Id and Onboard-Event-Type headers, which the integration
-// sets (the business process event's id and hire, change or cancel).
+// sets (the business process event's id and hire, change, cancel, or leave
+// for a Terminate Employee business process, whose Termination_Date is the
+// last day of work).
 // Other fields are ignored, as a tenant's export carries many.
 var workdayFields = []mapping{
 	{"employee_id", []string{"Worker_ID"}},
@@ -35,6 +38,7 @@ var workdayFields = []mapping{
 	{"department", []string{"Organization_Data", "Supervisory_Organization"}},
 	{"cost_center", []string{"Organization_Data", "Cost_Center"}},
 	{"start_date", []string{"Hire_Date"}},
+	{"last_day", []string{"Termination_Date"}},
 }
 
 func decodeWorkday(d *dec, root *node, opt Options) []*draft {

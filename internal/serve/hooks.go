@@ -147,6 +147,9 @@ func intakeOf(ev *hrevent.Event) Intake {
 		Email: set["email"], Location: set["location"], CostCenter: set["cost_center"], StartDate: set["start_date"],
 		Workstation: ev.Workstation}
 	in := Intake{ID: "hr:" + ev.ID, Source: "hr", Type: string(ev.Type), Trigger: "hr:" + ev.ID, Person: p, Body: body}
+	if ev.Type == hrevent.Leave {
+		in.Leave = &Departure{LastDay: set["last_day"], LeaveAt: set["leave_at"]}
+	}
 	if ev.Type == hrevent.Change {
 		in.Fields = []string{}
 		for k := range set {

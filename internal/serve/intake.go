@@ -18,6 +18,9 @@ const (
 	Hire   = "hire"
 	Change = "change"
 	Cancel = "cancel"
+	// Leave schedules an offboarding (and a purge after the retention); a
+	// cancel calls a pending one off.
+	Leave = "leave"
 )
 
 // Intake is one event, decoded and authenticated by its front door (the
@@ -27,9 +30,11 @@ type Intake struct {
 	// id twice is one event.
 	ID      string
 	Source  string // hr | scim
-	Type    string // hire | change | cancel
+	Type    string // hire | change | cancel | leave
 	Trigger string // recorded with every run: hr:<event id> or scim:<user id>
 	Person  Person
+	// Leave is when a leave takes effect (a leave only).
+	Leave *Departure
 	// Fields names the person fields a change sets (JSON names); nil means
 	// every field (a hire, a SCIM replace).
 	Fields []string
@@ -137,7 +142,15 @@ func (s *Service) apply(ctx context.Context, tx *sql.Tx, in Intake, now time.Tim
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return nil, nil, err
 	}
+	if in.Type == Leave {
+		return s.applyLeave(ctx, tx, in, h, now)
+	}
 	if in.Type == Cancel {
+		// A cancel calls off a pending leave first: the hire it follows
+		// is long done.
+		if out, closed, ok, err := s.cancelLeave(ctx, tx, emp, now); err != nil || ok {
+			return out, closed, err
+		}
 		if h == nil {
 			out.Result, out.Detail = "ignored", fmt.Sprintf("no hire %s to cancel", emp)
 			return out, nil, nil
@@ -198,7 +211,9 @@ func (s *Service) apply(ctx context.Context, tx *sql.Tx, in Intake, now time.Tim
 		// lost; take it as the hire if it says enough.
 		result = "scheduled"
 	}
-	closed, err := store.CloseOpenRuns(ctx, tx, emp, store.RunSuperseded, now)
+	// A pending leave stays: a change of title in the notice period does
+	// not call it off.
+	closed, err := store.CloseOpenRunsWhere(ctx, tx, emp, func(r *store.Run) bool { return !isLeavePhase(r.Phase) }, store.RunSuperseded, now)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -45,7 +45,14 @@ func (s *Service) notifyRun(ctx context.Context, r *store.Run, res *result.Run) 
 		s.log.Warn("notifications: stored plan", "run", r.ID, "err", err)
 		return
 	}
-	msgs := notify.Build(&p, res, notify.Options{Origin: fmt.Sprintf("%s.g%d", r.EmployeeID, r.Generation), Final: r.Phase == PhaseActivation,
+	origin, final := fmt.Sprintf("%s.g%d", r.EmployeeID, r.Generation), r.Phase == PhaseActivation
+	if isLeavePhase(r.Phase) {
+		// A leave's run is whole, as a command-line apply: its own origin
+		// (EMP.leaveN.offboard), and its tasks for a human (a mailbox to
+		// hand over) are told when it is done.
+		origin, final = r.ID, true
+	}
+	msgs := notify.Build(&p, res, notify.Options{Origin: origin, Final: final,
 		Resume: "retry run " + r.ID + " on the status page (or POST /api/v1/runs/" + r.ID + "/retry)"})
 	if len(msgs) == 0 {
 		return

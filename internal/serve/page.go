@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -299,9 +300,11 @@ type pageView struct {
 	// RecentMore is how many older finished hires are left out.
 	RecentMore int
 	Held       []pageHire
-	Failures   []pageFailure
-	Events     []pageEvent
-	Figures    *pageFigures
+	// Leavers are the people with a leave's runs, their latest leave.
+	Leavers  []pageHire
+	Failures []pageFailure
+	Events   []pageEvent
+	Figures  *pageFigures
 }
 
 type pageFlash struct{ Kind, Text string }
@@ -357,9 +360,16 @@ func makePage(in *pageInput, now time.Time, loc *time.Location, refresh time.Dur
 		}
 		ph := pageHire{Key: h.EmployeeID, ID: show(h.EmployeeID), Name: show(displayName(person)), StartDate: show(h.StartDate),
 			Profile: show(a.Profile), Host: show(a.Host), HeldReason: show(h.HeldReason)}
+		if lv, ok := leaverRow(ph, in.Runs[h.EmployeeID], now, loc, v); ok {
+			v.Leavers = append(v.Leavers, lv)
+			busy = busy || lv.State == "running" || lv.State == "due"
+		}
+		if h.Generation == 0 {
+			continue // a leaver onboard serve did not set up: no hire to show
+		}
 		byPhase := map[string]*store.Run{}
 		for _, r := range in.Runs[h.EmployeeID] {
-			if r.Generation == h.Generation {
+			if r.Generation == h.Generation && !isLeavePhase(r.Phase) { // a leave has its own row
 				byPhase[r.Phase] = r
 			}
 		}
@@ -421,6 +431,57 @@ func makePage(in *pageInput, now time.Time, loc *time.Location, refresh time.Dur
 		v.Refresh = max(1, int(refresh.Seconds()))
 	}
 	return v
+}
+
+// leaverRow is a person's latest leave for the page: its offboard and
+// purge runs (the runs whose id shares the latest leaveN), failures added
+// to the view's. ok is false for someone who never had a leave.
+func leaverRow(ph pageHire, runs []*store.Run, now time.Time, loc *time.Location, v *pageView) (pageHire, bool) {
+	var latest string
+	var last time.Time
+	n := 0
+	for _, r := range runs {
+		if k := leaveNumber(r); r.Phase == PhaseOffboard && k > n {
+			latest, last, n = strings.TrimSuffix(r.ID, r.Phase), r.EffectiveAt, k
+		}
+	}
+	if latest == "" {
+		return pageHire{}, false
+	}
+	ph.StartDate = show(last.In(loc).Format("2006-01-02 15:04"))
+	states := map[string]int{}
+	for _, phase := range LeavePhases {
+		i := slices.IndexFunc(runs, func(r *store.Run) bool { return r.ID == latest+phase })
+		if i < 0 {
+			ph.Phases = append(ph.Phases, pagePhase{Phase: phase, State: "none"})
+			continue
+		}
+		r := runs[i]
+		states[r.State]++
+		if r.State == store.RunScheduled && !r.ScheduledAt.After(now) {
+			states["due"]++
+		}
+		ph.Phases = append(ph.Phases, pagePhase{Key: r.ID, Phase: phase, RunID: show(r.ID), State: r.State, At: showTime(r.ScheduledAt, loc), Attempts: r.Attempts})
+		if r.State == store.RunFailed {
+			v.Failures = append(v.Failures, pageFailure{Key: r.ID, RunID: show(r.ID), HireID: ph.ID, Name: ph.Name, Phase: phase,
+				Host: ph.Host, Finished: showTime(r.FinishedAt, loc), Attempts: r.Attempts, Error: show(bound(r.Error, maxErrorText))})
+		}
+	}
+	switch {
+	case states[store.RunFailed] > 0:
+		ph.State = "failed"
+	case states[store.RunRunning] > 0:
+		ph.State = "running"
+	case states["due"] > 0:
+		ph.State = "due"
+	case states[store.RunScheduled] > 0:
+		ph.State = "scheduled"
+	case states[store.RunCancelled] > 0 || states[store.RunSuperseded] > 0:
+		ph.State = "cancelled"
+	default:
+		ph.State = "done"
+	}
+	return ph, true
 }
 
 func displayName(p Person) string {

@@ -35,6 +35,12 @@ func phaseOf(kind string) int {
 }
 
 func phaseIndex(phase string) int {
+	switch phase {
+	case PhaseOffboard: // a leaver's phases come after the setup's
+		return len(Phases)
+	case PhasePurge:
+		return len(Phases) + 1
+	}
 	for i, p := range Phases {
 		if p == phase {
 			return i

@@ -252,7 +252,9 @@ func (s *Service) runPlan(ctx context.Context, r *store.Run, h *store.Hire) (*re
 	if err != nil {
 		return nil, "", err
 	}
-	p = phasePlan(p, r.Phase)
+	if !isLeavePhase(r.Phase) {
+		p = phasePlan(p, r.Phase)
+	}
 	d := s.dialer()
 	e := &engine.Engine{Dialer: d, Directories: d, Parallel: 8, Retries: s.cfg.StepRetries, Log: s.log, Operator: "onboard serve (" + s.cfg.Instance + ")"}
 	// The knowledge base is matched as failures are recorded; an inventory
@@ -267,7 +269,7 @@ func (s *Service) runPlan(ctx context.Context, r *store.Run, h *store.Hire) (*re
 	var rec *journal.RunRecorder
 	if s.cfg.Journal != nil {
 		rec = s.cfg.Journal.Recorder(journal.RunStart{Operator: e.Operator, Trigger: r.Trigger,
-			Mode: fmt.Sprintf("serve %s (run %s, attempt %d)", r.Phase, r.ID, r.Attempts), Sources: p.Sources, Plan: p})
+			Mode: runMode(r), Sources: p.Sources, Plan: p})
 		e.Recorder = rec
 	}
 	res := e.Run(ctx, p, engine.Apply)
@@ -349,11 +351,17 @@ func (s *Service) planFor(ctx context.Context, r *store.Run, h *store.Hire) (*pl
 		}
 		return &p, nil
 	}
-	path := s.playbookPath(h.EmployeeID)
-	if err := writePlaybookFile(path, []byte(h.Playbook)); err != nil {
-		return nil, err
+	var p *plan.Plan
+	var err error
+	if isLeavePhase(r.Phase) {
+		p, err = s.leavePlan(ctx, r)
+	} else {
+		path := s.playbookPath(h.EmployeeID)
+		if err := writePlaybookFile(path, []byte(h.Playbook)); err != nil {
+			return nil, err
+		}
+		p, err = s.buildPlan(ctx, path, []byte(h.Playbook))
 	}
-	p, err := s.buildPlan(ctx, path, []byte(h.Playbook))
 	if err != nil {
 		return nil, &planError{err}
 	}
@@ -363,6 +371,36 @@ func (s *Service) planFor(ctx context.Context, r *store.Run, h *store.Hire) (*pl
 	}
 	if err := store.SetPlan(ctx, s.store.DB, r.ID, b); err != nil {
 		return nil, err
+	}
+	return p, nil
+}
+
+// runMode is the journal's mode of a run: a leaver's "offboard" or
+// "purge" (what the audit and restore look for), a hire's phase with the
+// run and attempt.
+func runMode(r *store.Run) string {
+	if isLeavePhase(r.Phase) {
+		return r.Phase
+	}
+	return fmt.Sprintf("serve %s (run %s, attempt %d)", r.Phase, r.ID, r.Attempts)
+}
+
+// leavePlan builds a leaver's offboard or purge plan through the
+// Offboard hook, at the leave time the run was scheduled for.
+func (s *Service) leavePlan(ctx context.Context, r *store.Run) (*plan.Plan, error) {
+	if s.cfg.Offboard == nil {
+		return nil, errNoOffboard
+	}
+	at := r.EffectiveAt
+	if at.IsZero() {
+		at = r.ScheduledAt
+	}
+	p, err := s.cfg.Offboard(ctx, r.EmployeeID, at, r.Phase == PhasePurge)
+	if err != nil {
+		return nil, fmt.Errorf("the %s plan of leaver %s: %w", r.Phase, r.EmployeeID, err)
+	}
+	if p == nil {
+		return nil, fmt.Errorf("the %s plan of leaver %s: the planner returned none", r.Phase, r.EmployeeID)
 	}
 	return p, nil
 }

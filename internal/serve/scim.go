@@ -224,7 +224,20 @@ func (b *scimBackend) Replace(ctx context.Context, id string, u scim.User) (scim
 		out = u
 		switch {
 		case old.Active && !u.Active:
-			acc, err = b.s.acceptTx(ctx, tx, b.intake(Cancel, u, emp))
+			var started bool
+			if started, err = handedOver(ctx, tx, emp); err != nil {
+				return err
+			}
+			if !started {
+				// Not yet handed over: the hire is called off.
+				acc, err = b.s.acceptTx(ctx, tx, b.intake(Cancel, u, emp))
+				break
+			}
+			// Deactivation of someone at work is a leave, now: the
+			// identity provider deprovisions on the day.
+			in := b.intake(Leave, u, emp)
+			in.Leave = &Departure{At: u.LastModified}
+			acc, err = b.s.acceptTx(ctx, tx, in)
 		case !old.Active && u.Active:
 			acc, err = b.s.acceptTx(ctx, tx, b.intake(Hire, u, emp))
 		case u.Active:
@@ -237,6 +250,30 @@ func (b *scimBackend) Replace(ctx context.Context, id string, u scim.User) (scim
 	}
 	b.counted(acc)
 	return out, nil
+}
+
+// handedOver says whether a person is at work as far as onboard serve
+// knows: an activation of their hire finished, or they are no hire of its own
+// (set up before it ran, or by hand).
+func handedOver(ctx context.Context, tx *sql.Tx, emp string) (bool, error) {
+	_, err := store.GetHire(ctx, tx, emp)
+	if errors.Is(err, store.ErrNotFound) {
+		return true, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	runs, err := store.RunsOf(ctx, tx, emp)
+	if err != nil {
+		return false, err
+	}
+	for _, r := range runs {
+		// Any generation's: a change re-plans a hire long at work.
+		if r.Phase == PhaseActivation && r.State == store.RunOK {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 func (b *scimBackend) Delete(ctx context.Context, id string) error {

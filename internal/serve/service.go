@@ -93,6 +93,12 @@ type Config struct {
 	Journal *journal.Journal
 	// Mapper places hires; nil reads the inventory's hr section.
 	Mapper Mapper
+	// LeavePolicy gives a leave's zone and retention; nil reads the
+	// inventory (hr timezone, the directory's leavers.retention_days).
+	LeavePolicy func(a *Assignment) (LeavePolicy, error)
+	// Offboard builds a leaver's offboard and purge plans (cmd/onboard
+	// wires planner.Offboard); nil fails those runs, saying so.
+	Offboard OffboardFunc
 	// Workers is how many runs this instance works on at once.
 	Workers int
 	// GlobalLimit bounds the runs of all instances together (0: no bound
@@ -172,6 +178,9 @@ func (c *Config) defaults() {
 	}
 	if c.Now == nil {
 		c.Now = time.Now
+	}
+	if c.LeavePolicy == nil {
+		c.LeavePolicy = inventoryLeavePolicy(c.Inventory)
 	}
 }
 

@@ -81,7 +81,7 @@ func (s *Service) recordUnbuilt(ctx context.Context, r *store.Run, h *store.Hire
 		return res, ""
 	}
 	rec := s.cfg.Journal.Recorder(journal.RunStart{Operator: res.Operator, Trigger: r.Trigger, Sources: []string{src}, Hires: res.Hires,
-		Mode: fmt.Sprintf("serve %s (run %s, attempt %d): the plan could not be built", r.Phase, r.ID, r.Attempts)})
+		Mode: unbuiltMode(r)})
 	for _, ev := range []result.Event{
 		{Type: result.RunStarted, RunID: res.ID, Time: now},
 		{Type: result.StepFinished, RunID: res.ID, Time: now, Step: &st},
@@ -93,6 +93,15 @@ func (s *Service) recordUnbuilt(ctx context.Context, r *store.Run, h *store.Hire
 		}
 	}
 	return res, res.ID
+}
+
+// unbuiltMode is a run's journal mode when its plan could not be built:
+// a leaver's stays "offboard" or "purge" (a failed one), a hire's says so.
+func unbuiltMode(r *store.Run) string {
+	if isLeavePhase(r.Phase) {
+		return r.Phase
+	}
+	return fmt.Sprintf("serve %s (run %s, attempt %d): the plan could not be built", r.Phase, r.ID, r.Attempts)
 }
 
 // notifyUnbuilt tells of a run whose plan could not be built, by the

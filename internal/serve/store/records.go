@@ -63,6 +63,9 @@ type Run struct {
 	Error       string          `json:"error,omitempty"`
 	Result      json.RawMessage `json:"result,omitempty"`
 	JobID       int64           `json:"job_id,omitempty"`
+	// EffectiveAt is when a leave takes effect, for its offboard and purge
+	// runs (a purge's retention counts from it); zero for a hire's runs.
+	EffectiveAt time.Time `json:"effective_at,omitzero"`
 }
 
 // Run states. scheduled and running are open; the rest are final, except
@@ -201,17 +204,20 @@ func Hires(ctx context.Context, q Querier) ([]*Hire, error) {
 }
 
 const runCols = `id, employee_id, generation, phase, state, trigger, scheduled_at, started_at, finished_at, attempts,
-	holder, lease_until, plan, journal_run, error, result, job_id`
+	holder, lease_until, plan, journal_run, error, result, job_id, effective_at`
 
 func scanRun(row interface{ Scan(...any) error }) (*Run, error) {
 	var r Run
-	var sched, started, finished, lease int64
+	var sched, started, finished, lease, effective int64
 	var planJSON, result string
 	if err := row.Scan(&r.ID, &r.EmployeeID, &r.Generation, &r.Phase, &r.State, &r.Trigger, &sched, &started, &finished,
-		&r.Attempts, &r.Holder, &lease, &planJSON, &r.JournalRun, &r.Error, &result, &r.JobID); err != nil {
+		&r.Attempts, &r.Holder, &lease, &planJSON, &r.JournalRun, &r.Error, &result, &r.JobID, &effective); err != nil {
 		return nil, err
 	}
 	r.ScheduledAt, r.StartedAt, r.FinishedAt, r.LeaseUntil = fromMS(sched), fromMS(started), fromMS(finished), fromMS(lease)
+	if effective != 0 {
+		r.EffectiveAt = fromMS(effective)
+	}
 	if planJSON != "" {
 		r.Plan = json.RawMessage(planJSON)
 	}
@@ -223,8 +229,12 @@ func scanRun(row interface{ Scan(...any) error }) (*Run, error) {
 
 // InsertRun stores a new scheduled run.
 func InsertRun(ctx context.Context, q Querier, r *Run) error {
-	_, err := q.ExecContext(ctx, `INSERT INTO onboard_runs (id, employee_id, generation, phase, state, trigger, scheduled_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7)`, r.ID, r.EmployeeID, r.Generation, r.Phase, r.State, r.Trigger, ms(r.ScheduledAt))
+	var effective int64
+	if !r.EffectiveAt.IsZero() {
+		effective = ms(r.EffectiveAt)
+	}
+	_, err := q.ExecContext(ctx, `INSERT INTO onboard_runs (id, employee_id, generation, phase, state, trigger, scheduled_at, effective_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, r.ID, r.EmployeeID, r.Generation, r.Phase, r.State, r.Trigger, ms(r.ScheduledAt), effective)
 	if err != nil {
 		return fmt.Errorf("store run %s: %w", r.ID, err)
 	}
@@ -288,9 +298,22 @@ func SetJobID(ctx context.Context, q Querier, runID string, job int64) error {
 // CloseOpenRuns moves a hire's runs that have not started (or are failed,
 // awaiting a retry) to state (superseded or cancelled), and returns them.
 func CloseOpenRuns(ctx context.Context, q Querier, employee, state string, now time.Time) ([]*Run, error) {
-	runs, err := queryRuns(ctx, q, `WHERE employee_id = $1 AND state IN ('scheduled', 'failed') ORDER BY scheduled_at, id`, employee)
+	return CloseOpenRunsWhere(ctx, q, employee, nil, state, now)
+}
+
+// CloseOpenRunsWhere is CloseOpenRuns for the open runs which returns
+// true for (every one when which is nil): a hire's change leaves its
+// leave's runs alone, a leave's cancel the hire's.
+func CloseOpenRunsWhere(ctx context.Context, q Querier, employee string, which func(*Run) bool, state string, now time.Time) ([]*Run, error) {
+	all, err := queryRuns(ctx, q, `WHERE employee_id = $1 AND state IN ('scheduled', 'failed') ORDER BY scheduled_at, id`, employee)
 	if err != nil {
 		return nil, err
+	}
+	var runs []*Run
+	for _, r := range all {
+		if which == nil || which(r) {
+			runs = append(runs, r)
+		}
 	}
 	for _, r := range runs {
 		if _, err := q.ExecContext(ctx, `UPDATE onboard_runs SET state = $2, finished_at = $3 WHERE id = $1 AND state IN ('scheduled', 'failed')`,
@@ -379,7 +402,7 @@ func Retry(ctx context.Context, q Querier, id string, now time.Time) (bool, erro
 // there is one (a handover report to link to) without reading it.
 func AllRuns(ctx context.Context, q Querier) (map[string][]*Run, error) {
 	rows, err := q.QueryContext(ctx, `SELECT id, employee_id, generation, phase, state, trigger, scheduled_at, started_at, finished_at,
-		attempts, holder, lease_until, '', journal_run, error, CASE WHEN result <> '' THEN '{}' ELSE '' END, job_id
+		attempts, holder, lease_until, '', journal_run, error, CASE WHEN result <> '' THEN '{}' ELSE '' END, job_id, effective_at
 		FROM onboard_runs ORDER BY employee_id, generation, scheduled_at, id`)
 	if err != nil {
 		return nil, err

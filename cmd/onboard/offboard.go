@@ -30,9 +30,10 @@ checked again, and the run is recorded in the journal (mode offboard), as
 apply's.
 
 --at TIME sets the leave time (RFC 3339, or YYYY-MM-DD[THH:MM] in local time;
-default now). Before it the disable is refused as not-yet (the run says when)
-and nothing after it runs; only the account's expiry is set at once, as a
-backstop. Run onboard offboard again at or after that time.
+default now, or for a re-run the leave time of the offboarding the journal
+shows applied). Before it the disable is refused as not-yet (the run says
+when) and nothing after it runs; only the account's expiry is set at once, as
+a backstop. Run onboard offboard again at or after that time.
 
 --purge deletes the directory account, once the directory's leavers
 retention_days have passed since the offboarding (the journal's) and never
@@ -69,7 +70,7 @@ func (o *options) offboardCommand() *cobra.Command {
 		},
 	}
 	c.Flags().StringArrayVarP(&o.inventory, "inventory", "i", nil, "inventory file or folder `PATH` (repeatable; default ./inventory)")
-	c.Flags().StringVar(&at, "at", "", "the leave `TIME` (RFC 3339, or YYYY-MM-DD[THH:MM] local); nothing but the expiry happens before it (default now)")
+	c.Flags().StringVar(&at, "at", "", "the leave `TIME` (RFC 3339, or YYYY-MM-DD[THH:MM] local); nothing but the expiry happens before it (default now, or a re-run's applied leave time)")
 	c.Flags().BoolVar(&purge, "purge", false, "delete the directory account, after the retention and never under a legal hold")
 	o.addJournalFlags(c, false)
 	o.addVerbose(c)

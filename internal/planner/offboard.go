@@ -18,7 +18,8 @@ import (
 // inventory.
 type OffboardOptions struct {
 	// At is the leave time: the account is disabled, and so everything
-	// after it happens, not before. Zero means Now.
+	// after it happens, not before. Zero means the leave time of the
+	// offboarding the journal shows applied (History.LeftAt), else Now.
 	At time.Time
 	// Purge plans only the deletion of the account, after the retention
 	// of its directory and never under a legal hold.
@@ -71,14 +72,19 @@ func Offboard(hist *plan.History, inv *inventory.Inventory, opt OffboardOptions)
 		now = time.Now()
 	}
 	now = now.UTC().Truncate(time.Second)
-	at := opt.At
-	if at.IsZero() {
-		at = now
-	}
-	at = at.UTC()
 	if hist == nil || hist.Setup == nil {
 		return nil, fmt.Errorf("offboard: %w: nothing is known to take down (onboard offboard takes down what onboard set up, as a verified journal shows)", ErrNoSetup)
 	}
+	at := opt.At
+	switch {
+	case at.IsZero() && !hist.LeftAt.IsZero():
+		// A re-run of an applied offboarding keeps its leave time: the
+		// scramble and the expiry are in place for that time, not for now.
+		at = hist.LeftAt
+	case at.IsZero():
+		at = now
+	}
+	at = at.UTC()
 	hire := *hist.Setup
 	id := hire.ID
 	var acct *plan.Step
@@ -257,6 +263,11 @@ func hostSteps(hist *plan.History, inv *inventory.Inventory, hire *plan.Hire, ho
 	for _, it := range hist.Items {
 		src := it.Step
 		if !it.ByOnboard || src.Host != host.Name || (src.Printer == nil && src.WinPrinter == nil) {
+			continue
+		}
+		if by := hist.Shared[plan.ItemKey(src)]; by != "" {
+			// Another hire's current setup on this machine has it.
+			hire.Kept = append(hire.Kept, plan.Kept{Item: where(src), Rule: plan.RuleStillWanted, Evidence: by + "; " + it.Evidence()})
 			continue
 		}
 		kind := plan.RemovalOf[src.Kind]

@@ -166,6 +166,54 @@ func dependsOn(p *plan.Plan, s *plan.Step, id string) bool {
 	return false
 }
 
+// A re-run of an applied offboarding keeps its leave time (the scramble
+// and the expiry are in place for it); --at still overrides it.
+func TestOffboardRerunKeepsLeaveTime(t *testing.T) {
+	left := time.Date(2026, 12, 20, 17, 0, 0, 0, time.UTC)
+	hist := setupHistory(t, "mover/before")
+	hist.LeftAt, hist.LeftRun = left, "run-2"
+	for _, tt := range []struct {
+		at, want time.Time
+	}{{time.Time{}, left}, {left.Add(time.Hour), left.Add(time.Hour)}} {
+		p, err := Offboard(hist, offboardInv(t), OffboardOptions{At: tt.at, Now: left.Add(48 * time.Hour)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range p.Steps {
+			if s.Leaver != nil && !s.Leaver.NotBefore.Equal(tt.want) {
+				t.Errorf("--at %v: step %s not before %v, want %v", tt.at, s.ID, s.Leaver.NotBefore, tt.want)
+			}
+		}
+	}
+}
+
+// A printer another hire's current setup on the machine has (the
+// journal's History.Shared) is kept, with the rule and that hire's step.
+func TestOffboardKeepsShared(t *testing.T) {
+	hist := setupHistory(t, "mover/before")
+	var key string
+	for _, it := range hist.Items {
+		if it.Step.Printer != nil {
+			key = plan.ItemKey(it.Step)
+		}
+	}
+	hist.Shared = map[string]string{key: "hire E3009's setup has it (run run-9, step E3009:printer:office-2f)"}
+	p, err := Offboard(hist, offboardInv(t), OffboardOptions{Now: time.Date(2026, 12, 20, 17, 0, 0, 0, time.UTC)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range p.Steps {
+		if s.Kind == plan.KindPrinterRemove {
+			t.Errorf("a printer another hire has is removed: %s", s.ID)
+		}
+	}
+	want := plan.Kept{Item: "printer: Office-2F on ws1", Rule: plan.RuleStillWanted,
+		Evidence: "hire E3009's setup has it (run run-9, step E3009:printer:office-2f); run run-1, step E3001:printer:office-2f"}
+	if got := p.Hires[0].Kept; len(got) != 1 || got[0] != want {
+		t.Errorf("kept = %+v, want %+v", got, want)
+	}
+}
+
 // A hire the journal shows no setup of: nothing to take down.
 func TestOffboardNoSetup(t *testing.T) {
 	for _, h := range []*plan.History{nil, {}} {

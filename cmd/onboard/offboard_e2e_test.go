@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -36,7 +37,7 @@ machine:
   software: {omit: [chat]}
 `
 
-// leaverEnv is an env whose corp-ldap moves leavers to ou=Leavers.
+// leaverEnv is an env whose directories move leavers to their OU=Leavers.
 func leaverEnv(t *testing.T, l *lab.Lab) *env {
 	t.Helper()
 	e := newEnv(t, l)
@@ -45,15 +46,17 @@ func leaverEnv(t *testing.T, l *lab.Lab) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := labDir(t, l, "corp-ldap")
 	s := string(b)
-	i := strings.Index(s, "  corp-ldap:\n")
-	j := strings.Index(s[i:], "    ca_cert: ")
-	if i < 0 || j < 0 {
-		t.Fatalf("the lab inventory has no corp-ldap with a ca_cert:\n%s", s)
+	for _, name := range []string{"corp-ldap", "corp-ad"} {
+		d := labDir(t, l, name)
+		i := strings.Index(s, "  "+name+":\n")
+		j := strings.Index(s[i:], "    ca_cert: ")
+		if i < 0 || j < 0 {
+			t.Fatalf("the lab inventory has no %s with a ca_cert:\n%s", name, s)
+		}
+		k := i + j + strings.Index(s[i+j:], "\n") + 1
+		s = s[:k] + fmt.Sprintf("    leavers: {ou: \"OU=Leavers,%s\", retention_days: 30}\n", d.BaseDN) + s[k:]
 	}
-	k := i + j + strings.Index(s[i+j:], "\n") + 1
-	s = s[:k] + fmt.Sprintf("    leavers: {ou: \"ou=Leavers,%s\", retention_days: 30}\n", d.BaseDN) + s[k:]
 	if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -70,16 +73,29 @@ type leaverState struct {
 
 func readLeaver(t *testing.T, l *lab.Lab, e *env, id string) leaverState {
 	t.Helper()
-	d := labDir(t, l, "corp-ldap")
+	return readLeaverIn(t, l, e, "corp-ldap", id)
+}
+
+// readLeaverIn reads a leaver's state in the lab directory name.
+func readLeaverIn(t *testing.T, l *lab.Lab, e *env, name, id string) leaverState {
+	t.Helper()
+	d := labDir(t, l, name)
 	c := ldapAs(t, d)
-	u := entry(t, c, d.BaseDN, "(employeeNumber="+id+")")
+	attr := "employeeNumber"
+	if name == "corp-ad" {
+		attr = "employeeID"
+	}
+	u := entry(t, c, d.BaseDN, "("+attr+"="+id+")")
 	pw, err := os.ReadFile(filepath.Join(e.dir, "pw", id+".pw"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	st := leaverState{dn: u.DN, binds: bindWith(t, d, u.DN, strings.TrimSpace(string(pw))) == nil}
-	res, err := c.Search(ldap.NewSearchRequest(d.BaseDN, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 0, 0, false,
-		"(|(member="+ldap.EscapeFilter(u.DN)+")(memberUid="+ldap.EscapeFilter(u.GetAttributeValue("uid"))+"))", []string{"cn"}, nil))
+	filter := "(member=" + ldap.EscapeFilter(u.DN) + ")"
+	if uid := u.GetAttributeValue("uid"); uid != "" {
+		filter = "(|" + filter + "(memberUid=" + ldap.EscapeFilter(uid) + "))"
+	}
+	res, err := c.Search(ldap.NewSearchRequest(d.BaseDN, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 0, 0, false, filter, []string{"cn"}, nil))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -267,5 +283,74 @@ func TestOffboardKillAndResume(t *testing.T) {
 	}
 	if out, err := exec.Command(bin, "journal", "verify", "--journal", journalPath).CombinedOutput(); err != nil {
 		t.Errorf("journal verify: %v\n%s", err, out)
+	}
+}
+
+const adLeaverHire = `person:
+  employee_id: %[1]s
+  given_name: Ada
+  surname: Leaver%[1]s
+  manager: ghopper
+  start_date: 2026-12-01
+profile: engineering
+account:
+  directory: corp-ad
+  must_change_password: false
+  password: {deliver: "file:pw/%[1]s.pw"}
+machine:
+  host: %[2]s
+  software: {omit: [chat]}
+  domain_join: {prestage: true}
+`
+
+// Active Directory: a hire with a joined (pre-staged) Linux machine,
+// offboarded: the account disabled (a bind fails), out of every group, in
+// the leavers OU, and the machine's computer account disabled; a re-run
+// changes nothing.
+func TestOffboardActiveDirectory(t *testing.T) {
+	l := needLab(t)
+	e := leaverEnv(t, l)
+	const id, ws = "E290", "ws1"
+	wsExec(t, l, ws, "lpadmin -x Office-2F 2>/dev/null; true")
+	pb := e.write(id+".yaml", fmt.Sprintf(adLeaverHire, id, ws))
+	code, r, stderr := e.jsonRun(pb, "--allow-write", e.dir)
+	if code != exitOK {
+		t.Fatalf("onboard %s: exit %d: %s\n%+v", id, code, stderr, r.Steps)
+	}
+	before := readLeaverIn(t, l, e, "corp-ad", id)
+	if !before.binds || len(before.groups) == 0 {
+		t.Fatalf("after onboarding: %+v", before)
+	}
+	code, r, stderr = e.jsonRun("offboard", id, "-i", e.inv)
+	if code != exitOK {
+		t.Fatalf("offboard: exit %d: %s\n%+v", code, stderr, r.Steps)
+	}
+	var computer bool
+	for _, s := range r.Steps {
+		if s.Kind == plan.KindComputerDisable {
+			computer = s.Outcome == result.Changed
+		}
+		if s.Kind != plan.KindLoginRevoke && s.Outcome != result.Changed {
+			t.Errorf("offboard step %s: %s: %s %+v", s.ID, s.Outcome, s.Changed, s.Failure)
+		}
+	}
+	if !computer {
+		t.Errorf("the computer account was not disabled: %+v", r.Steps)
+	}
+	st := readLeaverIn(t, l, e, "corp-ad", id)
+	offboarded(t, "after offboard", st)
+	ad := labDir(t, l, "corp-ad")
+	comp := entry(t, ldapAs(t, ad), ad.BaseDN, "(sAMAccountName="+strings.ToUpper(ws)+"$)", "userAccountControl")
+	if uac, _ := strconv.Atoi(comp.GetAttributeValue("userAccountControl")); uac&2 == 0 {
+		t.Errorf("computer %s: userAccountControl %d, not disabled", comp.DN, uac)
+	}
+	code, r, stderr = e.jsonRun("offboard", id, "-i", e.inv)
+	if code != exitOK {
+		t.Fatalf("offboard again: exit %d: %s", code, stderr)
+	}
+	for _, s := range r.Steps {
+		if s.Outcome != result.OK {
+			t.Errorf("offboard again: step %s %s: %s %+v", s.ID, s.Outcome, s.Changed, s.Failure)
+		}
 	}
 }

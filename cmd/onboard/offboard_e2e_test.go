@@ -37,7 +37,8 @@ machine:
   software: {omit: [chat]}
 `
 
-// leaverEnv is an env whose directories move leavers to their OU=Leavers.
+// leaverEnv is an env whose directories move leavers to their OU=Leavers
+// and keep them 30 days (OpenLDAP) or not at all (Active Directory).
 func leaverEnv(t *testing.T, l *lab.Lab) *env {
 	t.Helper()
 	e := newEnv(t, l)
@@ -47,7 +48,8 @@ func leaverEnv(t *testing.T, l *lab.Lab) *env {
 		t.Fatal(err)
 	}
 	s := string(b)
-	for _, name := range []string{"corp-ldap", "corp-ad"} {
+	// Active Directory's leavers may be deleted at once (retention 0).
+	for name, retention := range map[string]int{"corp-ldap": 30, "corp-ad": 0} {
 		d := labDir(t, l, name)
 		i := strings.Index(s, "  "+name+":\n")
 		j := strings.Index(s[i:], "    ca_cert: ")
@@ -55,7 +57,7 @@ func leaverEnv(t *testing.T, l *lab.Lab) *env {
 			t.Fatalf("the lab inventory has no %s with a ca_cert:\n%s", name, s)
 		}
 		k := i + j + strings.Index(s[i+j:], "\n") + 1
-		s = s[:k] + fmt.Sprintf("    leavers: {ou: \"OU=Leavers,%s\", retention_days: 30}\n", d.BaseDN) + s[k:]
+		s = s[:k] + fmt.Sprintf("    leavers: {ou: \"OU=Leavers,%s\", retention_days: %d}\n", d.BaseDN, retention) + s[k:]
 	}
 	if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
 		t.Fatal(err)
@@ -213,6 +215,17 @@ func TestOffboardAfterARealRun(t *testing.T) {
 		}
 	}
 	offboarded(t, "after a re-run", readLeaver(t, l, e, id))
+	// As text: the plan shown, each step in place, the hand-over to do.
+	code, out, stderr := e.onboard("offboard", id, "-i", e.inv)
+	for _, want := range []string{"Disable Lee LeaverE280's account lleavere280 in corp-ldap", "Move lleavere280 to OU=Leavers,",
+		"Revoke lleavere280's sign-in on ws2", "Hand over the mailbox of Lee LeaverE280 to ghopper"} {
+		if code != exitOK || !strings.Contains(out, want) {
+			t.Errorf("offboard as text: exit %d, no %q in:\n%s\n%s", code, want, out, stderr)
+		}
+	}
+	if strings.Contains(out, "vpn-users") {
+		t.Errorf("the offboarding's text lists the setup's groups as the hire's:\n%s", out)
+	}
 
 	// A purge within the retention is refused, saying until when.
 	code, _, stderr = e.onboard("offboard", id, "-i", e.inv, "--purge")
@@ -352,5 +365,26 @@ func TestOffboardActiveDirectory(t *testing.T) {
 		if s.Outcome != result.OK {
 			t.Errorf("offboard again: step %s %s: %s %+v", s.ID, s.Outcome, s.Changed, s.Failure)
 		}
+	}
+
+	// Under a legal hold the account is not deleted, whatever the
+	// retention; once the hold is lifted, a purge deletes it.
+	hold := e.write("inventory/holds.yaml", "legal_holds:\n  - {employee_id: "+id+", reason: matter 2026-17, since: 2026-11-20}\n")
+	code, _, stderr = e.onboard("offboard", id, "-i", e.inv, "--purge")
+	if code != exitInvalid || !strings.Contains(stderr, "is under legal hold since 2026-11-20 (matter 2026-17; ") {
+		t.Errorf("purge under a legal hold: exit %d: %s", code, stderr)
+	}
+	readLeaverIn(t, l, e, "corp-ad", id) // still there: entry fails the test otherwise
+	if err := os.Remove(hold); err != nil {
+		t.Fatal(err)
+	}
+	code, r, stderr = e.jsonRun("offboard", id, "-i", e.inv, "--purge")
+	if code != exitOK || len(r.Steps) != 1 || r.Steps[0].Kind != plan.KindAccountDelete || r.Steps[0].Outcome != result.Changed {
+		t.Fatalf("purge: exit %d: %s\n%+v", code, stderr, r.Steps)
+	}
+	res, err := ldapAs(t, ad).Search(ldap.NewSearchRequest(ad.BaseDN, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 0, 0, false,
+		"(employeeID="+id+")", []string{"dn"}, nil))
+	if err != nil || len(res.Entries) != 0 {
+		t.Errorf("after the purge the account is still there: %v %v", res, err)
 	}
 }

@@ -112,8 +112,10 @@ func Offboard(hist *plan.History, inv *inventory.Inventory, opt OffboardOptions)
 		p.Sources = []string{hire.Source}
 	}
 	// The offboarding's hire is the setup's person, with the offboarding's
-	// own manual tasks: nothing of the setup's is left to do.
+	// own manual tasks; the setup's groups, software and printers are what
+	// it takes down, not what the hire has.
 	hire.Manual, hire.Kept, hire.Moved, hire.Notify, hire.Provenance = nil, nil, nil, nil, nil
+	hire.Groups, hire.Software, hire.Printers = nil, nil, nil
 	hire.Handover = plan.Handover{}
 
 	if opt.Purge {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -9,10 +10,12 @@ import (
 	"github.com/spf13/cobra"
 
 	"onboard/internal/connect"
+	"onboard/internal/engine"
 	"onboard/internal/inventory"
 	"onboard/internal/plan"
 	"onboard/internal/planner"
 	"onboard/internal/remote"
+	"onboard/internal/report"
 )
 
 // offboardHelp is onboard offboard's long help.
@@ -35,6 +38,9 @@ shows applied). Before it the disable is refused as not-yet (the run says
 when) and nothing after it runs; only the account's expiry is set at once, as
 a backstop. Run onboard offboard again at or after that time.
 
+--check shows the plan, every step checked, and changes nothing (-o json:
+the plan as JSON), as onboard plan.
+
 --purge deletes the directory account, once the directory's leavers
 retention_days have passed since the offboarding (the journal's) and never
 while the inventory's legal_holds hold the employee: it is refused, saying why
@@ -45,7 +51,7 @@ Exit codes are apply's.`
 // offboardCommand is onboard offboard.
 func (o *options) offboardCommand() *cobra.Command {
 	var at string
-	var purge bool
+	var purge, check bool
 	c := &cobra.Command{
 		Use:        "offboard EMPLOYEE-ID",
 		SuggestFor: []string{"leave", "leaver", "deprovision"},
@@ -66,16 +72,17 @@ func (o *options) offboardCommand() *cobra.Command {
 			if purge && at != "" {
 				return invalid(errors.New("--at is the leave time of an offboarding: a purge deletes after the retention counted from the journal's offboarding"))
 			}
-			return o.offboard(cmd.Context(), args[0], when, purge)
+			return o.offboard(cmd.Context(), args[0], when, purge, check)
 		},
 	}
 	c.Flags().StringArrayVarP(&o.inventory, "inventory", "i", nil, "inventory file or folder `PATH` (repeatable; default ./inventory)")
 	c.Flags().StringVar(&at, "at", "", "the leave `TIME` (RFC 3339, or YYYY-MM-DD[THH:MM] local); nothing but the expiry happens before it (default now, or a re-run's applied leave time)")
 	c.Flags().BoolVar(&purge, "purge", false, "delete the directory account, after the retention and never under a legal hold")
+	c.Flags().BoolVar(&check, "check", false, "dry run: show the offboarding's plan, checked, and change nothing (-o json: the plan as JSON)")
 	o.addJournalFlags(c, false)
 	o.addVerbose(c)
 	o.addHostFlags(c, true)
-	addOutput(c, &o.output, "JSON lines of events")
+	addOutput(c, &o.output, "JSON lines of events; with --check, the plan as JSON")
 	c.Flags().StringArrayVar(&o.reports, "report", nil, reportUsage("the report"))
 	o.addApplyFlags(c)
 	return c
@@ -100,7 +107,7 @@ func parseLeaveTime(s string, now time.Time) (time.Time, error) {
 
 // offboard plans the leaver's offboarding (or purge) from the verified
 // journal and applies it as apply does.
-func (o *options) offboard(ctx context.Context, id string, at time.Time, purge bool) error {
+func (o *options) offboard(ctx context.Context, id string, at time.Time, purge, check bool) error {
 	if err := o.checkFlags(); err != nil {
 		return err
 	}
@@ -138,6 +145,9 @@ func (o *options) offboard(ctx context.Context, id string, at time.Time, purge b
 	case err != nil:
 		return invalid(err)
 	}
+	if check {
+		return o.dryRun(ctx, p)
+	}
 	o.mode = "offboard"
 	if purge {
 		o.mode = "purge"
@@ -147,4 +157,39 @@ func (o *options) offboard(ctx context.Context, id string, at time.Time, purge b
 			at.Format(time.RFC3339), id)
 	}
 	return o.applyPlan(ctx, p)
+}
+
+// dryRun checks every step of a plan made here (not from playbooks) and
+// shows it, changing nothing: as onboard plan, recorded as a dry run.
+func (o *options) dryRun(ctx context.Context, p *plan.Plan) error {
+	o.acceptNew = false // a dry run changes nothing, known_hosts included
+	e := o.engine(nil)
+	if err := e.Validate(p); err != nil {
+		return invalid(fmt.Errorf("the plan cannot be run: %w", err))
+	}
+	j, err := o.openJournal(ctx)
+	if err != nil {
+		return err
+	}
+	defer j.Close()
+	if rec := o.recorder(j, p, "dry-run", true); rec != nil {
+		e.Recorder = rec
+	}
+	res := e.Run(ctx, p, engine.DryRun)
+	annotate(p, res)
+	if o.output == "json" {
+		enc := json.NewEncoder(o.stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(shownPlan(p)); err != nil {
+			return err
+		}
+	} else if err := (report.PlanText{Color: o.colorOnTerminal()}).Write(o.stdout, p); err != nil {
+		return err
+	}
+	for _, path := range o.reports {
+		if err := report.WriteFile(path, res); err != nil {
+			return &exitError{exitFailed, fmt.Errorf("write reports: %w", err)}
+		}
+	}
+	return o.exitFor(res, true)
 }

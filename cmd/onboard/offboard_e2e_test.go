@@ -144,6 +144,21 @@ func TestOffboardAfterARealRun(t *testing.T) {
 	const id, ws = "E280", "ws2"
 	before := onboardLeaver(t, l, e, id, ws)
 
+	// The dry run: every step would change something, nothing does.
+	code, out, stderr := e.onboard("offboard", id, "-i", e.inv, "--check", "-o", "json")
+	var shown plan.Plan
+	if err := json.Unmarshal([]byte(out), &shown); code != exitOK || err != nil {
+		t.Fatalf("offboard --check: exit %d, %v: %s\n%s", code, err, out, stderr)
+	}
+	for _, s := range shown.Steps {
+		if s.Action != plan.ActionCreate && s.Action != plan.ActionUpdate && s.Action != plan.ActionRemove && s.Kind != plan.KindLoginRevoke {
+			t.Errorf("offboard --check: step %s %s: %s", s.ID, s.Action, s.Reason)
+		}
+	}
+	if st := readLeaver(t, l, e, id); !st.binds || len(st.groups) != len(before.groups) {
+		t.Errorf("the dry run changed the account: %+v", st)
+	}
+
 	// A leave time next week: the disable is not yet, the rest waits.
 	at := time.Now().Add(7 * 24 * time.Hour).UTC().Truncate(time.Second)
 	code, r, stderr := e.jsonRun("offboard", id, "-i", e.inv, "--at", at.Format(time.RFC3339))
@@ -216,7 +231,7 @@ func TestOffboardAfterARealRun(t *testing.T) {
 	}
 	offboarded(t, "after a re-run", readLeaver(t, l, e, id))
 	// As text: the plan shown, each step in place, the hand-over to do.
-	code, out, stderr := e.onboard("offboard", id, "-i", e.inv)
+	code, out, stderr = e.onboard("offboard", id, "-i", e.inv)
 	for _, want := range []string{"Disable Lee LeaverE280's account lleavere280 in corp-ldap", "Move lleavere280 to OU=Leavers,",
 		"Revoke lleavere280's sign-in on ws2", "Hand over the mailbox of Lee LeaverE280 to ghopper"} {
 		if code != exitOK || !strings.Contains(out, want) {

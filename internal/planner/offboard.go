@@ -54,11 +54,12 @@ var ErrNoSetup = errors.New("the journal shows no setup of this hire")
 // history (hist: its Setup is what the hire's last setup run planned) and
 // the inventory. The order is that of safety, so that a run killed at any
 // point leaves nothing that keeps access: the account is disabled first
-// (not before At; every other step depends on it), its password scrambled
-// and its groups removed (each its own step, RuleLeaver), then it is moved
-// to the directory's leavers OU, given an expiry at At, and its computer
-// account disabled (Active Directory, a joined machine); then, on the
-// hire's machine, the login is revoked, the printers onboard mapped are
+// (not before At; every other step but the expiry depends on it), then
+// its groups are removed (each its own step, RuleLeaver) and its password
+// scrambled, it is given an expiry at At (set at once, a backstop), its
+// computer account is disabled (Active Directory, a joined machine), and
+// last it is moved to the directory's leavers OU (plan.LeaverSteps); on
+// the hire's machine, the login is revoked, the printers onboard mapped are
 // removed, the home archived and the inventory's hooks run when asked.
 // The mailbox hand-over is left to do by hand, with the manager named.
 //

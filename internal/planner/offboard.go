@@ -143,6 +143,9 @@ func Offboard(hist *plan.History, inv *inventory.Inventory, opt OffboardOptions)
 		LeaversOU: leavers.OU, Expire: true, Timeout: time.Minute, TitleName: hire.Name}
 	if dir.Kind == "active-directory" {
 		l.Computer = computerOf(hist.SetupSteps)
+		if l.Computer == "" && joined(hist.SetupSteps) {
+			hire.Manual = append(hire.Manual, fmt.Sprintf("Disable the computer account of %s in %s by hand: the setup joined it under its own name, which the journal does not record", hire.Host, dir.Name))
+		}
 	}
 	p.Steps = plan.LeaverSteps(l)
 	disable := p.Steps[0].ID
@@ -217,6 +220,11 @@ func computerOf(steps []*plan.Step) string {
 		}
 	}
 	return ""
+}
+
+// joined says whether the setup joined the hire's machine to a domain.
+func joined(steps []*plan.Step) bool {
+	return slices.ContainsFunc(steps, func(s *plan.Step) bool { return s.Join != nil || s.WinJoin != nil })
 }
 
 // hostOf is the hire's machine as the inventory describes it now, else as

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -211,6 +212,37 @@ func TestOffboardKeepsShared(t *testing.T) {
 		Evidence: "hire E3009's setup has it (run run-9, step E3009:printer:office-2f); run run-1, step E3001:printer:office-2f"}
 	if got := p.Hires[0].Kept; len(got) != 1 || got[0] != want {
 		t.Errorf("kept = %+v, want %+v", got, want)
+	}
+}
+
+// A Windows machine joined under its own name (no pre-staged computer, no
+// rename): the computer account is left to disable by hand, saying why.
+func TestOffboardUnnamedComputer(t *testing.T) {
+	hist := setupHistory(t, "valid/wendy-windows")
+	var steps []*plan.Step
+	for _, s := range hist.SetupSteps {
+		switch {
+		case s.Kind == plan.KindComputer:
+			continue
+		case s.WinJoin != nil:
+			c, j := *s, *s.WinJoin
+			j.NewName = ""
+			c.WinJoin = &j
+			s = &c
+		}
+		steps = append(steps, s)
+	}
+	hist.SetupSteps = steps
+	p, err := Offboard(hist, offboardInv(t), OffboardOptions{Now: time.Date(2026, 12, 20, 17, 0, 0, 0, time.UTC)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := p.Step("E3001:" + plan.KindComputerDisable + ":WS-WENDY"); s != nil {
+		t.Errorf("a computer-disable for a name the setup did not give: %s", s.ID)
+	}
+	want := "Disable the computer account of win1 in corp-ad by hand: the setup joined it under its own name, which the journal does not record"
+	if !slices.Contains(p.Hires[0].Manual, want) {
+		t.Errorf("manual = %q, want %q", p.Hires[0].Manual, want)
 	}
 }
 

@@ -403,3 +403,48 @@ func TestOffboardActiveDirectory(t *testing.T) {
 		t.Errorf("after the purge the account is still there: %v %v", res, err)
 	}
 }
+
+// The inventory's explicit parts on a real machine: the home archived (and
+// kept), a wipe hook run with its values as data, after the access is
+// gone; a re-run changes nothing.
+func TestOffboardArchiveAndHooks(t *testing.T) {
+	l := needLab(t)
+	e := leaverEnv(t, l)
+	e.write("inventory/offboarding.yaml", `offboarding:
+  archive_home: /srv/archive/${account.username}-${offboard.date}.tar.gz
+  hooks:
+    - name: wipe-cache
+      run: mkdir -p /var/lib/onboard-test && rm -rf /var/cache/acme-"${account.username}" && touch /var/lib/onboard-test/wiped-"${person.employee_id}"
+      creates: /var/lib/onboard-test/wiped-${person.employee_id}
+`)
+	const id, ws = "E286", "ws3"
+	onboardLeaver(t, l, e, id, ws)
+	wsExec(t, l, ws, "rm -rf /srv/archive /var/lib/onboard-test; mkdir -p /home/lleavere286 /var/cache/acme-lleavere286 && echo notes >/home/lleavere286/notes.txt")
+	code, r, stderr := e.jsonRun("offboard", id, "-i", e.inv)
+	if code != exitOK {
+		t.Fatalf("offboard: exit %d: %s\n%+v", code, stderr, r.Steps)
+	}
+	ran := map[string]result.Outcome{}
+	for _, s := range r.Steps {
+		ran[s.Kind] = s.Outcome
+	}
+	if ran[plan.KindHomeArchive] != result.Changed || ran[plan.KindCommand] != result.Changed {
+		t.Errorf("home-archive %s, hook %s; want both changed", ran[plan.KindHomeArchive], ran[plan.KindCommand])
+	}
+	got := wsExec(t, l, ws, "tar -tzf /srv/archive/lleavere286-*.tar.gz; stat -c %a /srv/archive/lleavere286-*.tar.gz; cat /home/lleavere286/notes.txt; "+
+		"ls /var/lib/onboard-test; test -e /var/cache/acme-lleavere286 && echo cache-left || echo cache-gone")
+	for _, want := range []string{"./notes.txt", "600", "notes", "wiped-E286", "cache-gone"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("on %s: no %q in:\n%s", ws, want, got)
+		}
+	}
+	code, r, stderr = e.jsonRun("offboard", id, "-i", e.inv)
+	if code != exitOK {
+		t.Fatalf("offboard again: exit %d: %s", code, stderr)
+	}
+	for _, s := range r.Steps {
+		if s.Outcome != result.OK {
+			t.Errorf("offboard again: step %s %s: %s %+v", s.ID, s.Outcome, s.Changed, s.Failure)
+		}
+	}
+}

@@ -268,6 +268,7 @@ func newRoot(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 	root.AddCommand(o.reportCommand())
 	root.AddCommand(o.statsCommand())
 	root.AddCommand(o.kbCommand())
+	root.AddCommand(o.offboardCommand())
 	root.AddCommand(o.restoreCommand())
 	return root
 }

@@ -37,7 +37,7 @@ func TestMain(m *testing.M) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	name, subnet := testLabName("e", 100)
 	l, err := lab.Start(ctx, lab.Config{Name: name, Subnet: subnet, Workstations: 7, Printers: []string{"Office-2F", "Lobby", "Annex"},
-		OpenLDAP: true, ActiveDirectory: true})
+		OpenLDAP: true, PPolicy: true, ActiveDirectory: true})
 	cancel()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "start the lab:", err)
@@ -135,7 +135,7 @@ func readsPlaybooks(args []string) bool {
 		return true
 	}
 	switch args[0] {
-	case "history", "show", "audit", "resume", "journal", "report", "kb":
+	case "history", "show", "audit", "resume", "journal", "report", "kb", "offboard":
 		return false
 	case "apply": // a saved plan carries its inventory and profiles
 		return !slices.ContainsFunc(args[1:], func(a string) bool { return strings.HasSuffix(a, ".json") })

@@ -45,6 +45,10 @@ type File struct {
 	// KnowledgeBase is a folder of Markdown articles on known failures,
 	// relative to the file (see knowledgebase.go and internal/kb).
 	KnowledgeBase string `yaml:"knowledge_base"`
+	// LegalHolds and Offboarding: what offboarding keeps and does (see
+	// offboarding.go).
+	LegalHolds  []LegalHold  `yaml:"legal_holds"`
+	Offboarding *Offboarding `yaml:"offboarding"`
 }
 
 // Directory is an LDAP directory where accounts are made.
@@ -212,10 +216,11 @@ type Inventory struct {
 	profileDirs []string
 	paths       []string // the inventory files and folders given
 
-	hr       hrState     // the hr sections, merged
-	notify   notifyState // the notify sections, merged
-	helpdesk helpdeskState
-	kb       kbState
+	hr          hrState     // the hr sections, merged
+	notify      notifyState // the notify sections, merged
+	helpdesk    helpdeskState
+	kb          kbState
+	offboarding offboardingState
 
 	// CheckSets are the shipped check sets and the inventory's.
 	CheckSets *checkset.Catalogue
@@ -350,6 +355,7 @@ func (inv *Inventory) loadFile(path string) error {
 		errs = multierror.Append(errs, inv.addNotify(doc, dir, f.Notify)...)
 		errs = multierror.Append(errs, inv.addHelpdesk(doc, f.Helpdesk)...)
 		errs = multierror.Append(errs, inv.addKnowledgeBase(doc, dir, f.KnowledgeBase)...)
+		errs = multierror.Append(errs, inv.addOffboarding(doc, f.LegalHolds, f.Offboarding)...)
 	}
 	return errs.ErrorOrNil()
 }

@@ -210,9 +210,15 @@ ORDER BY r.seq`, hireID)
 				h.Last, h.LastRun = &last, rec.RunID
 			}
 		}
+		if h.SetupRun != rec.RunID && isSetup(p, hireID) {
+			setup(h, p, rec.RunID, hireID)
+		}
 		s := p.Step(rec.Step.ID)
 		if s == nil {
 			continue
+		}
+		if s.Kind == plan.KindAccountDisable && s.Leaver != nil {
+			h.LeftAt, h.LeftRun = s.Leaver.NotBefore, rec.RunID
 		}
 		key := plan.ItemKey(s)
 		if key == "" {
@@ -244,6 +250,46 @@ ORDER BY r.seq`, hireID)
 		}
 	}
 	return h, nil
+}
+
+// isSetup says whether p sets the hire up: it has steps for the hire, none
+// of them a leaver kind (an offboarding, a restore or a purge).
+func isSetup(p *plan.Plan, hireID string) bool {
+	found := false
+	for _, s := range p.Steps {
+		if s.Hire != hireID {
+			continue
+		}
+		if s.Leaver != nil || s.LoginRevoke != nil || s.HomeArchive != nil {
+			return false
+		}
+		found = true
+	}
+	return found
+}
+
+// setup records p, run's plan, as the hire's latest setup in h.
+func setup(h *plan.History, p *plan.Plan, run, id string) {
+	h.SetupSteps, h.SetupHosts, h.SetupDirectories = nil, map[string]*plan.Host{}, map[string]*plan.Directory{}
+	for i := range p.Hires {
+		if p.Hires[i].ID == id {
+			hire := p.Hires[i]
+			h.Setup = &hire
+		}
+	}
+	for _, s := range p.Steps {
+		if s.Hire != id {
+			continue
+		}
+		h.SetupSteps = append(h.SetupSteps, s)
+		if s.Host != "" && p.Hosts[s.Host] != nil {
+			h.SetupHosts[s.Host] = p.Hosts[s.Host]
+		}
+		if s.Directory != "" && p.Directories[s.Directory] != nil {
+			h.SetupDirectories[s.Directory] = p.Directories[s.Directory]
+		}
+	}
+	h.SetupRun = run
 }
 
 // runPlan reads the plan a run was made from, within tx; nil when the run

@@ -20,6 +20,21 @@ type History struct {
 	// have in place on the machines of this hire's items, each with the
 	// evidence: a shared machine's software is not this hire's to remove.
 	Shared map[string]string `json:"shared,omitempty"`
+	// Setup is the hire as planned by the latest applying run that set
+	// the hire up (its plan has no leaver step for the hire: not an
+	// offboarding, restore or purge); SetupRun names it, SetupSteps are
+	// the hire's steps in its plan and SetupHosts, SetupDirectories the
+	// hosts and directories they name, as recorded then. An offboarding
+	// takes down what that run set up.
+	Setup            *Hire                 `json:"setup,omitempty"`
+	SetupRun         string                `json:"setup_run,omitempty"`
+	SetupSteps       []*Step               `json:"setup_steps,omitempty"`
+	SetupHosts       map[string]*Host      `json:"setup_hosts,omitempty"`
+	SetupDirectories map[string]*Directory `json:"setup_directories,omitempty"`
+	// LeftAt is the leave time of the latest offboarding whose
+	// account-disable step was done (LeftRun): retention counts from it.
+	LeftAt  time.Time `json:"left_at,omitzero"`
+	LeftRun string    `json:"left_run,omitempty"`
 }
 
 // Placed is one item of a hire's setup that the journal shows in place: a

@@ -58,7 +58,7 @@ type OffboardFunc func(ctx context.Context, employeeID string, at time.Time, pur
 
 // errNoOffboard fails a leave's run while cmd/onboard has not wired the
 // planner in.
-var errNoOffboard = errors.New("offboarding is not configured: this onboard serve has no planner for leavers (Config.Offboard)")
+var errNoOffboard = errors.New("offboarding is not configured: this onboard serve has neither a journal nor a planner for leavers (Config.Offboard)")
 
 // inventoryLeavePolicy reads the leave policy from the inventory of the
 // moment: the hr timezone, and the retention of the hire's directory, or

@@ -388,14 +388,18 @@ func runMode(r *store.Run) string {
 // leavePlan builds a leaver's offboard or purge plan through the
 // Offboard hook, at the leave time the run was scheduled for.
 func (s *Service) leavePlan(ctx context.Context, r *store.Run) (*plan.Plan, error) {
-	if s.cfg.Offboard == nil {
+	off := s.cfg.Offboard
+	if off == nil && s.cfg.Journal != nil {
+		off = s.offboardFromJournal
+	}
+	if off == nil {
 		return nil, errNoOffboard
 	}
 	at := r.EffectiveAt
 	if at.IsZero() {
 		at = r.ScheduledAt
 	}
-	p, err := s.cfg.Offboard(ctx, r.EmployeeID, at, r.Phase == PhasePurge)
+	p, err := off(ctx, r.EmployeeID, at, r.Phase == PhasePurge)
 	if err != nil {
 		return nil, fmt.Errorf("the %s plan of leaver %s: %w", r.Phase, r.EmployeeID, err)
 	}
@@ -403,6 +407,33 @@ func (s *Service) leavePlan(ctx context.Context, r *store.Run) (*plan.Plan, erro
 		return nil, fmt.Errorf("the %s plan of leaver %s: the planner returned none", r.Phase, r.EmployeeID)
 	}
 	return p, nil
+}
+
+// offboardFromJournal plans a leaver as onboard offboard does: from the
+// verified journal's record of their setup, with the groups the directory
+// has the account in now.
+func (s *Service) offboardFromJournal(ctx context.Context, id string, at time.Time, purge bool) (*plan.Plan, error) {
+	inv, err := s.inventory()
+	if err != nil {
+		return nil, err
+	}
+	hist, err := s.cfg.Journal.History(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	res := &connect.UsernameResolver{Dialer: s.dialer()}
+	defer res.Close()
+	unreachable := false
+	p, err := planner.Offboard(hist, inv, planner.OffboardOptions{At: at, Purge: purge, Now: time.Now(),
+		Groups: func(d *plan.Directory, username string) ([]string, error) {
+			g, err := res.Groups(ctx, d, username)
+			unreachable = unreachable || errors.Is(err, remote.ErrUnreachable)
+			return g, err
+		}})
+	if err != nil && unreachable {
+		return nil, fmt.Errorf("%w: %w", errTransient, err)
+	}
+	return p, err
 }
 
 // writePlaybookFile keeps the generated playbook where a technician finds

@@ -96,8 +96,9 @@ type Config struct {
 	// LeavePolicy gives a leave's zone and retention; nil reads the
 	// inventory (hr timezone, the directory's leavers.retention_days).
 	LeavePolicy func(a *Assignment) (LeavePolicy, error)
-	// Offboard builds a leaver's offboard and purge plans (cmd/onboard
-	// wires planner.Offboard); nil fails those runs, saying so.
+	// Offboard builds a leaver's offboard and purge plans; nil plans them
+	// as onboard offboard does, from the Journal's record of the setup
+	// (with no Journal either, those runs fail, saying so).
 	Offboard OffboardFunc
 	// Workers is how many runs this instance works on at once.
 	Workers int

@@ -16,6 +16,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -71,6 +73,9 @@ checks:
   - name: chat-installed
     package: {name: acme-chat}
 `)
+	e.write("profiles/hr-groups.yaml", `description: HR-triggered hires with a group (tests)
+groups: [engineering]
+`)
 	e.write("profiles/hr-slow.yaml", `description: HR-triggered hires whose activation takes a while (tests)
 checks:
   - name: slow-check
@@ -90,6 +95,12 @@ checks:
       machine: {pool: [ws6, ws7]}
       password: {deliver: "file:%[1]s/pw/${person.employee_id}.txt"}
       handover: {contact: it-desk@corp.example.test, reports: ["%[1]s/out/${person.employee_id}.html"]}
+    - name: grouped
+      match: {department: Grouped}
+      profile: hr-groups
+      directory: corp-ad
+      machine: {pool: [ws6, ws7]}
+      password: {deliver: "file:%[1]s/pw/${person.employee_id}.txt"}
     - name: slow
       match: {department: Slow}
       profile: hr-slow
@@ -195,21 +206,24 @@ func (p *serveProc) postHR(t *testing.T, body string) (int, map[string]any) {
 
 // hireView is the API's view of a hire, as far as the tests read it.
 type hireView struct {
-	EmployeeID string `json:"employee_id"`
-	State      string `json:"state"`
+	EmployeeID string    `json:"employee_id"`
+	State      string    `json:"state"`
+	Generation int       `json:"generation"`
+	Progress   string    `json:"progress"`
+	HeldReason string    `json:"held_reason"`
+	Runs       []runView `json:"runs"`
+}
+
+// runView is the API's view of one run.
+type runView struct {
+	ID         string `json:"id"`
 	Generation int    `json:"generation"`
-	Progress   string `json:"progress"`
-	HeldReason string `json:"held_reason"`
-	Runs       []struct {
-		ID         string `json:"id"`
-		Generation int    `json:"generation"`
-		Phase      string `json:"phase"`
-		State      string `json:"state"`
-		Holder     string `json:"holder"`
-		Attempts   int    `json:"attempts"`
-		Error      string `json:"error"`
-		JournalRun string `json:"journal_run"`
-	} `json:"runs"`
+	Phase      string `json:"phase"`
+	State      string `json:"state"`
+	Holder     string `json:"holder"`
+	Attempts   int    `json:"attempts"`
+	Error      string `json:"error"`
+	JournalRun string `json:"journal_run"`
 }
 
 func (p *serveProc) hire(t *testing.T, emp string) (*hireView, int) {
@@ -272,7 +286,7 @@ func adAccounts(t *testing.T, l *lab.Lab, emp string) []*ldap.Entry {
 	ad, _ := l.Directory("corp-ad")
 	c := ldapAs(t, ad)
 	res, err := c.Search(ldap.NewSearchRequest(ad.BaseDN, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 0, 0, false,
-		"(employeeID="+ldap.EscapeFilter(emp)+")", []string{"sAMAccountName", "sn", "userAccountControl"}, nil))
+		"(employeeID="+ldap.EscapeFilter(emp)+")", []string{"sAMAccountName", "sn", "userAccountControl", "memberOf"}, nil))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -532,5 +546,72 @@ func TestServeSIGTERMThenRestart(t *testing.T) {
 		if n != 1 {
 			t.Errorf("run %s ok %d times", id, n)
 		}
+	}
+}
+
+// A leave event for someone serve set up offboards them at the leave time
+// through the queue, planned as onboard offboard plans it: from the
+// journal's record of the setup, the account disabled and out of its
+// groups, recorded as an offboarding.
+func TestServeLeaveOffboards(t *testing.T) {
+	l := needLab(t)
+	e := serveEnv(t, l)
+	p := startServe(t, e)
+
+	emp := uniq("E9151")
+	if code, a := p.postHR(t, hrHire(uniq("evt-leave-hire"), emp, "Lea", "Leaver", "Grouped")); code != http.StatusAccepted {
+		t.Fatalf("hire: %d %v", code, a)
+	}
+	p.waitDone(t, emp, 3*time.Minute)
+	set := adAccounts(t, l, emp)[0]
+	if uac := set.GetAttributeValue("userAccountControl"); uac != "512" {
+		t.Fatalf("set up: userAccountControl %s, want 512", uac)
+	}
+	if len(set.GetAttributeValues("memberOf")) == 0 {
+		t.Fatal("set up in no group: the offboarding's group removal would prove nothing")
+	}
+
+	// Her last day was yesterday: the offboarding is due now.
+	leave, _ := json.Marshal(map[string]any{"id": uniq("evt-leave"), "type": "leave", "person": map[string]string{
+		"employee_id": emp, "last_day": time.Now().UTC().AddDate(0, 0, -1).Format(time.DateOnly)}})
+	if code, a := p.postHR(t, string(leave)); code != http.StatusAccepted {
+		t.Fatalf("leave: %d %v", code, a)
+	}
+	deadline := time.Now().Add(3 * time.Minute)
+	for {
+		h, _ := p.hire(t, emp)
+		i := slices.IndexFunc(h.Runs, func(r runView) bool { return r.Phase == "offboard" })
+		if i >= 0 && h.Runs[i].State == "failed" {
+			t.Fatalf("the offboarding failed: %s", h.Runs[i].Error)
+		}
+		if i >= 0 && h.Runs[i].State == "ok" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no offboarding done after 3 minutes: %+v", h.Runs)
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+	acct := adAccounts(t, l, emp)[0]
+	if uac, _ := strconv.Atoi(acct.GetAttributeValue("userAccountControl")); uac&2 == 0 {
+		t.Errorf("after the offboarding: userAccountControl %d, the account is not disabled", uac)
+	}
+	if g := acct.GetAttributeValues("memberOf"); len(g) != 0 {
+		t.Errorf("after the offboarding the account is still in %v", g)
+	}
+	if err := p.stop(syscall.SIGTERM); err != nil {
+		t.Fatalf("SIGTERM: %v", err)
+	}
+	j, err := journal.Open(context.Background(), filepath.Join(e.dir, "journal.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	runs, err := j.Runs(context.Background(), journal.Filter{Hire: emp})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(runs, func(r journal.RunSummary) bool { return r.Mode == "offboard" && r.Outcome == "ok" }) {
+		t.Errorf("the journal holds no ok offboarding of %s: %+v", emp, runs)
 	}
 }

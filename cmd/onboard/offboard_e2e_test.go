@@ -264,7 +264,7 @@ func TestOffboardKillAndResume(t *testing.T) {
 	for i, p := range []struct {
 		id, ws string
 		kill   int // after this many events
-	}{{"E281", "ws5", 2}, {"E282", "ws6", 4}, {"E283", "ws7", 7}, {"E284", "ws3", 10}, {"E285", "ws4", 13}} {
+	}{{"E281", "ws1", 2}, {"E282", "ws6", 4}, {"E283", "ws7", 7}, {"E284", "ws3", 10}, {"E285", "ws4", 13}} {
 		before := onboardLeaver(t, l, e, p.id, p.ws)
 		cmd := exec.Command(bin, "offboard", p.id, "-i", e.inv, "--journal", journalPath, "-o", "json")
 		stdout, err := cmd.StdoutPipe()

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/go-ldap/ldap/v3"
+
+	"onboard/internal/secret"
 )
 
 // The directory side of movers and leavers: taking an account out of a
@@ -292,34 +294,39 @@ const scrambleLength = 32
 
 // ScramblePassword gives the account at dn a random password that nobody
 // knows: of the directory's policy (PasswordPolicy), at least 32
-// characters, set by the administrator and never returned, logged or put in
-// an error. PasswordChangedAt then proves it happened.
+// characters, set by the administrator, never logged or put in an error.
+// PasswordChangedAt then proves it happened. It is returned only as a
+// redacting secret.Value, for the caller to prove in this run that a bind
+// with the account's real password is refused (a disabled account) and
+// then forget: nobody is ever shown it.
 //
 // OpenLDAP's ppolicy lifts its lock when a password is set: an account
 // that was disabled is locked again right after (with a password nobody
 // knows in between).
-func (c *Client) ScramblePassword(ctx context.Context, dn string) error {
+func (c *Client) ScramblePassword(ctx context.Context, dn string) (secret.Value, error) {
 	pol, err := c.PasswordPolicy(ctx)
 	if err != nil {
-		return err
+		return secret.Value{}, err
 	}
 	pw, err := GeneratePassword(pol, scrambleLength)
 	if err != nil {
-		return fmt.Errorf("directory %s: scramble the password of %s: %w", c.cfg.Name, dn, err)
+		return secret.Value{}, fmt.Errorf("directory %s: scramble the password of %s: %w", c.cfg.Name, dn, err)
 	}
 	locked := false
 	if c.cfg.Kind == OpenLDAP {
 		if locked, err = c.UserDisabled(ctx, dn); err != nil {
-			return err
+			return secret.Value{}, err
 		}
 	}
 	if err := c.SetPassword(ctx, dn, pw, false); err != nil {
-		return err
+		return secret.Value{}, err
 	}
 	if locked {
-		return c.DisableUser(ctx, dn)
+		if err := c.DisableUser(ctx, dn); err != nil {
+			return secret.Value{}, err
+		}
 	}
-	return nil
+	return pw, nil
 }
 
 // PasswordChangedAt is when the account's password was last set: Active

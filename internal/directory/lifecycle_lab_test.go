@@ -214,8 +214,12 @@ func testLeaverOps(t *testing.T, env dirEnv) {
 
 	t.Run("scramble password", func(t *testing.T) {
 		start := time.Now().Add(-time.Second).Truncate(time.Second) // the servers' clocks have seconds
-		if err := c.ScramblePassword(ctx, dn); err != nil {
+		scrambled, err := c.ScramblePassword(ctx, dn)
+		if err != nil {
 			t.Fatal(err)
+		}
+		if err := c.VerifyBind(ctx, dn, scrambled); err != nil && !errors.Is(err, ErrMustChangePassword) {
+			t.Errorf("bind with the scrambled password of an enabled account: %v", err)
 		}
 		at, err := c.PasswordChangedAt(ctx, dn)
 		if err != nil || at.Before(start) || at.After(time.Now().Add(5*time.Second)) {
@@ -232,16 +236,22 @@ func testLeaverOps(t *testing.T, env dirEnv) {
 		if err := c.DisableUser(ctx, dn); err != nil {
 			t.Fatal(err)
 		}
-		if err := c.ScramblePassword(ctx, dn); err != nil {
+		scrambled, err = c.ScramblePassword(ctx, dn)
+		if err != nil {
 			t.Fatal(err)
 		}
 		if d, err := c.UserDisabled(ctx, dn); err != nil || !d {
 			t.Errorf("UserDisabled after a scramble of a disabled account = %v, %v", d, err)
 		}
+		// The account's real password is refused: the proof an offboarding
+		// keeps of a disable.
+		if err := c.VerifyBind(ctx, dn, scrambled); !errors.Is(err, ErrInvalidCredentials) {
+			t.Errorf("bind with the real password of a disabled account: %v, want invalid credentials", err)
+		}
 		if err := c.EnableUser(ctx, dn); err != nil {
 			t.Fatal(err)
 		}
-		if err := c.ScramblePassword(ctx, "uid=nosuch,"+env.usersDN); err == nil || !errors.Is(err, ErrNoSuchUser) {
+		if _, err := c.ScramblePassword(ctx, "uid=nosuch,"+env.usersDN); err == nil || !errors.Is(err, ErrNoSuchUser) {
 			t.Errorf("ScramblePassword of a missing account: %v", err)
 		}
 	})

@@ -41,7 +41,7 @@ type Leavers interface {
 	DisableUser(ctx context.Context, dn string) error
 	EnableUser(ctx context.Context, dn string) error
 	UserDisabled(ctx context.Context, dn string) (bool, error)
-	ScramblePassword(ctx context.Context, dn string) error
+	ScramblePassword(ctx context.Context, dn string) (secret.Value, error)
 	PasswordChangedAt(ctx context.Context, dn string) (time.Time, error)
 	MoveUser(ctx context.Context, dn, ou string) (string, error)
 	SetExpiry(ctx context.Context, dn string, t time.Time) error
@@ -247,7 +247,7 @@ func (AccountDisable) Check(ctx context.Context, x *Exec, s *plan.Step) (State, 
 			return differs(fmt.Sprintf("account %s reads disabled (%s), but a bind with its password still works on %s",
 				sp.Username, disabledHow(x), x.D.Client.Server())), nil
 		case errors.Is(err, directory.ErrInvalidCredentials):
-			reason += "; a bind with the password set in this run fails on " + x.D.Client.Server()
+			reason += "; a bind with its password, set in this run, is refused on " + x.D.Client.Server()
 		default:
 			return State{}, err
 		}
@@ -356,12 +356,28 @@ func (PasswordScramble) Apply(ctx context.Context, x *Exec, s *plan.Step) (strin
 	if err != nil {
 		return "", err
 	}
-	if err := l.ScramblePassword(ctx, u.DN); err != nil {
+	pw, err := l.ScramblePassword(ctx, u.DN)
+	if err != nil {
 		return "", err
 	}
-	// A password this run set is no longer the account's.
-	x.D.initial.Delete(sp.Username)
-	return fmt.Sprintf("scrambled the password of %s (%s): a random one, never shown or kept", sp.Username, u.DN), nil
+	// The new password is the account's real one, known to nobody: kept
+	// in memory for this run only, so that the disable's handover re-check
+	// proves a bind with it is refused, and proven so here when the
+	// account is already disabled.
+	x.D.initial.Store(sp.Username, pw)
+	text := fmt.Sprintf("scrambled the password of %s (%s): a random one, never shown or kept", sp.Username, u.DN)
+	disabled, err := l.UserDisabled(ctx, u.DN)
+	if err != nil || !disabled {
+		return text, err
+	}
+	switch err := x.D.Client.VerifyBind(ctx, u.DN, pw); {
+	case errors.Is(err, directory.ErrInvalidCredentials):
+		return text + "; a bind with it is refused on " + x.D.Client.Server() + " (the account is disabled)", nil
+	case err == nil || errors.Is(err, directory.ErrMustChangePassword):
+		return "", fmt.Errorf("account %s is disabled, yet a bind with its new password works on %s", sp.Username, x.D.Client.Server())
+	default:
+		return "", err
+	}
 }
 
 // AccountMove moves the account to the leavers OU (LeaverSpec.OU).

@@ -130,6 +130,16 @@ func leaverUser(ctx context.Context, x *Exec, sp *plan.LeaverSpec) (Leavers, *di
 	return l, u, nil
 }
 
+// leaverApply starts every leaver kind's apply: nothing before the
+// step's time (a not-yet error naming what), then the directory's leaver
+// operations and the leaver's account.
+func leaverApply(ctx context.Context, x *Exec, sp *plan.LeaverSpec, what string) (Leavers, *directory.User, error) {
+	if err := notYet(what, sp.NotBefore); err != nil {
+		return nil, nil, err
+	}
+	return leaverUser(ctx, x, sp)
+}
+
 func mustAccount(ctx context.Context, x *Exec, l *plan.LeaverSpec) (*directory.User, error) {
 	u, err := leaverAccount(ctx, x, l)
 	if err == nil && u == nil {
@@ -257,10 +267,7 @@ func (AccountDisable) Check(ctx context.Context, x *Exec, s *plan.Step) (State, 
 
 func (AccountDisable) Apply(ctx context.Context, x *Exec, s *plan.Step) (string, error) {
 	sp := s.Leaver
-	if err := notYet("disable "+sp.Username, sp.NotBefore); err != nil {
-		return "", err
-	}
-	l, u, err := leaverUser(ctx, x, sp)
+	l, u, err := leaverApply(ctx, x, sp, "disable "+sp.Username)
 	if err != nil {
 		return "", err
 	}
@@ -297,10 +304,7 @@ func (AccountEnable) Check(ctx context.Context, x *Exec, s *plan.Step) (State, e
 
 func (AccountEnable) Apply(ctx context.Context, x *Exec, s *plan.Step) (string, error) {
 	sp := s.Leaver
-	if err := notYet("enable "+sp.Username, sp.NotBefore); err != nil {
-		return "", err
-	}
-	l, u, err := leaverUser(ctx, x, sp)
+	l, u, err := leaverApply(ctx, x, sp, "enable "+sp.Username)
 	if err != nil {
 		return "", err
 	}
@@ -349,10 +353,7 @@ func (PasswordScramble) Check(ctx context.Context, x *Exec, s *plan.Step) (State
 
 func (PasswordScramble) Apply(ctx context.Context, x *Exec, s *plan.Step) (string, error) {
 	sp := s.Leaver
-	if err := notYet("scramble the password of "+sp.Username, sp.NotBefore); err != nil {
-		return "", err
-	}
-	l, u, err := leaverUser(ctx, x, sp)
+	l, u, err := leaverApply(ctx, x, sp, "scramble the password of "+sp.Username)
 	if err != nil {
 		return "", err
 	}
@@ -408,10 +409,7 @@ func (AccountMove) Check(ctx context.Context, x *Exec, s *plan.Step) (State, err
 
 func (AccountMove) Apply(ctx context.Context, x *Exec, s *plan.Step) (string, error) {
 	sp := s.Leaver
-	if err := notYet("move "+sp.Username, sp.NotBefore); err != nil {
-		return "", err
-	}
-	l, u, err := leaverUser(ctx, x, sp)
+	l, u, err := leaverApply(ctx, x, sp, "move "+sp.Username)
 	if err != nil {
 		return "", err
 	}
@@ -584,10 +582,7 @@ func (AccountDelete) Apply(ctx context.Context, x *Exec, s *plan.Step) (string, 
 	if err := notYet(what+" (retention)", sp.RetainUntil); err != nil {
 		return "", err
 	}
-	if err := notYet(what, sp.NotBefore); err != nil {
-		return "", err
-	}
-	l, u, err := leaverUser(ctx, x, sp)
+	l, u, err := leaverApply(ctx, x, sp, what)
 	if err != nil {
 		return "", err
 	}

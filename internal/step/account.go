@@ -59,6 +59,10 @@ type DirTarget struct {
 	// initial holds the passwords set in this run, in memory only, so the
 	// handover check can prove a bind with them.
 	initial sync.Map // username -> secret.Value
+	// scrambled holds a leaver's scrambled password, in memory only, for
+	// the disable's proof that a bind with it is refused; never an initial
+	// password (a restore's activate must not take it for one).
+	scrambled sync.Map // username -> secret.Value
 }
 
 // ErrTaken: the username belongs to an account that is not this hire's.
@@ -379,6 +383,7 @@ func (Activate) Apply(ctx context.Context, x *Exec, s *plan.Step) (string, error
 		return "", fmt.Errorf("bind as %s with the new password failed on %s (the account is disabled again): %w", a.Username, x.D.Client.Server(), err)
 	}
 	x.D.initial.Store(a.Username, pw)
+	x.D.scrambled.Delete(a.Username) // the account's password is this one now
 	what := fmt.Sprintf("password set (%d characters), delivered to %s, enabled, bind proven on %s", len(pw.Reveal()), deliveryName(a.Deliver), x.D.Client.Server())
 	if mustChange {
 		what += "; must change at next logon"

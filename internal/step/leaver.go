@@ -250,7 +250,11 @@ func (AccountDisable) Check(ctx context.Context, x *Exec, s *plan.Step) (State, 
 		return differs(fmt.Sprintf("account %s (%s) is enabled%s", sp.Username, u.DN, dueNote(sp.NotBefore))), nil
 	}
 	reason := fmt.Sprintf("account %s is disabled (%s)", sp.Username, disabledHow(x))
-	if v, ok := x.D.initial.Load(sp.Username); ok {
+	v, ok := x.D.scrambled.Load(sp.Username)
+	if !ok {
+		v, ok = x.D.initial.Load(sp.Username)
+	}
+	if ok {
 		err := x.D.Client.VerifyBind(ctx, u.DN, v.(secret.Value))
 		switch {
 		case err == nil || errors.Is(err, directory.ErrMustChangePassword):
@@ -365,7 +369,8 @@ func (PasswordScramble) Apply(ctx context.Context, x *Exec, s *plan.Step) (strin
 	// in memory for this run only, so that the disable's handover re-check
 	// proves a bind with it is refused, and proven so here when the
 	// account is already disabled.
-	x.D.initial.Store(sp.Username, pw)
+	x.D.initial.Delete(sp.Username)
+	x.D.scrambled.Store(sp.Username, pw)
 	text := fmt.Sprintf("scrambled the password of %s (%s): a random one, never shown or kept", sp.Username, u.DN)
 	disabled, err := l.UserDisabled(ctx, u.DN)
 	if err != nil || !disabled {

@@ -553,6 +553,12 @@ func (o *options) plan(ctx context.Context, args []string) error {
 			return err
 		}
 	}
+	return o.showDryRun(p, res, asJSON)
+}
+
+// showDryRun prints a checked plan (as JSON, or as text for people),
+// writes the dry run's reports, and exits as a dry run does.
+func (o *options) showDryRun(p *plan.Plan, res *result.Run, asJSON bool) error {
 	if asJSON {
 		enc := json.NewEncoder(o.stdout)
 		enc.SetIndent("", "  ")

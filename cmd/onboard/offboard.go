@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -15,7 +14,6 @@ import (
 	"onboard/internal/plan"
 	"onboard/internal/planner"
 	"onboard/internal/remote"
-	"onboard/internal/report"
 )
 
 // offboardHelp is onboard offboard's long help.
@@ -177,19 +175,5 @@ func (o *options) dryRun(ctx context.Context, p *plan.Plan) error {
 	}
 	res := e.Run(ctx, p, engine.DryRun)
 	annotate(p, res)
-	if o.output == "json" {
-		enc := json.NewEncoder(o.stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(shownPlan(p)); err != nil {
-			return err
-		}
-	} else if err := (report.PlanText{Color: o.colorOnTerminal()}).Write(o.stdout, p); err != nil {
-		return err
-	}
-	for _, path := range o.reports {
-		if err := report.WriteFile(path, res); err != nil {
-			return &exitError{exitFailed, fmt.Errorf("write reports: %w", err)}
-		}
-	}
-	return o.exitFor(res, true)
+	return o.showDryRun(p, res, o.output == "json")
 }
